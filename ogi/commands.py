@@ -1,0 +1,85 @@
+"""Platform commands: ``ogi servers up|down|status``, ``ogi setup``,
+``ogi serve SERVICE`` and ``ogi run`` (the whole pipeline)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+
+from ogi.settings import get_settings
+
+#: ``ogi serve NAME`` -> the function that runs that service in this process
+SERVICES: dict[str, str] = {
+    "extract": "services.extract.app:run_worker",
+    "index": "services.index.indexer:run_indexer",
+}
+
+
+def _servers(args: argparse.Namespace) -> int:
+    from ogi import local
+
+    if args.action == "up":
+        endpoints = local.up()
+        print(f"kafka          {endpoints.kafka_bootstrap}")
+        print(f"elasticsearch  {endpoints.es_url}")
+        return 0
+    if args.action == "down":
+        stopped = local.down()
+        print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+        return 0
+    report = local.status()
+    for name, info in report.items():
+        state = "healthy" if info["healthy"] else ("running, not answering" if info["pid"] else "stopped")
+        print(f"{name:14} {state:24} pid={info['pid'] or '-'} {info['address'] or ''}")
+    return 0 if all(i["healthy"] for i in report.values()) else 3
+
+
+def setup() -> dict[str, list[str]]:
+    """Create the topics and install the index templates (idempotent)."""
+    from ogi.broker import ensure_topics
+    from services.index.store import install_templates, make_client, wait_for_store
+
+    settings = get_settings()
+    created = ensure_topics(settings)
+    es = make_client(settings)
+    wait_for_store(es)
+    indices = install_templates(es, settings)
+    return {"topics_created": created, "indices": indices}
+
+
+def _setup(args: argparse.Namespace) -> int:
+    print(json.dumps(setup(), indent=2))
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from ogi.log import configure
+
+    configure()
+    module, _, func = SERVICES[args.service].partition(":")
+    getattr(importlib.import_module(module), func)()
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ogi.pipeline import run_pipeline
+
+    return run_pipeline(keep_running=not args.once)
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("servers", help="the local Kafka and Elasticsearch (fetched and cached on first use)")
+    p.add_argument("action", choices=["up", "down", "status"])
+    p.set_defaults(handler=_servers)
+
+    p = sub.add_parser("setup", help="create topics and index templates (idempotent)")
+    p.set_defaults(handler=_setup)
+
+    p = sub.add_parser("serve", help="run one service in the foreground")
+    p.add_argument("service", choices=sorted(SERVICES))
+    p.set_defaults(handler=_serve)
+
+    p = sub.add_parser("run", help="the whole pipeline on local servers, fed with the sample reports")
+    p.add_argument("--once", action="store_true", help="stop once the samples are indexed (no Ctrl-C needed)")
+    p.set_defaults(handler=_run)

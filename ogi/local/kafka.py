@@ -1,0 +1,164 @@
+"""A real single-node Apache Kafka in KRaft mode, from Maven Central.
+
+The ``kafka_2.13`` artifact with its runtime dependencies is the broker the
+release tarball ships, without the tarball. Kafka 4 logs through log4j2,
+so we add the SLF4J binding and give it a config that writes to a file.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import socket
+import uuid
+from pathlib import Path
+
+from ogi.local._process import find_java_home, read_pid, spawn, stop_pid, wait_until
+from ogi.local.maven import fetch_classpath
+from ogi.settings import Settings
+
+LOG4J2 = """status = warn
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = ${sys:kafka.logs.dir}/server.log
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = info
+rootLogger.appenderRef.file.ref = file
+logger.kafka.name = kafka
+logger.kafka.level = warn
+logger.apache.name = org.apache.kafka
+logger.apache.level = warn
+"""
+
+
+class LocalKafka:
+    name = "kafka"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.dist = settings.home / "dist" / f"kafka-{settings.kafka_version}"
+        self.root = settings.home / "run" / "kafka"
+        self.pidfile = self.root / "kafka.pid"
+        self.log_path = self.root / "logs" / "console.log"
+
+    def fetch(self) -> Path:
+        v = self.settings.kafka_version
+        return fetch_classpath(
+            "kafka",
+            [
+                f"org.apache.kafka:kafka_2.13:{v}",
+                f"org.apache.kafka:kafka-tools:{v}",
+                "org.apache.logging.log4j:log4j-slf4j2-impl:2.24.3",
+                "org.apache.logging.log4j:log4j-core:2.24.3",
+            ],
+            self.dist,
+        )
+
+    def pid(self) -> int | None:
+        return read_pid(self.pidfile)
+
+    def healthy(self, bootstrap: str) -> bool:
+        host, _, port = bootstrap.rpartition(":")
+        try:
+            with socket.create_connection((host, int(port)), timeout=2):
+                pass
+        except OSError:
+            return False
+        # A listening socket is not a ready broker: ask for cluster metadata.
+        from kafka import KafkaAdminClient
+        from kafka.errors import KafkaError
+
+        try:
+            admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+        except (KafkaError, OSError, ValueError):
+            return False
+        try:
+            return bool(admin.describe_cluster().get("brokers"))
+        except (KafkaError, OSError, ValueError):
+            return False
+        finally:
+            admin.close()
+
+    def _write_config(self, broker_port: int, controller_port: int) -> Path:
+        data = self.root / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        limit = self.settings.max_message_bytes
+        props = {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            "controller.quorum.voters": f"1@127.0.0.1:{controller_port}",
+            "listeners": f"PLAINTEXT://127.0.0.1:{broker_port},CONTROLLER://127.0.0.1:{controller_port}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{broker_port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "log.dirs": str(data),
+            "num.partitions": "3",
+            "offsets.topic.replication.factor": "1",
+            "offsets.topic.num.partitions": "10",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "transaction.state.log.num.partitions": "5",
+            "share.coordinator.state.topic.replication.factor": "1",
+            "share.coordinator.state.topic.min.isr": "1",
+            "group.initial.rebalance.delay.ms": "0",
+            # raw documents up to the configured size must pass end to end
+            "message.max.bytes": str(limit),
+            "replica.fetch.max.bytes": str(limit),
+            "socket.request.max.bytes": str(max(limit * 2, 104857600)),
+            "log.retention.hours": "-1",
+            "auto.create.topics.enable": "true",
+        }
+        path = self.root / "server.properties"
+        path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
+        (self.root / "log4j2.properties").write_text(LOG4J2)
+        return path
+
+    def _java(self, libs: Path, main: str, *args: str, heap: str = "256m") -> list[str]:
+        java = Path(find_java_home(self.settings.java_home)) / "bin" / "java"
+        return [
+            str(java),
+            f"-Xmx{heap}",
+            f"-Xms{heap}",
+            "-XX:+UseG1GC",
+            f"-Dlog4j2.configurationFile={self.root / 'log4j2.properties'}",
+            f"-Dkafka.logs.dir={self.root / 'logs'}",
+            "-cp",
+            f"{libs}/*",
+            main,
+            *args,
+        ]
+
+    def start(self, broker_port: int, controller_port: int) -> None:
+        import subprocess
+
+        libs = self.fetch()
+        config = self._write_config(broker_port, controller_port)
+        (self.root / "logs").mkdir(parents=True, exist_ok=True)
+        if not (self.root / "data" / "meta.properties").exists():
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            subprocess.run(
+                self._java(libs, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)),
+                check=True,
+                capture_output=True,
+                timeout=300,
+            )
+        env = dict(os.environ)
+        spawn(
+            self._java(libs, "kafka.Kafka", str(config), heap=self.settings.kafka_heap),
+            log_path=self.log_path,
+            pidfile=self.pidfile,
+            env=env,
+        )
+        bootstrap = f"127.0.0.1:{broker_port}"
+        wait_until(
+            lambda: self.healthy(bootstrap),
+            timeout=180,
+            what="Kafka",
+            alive=lambda: self.pid() is not None,
+            log_path=self.log_path,
+        )
+
+    def stop(self) -> bool:
+        return stop_pid(self.pidfile, self.name)

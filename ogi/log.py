@@ -1,0 +1,35 @@
+"""structlog set-up shared by every process: one event per line, JSON when
+the output is not a terminal (so logs can be shipped), readable otherwise."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import structlog
+
+
+def configure(level: str | None = None, *, json_output: bool | None = None) -> None:
+    level_name = (level or os.environ.get("OGI_LOG_LEVEL", "INFO")).upper()
+    if json_output is None:
+        json_output = os.environ.get("OGI_LOG_JSON", "") == "1" or not sys.stderr.isatty()
+    logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level_name)
+    # Client libraries are chatty at INFO about every reconnect.
+    for noisy in ("kafka", "aiokafka", "elastic_transport", "httpx", "faust", "mode"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level_name)))
+    renderer: structlog.typing.Processor = (
+        structlog.processors.JSONRenderer(ensure_ascii=False) if json_output else structlog.dev.ConsoleRenderer()
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level_name)),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )

@@ -1,0 +1,158 @@
+"""``ogi run`` / ``make run``: the whole pipeline on one machine.
+
+Starts (or reuses) the local Kafka and Elasticsearch, creates topics and
+index templates, starts every service as its own process, feeds the sample
+reports, waits until they are indexed, prints what landed where, and keeps
+the services running until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import structlog
+
+from ogi.settings import Settings, get_settings
+
+log = structlog.get_logger("ogi.run")
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO / "data" / "samples"
+
+#: services started by ``ogi run``, in start order (names of ``ogi serve``)
+PIPELINE = ("extract", "index")
+
+
+def start_service(name: str, log_dir: Path) -> subprocess.Popen[bytes]:
+    log_dir.mkdir(parents=True, exist_ok=True)
+    out = open(log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
+    return subprocess.Popen(
+        [sys.executable, "-m", "ogi.cli", "serve", name],
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        cwd=REPO,
+        start_new_session=True,
+    )
+
+
+def stop_services(procs: dict[str, subprocess.Popen[bytes]], timeout: float = 30) -> None:
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for name, proc in procs.items():
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            log.warning("killing", service=name)
+            proc.kill()
+            proc.wait()
+
+
+def sample_files() -> list[Path]:
+    return sorted(p for p in SAMPLES.iterdir() if p.suffix in {".txt", ".html", ".pdf", ".docx", ".doc"})
+
+
+def feed_samples(settings: Settings) -> list[str]:
+    """Put the sample reports on the raw topic; returns their report ids."""
+    from services.ingest.files import publish_files
+
+    return [raw.report_id for raw in publish_files(sample_files(), settings=settings)]
+
+
+def wait_indexed(report_ids: list[str], settings: Settings, timeout_s: float = 600) -> None:
+    from services.index.store import index_name, make_client
+
+    es = make_client(settings)
+    index = index_name("reports", settings)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        es.indices.refresh(index=index)
+        found = es.count(index=index, query={"ids": {"values": report_ids}})["count"]
+        if found >= len(report_ids):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {found} of {len(report_ids)} sample reports indexed after {timeout_s:.0f}s")
+        time.sleep(1)
+
+
+def summary(settings: Settings) -> str:
+    from kafka import KafkaConsumer, TopicPartition
+
+    from ogi.topics import TOPICS
+    from services.index.store import INDICES, index_name, make_client
+
+    lines = ["", "Topics (records):"]
+    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
+    try:
+        for spec in TOPICS.values():
+            name = spec.name(settings)
+            parts = consumer.partitions_for_topic(name) or set()
+            tps = [TopicPartition(name, p) for p in parts]
+            ends = consumer.end_offsets(tps) if tps else {}
+            starts = consumer.beginning_offsets(tps) if tps else {}
+            lines.append(f"  {name:32} {sum(ends.values()) - sum(starts.values())}")
+    finally:
+        consumer.close()
+    es = make_client(settings)
+    lines += ["", "Elasticsearch indices (documents):"]
+    for kind in INDICES:
+        name = index_name(kind, settings)
+        es.indices.refresh(index=name)
+        lines.append(f"  {name:32} {es.count(index=name)['count']}")
+    example = {"bool": {"must": [{"term": {"metric": "applications.total_handled"}},
+                                 {"term": {"applicant": "total"}}]}}
+    lines += ["", "Example query: applications.total_handled per agency-year", f"  GET {settings.es_url}/"
+              f"{index_name('metrics', settings)}/_search  query={example}"]
+    hits = es.search(index=index_name("metrics", settings), query=example, size=20,
+                     sort=[{"agency": "asc"}, {"year": "asc"}])["hits"]["hits"]
+    for h in hits:
+        s = h["_source"]
+        lines.append(f"  {s['agency']} {s['year']}: {s['value']:g}")
+    lines += ["", f"Kibana saved objects: {REPO / 'deploy' / 'kibana'}"]
+    return "\n".join(lines)
+
+
+def run_pipeline(*, keep_running: bool = True) -> int:
+    from ogi import local
+    from ogi.commands import setup
+    from ogi.log import configure
+
+    configure()
+    endpoints = local.up()
+    log.info("servers up", kafka=endpoints.kafka_bootstrap, elasticsearch=endpoints.es_url)
+    get_settings.cache_clear()
+    settings = get_settings()
+    log.info("setup", **setup())
+
+    stopping = False
+
+    def _stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    log_dir = settings.home / "run" / "logs"
+    procs = {name: start_service(name, log_dir) for name in PIPELINE}
+    log.info("services started", services=list(procs), logs=str(log_dir))
+    try:
+        report_ids = feed_samples(settings)
+        wait_indexed(report_ids, settings)
+        print(summary(settings), flush=True)
+        if keep_running:
+            print("\nThe pipeline is running; Ctrl-C stops it (the servers stay up: `make down`).", flush=True)
+            while not stopping:
+                for name, proc in procs.items():
+                    if proc.poll() is not None:
+                        log.error("service exited, restarting", service=name, code=proc.returncode)
+                        procs[name] = start_service(name, log_dir)
+                time.sleep(1)
+    finally:
+        stop_services(procs)
+    return 0
+

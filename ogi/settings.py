@@ -1,0 +1,112 @@
+"""All configuration in one place.
+
+Every setting is an environment variable with the ``OGI_`` prefix (e.g.
+``OGI_KAFKA_BOOTSTRAP``). Sources override each other in this order, first
+wins:
+
+1. environment variables (``OGI_KAFKA_BOOTSTRAP=broker:9092``);
+2. the endpoints file that ``ogi up`` / ``make up`` writes for the local
+   servers (``$OGI_HOME/run/endpoints.json``), for the two addresses only;
+3. the defaults below.
+
+So pointing the services at an existing cluster is a matter of exporting
+``OGI_KAFKA_BOOTSTRAP`` and ``OGI_ES_URL``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_home() -> Path:
+    """Where downloads, server data and run state live: outside the work tree
+    so a second start costs no download. As root we use /var/cache/ogi, not
+    /root/.cache, because Elasticsearch must run as an unprivileged user who
+    cannot enter /root."""
+    if os.environ.get("OGI_HOME"):
+        return Path(os.environ["OGI_HOME"])
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return Path("/var/cache/ogi")
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "ogi"
+
+
+def endpoints_file(home: Path | None = None) -> Path:
+    return (home or default_home()) / "run" / "endpoints.json"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OGI_", extra="ignore")
+
+    # --- where things live -------------------------------------------------
+    home: Path = Field(default_factory=default_home, description="cache, server data, run state")
+
+    # --- Kafka -------------------------------------------------------------
+    kafka_bootstrap: str = Field("", description="host:port[,host:port]; empty = local servers")
+    topic_prefix: str = Field("ogi.", description="prefix of every topic name (tests use a unique one)")
+    topic_partitions: int = Field(3, ge=1)
+    topic_replication: int = Field(1, ge=1)
+    max_document_bytes: int = Field(
+        20 * 1024 * 1024, description="largest raw document that passes end to end"
+    )
+
+    # --- Elasticsearch -----------------------------------------------------
+    es_url: str = Field("", description="http(s)://host:port; empty = local servers")
+    index_prefix: str = Field("ogi-", description="prefix of every index and template name")
+    es_bulk_size: int = Field(500, ge=1, description="documents per bulk request")
+
+    # --- workers -----------------------------------------------------------
+    extract_timeout_s: float = Field(60.0, gt=0, description="wall-clock limit per document")
+    extract_max_memory_mb: int = Field(1536, ge=128, description="address-space limit per document")
+    faust_app_id: str = Field("ogi-extract", description="consumer group of the extract worker")
+    worker_web_port: int = Field(0, ge=0, description="Faust web port; 0 = pick a free one")
+
+    # --- local servers -----------------------------------------------------
+    kafka_version: str = "4.1.1"
+    es_version: str = "8.19.7"
+    kafka_heap: str = "512m"
+    es_heap: str = "512m"
+    java_home: str = Field("", description="JDK for the local servers; empty = detect")
+
+    @model_validator(mode="after")
+    def _fill_from_endpoints(self) -> Settings:
+        if self.kafka_bootstrap and self.es_url:
+            return self
+        found = read_endpoints(self.home)
+        if not self.kafka_bootstrap:
+            self.kafka_bootstrap = found.get("kafka_bootstrap", "127.0.0.1:9092")
+        if not self.es_url:
+            self.es_url = found.get("es_url", "http://127.0.0.1:9200")
+        return self
+
+    @property
+    def bootstrap_servers(self) -> list[str]:
+        return [s.strip() for s in self.kafka_bootstrap.split(",") if s.strip()]
+
+    @property
+    def max_message_bytes(self) -> int:
+        """Kafka record limit: a raw document travels base64 in a JSON
+        envelope (4/3 of its size) plus metadata, so leave room."""
+        return self.max_document_bytes * 3 // 2 + 1024 * 1024
+
+
+def read_endpoints(home: Path | None = None) -> dict[str, Any]:
+    path = endpoints_file(home)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests build their own ``Settings``)."""
+    return Settings()

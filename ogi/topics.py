@@ -1,0 +1,90 @@
+"""The topic table: every topic's name, partitioning, key, value model and
+configuration, in one place. Agents, producers, consumers and ``ogi setup``
+read it; nothing else spells a topic name.
+
+Keys: raw documents, extracted reports and metric events are keyed by
+agency, so one agency's reports stay in order on one partition (the alert
+detector relies on that to see an agency's years in order).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+from ogi.settings import Settings, get_settings
+from schemas import Alert, DeadLetter, ExtractedReport, MetricEvent, RawReport
+
+DAY_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    suffix: str
+    model: type[BaseModel]
+    key: str
+    description: str
+    compacted: bool = False
+    large_records: bool = False
+    retention_ms: int = -1
+    extra_config: dict[str, str] = field(default_factory=dict)
+
+    def name(self, settings: Settings | None = None) -> str:
+        return f"{(settings or get_settings()).topic_prefix}{self.suffix}"
+
+    def config(self, settings: Settings | None = None) -> dict[str, str]:
+        settings = settings or get_settings()
+        cfg = {
+            "cleanup.policy": "compact" if self.compacted else "delete",
+            "retention.ms": str(self.retention_ms),
+        }
+        if self.large_records:
+            cfg["max.message.bytes"] = str(settings.max_message_bytes)
+        cfg.update(self.extra_config)
+        return cfg
+
+
+RAW = TopicSpec(
+    "raw.reports",
+    RawReport,
+    key="agency_id",
+    description="every fetched document, bytes included, as the site served it",
+    large_records=True,
+    # keep raw documents for 30 days: long enough to re-extract after a fix
+    retention_ms=30 * DAY_MS,
+)
+EXTRACTED = TopicSpec(
+    "reports.extracted",
+    ExtractedReport,
+    key="agency_key",
+    description="one extracted report per document: metadata, metrics, checks, provenance",
+)
+METRICS = TopicSpec(
+    "metrics",
+    MetricEvent,
+    key="agency_key",
+    description="one event per report x metric x applicant type",
+)
+ALERTS = TopicSpec(
+    "alerts",
+    Alert,
+    key="alert_id",
+    description="findings; compacted so the latest revision of each alert is kept",
+    compacted=True,
+)
+DEADLETTER = TopicSpec(
+    "deadletter",
+    DeadLetter,
+    key="stage",
+    description="records a stage could not process, whole, with the reason",
+    large_records=True,
+)
+
+TOPICS: dict[str, TopicSpec] = {
+    "raw": RAW,
+    "extracted": EXTRACTED,
+    "metrics": METRICS,
+    "alerts": ALERTS,
+    "deadletter": DEADLETTER,
+}

@@ -1,0 +1,292 @@
+"""Pydantic models of every event that crosses a topic or lands in an index.
+
+The data path and the model each hop carries::
+
+    ingest  --RawReport-------->  ogi.raw.reports
+    extract --ExtractedReport-->  ogi.reports.extracted
+            --MetricEvent------>  ogi.metrics
+    detect  --Alert------------>  ogi.alerts
+    any     --DeadLetter------->  ogi.deadletter
+
+Every model carries ``schema_version``; a consumer that meets a newer major
+version than it knows sends the record to the dead-letter topic instead of
+guessing. Metric keys follow ``../shared/metrics.md`` (the catalogue): a key
+the report does not state is absent, never 0.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from datetime import date, datetime, timezone
+from enum import Enum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+)
+
+SCHEMA_VERSION = 1
+
+
+def _b64decode(value: Any) -> bytes:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    if isinstance(value, str):
+        return base64.b64decode(value, validate=True)
+    raise ValueError("expected bytes or a base64 string")
+
+
+# Raw bytes travel as standard base64 in JSON (pydantic's default bytes
+# serialisation is UTF-8 text, which corrupts binary documents).
+Base64Bytes = Annotated[
+    bytes,
+    PlainValidator(_b64decode),
+    PlainSerializer(lambda b: base64.b64encode(b).decode("ascii"), return_type=str, when_used="json"),
+]
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def stable_id(*parts: object) -> str:
+    """A deterministic document id: the same inputs always give the same id,
+    so re-processing a record overwrites its document instead of adding one."""
+    joined = "\x1f".join("" if p is None else str(p) for p in parts)
+    return hashlib.sha256(joined.encode("utf-8")).hexdigest()[:40]
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="forbid", ser_json_inf_nan="constants")
+
+    schema_version: int = SCHEMA_VERSION
+
+
+class Template(str, Enum):
+    """Report shapes, as the catalogue defines them."""
+
+    GB2021 = "gb2021"
+    GB2019 = "gb2019"
+    FREETEXT = "freetext"
+    NONE = "none"
+
+
+class Script(str, Enum):
+    SIMPLIFIED = "simplified"
+    TRADITIONAL = "traditional"
+
+
+# ---------------------------------------------------------------------------
+# ingest -> extract
+
+
+class RawReport(_Event):
+    """One fetched document, exactly as the site served it."""
+
+    agency_id: str = Field(description="registry id of the source agency, or 'file' for ad-hoc input")
+    agency_name: str | None = Field(None, description="agency name from the registry, if known")
+    region: str | None = None
+    level: str | None = None
+    source_url: str = Field(description="where the bytes came from (file:// for local files)")
+    page_url: str | None = Field(None, description="article page that linked the attachment")
+    title: str | None = Field(None, description="link or page title the monitor saw")
+    published_at: date | None = Field(None, description="publication date the site gave")
+    fetched_at: datetime = Field(default_factory=utcnow)
+    content_type: str | None = Field(None, description="sniffed media type, e.g. application/pdf")
+    encoding: str | None = Field(None, description="declared or detected text encoding")
+    filename: str | None = None
+    sha256: str = Field(description="hex sha256 of content")
+    size: int = Field(ge=0)
+    content: Base64Bytes
+
+    @classmethod
+    def from_bytes(cls, content: bytes, **fields: Any) -> RawReport:
+        return cls(
+            content=content,
+            sha256=hashlib.sha256(content).hexdigest(),
+            size=len(content),
+            **fields,
+        )
+
+    @property
+    def report_id(self) -> str:
+        """Id of the report this document becomes: one per distinct content."""
+        return self.sha256[:40]
+
+
+# ---------------------------------------------------------------------------
+# extract -> index / detect
+
+
+class Provenance(BaseModel):
+    """Where in the document one figure was read."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["table", "text"]
+    page: int | None = Field(None, description="1-based page for paged formats")
+    table: int | None = Field(None, description="0-based table index in the document")
+    row: str | None = Field(None, description="row label as printed")
+    column: str | None = Field(None, description="column label or applicant column")
+    span: tuple[int, int] | None = Field(None, description="character span in the normalised text")
+    text: str | None = Field(None, description="the cell or sentence the figure came from")
+
+
+class ExtractedReport(_Event):
+    """Everything read from one document. Metric keys follow the catalogue."""
+
+    report_id: str = Field(description="deterministic id: the content sha256 prefix")
+    file: str | None = Field(None, description="path or filename given to the extractor")
+    agency: str | None = Field(None, description="agency name as printed, simplified")
+    agency_id: str | None = None
+    region: str | None = None
+    level: str | None = None
+    year: int | None = Field(None, description="reporting year, not the publication year")
+    template: Template = Template.NONE
+    script: Script | None = None
+    format: str | None = Field(None, description="reader used: html, pdf, docx, doc, wps, text")
+    source_url: str | None = None
+    published_at: date | None = None
+    content_sha256: str | None = None
+    extracted_at: datetime = Field(default_factory=utcnow)
+    metrics: dict[str, float] = Field(default_factory=dict)
+    breakdown: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="key -> applicant column -> value"
+    )
+    checks: dict[str, bool] = Field(default_factory=dict)
+    provenance: dict[str, Provenance] = Field(default_factory=dict)
+    warnings: list[str] = Field(default_factory=list)
+
+    @property
+    def failed_checks(self) -> list[str]:
+        return sorted(name for name, ok in self.checks.items() if not ok)
+
+    @property
+    def agency_key(self) -> str:
+        """Who the report is about: the printed agency (a registry source may
+        host several agencies' reports), else the source, else the document."""
+        return self.agency or self.agency_id or f"report:{self.report_id}"
+
+    @property
+    def series_key(self) -> str:
+        """Identity of the agency-year this document reports on; documents
+        without both fall back to their own id so they never merge."""
+        if self.agency and self.year:
+            return f"{self.agency}|{self.year}"
+        return f"report:{self.report_id}"
+
+
+class MetricEvent(_Event):
+    """One Elasticsearch-friendly record per report x metric x applicant type.
+
+    ``event_id`` is keyed by (agency, year, metric, applicant), not by
+    document: the HTML page and the PDF attachment of one report, or a
+    corrected re-upload, converge on one value instead of double-counting.
+    """
+
+    event_id: str
+    report_id: str
+    agency: str | None
+    agency_id: str | None
+    region: str | None = None
+    level: str | None = None
+    year: int | None
+    template: Template
+    metric: str = Field(description="catalogue key, e.g. applications.refused.total")
+    section: str = Field(description="first part of the key: applications, review, ...")
+    applicant: str = Field("total", description="applicant column; 'total' for the 总计 column")
+    value: float
+    derived: bool = Field(False, description="computed (rates.*), not read")
+    source_url: str | None = None
+    published_at: date | None = None
+    extracted_at: datetime
+    failed_checks: list[str] = Field(default_factory=list)
+    provenance: str | None = Field(None, description="short human-readable location")
+
+    @property
+    def agency_key(self) -> str:
+        return self.agency or self.agency_id or f"report:{self.report_id}"
+
+    @staticmethod
+    def make_id(series_key: str, metric: str, applicant: str) -> str:
+        return stable_id("metric", series_key, metric, applicant)
+
+
+# ---------------------------------------------------------------------------
+# detect -> index / subscribers
+
+
+class Severity(str, Enum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return ["info", "warning", "critical"].index(self.value)
+
+
+class Alert(_Event):
+    """A finding about an agency-year. One finding is one alert: a later
+    observation of the same finding updates it (same ``alert_id``)."""
+
+    alert_id: str
+    rule: str
+    agency: str | None
+    agency_id: str | None
+    region: str | None = None
+    level: str | None = None
+    year: int | None
+    severity: Severity
+    title: str
+    message: str
+    figures: dict[str, float | None] = Field(default_factory=dict)
+    report_id: str | None = None
+    report_url: str | None = None
+    first_seen: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    revision: int = Field(1, description="bumped each time the finding is updated")
+
+    @staticmethod
+    def make_id(rule: str, agency_key: str | None, year: int | None, detail: str = "") -> str:
+        return stable_id("alert", rule, agency_key, year, detail)
+
+
+# ---------------------------------------------------------------------------
+# any stage -> dead letter
+
+
+class Stage(str, Enum):
+    INGEST = "ingest"
+    EXTRACT = "extract"
+    INDEX = "index"
+    DETECT = "detect"
+    DELIVER = "deliver"
+
+
+class DeadLetter(_Event):
+    """A record a stage could not process, kept whole with the reason."""
+
+    stage: Stage
+    error_class: str = Field(description="exception class name, e.g. UnsupportedFormat")
+    error: str = Field(description="human-readable reason")
+    source_topic: str | None = None
+    partition: int | None = None
+    offset: int | None = None
+    key: str | None = None
+    original: Base64Bytes = Field(description="the record value exactly as consumed")
+    failed_at: datetime = Field(default_factory=utcnow)
+
+
+ALL_MODELS: dict[str, type[BaseModel]] = {
+    "raw_report": RawReport,
+    "extracted_report": ExtractedReport,
+    "metric_event": MetricEvent,
+    "alert": Alert,
+    "dead_letter": DeadLetter,
+}

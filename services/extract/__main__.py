@@ -1,0 +1,3 @@
+from services.extract.app import run_worker
+
+run_worker()

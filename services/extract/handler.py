@@ -1,0 +1,62 @@
+"""What the extract worker does with one raw record, without Kafka: decode
+the envelope, extract within time and memory bounds, and build the events.
+The Faust agent in ``app.py`` is a thin shell around ``handle_raw``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from ogi.settings import Settings
+from schemas import SCHEMA_VERSION, ExtractedReport, MetricEvent, RawReport
+from services.extract.engine import extract_bounded
+from services.extract.errors import DocumentTooLarge, ExtractError
+from services.extract.events import to_metric_events
+
+
+class RejectedRecord(ExtractError):
+    """The record on the raw topic is not a RawReport we can read."""
+
+
+@dataclass(frozen=True)
+class Extracted:
+    report: ExtractedReport
+    metrics: list[MetricEvent]
+
+
+def decode_raw(value: bytes) -> RawReport:
+    try:
+        raw = RawReport.model_validate_json(value)
+    except ValidationError as exc:
+        raise RejectedRecord(f"not a valid raw report: {exc.error_count()} errors: {exc.errors()[:3]}") from exc
+    if raw.schema_version > SCHEMA_VERSION:
+        raise RejectedRecord(f"raw report schema_version {raw.schema_version} is newer than {SCHEMA_VERSION}")
+    return raw
+
+
+def handle_raw(value: bytes, settings: Settings) -> Extracted:
+    """Extract one raw record. Raises an ``ExtractError`` subclass for
+    anything that belongs in the dead-letter topic."""
+    raw = decode_raw(value)
+    if raw.size > settings.max_document_bytes:
+        raise DocumentTooLarge(f"{raw.size} bytes exceeds the {settings.max_document_bytes}-byte limit")
+    report = extract_bounded(
+        raw.content,
+        filename=raw.filename or raw.source_url.rsplit("/", 1)[-1],
+        content_type=raw.content_type,
+        timeout_s=settings.extract_timeout_s,
+        max_memory_mb=settings.extract_max_memory_mb,
+    )
+    report = report.model_copy(
+        update={
+            "file": raw.filename,
+            "agency_id": raw.agency_id,
+            "agency": report.agency or raw.agency_name,
+            "region": report.region or raw.region,
+            "level": raw.level,
+            "source_url": raw.source_url,
+            "published_at": raw.published_at,
+        }
+    )
+    return Extracted(report, to_metric_events(report))

@@ -1,0 +1,68 @@
+"""How each topic's records become Elasticsearch documents: which index,
+which deterministic id, which source. Writing the same record twice
+overwrites one document, so replays never duplicate."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from pydantic import ValidationError
+
+from ogi.settings import Settings
+from ogi.topics import ALERTS, DEADLETTER, EXTRACTED, METRICS, TopicSpec
+from schemas import SCHEMA_VERSION, Alert, DeadLetter, ExtractedReport, MetricEvent
+from services.index.errors import DocumentRejected
+from services.index.store import Action, index_name
+
+
+def report_doc(r: ExtractedReport) -> tuple[str, dict[str, Any]]:
+    source = r.model_dump(mode="json")
+    source["failed_checks"] = r.failed_checks
+    source["metric_count"] = len(r.metrics)
+    return r.report_id, source
+
+
+def metric_doc(m: MetricEvent) -> tuple[str, dict[str, Any]]:
+    return m.event_id, m.model_dump(mode="json")
+
+
+def alert_doc(a: Alert) -> tuple[str, dict[str, Any]]:
+    source = a.model_dump(mode="json")
+    source["severity_rank"] = a.severity.rank
+    return a.alert_id, source
+
+
+def deadletter_doc(d: DeadLetter) -> tuple[str, dict[str, Any]]:
+    source = d.model_dump(mode="json", exclude={"original"})
+    source["original_size"] = len(d.original)
+    source["original_sha256"] = hashlib.sha256(d.original).hexdigest()
+    doc_id = hashlib.sha256(f"{d.stage.value}|{d.source_topic}|{d.partition}|{d.offset}|{source['original_sha256']}"
+                            .encode()).hexdigest()[:40]
+    return doc_id, source
+
+
+#: topic -> (model, index kind, converter)
+ROUTES: dict[str, tuple[TopicSpec, str, Any]] = {
+    EXTRACTED.suffix: (EXTRACTED, "reports", report_doc),
+    METRICS.suffix: (METRICS, "metrics", metric_doc),
+    ALERTS.suffix: (ALERTS, "alerts", alert_doc),
+    DEADLETTER.suffix: (DEADLETTER, "deadletters", deadletter_doc),
+}
+
+
+def to_action(topic: str, value: bytes, settings: Settings) -> Action:
+    """The write for one consumed record; ``DocumentRejected`` if the record
+    cannot be decoded."""
+    suffix = topic[len(settings.topic_prefix):] if topic.startswith(settings.topic_prefix) else topic
+    if suffix not in ROUTES:
+        raise DocumentRejected(f"no index for topic {topic!r}")
+    spec, kind, convert = ROUTES[suffix]
+    try:
+        model = spec.model.model_validate_json(value)
+    except ValidationError as exc:
+        raise DocumentRejected(f"not a valid {spec.model.__name__}: {exc.errors()[:3]}") from exc
+    if getattr(model, "schema_version", SCHEMA_VERSION) > SCHEMA_VERSION:
+        raise DocumentRejected(f"schema_version {model.schema_version} is newer than {SCHEMA_VERSION}")
+    doc_id, source = convert(model)
+    return Action(index_name(kind, settings), doc_id, source)

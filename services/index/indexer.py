@@ -1,0 +1,127 @@
+"""The indexer: consumes extracted reports, metric events, alerts and dead
+letters and bulk-writes them into Elasticsearch.
+
+Offsets are committed only after a batch is durable in Elasticsearch (or,
+for a record Elasticsearch refuses, durable on the dead-letter topic). If
+Elasticsearch is down the indexer waits and retries the same batch: a
+restart delays indexing, it never drops a record.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from types import FrameType
+
+import structlog
+from kafka import KafkaConsumer, KafkaProducer
+from kafka.errors import CommitFailedError
+
+from ogi.broker import make_consumer, make_producer, publish
+from ogi.deadletter import dead_letter
+from ogi.settings import Settings, get_settings
+from ogi.topics import ALERTS, DEADLETTER, EXTRACTED, METRICS
+from schemas import Stage
+from services.index.documents import to_action
+from services.index.errors import DocumentRejected, StoreUnavailable
+from services.index.store import Action, bulk_write, install_templates, make_client, wait_for_store
+
+log = structlog.get_logger("ogi.index")
+
+GROUP = "ogi-index"
+
+
+class Indexer:
+    def __init__(self, settings: Settings | None = None, *, group_id: str = GROUP) -> None:
+        self.settings = settings or get_settings()
+        self.es = make_client(self.settings)
+        self.group_id = group_id
+        self._stopping = False
+        self.consumer: KafkaConsumer | None = None
+        self.producer: KafkaProducer | None = None
+
+    def stop(self, *_: object) -> None:
+        self._stopping = True
+
+    def _dead(self, letters: list) -> None:  # type: ignore[type-arg]
+        assert self.producer is not None
+        futures = [publish(self.producer, DEADLETTER, letter, self.settings) for letter in letters]
+        for f in futures:
+            f.get(timeout=300)
+
+    def process_batch(self, records: list) -> int:  # type: ignore[type-arg]
+        """Index one poll's records; returns how many documents were written.
+        Raises StoreUnavailable (nothing committed) if Elasticsearch is down."""
+        actions: list[Action] = []
+        letters = []
+        for rec in records:
+            try:
+                action = to_action(rec.topic, rec.value, self.settings)
+            except DocumentRejected as exc:
+                if rec.topic == DEADLETTER.name(self.settings):
+                    log.error("unreadable dead letter dropped from index (kept on topic)", offset=rec.offset)
+                    continue
+                letters.append(dead_letter(Stage.INDEX, exc, rec.value, source_topic=rec.topic,
+                                           partition=rec.partition, offset=rec.offset, key=rec.key))
+                continue
+            actions.append(Action(action.index, action.doc_id, action.source, origin=rec))
+        result = bulk_write(self.es, actions)
+        for action, reason in result.rejected:
+            rec = action.origin
+            letters.append(dead_letter(Stage.INDEX, DocumentRejected(reason), rec.value, source_topic=rec.topic,
+                                       partition=rec.partition, offset=rec.offset, key=rec.key))
+        if letters:
+            self._dead(letters)
+        if result.written:
+            log.info("indexed", documents=result.written, rejected=len(result.rejected))
+        return result.written
+
+    def run(self, *, idle_exit_s: float | None = None) -> None:
+        """Consume until stopped (SIGTERM/SIGINT), or until nothing has
+        arrived for ``idle_exit_s`` seconds when given."""
+        wait_for_store(self.es, timeout_s=600)
+        install_templates(self.es, self.settings)
+        self.consumer = make_consumer(self.group_id, [EXTRACTED, METRICS, ALERTS, DEADLETTER], self.settings)
+        self.producer = make_producer(self.settings)
+        last_data = time.monotonic()
+        try:
+            while not self._stopping:
+                polled = self.consumer.poll(timeout_ms=1000, max_records=self.settings.es_bulk_size)
+                records = [r for batch in polled.values() for r in batch]
+                if not records:
+                    if idle_exit_s is not None and time.monotonic() - last_data > idle_exit_s:
+                        break
+                    continue
+                last_data = time.monotonic()
+                delay = 1.0
+                while True:
+                    try:
+                        self.process_batch(records)
+                        break
+                    except StoreUnavailable as exc:
+                        # Keep the batch and keep the partitions: retry until the store is back.
+                        log.warning("elasticsearch unavailable, retrying batch", error=str(exc)[:300], delay=delay)
+                        time.sleep(delay)
+                        delay = min(delay * 2, 30)
+                        if self._stopping:
+                            return  # uncommitted: replayed by the next indexer
+                try:
+                    self.consumer.commit()
+                except CommitFailedError as exc:
+                    # The group rebalanced while we waited for Elasticsearch;
+                    # the batch will be replayed and overwrite the same ids.
+                    log.warning("commit failed after rebalance; batch will be replayed", error=str(exc)[:300])
+        finally:
+            self.consumer.close()
+            self.producer.close()
+
+
+def run_indexer() -> None:
+    indexer = Indexer()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        indexer.stop()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    indexer.run()
