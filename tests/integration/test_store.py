@@ -1,0 +1,44 @@
+"""Index templates and bulk writes on the real Elasticsearch."""
+
+from __future__ import annotations
+
+import pytest
+
+from ogi.settings import Settings
+from schemas import ExtractedReport, Template
+from services.extract.events import to_metric_events
+from services.index.documents import metric_doc
+from services.index.store import Action, bulk_write, index_name, install_templates
+
+pytestmark = pytest.mark.integration
+
+
+def test_templates_install_idempotently_with_explicit_mappings(platform: Settings, es) -> None:  # type: ignore[no-untyped-def]
+    assert install_templates(es, platform) == install_templates(es, platform)
+    mapping = es.indices.get_mapping(index=index_name("metrics", platform))
+    props = next(iter(mapping.body.values()))["mappings"]["properties"]
+    assert props["value"]["type"] == "double"
+    assert props["metric"]["type"] == "keyword"
+    assert props["published_at"]["type"] == "date"
+
+
+def test_bulk_write_twice_leaves_one_copy(platform: Settings, es) -> None:  # type: ignore[no-untyped-def]
+    report = ExtractedReport(report_id="bulk-r1", agency="乙局", year=2021, template=Template.GB2019,
+                             metrics={"applications.granted": 1, "applications.new_received": 2})
+    index = index_name("metrics", platform)
+    actions = [Action(index, *metric_doc(e)) for e in to_metric_events(report)]
+    for _ in range(2):
+        result = bulk_write(es, actions, refresh=True)
+        assert result.written == len(actions) and not result.rejected
+    assert es.count(index=index, query={"term": {"agency": "乙局"}})["count"] == len(actions)
+
+
+def test_a_document_the_mapping_refuses_is_reported_not_raised(platform: Settings, es) -> None:  # type: ignore[no-untyped-def]
+    index = index_name("metrics", platform)
+    good = Action(index, "ok-doc", {"metric": "m", "value": 1.0})
+    bad = Action(index, "bad-doc", {"metric": "m", "value": "not a number"})
+    unknown = Action(index, "strict-doc", {"metric": "m", "surprise": 1})
+    result = bulk_write(es, [good, bad, unknown], refresh=True)
+    assert result.written == 1
+    assert sorted(a.doc_id for a, _ in result.rejected) == ["bad-doc", "strict-doc"]
+    assert all(reason for _, reason in result.rejected)
