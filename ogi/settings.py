@@ -68,6 +68,30 @@ class Settings(BaseSettings):
     faust_app_id: str = Field("ogi-extract", description="consumer group of the extract worker")
     worker_web_port: int = Field(0, ge=0, description="Faust web port; 0 = pick a free one")
 
+    # --- ingest (site monitor) ---------------------------------------------
+    # A registry entry may override the per-host delay (``delay_s``); the
+    # size cap is ``max_document_bytes`` above.
+    ingest_registry: Path | None = Field(None, description="source registry YAML; empty = the shipped one")
+    ingest_user_agent: str = Field(
+        "ogi-monitor/0.1 (+https://github.com/ogi-project/ogi; annual-report monitor; polite, obeys robots.txt)",
+        description="User-Agent of every request; its first token is the robots.txt agent name",
+    )
+    ingest_host_delay_s: float = Field(2.0, ge=0, description="least time between two requests to one host")
+    ingest_host_concurrency: int = Field(2, ge=1, description="requests in flight per host")
+    ingest_workers: int = Field(8, ge=1, description="sources crawled in parallel")
+    ingest_connect_timeout_s: float = Field(10.0, gt=0)
+    ingest_read_timeout_s: float = Field(30.0, gt=0, description="longest silence while reading a body")
+    ingest_fetch_deadline_s: float = Field(300.0, gt=0, description="wall-clock limit for one document")
+    ingest_retries: int = Field(3, ge=0, description="retries on timeouts, 429 and 5xx")
+    ingest_backoff_base_s: float = Field(1.0, ge=0, description="first retry delay; doubles each time")
+    ingest_backoff_max_s: float = Field(120.0, ge=0, description="longest retry delay (also caps Retry-After)")
+    ingest_max_redirects: int = Field(5, ge=0)
+    ingest_poll_interval_s: float = Field(6 * 3600.0, gt=0, description="time between two polls of a source")
+    ingest_poll_jitter: float = Field(0.2, ge=0, le=1, description="poll interval varies by +-this fraction")
+    ingest_max_pages: int = Field(3, ge=1, description="list pages read per poll (backfill reads all)")
+    ingest_shard: str = Field("0/1", pattern=r"^\d+/[1-9]\d*$",
+                              description="i/n: this monitor polls the sources whose id hashes to i mod n")
+
     # --- local servers -----------------------------------------------------
     kafka_version: str = "4.1.1"
     es_version: str = "8.19.7"

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from ogi.settings import Settings, get_settings
 from schemas import Alert, DeadLetter, ExtractedReport, MetricEvent, RawReport
+from schemas.events import SeenDocument, SourceStatus
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -80,6 +81,23 @@ DEADLETTER = TopicSpec(
     description="records a stage could not process, whole, with the reason",
     large_records=True,
 )
+# The monitor's memory: compacted, so the latest record per key survives
+# forever and a restarted (or second) monitor rebuilds its state by reading
+# the topic from the start (services/ingest/state.py explains the choice).
+INGEST_SEEN = TopicSpec(
+    "ingest.seen",
+    SeenDocument,
+    key="url",
+    description="what the monitor last saw and published at each URL (etag, last-modified, sha256)",
+    compacted=True,
+)
+INGEST_STATUS = TopicSpec(
+    "ingest.status",
+    SourceStatus,
+    key="agency_id",
+    description="per source: last poll, last success, last error, reports found (ogi status)",
+    compacted=True,
+)
 
 TOPICS: dict[str, TopicSpec] = {
     "raw": RAW,
@@ -87,4 +105,6 @@ TOPICS: dict[str, TopicSpec] = {
     "metrics": METRICS,
     "alerts": ALERTS,
     "deadletter": DEADLETTER,
+    "ingest_seen": INGEST_SEEN,
+    "ingest_status": INGEST_STATUS,
 }

@@ -96,6 +96,7 @@ class RawReport(_Event):
     page_url: str | None = Field(None, description="article page that linked the attachment")
     title: str | None = Field(None, description="link or page title the monitor saw")
     published_at: date | None = Field(None, description="publication date the site gave")
+    year: int | None = Field(None, description="reporting year the link or page title gave")
     fetched_at: datetime = Field(default_factory=utcnow)
     content_type: str | None = Field(None, description="sniffed media type, e.g. application/pdf")
     encoding: str | None = Field(None, description="declared or detected text encoding")
@@ -258,6 +259,39 @@ class Alert(_Event):
 
 
 # ---------------------------------------------------------------------------
+# ingest's own state (compacted topics; see services/ingest/state.py)
+
+
+class SeenDocument(_Event):
+    """What the monitor last saw at one URL: the latest record per URL is
+    kept by compaction, so a restarted monitor knows what it has published."""
+
+    url: str = Field(description="the URL as linked (before redirects); the record key")
+    agency_id: str
+    kind: Literal["document", "article", "list"] = "document"
+    etag: str | None = None
+    last_modified: str | None = Field(None, description="Last-Modified header, verbatim")
+    sha256: str | None = Field(None, description="hex sha256 of the last content published from this URL")
+    version: int = Field(0, ge=0, description="how many distinct contents were published from this URL")
+    seen_at: datetime = Field(default_factory=utcnow)
+
+
+class SourceStatus(_Event):
+    """One source's health, for ``ogi status``; the latest per source is kept."""
+
+    agency_id: str
+    agency_name: str | None = None
+    last_poll: datetime | None = None
+    last_success: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    reports_found: int = Field(0, ge=0, description="report links recognised on the last successful poll")
+    published_total: int = Field(0, ge=0, description="documents published from this source, all time")
+    refused_total: int = Field(0, ge=0, description="fetches refused by policy, all time")
+    last_refusal: str | None = None
+
+
+# ---------------------------------------------------------------------------
 # any stage -> dead letter
 
 
@@ -289,4 +323,6 @@ ALL_MODELS: dict[str, type[BaseModel]] = {
     "metric_event": MetricEvent,
     "alert": Alert,
     "dead_letter": DeadLetter,
+    "seen_document": SeenDocument,
+    "source_status": SourceStatus,
 }
