@@ -1,0 +1,87 @@
+"""Run :func:`extract` in a child process with a wall-clock timeout and an
+address-space limit. Hostile PDFs can loop or balloon inside C code where no
+Python timeout reaches; a separate process can always be killed."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import resource
+import signal
+import traceback
+from multiprocessing.connection import Connection
+
+from schemas.events import ExtractedReport
+from services.extract import errors
+
+# The converter (LibreOffice) is a separate program that needs more address
+# space than Python does; it raises the soft limit back to the hard one.
+SOFT_LIMIT_ENV = "OGI_EXTRACT_SOFT_AS_LIMIT"
+
+
+def _child(conn: Connection, data: bytes, filename: str | None, content_type: str | None, max_memory_mb: int) -> None:
+    try:
+        limit = max_memory_mb * 1024 * 1024
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+        os.environ[SOFT_LIMIT_ENV] = str(limit)
+        from services.extract.engine.pipeline import extract
+
+        report = extract(data, filename=filename, content_type=content_type)
+        conn.send(("ok", report.model_dump_json()))
+    except MemoryError:
+        conn.send(("err", "ExtractionMemoryExceeded", f"extraction exceeded the {max_memory_mb} MB memory limit"))
+    except errors.ExtractError as e:
+        conn.send(("err", type(e).__name__, str(e)))
+    except BaseException as e:  # noqa: BLE001 - anything else becomes a typed error for the dead-letter topic
+        tb = traceback.format_exception_only(type(e), e)[-1].strip()
+        conn.send(("err", "CorruptDocument", f"unexpected failure while reading the document: {tb}"))
+    finally:
+        conn.close()
+
+
+def extract_bounded(
+    data: bytes,
+    *,
+    filename: str | None = None,
+    content_type: str | None = None,
+    timeout_s: float = 60,
+    max_memory_mb: int = 1024,
+) -> ExtractedReport:
+    """:func:`extract` in a child process; raises :class:`ExtractionTimeout` or
+    :class:`ExtractionMemoryExceeded` when a limit is hit, and the same typed
+    errors as :func:`extract` otherwise."""
+    ctx = mp.get_context("fork")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(child, data, filename, content_type, max_memory_mb), daemon=True)
+    proc.start()
+    child.close()
+    try:
+        if not parent.poll(timeout_s):
+            raise errors.ExtractionTimeout(f"extraction took longer than {timeout_s:g} s and was stopped")
+        try:
+            msg = parent.recv()
+        except EOFError:
+            proc.join(5)
+            code = proc.exitcode
+            if code is not None and code < 0:
+                name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
+                raise errors.ExtractionMemoryExceeded(
+                    f"extraction process was killed by {name} (memory limit {max_memory_mb} MB?)") from None
+            raise errors.CorruptDocument(f"extraction process ended without a result (exit code {code})") from None
+    finally:
+        if proc.is_alive():
+            _kill(proc)
+        proc.join(5)
+        parent.close()
+    if msg[0] == "ok":
+        return ExtractedReport.model_validate_json(msg[1])
+    cls = getattr(errors, msg[1], errors.CorruptDocument)
+    raise cls(msg[2])
+
+
+def _kill(proc: mp.process.BaseProcess) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL) if False else proc.kill()  # type: ignore[func-returns-value]
+    except ProcessLookupError:
+        pass

@@ -1,0 +1,129 @@
+"""Row labels of the standard tables (国办公开办函〔2019〕60号 / 〔2021〕30号),
+keyed as in ``shared/metrics.md``. Reference data, kept in one place.
+
+Each label is a regular expression for the label *as printed after
+normalisation* (whitespace inside labels removed, simplified script). The
+numbering prefix ("2.", "（三）") is optional but, when present, is part of
+the match, so that in run-together text "00000002.重复申请" the "2." is not
+read as a figure of the row before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+APPLICANT_COLUMNS = ("natural_person", "commercial", "research", "social_org", "legal_service", "other_org", "total")
+APPLICANT_COLUMN_LABELS = {
+    "natural_person": "自然人",
+    "commercial": "商业企业",
+    "research": "科研机构",
+    "social_org": "社会公益组织",
+    "legal_service": "法律服务机构",
+    "other_org": "其他",
+    "total": "总计",
+}
+REVIEW_COLUMNS = ("upheld", "corrected", "other", "pending", "total")
+REVIEW_BLOCKS = ("review", "litigation.direct", "litigation.after_review")
+REVIEW_COLUMN_LABELS = {"upheld": "结果维持", "corrected": "结果纠正", "other": "其他结果", "pending": "尚未审结", "total": "总计"}
+
+_DOT = r"\s*[.．、]\s*"
+
+
+def _n(num: str, core: str) -> str:
+    """Arabic-numbered sub-row: optional '1.' prefix."""
+    return rf"(?:{num}{_DOT})?{core}"
+
+
+def _p(cn: str, core: str) -> str:
+    """Parenthesised-numbered row: optional '（三）' prefix."""
+    return rf"(?:[（(]\s*{cn}\s*[）)])?{core}"
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str
+    pattern: str
+    parent: str | None = None  # key of the parent total this row sums into
+    required_prefix: bool = False
+
+
+# Order matters: the parser searches each label after the previous one.
+APPLICATION_ROWS: tuple[Row, ...] = (
+    Row("applications.new_received", r"(?:一、)?本年新收(?:政府信息公开)?申请数量?"),
+    Row("applications.carried_over", r"(?:二、)?上年结转(?:政府信息公开)?申请数量?"),
+    Row("applications.granted", _p("一", r"予以公开")),
+    Row("applications.partially_granted", _p("二", r"部分公开(?:[（(][^）)]{0,40}[）)])?")),
+    Row("applications.refused.total", _p("三", r"不予公开")),
+    Row("applications.refused.state_secret", _n("1", r"属于国家秘密"), "applications.refused.total"),
+    Row("applications.refused.prohibited_by_law", _n("2", r"其他法律行政[^\d\x1f]{0,4}?公开"), "applications.refused.total"),
+    Row("applications.refused.security_stability", _n("3", r"危及[“\"”]?三安全一稳定[”\"“]?"), "applications.refused.total"),
+    Row("applications.refused.third_party_rights", _n("4", r"保护第三方合法权益"), "applications.refused.total"),
+    Row("applications.refused.internal_affairs", _n("5", r"属于三类内部事务信息"), "applications.refused.total"),
+    Row("applications.refused.process_information", _n("6", r"属于四类过程性信息"), "applications.refused.total"),
+    Row("applications.refused.enforcement_case_file", _n("7", r"属于行政执法案卷"), "applications.refused.total"),
+    Row("applications.refused.administrative_query", _n("8", r"属于行政查询事项"), "applications.refused.total"),
+    Row("applications.unable.total", _p("四", r"无法提供")),
+    Row("applications.unable.not_held", _n("1", r"本机关不掌握相关政府信息"), "applications.unable.total"),
+    Row("applications.unable.needs_creation", _n("2", r"没有现成信息需要另行制作"), "applications.unable.total"),
+    Row("applications.unable.unclear_after_correction", _n("3", r"补正后申请内容仍不明确"), "applications.unable.total"),
+    Row("applications.not_processed.total", _p("五", r"不予处理")),
+    Row("applications.not_processed.petition_complaint", _n("1", r"信访举报投诉类申请"), "applications.not_processed.total"),
+    Row("applications.not_processed.duplicate", _n("2", r"重复申请"), "applications.not_processed.total"),
+    Row("applications.not_processed.publication", _n("3", r"要求提供公开出版物"), "applications.not_processed.total"),
+    Row("applications.not_processed.excessive_repeated", _n("4", r"无正当理由大量反复申请"), "applications.not_processed.total"),
+    Row("applications.not_processed.confirmation_request", _n("5", r"要求行政机关确认或重新出具已获取信息"),
+        "applications.not_processed.total"),
+    Row("applications.other.total", _p("六", r"其他处理")),
+    Row("applications.other.no_correction",
+        _n("1", r"申请人无正当理由逾期不补正[^\d\x1f]{0,30}?申请"), "applications.other.total"),
+    Row("applications.other.fee_unpaid",
+        _n("2", r"申请人逾期未按收费通知要求缴纳费用[^\d\x1f]{0,30}?申请"), "applications.other.total"),
+    Row("applications.other.other", rf"3{_DOT}其他(?!处理|法律|结果)", "applications.other.total", True),
+    Row("applications.total_handled", _p("七", r"总计")),
+    Row("applications.carried_forward", r"(?:四、)?结转下年度继续办理"),
+)
+
+PARENTS = {
+    "applications.refused.total": [r.key for r in APPLICATION_ROWS if r.parent == "applications.refused.total"],
+    "applications.unable.total": [r.key for r in APPLICATION_ROWS if r.parent == "applications.unable.total"],
+    "applications.not_processed.total": [
+        r.key for r in APPLICATION_ROWS if r.parent == "applications.not_processed.total"
+    ],
+    "applications.other.total": [r.key for r in APPLICATION_ROWS if r.parent == "applications.other.total"],
+}
+OUTCOME_KEYS = (
+    "applications.granted",
+    "applications.partially_granted",
+    "applications.refused.total",
+    "applications.unable.total",
+    "applications.not_processed.total",
+    "applications.other.total",
+)
+
+
+@dataclass(frozen=True)
+class ProactiveRow:
+    prefix: str  # key prefix
+    pattern: str
+    cols2021: tuple[str, ...]
+    cols2019: tuple[str, ...]
+
+
+_DOCS21 = ("issued", "repealed", "in_force")
+_DOCS19 = ("issued", "published_new", "published_total")
+_ITEMS19 = ("items_prev_year", "items_change", "decisions")
+
+PROACTIVE_ROWS: tuple[ProactiveRow, ...] = (
+    ProactiveRow("proactive.regulations", r"规章", _DOCS21, _DOCS19),
+    ProactiveRow("proactive.normative_documents", r"(?:行政)?规范性文件", _DOCS21, _DOCS19),
+    ProactiveRow("proactive.licensing", r"行政许可", ("decisions",), _ITEMS19),
+    ProactiveRow("proactive.other_services", r"其他对外管理服务事项", (), _ITEMS19),
+    ProactiveRow("proactive.penalties", r"行政处罚", ("decisions",), _ITEMS19),
+    ProactiveRow("proactive.coercive_measures", r"行政强制", ("decisions",), _ITEMS19),
+    ProactiveRow("proactive.fees", r"行政事业性收费", ("amount_wan_yuan",), ("items_prev_year", "items_change")),
+    ProactiveRow("proactive.procurement", r"政府集中采购", (), ("projects", "amount_wan_yuan")),
+)
+
+# Column headers of the proactive table that tell the two templates apart.
+GB2021_MARKERS = (r"本年制发件数", r"本年废止件数", r"现行有效件数", r"本年收费金额")
+GB2019_MARKERS = (r"本年新制作数量", r"本年新公开数量", r"对外公开总数量", r"上一年项目数量")

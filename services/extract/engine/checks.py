@@ -1,0 +1,64 @@
+"""勾稽关系: identities a correct reading satisfies. A check is present only
+when all of its inputs are present; a report that breaks one keeps its
+numbers as printed and gets ``False``."""
+
+from __future__ import annotations
+
+from services.extract.engine import catalogue as cat
+
+_EPS = 1e-6
+
+_FREETEXT_OUTCOMES = (
+    "applications.already_public",
+    "applications.granted",
+    "applications.partially_granted",
+    "applications.granted_or_partial",
+    "applications.refused.total",
+    "applications.unable.not_this_agency",
+    "applications.unable.not_held",
+    "applications.unable.needs_creation",
+    "applications.unable.unclear",
+)
+
+
+def _eq(a: float, b: float) -> bool:
+    return abs(a - b) < _EPS
+
+
+def compute(metrics: dict[str, float], breakdown: dict[str, dict[str, float]], *, table: bool) -> dict[str, bool]:
+    out: dict[str, bool] = {}
+    g = metrics.get
+    a = "applications."
+    if table:
+        ks = [a + "new_received", a + "carried_over", a + "total_handled", a + "carried_forward"]
+        if all(k in metrics for k in ks):
+            out["intake_balance"] = _eq(g(ks[0]) + g(ks[1]), g(ks[2]) + g(ks[3]))  # type: ignore[operator]
+        if a + "total_handled" in metrics and all(k in metrics for k in cat.OUTCOME_KEYS):
+            out["outcome_sum"] = _eq(sum(metrics[k] for k in cat.OUTCOME_KEYS), metrics[a + "total_handled"])
+        rs = []
+        for parent, children in cat.PARENTS.items():
+            if parent in metrics and all(c in metrics for c in children):
+                rs.append(_eq(sum(metrics[c] for c in children), metrics[parent]))
+        if rs:
+            out["reason_sums"] = all(rs)
+        aps = []
+        for key, cols in breakdown.items():
+            if key.startswith(a) and all(c in cols for c in cat.APPLICANT_COLUMNS):
+                aps.append(_eq(sum(cols[c] for c in cat.APPLICANT_COLUMNS[:-1]), cols["total"]))
+        if aps:
+            out["applicant_sums"] = all(aps)
+        for name, block in (("review_sum", "review"), ("litigation_direct_sum", "litigation.direct"),
+                            ("litigation_after_review_sum", "litigation.after_review")):
+            ks = [f"{block}.{c}" for c in cat.REVIEW_COLUMNS]
+            if all(k in metrics for k in ks):
+                out[name] = _eq(sum(metrics[k] for k in ks[:-1]), metrics[ks[-1]])
+    else:
+        total = g(a + "total_handled")
+        parts = [k for k in _FREETEXT_OUTCOMES if k in metrics]
+        if g(a + "other.total") is not None:
+            parts.append(a + "other.total")
+        else:
+            parts += [k for k in (a + "other.correction_requested", a + "other.other_channel") if k in metrics]
+        if total is not None and len(parts) >= 2:
+            out["freetext_outcome_sum"] = _eq(sum(metrics[k] for k in parts), total)
+    return out

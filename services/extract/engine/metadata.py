@@ -1,0 +1,75 @@
+"""Report metadata read from content: title, agency, reporting year, region."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from services.extract.engine.document import Document
+
+_REPORT_TITLE = re.compile(r"(?:政府信息公开|政务公开|信息公开).{0,8}?(?:年度报告|工作报告|年报|报告)")
+_TITLE_AGENCY = re.compile(
+    r"^(?:关于)?(?P<agency>.*?)\s*(?P<year>(?:19|20)\d{2})\s*年\s*度?\s*(?:的)?\s*(?:政府信息公开|政务公开|信息公开)"
+)
+_ORG = re.compile(
+    r"[\u4e00-\u9fa5]{2,14}?(?:省|市|自治区|自治州|区|县|旗|盟|州)[\u4e00-\u9fa5]{0,16}?"
+    r"(?:人民政府办公厅|人民政府办公室|人民政府|管理委员会|委员会|监督管理局|管理局|局|厅|办公室|委|署|院|中心)"
+)
+_ORG_TAIL = re.compile(r"(?:人民政府办公厅|人民政府办公室|人民政府|管理委员会|委员会|管理局|局|厅|办公室|委|署|院|中心)$")
+_REGION = re.compile(r"^(?:[\u4e00-\u9fa5]{2,8}?(?:省|自治区))?(?:[\u4e00-\u9fa5]{1,8}?(?:市|自治州|州|盟))?"
+                     r"(?:[\u4e00-\u9fa5]{1,10}?(?:区|县|旗|市))?")
+_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+
+
+def title(doc: Document) -> str:
+    """The title: the crawler's 标题 field, else the first lines up to 报告."""
+    if doc.meta.get("title"):
+        return doc.meta["title"]
+    lines = [x.strip() for x in doc.text.split("\n") if x.strip()][:4]
+    joined = ""
+    for x in lines:
+        x = x.replace("\x1f", " ").replace("\x1e", " ").strip()
+        if len(x) > 60:
+            break
+        joined += x
+        if "报告" in x or "函" in x[-3:] or "通知" in x[-4:]:
+            break
+    return joined[:80]
+
+
+def agency(doc: Document, ttl: str) -> str | None:
+    m = _TITLE_AGENCY.match(ttl.replace(" ", ""))
+    if m and len(m.group("agency")) >= 2:
+        return m.group("agency").strip("《》“”\" ")
+    head = doc.text[:3000]
+    m = re.search(r"(?:现将|现公布)(?P<agency>[\u4e00-\u9fa5（）()]{3,30}?)(?:19|20)\d{2}\s*年", head)
+    if m and _ORG_TAIL.search(m.group("agency")):
+        return m.group("agency")
+    counts = Counter(x for x in _ORG.findall(doc.text) if not x.startswith(("关于", "根据", "按照")))
+    if counts:
+        name, n = counts.most_common(1)[0]
+        if n >= 2:
+            return name
+    return None
+
+
+def year(doc: Document, ttl: str) -> int | None:
+    m = _YEAR.search(ttl.replace(" ", ""))
+    if m:
+        return int(m.group(1))
+    m = re.search(r"统计(?:期限|时限|时间)[^。]{0,6}?((?:19|20)\d{2})\s*年", doc.text)
+    if m:
+        return int(m.group(1))
+    years = Counter(int(y) for y in _YEAR.findall(doc.text))
+    if years:
+        return years.most_common(1)[0][0]
+    return None
+
+
+def region(agency_name: str | None) -> str | None:
+    if not agency_name:
+        return None
+    m = _REGION.match(agency_name)
+    if m and m.group():
+        return m.group()
+    return None

@@ -1,0 +1,134 @@
+"""readers → normalisation → template detection → table / prose parsers →
+reconciliation → checks → derived rates. Pure: bytes in, report out."""
+
+from __future__ import annotations
+
+import hashlib
+
+from schemas.events import ExtractedReport, Provenance, Script, Template
+from services.extract.engine import checks, detect, metadata, prose, rates, readers, tables
+from services.extract.engine.document import Document, linearise
+
+# keys a table report may take from its prose (the tables do not carry them)
+_PROSE_KEYS_FOR_TABLE_REPORTS = ("proactive.items_total", "fees.collected_yuan")
+
+
+def extract(data: bytes, *, filename: str | None = None, content_type: str | None = None) -> ExtractedReport:
+    """Read one document and return every figure it states."""
+    digest = hashlib.sha256(data).hexdigest()
+    raw = readers.read(data, filename, content_type)
+    doc = linearise(raw)
+    report = ExtractedReport(
+        report_id=digest[:40],
+        file=filename,
+        format=raw.format,
+        content_sha256=digest,
+        source_url=raw.meta.get("source_url"),
+        warnings=list(doc.warnings),
+    )
+    if not doc.has_text_layer or not doc.text.strip():
+        report.warnings.append("no text layer: the document has no extractable text (scanned?); nothing read")
+        return report
+    ttl = metadata.title(doc)
+    report.script = Script.TRADITIONAL if doc.traditional else Script.SIMPLIFIED
+    report.agency = metadata.agency(doc, ttl)
+    report.year = metadata.year(doc, ttl)
+    report.region = metadata.region(report.agency)
+
+    res = tables.TableResult()
+    span = tables.find_application_table(doc)
+    tables.parse_applications(doc, res)
+    variant = tables.parse_proactive(doc, res, limit=span[0] if span else None)
+    template = detect.template(doc, ttl, app_table=span is not None and res.found,
+                               other_rows=res.other_rows, proactive_variant=variant)
+    report.template = template
+    if template == Template.NONE:
+        report.warnings.append("not an annual report (title/content): nothing read")
+        return report
+
+    metrics: dict[str, float] = {}
+    prov: dict[str, Provenance] = {}
+    warnings: list[str] = []
+    if template in (Template.GB2021, Template.GB2019):
+        tables.parse_review(doc, res, after=span[0] if span else 0)
+        metrics.update(res.metrics)
+        prov.update(res.provenance)
+        report.breakdown = res.breakdown
+        warnings += res.warnings
+        p_vals, p_prov, p_warn = prose.parse(doc).decided()
+        _settle_pending(res, p_vals, metrics, prov, warnings)
+        for k in _PROSE_KEYS_FOR_TABLE_REPORTS:
+            if k in p_vals and k not in metrics:
+                metrics[k] = p_vals[k]
+                prov[k] = p_prov[k]
+        report.checks = checks.compute(metrics, report.breakdown, table=True)
+    else:
+        _freetext(doc, metrics, prov, warnings)
+        report.checks = checks.compute(metrics, {}, table=False)
+
+    for k, v in rates.compute(metrics).items():
+        metrics[k] = v
+        prov[k] = Provenance(kind=prov["applications.total_handled"].kind if "applications.total_handled" in prov
+                             else "table", text="computed from the figures, not read")
+    report.metrics = metrics
+    report.provenance = prov
+    report.warnings += warnings
+    return report
+
+
+def _settle_pending(res: tables.TableResult, stated: dict[str, float], metrics: dict[str, float],
+                    prov: dict[str, Provenance], warnings: list[str]) -> None:
+    """A run-together proactive row that splits several ways is settled when
+    the prose states one of its cells: keep the splits that agree with it and
+    take the columns on which those agree."""
+    for prefix, cols in res.pending.items():
+        if not cols:
+            continue
+        v = cols[0][2]
+        names = [c for c, _, _ in cols]
+        keep = list(v.candidates)
+        for j, c in enumerate(names):
+            key = f"{prefix}.{c}"
+            if key in stated:
+                keep = [cand for cand in keep if abs(cand[j] - stated[key]) < 1e-6]
+        if len(keep) == len(v.candidates) or not keep:
+            continue
+        for j, c in enumerate(names):
+            opts = {cand[j] for cand in keep}
+            key = f"{prefix}.{c}"
+            if len(opts) == 1 and key not in metrics:
+                metrics[key] = next(iter(opts))
+                prov[key] = Provenance(kind="table", row=prefix, column=c, span=(v.start, v.end),
+                                       text=f"{v.text} (split fixed by the figure stated in the text)")
+        warnings.append(f"{prefix}: '{v.text}' narrowed to {len(keep)} split(s) by figures stated in the text")
+
+
+def _freetext(doc: Document, metrics: dict[str, float], prov: dict[str, Provenance], warnings: list[str]) -> None:
+    """Prose plus the 2008-era statistics table, reconciled: where the two
+    disagree the key is left out (a wrong number is worse than none)."""
+    t_vals, t_cands, t_prov, t_warn = tables.parse_legacy(doc)
+    warnings += t_warn
+    pr = prose.parse(doc)
+    keys = set(t_vals) | set(t_cands) | set(pr.values)
+    for key in sorted(keys):
+        stated = {v for v, _ in pr.values.get(key, [])}
+        p = next(iter(stated)) if len(stated) == 1 else None
+        if key in t_vals:
+            t = t_vals[key]
+            if not stated or t in stated and len(stated) == 1:
+                metrics[key], prov[key] = t, t_prov[key]
+            else:
+                warnings.append(f"{key}: the table says {t:g} but the text says "
+                                f"{', '.join(f'{x:g}' for x in sorted(stated))}; left out")
+        elif key in t_cands:
+            if p is not None and p in t_cands[key]:
+                metrics[key] = p
+                prov[key] = pr.values[key][0][1]
+            else:
+                warnings.append(f"{key}: table cell splits several ways ({t_cands[key]}) and the text does not "
+                                "decide; left out")
+        elif p is not None:
+            metrics[key] = p
+            prov[key] = pr.values[key][0][1]
+        else:
+            warnings.append(f"{key}: the text states {sorted(stated)}; left out")

@@ -1,0 +1,196 @@
+"""Figures stated in sentences ("共受理申请351件，其中……").
+
+Each rule is a regular expression with one number slot ``N`` (Arabic or
+Chinese numerals) for one catalogue key. Rules are deliberately tight: a
+number next to a similar phrase about something else (审批申请, 信息条数 by
+disclosure attribute, shares "占71.3%") must not be read. When one key is
+stated twice with different numbers the key is left out.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from services.extract.engine import normalize
+from services.extract.engine.document import Document
+from schemas.events import Provenance
+
+N = r"(?P<n>\d+(?:\.\d+)?|[零〇○一二两三四五六七八九十百千万]+)"
+NU = r"(\d+|[零〇○一二两三四五六七八九十百千万]+)"  # unnamed, for patterns with several slots
+U = r"\s*(?:件|条|宗|起|个|份|次|项)"
+G = r"[^，,。；;：:\n]"  # any char inside one clause
+
+_CONTEXT_APPLY = re.compile(r"信息公开|依申请|公开申请|申请公开")
+
+
+@dataclass(frozen=True)
+class Rule:
+    key: str
+    pattern: re.Pattern[str]
+    zero: bool = False  # a negation: the rule states 0
+    context: re.Pattern[str] | None = None  # must occur in the clause or 80 chars before
+    exclude: re.Pattern[str] | None = None  # must not occur in the clause
+
+
+def _r(key: str, pattern: str, **kw: object) -> Rule:
+    return Rule(key, re.compile(pattern), **kw)  # type: ignore[arg-type]
+
+
+_NO_REVIEW = re.compile(r"复议|诉讼|举报|投诉|审批")
+
+RULES: tuple[Rule, ...] = (
+    # intake
+    _r("applications.new_received",
+       rf"(?:收到|受理|接到|接收)(?:了)?{G}{{0,20}}?申请(?:的)?(?:数量|总数|总量)?(?:共|共计|为|是)?\s*{N}{U}(?!{G}{{0,3}}占)",
+       context=_CONTEXT_APPLY, exclude=_NO_REVIEW),
+    _r("applications.new_received", rf"(?:共|累计|全年)?(?:收到|受理|接到){G}{{0,6}}?{N}\s*(?:件|条|个|份)(?:政府信息公开|信息公开|依申请公开)?申请",
+       context=_CONTEXT_APPLY, exclude=_NO_REVIEW),
+    _r("applications.new_received", rf"(?:未|没有|无)(?:收到|受理|接到){G}{{0,12}}?(?:信息公开|依申请公开){G}{{0,6}}?申请",
+       zero=True, exclude=_NO_REVIEW),
+    _r("applications.total_handled",
+       rf"(?:答复|办结|处理完毕){G}{{0,16}}?申请(?:共|共计|总数)?\s*{N}{U}", context=_CONTEXT_APPLY, exclude=_NO_REVIEW),
+    _r("applications.total_handled", rf"答复总数(?:为)?\s*{N}{U}", context=_CONTEXT_APPLY, exclude=_NO_REVIEW),
+    # outcomes (2008 regulation categories and the 2019 ones)
+    _r("applications.already_public", rf"属于已(?:经)?主动公开(?:的)?(?:范围|信息|内容)?(?:的)?\s*{N}{U}"),
+    _r("applications.granted_or_partial", rf"(?:同意|予以)公开或(?:同意)?部分公开(?:答复)?(?:的)?\s*{N}{U}"),
+    _r("applications.granted", rf"(?<![不或])(?:同意公开|予以公开)(?:答复)?(?:数)?(?:的)?\s*{N}{U}"),
+    _r("applications.partially_granted", rf"(?<![或])(?:同意)?部分公开(?:答复)?(?:数)?(?:的)?\s*{N}{U}"),
+    _r("applications.refused.total", rf"(?:不同意公开|不予公开|不予以公开)(?:答复)?(?:数)?(?:的)?\s*{N}{U}"),
+    _r("applications.unable.not_this_agency",
+       rf"(?:不属于本(?:行政)?机关(?:公开|职责|职能)?(?:范围)?(?:的)?(?:信息)?|非本(?:行政)?机关(?:政府)?信息)\s*{N}{U}"),
+    _r("applications.unable.not_held",
+       rf"(?:本(?:行政)?机关不掌握(?:的|相关)?(?:政府)?(?:信息)?|(?:申请|政府)?信息不存在(?:的)?)\s*{N}{U}"),
+    _r("applications.unable.needs_creation", rf"没有现成信息{G}{{0,6}}?另行制作(?:的)?\s*{N}{U}"),
+    _r("applications.unable.unclear", rf"(?<!补正后)申请内容不明确(?:的)?\s*{N}{U}"),
+    _r("applications.other.correction_requested", rf"告知(?:作出|申请人)?(?:更改|补正|补充){G}{{0,4}}?\s*{N}{U}"),
+    _r("applications.other.other_channel", rf"告知通过其他途径(?:办理|获取)?(?:的)?\s*{N}{U}"),
+    _r("applications.other.total", rf"其[他它](?:答复情形|类型答复|答复)(?:的)?\s*{N}{U}"),
+    _r("applications.withdrawn", rf"(?:申请人)?(?:主动)?撤(?:销|回)(?:了)?(?:申请)?(?:的)?\s*{N}{U}"),
+    # channels and applicants
+    _r("applications.channel.online", rf"(?:网上|网络|在线|网站)申请(?:数)?(?:的)?\s*{N}{U}(?!{G}{{0,3}}占{G}{{0,2}}(?:本年度)?申请总)"),
+    _r("applications.channel.letter", rf"信函申请(?:数)?(?:的)?\s*{N}{U}"),
+    _r("applications.channel.in_person", rf"当面申请(?:数)?(?:的)?\s*{N}{U}"),
+    _r("applications.channel.fax", rf"(?<!、)传真申请(?:数)?(?:的)?\s*{N}{U}"),
+    _r("applications.channel.email", rf"电子邮件申请(?:数)?(?:的)?\s*{N}{U}"),
+    _r("applications.applicant.citizen", rf"(?:以)?公民(?:名义)?(?:提出)?申请(?:的)?\s*{N}{U}"),
+    _r("applications.applicant.legal_person", rf"(?:以)?法人(?:或其他组织)?(?:名义)?(?:提出)?申请(?:的)?\s*{N}{U}"),
+    # proactive
+    _r("proactive.items_total",
+       rf"主动公开(?:各类|各项)?政府信息(?:共计|共|总数|总量)?(?:为|达)?\s*{N}\s*条(?!{G}{{0,3}}占)"),
+    _r("proactive.normative_documents.issued", rf"制发(?:行政)?规范性文件\s*{N}\s*(?:件|个|份)"),
+    # fees
+    _r("fees.collected_yuan", rf"收取(?:政府)?(?:信息处理费|费用)(?:共)?\s*{N}\s*元"),
+    _r("fees.collected_yuan", r"(?:未|没有|无|不)(?:收取|收费|产生)(?:任何)?(?:费用|信息处理费)?|暂不收费|无收取信息处理费",
+       zero=True, context=re.compile(r"公开|申请|信息处理费|收费及减免")),
+)
+
+# review / litigation
+_REVIEW_TOTAL = re.compile(rf"(?:行政复议(?:案件|申请|案)?(?:共|共计)?\s*{NU}\s*(?:件|宗|起|个)|有\s*{NU}\s*(?:件|宗|起|个)[^。；;，,]{{0,20}}?行政复议|收到\s*{NU}\s*(?:件|宗|起|个|份)[^。；;，,]{{0,20}}?行政复议)")
+_LITIG_TOTAL = re.compile(rf"(?:行政诉讼(?:案件|案)?(?:共|共计)?\s*{NU}\s*(?:件|宗|起|个)|有\s*{NU}\s*(?:件|宗|起|个)[^。；;，,]{{0,20}}?行政诉讼)")
+_NEG = r"(?:没有|未|无|不存在)(?:发生|收到|接到|出现|有|提起)?"
+_REVIEW_ZERO = re.compile(rf"{_NEG}[^。；;]{{0,40}}?行政复议")
+_LITIG_ZERO = re.compile(rf"{_NEG}[^。；;]{{0,40}}?行政诉讼")
+_OUTCOMES = (
+    ("upheld", re.compile(rf"维持{G}{{0,12}}?{N}\s*(?:件|宗|起|个)")),
+    ("corrected", re.compile(rf"(?<!或)(?:纠错|纠正|撤销|确认违法|责令){G}{{0,8}}?{N}\s*(?:件|宗|起|个)")),
+    ("other", re.compile(rf"(?:驳回|终止|撤回|其他结果){G}{{0,8}}?{N}\s*(?:件|宗|起|个)")),
+    ("pending", re.compile(rf"(?:尚未(?:审结|结案|办结)|正在审理|审理中){G}{{0,4}}?{N}\s*(?:件|宗|起|个)")),
+)
+
+_CLAUSE_END = re.compile(r"[，,。；;\n]")
+_SENTENCE_END = re.compile(r"[。；;\n]")
+
+
+@dataclass
+class ProseResult:
+    values: dict[str, list[tuple[float, Provenance]]]
+
+    def decided(self) -> tuple[dict[str, float], dict[str, Provenance], list[str]]:
+        out: dict[str, float] = {}
+        prov: dict[str, Provenance] = {}
+        warns: list[str] = []
+        for key, items in self.values.items():
+            vals = {v for v, _ in items}
+            if len(vals) == 1:
+                out[key] = items[0][0]
+                prov[key] = items[0][1]
+            else:
+                warns.append(f"{key}: the text states {sorted(vals)}; left out")
+        return out, prov, warns
+
+
+def _clause(text: str, pos: int) -> tuple[int, int]:
+    s = max(text.rfind(c, 0, pos) for c in "，,。；;\n") + 1
+    m = _CLAUSE_END.search(text, pos)
+    return s, m.start() if m else len(text)
+
+
+def _sentence(text: str, pos: int) -> tuple[int, int]:
+    s = max(text.rfind(c, 0, pos) for c in "。；;\n") + 1
+    m = _SENTENCE_END.search(text, pos)
+    return s, m.start() if m else len(text)
+
+
+def _prov(text: str, a: int, b: int) -> Provenance:
+    s, e = _sentence(text, a)
+    return Provenance(kind="text", span=(a, b), text=text[s:max(e, b)][:300])
+
+
+def parse(doc: Document, *, prose_text: str | None = None) -> ProseResult:
+    text = prose_text if prose_text is not None else doc.text
+    found: dict[str, list[tuple[float, Provenance]]] = {}
+
+    def add(key: str, value: float, a: int, b: int) -> None:
+        found.setdefault(key, []).append((value, _prov(text, a, b)))
+
+    for rule in RULES:
+        for m in rule.pattern.finditer(text):
+            cs, ce = _clause(text, m.start())
+            clause = text[cs:ce]
+            if rule.exclude is not None and rule.exclude.search(text, cs, max(ce, m.end())):
+                continue
+            if rule.context is not None and not rule.context.search(text, max(0, m.start() - 80), max(ce, m.end())):
+                continue
+            if rule.zero:
+                add(rule.key, 0.0, m.start(), m.end())
+                continue
+            value = normalize.cn_number(m.group("n"))
+            if value is None:
+                continue
+            del clause
+            add(rule.key, value, m.start(), m.end())
+    _review(text, found)
+    return ProseResult(found)
+
+
+def _review(text: str, found: dict[str, list[tuple[float, Provenance]]]) -> None:
+    for prefix, total_rx, zero_rx in (("review", _REVIEW_TOTAL, _REVIEW_ZERO), ("litigation", _LITIG_TOTAL, _LITIG_ZERO)):
+        for m in total_rx.finditer(text):
+            n = next((g for g in m.groups() if g is not None), None)
+            value = normalize.cn_number(n) if n else None
+            if value is None:
+                continue
+            key = f"{prefix}.total"
+            found.setdefault(key, []).append((value, _prov(text, m.start(), m.end())))
+            if prefix != "review":
+                continue
+            # outcomes: rest of the sentence, and the next one when it starts with 其中
+            s, e = _sentence(text, m.end())
+            scope_end = e
+            if e < len(text) and text[e + 1:e + 4].lstrip().startswith("其中"):
+                scope_end = _sentence(text, e + 1)[1]
+            for col, rx in _OUTCOMES:
+                for om in rx.finditer(text, m.end(), scope_end):
+                    if "诉讼" in text[m.end():om.start()]:
+                        break
+                    v = normalize.cn_number(om.group("n"))
+                    if v is not None:
+                        found.setdefault(f"review.{col}", []).append((v, _prov(text, om.start(), om.end())))
+        for m in zero_rx.finditer(text):
+            s, e = _sentence(text, m.start())
+            seg = text[m.start():m.end()]
+            # "有1起因…行政复议，无提起行政诉讼": the negation must govern this noun
+            if prefix == "review" and re.search(r"\d", seg):
+                continue
+            found.setdefault(f"{prefix}.total", []).append((0.0, _prov(text, m.start(), m.end())))

@@ -1,0 +1,121 @@
+"""Reading the figures that follow a row label.
+
+A *value region* is what lies between a row label and the next label. In a
+real table (HTML, DOCX, PDF) it is a run of cells; in text it is a run of
+digits, spaces, signs and absent markers, possibly with the cell separators
+lost. :func:`read_values` returns either the values, or the candidate splits
+when the run must be split and more than one split fits.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from services.extract.engine import normalize, splitting
+from services.extract.engine.document import CELL_SEP, ROW_SEP, Block, Document
+
+_NUM = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
+_REGION = re.compile(r"[\d\s+\-.．/—–－\x1f\x1e]*")
+_TRAILING_ITEM_NO = re.compile(r"\s*\d[.．、]\s*$")
+_CJK_AHEAD = re.compile(r"[\u4e00-\u9fff（(]")
+
+
+@dataclass
+class Values:
+    """Figures read after one label."""
+
+    values: list[float | None] | None  # decided values (None = absent cell)
+    candidates: list[tuple[float, ...]] = field(default_factory=list)  # when undecided
+    start: int = 0
+    end: int = 0
+    text: str = ""
+    block: Block | None = None  # first cell (tables) for provenance
+    split: bool = False  # figures came from splitting a run-together string
+
+    @property
+    def decided(self) -> bool:
+        return self.values is not None
+
+
+def _is_single_number(tok: str) -> bool:
+    if not _NUM.match(tok):
+        return False
+    body = tok.lstrip("+-")
+    return body == "0" or not body.startswith("0") or body.startswith("0.")
+
+
+def region_end(text: str, start: int, limit: int) -> int:
+    """End of the numeric run that starts at ``start`` (never past ``limit``)."""
+    m = _REGION.match(text, start, limit)
+    end = m.end() if m else start
+    # "...18182.传真申请数": the "2." numbers the next label, not this row
+    t = _TRAILING_ITEM_NO.search(text, start, end)
+    if t and end < len(text) and _CJK_AHEAD.match(text, end):
+        end = t.start()
+    return end
+
+
+def read_values(
+    doc: Document,
+    start: int,
+    limit: int,
+    n: int,
+    *,
+    groups: Sequence[tuple[int, int, splitting.Check]] = (),
+    max_digits: int = 6,
+) -> Values | None:
+    """The ``n`` figures after position ``start`` (a label's end)."""
+    text = doc.text
+    blk = doc.block_at(start - 1) if start > 0 else None
+    if blk is not None and blk.table is not None:
+        return _read_cells(doc, start, limit, n)
+    end = region_end(text, start, limit)
+    region = text[start:end].replace(CELL_SEP, " ").replace(ROW_SEP, " ")
+    toks = region.split()
+    if not toks:
+        return None
+    if len(toks) == n and all(_is_single_number(t) or normalize.is_absent(t) for t in toks):
+        vals = [None if normalize.is_absent(t) else float(t) for t in toks]
+        if all(v is None for v in vals):
+            return None
+        return Values(vals, start=start, end=end, text=region.strip())
+    if any(normalize.is_absent(t) for t in toks):
+        return None  # absent markers mixed into a run: no safe split
+    ch = splitting.chunks(region)
+    if not ch:
+        return None
+    cands = splitting.candidates(ch, n, groups=groups, max_digits=max_digits)
+    if cands is None or not cands:
+        return Values(None, [], start=start, end=end, text=region.strip(), split=True)
+    if len(cands) == 1:
+        return Values(list(cands[0]), cands, start=start, end=end, text=region.strip(), split=len(toks) != n)
+    return Values(None, cands, start=start, end=end, text=region.strip(), split=True)
+
+
+def _read_cells(doc: Document, start: int, limit: int, n: int) -> Values | None:
+    vals: list[float | None] = []
+    first: Block | None = None
+    texts: list[str] = []
+    end = start
+    for span in doc.cells_in(start, limit):
+        t = doc.text[span.start:span.end].strip()
+        if normalize.is_absent(t):
+            vals.append(None)
+        else:
+            parts = t.split()
+            if not parts or not all(_is_single_number(p) for p in parts):
+                break
+            vals.extend(float(p) for p in parts)
+        if first is None and not normalize.is_absent(t):
+            first = span.block
+        texts.append(t)
+        end = span.end
+    while len(vals) > n and vals and vals[0] is None:
+        vals.pop(0)
+    while len(vals) > n and vals and vals[-1] is None:
+        vals.pop()
+    if len(vals) != n or all(v is None for v in vals):
+        return None
+    return Values(vals, start=start, end=end, text=" | ".join(texts), block=first)

@@ -1,0 +1,408 @@
+"""Parsers for the standard tables (gb2021 / gb2019) and the 2008-era
+statistics table, all working on the linearised text of any format.
+
+The approach is label-anchored: find each catalogue row label in order, read
+the figures that follow it (:mod:`regions`), and decide run-together strings
+with the table's identities. Nothing is guessed: a row whose split stays
+ambiguous after every identity is left out with a warning.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, field
+
+from services.extract.engine import catalogue as cat
+from services.extract.engine.document import Document
+from services.extract.engine.regions import Values, read_values
+from services.extract.engine.splitting import sums_to_last
+from schemas.events import Provenance
+
+
+@dataclass
+class TableResult:
+    metrics: dict[str, float] = field(default_factory=dict)
+    breakdown: dict[str, dict[str, float]] = field(default_factory=dict)
+    provenance: dict[str, Provenance] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    # ambiguous proactive cells: key -> candidate values (for prose to decide)
+    pending: dict[str, list[tuple[str, list[tuple[float, ...]], Values]]] = field(default_factory=dict)
+    found: bool = False
+    other_rows: int = 0  # how many 其他处理 sub-rows were printed
+
+
+def _prov(doc: Document, v: Values, row: str, column: str | None) -> Provenance:
+    b = v.block or doc.block_at(v.start)
+    table = b.table if b is not None and b.table is not None else None
+    return Provenance(
+        kind="table",
+        page=b.page if b is not None else None,
+        table=table,
+        row=row,
+        column=column,
+        span=(v.start, v.end),
+        text=v.text[:200],
+    )
+
+
+def _ordered_matches(doc: Document, patterns: list[str], start: int, end: int) -> list[re.Match[str] | None]:
+    """Find each pattern in order; a label is skipped when taking it would jump
+    over a later label (so one missing row cannot swallow the rest)."""
+    text = doc.text
+    regs = [re.compile(p) for p in patterns]
+    out: list[re.Match[str] | None] = []
+    pos = start
+    for i, rx in enumerate(regs):
+        m = rx.search(text, pos, end)
+        if m is None:
+            out.append(None)
+            continue
+        later = [r.search(text, pos, m.start()) for r in regs[i + 1:i + 5]]
+        if any(x is not None for x in later):
+            out.append(None)
+            continue
+        out.append(m)
+        pos = m.end()
+    return out
+
+
+# ---------------------------------------------------------------- applications
+
+def find_application_table(doc: Document) -> tuple[int, int] | None:
+    """Start/end of the 收到和处理政府信息公开申请情况 table, if the document has one."""
+    rx = re.compile(cat.APPLICATION_ROWS[0].pattern)
+    for m in rx.finditer(doc.text):
+        v = read_values(doc, m.end(), min(len(doc.text), m.end() + 200), 7, groups=[(0, 7, sums_to_last)])
+        if v is None:
+            continue
+        start = m.start()
+        end_m = re.compile(r"结转下年度继续办理").search(doc.text, start)
+        end = len(doc.text)
+        if end_m:
+            nxt = re.compile(r"行政复议|五、|存在的主要问题").search(doc.text, end_m.end())
+            end = nxt.start() if nxt else min(len(doc.text), end_m.end() + 400)
+        return start, end
+    return None
+
+
+def parse_applications(doc: Document, res: TableResult) -> None:
+    span = find_application_table(doc)
+    if span is None:
+        return
+    start, end = span
+    rows = list(cat.APPLICATION_ROWS)
+    matches = _ordered_matches(doc, [r.pattern for r in rows], start, end)
+    found = [(r, m) for r, m in zip(rows, matches) if m is not None]
+    if not found:
+        return
+    res.found = True
+    values: dict[str, Values] = {}
+    for i, (row, m) in enumerate(found):
+        limit = found[i + 1][1].start() if i + 1 < len(found) else end
+        v = read_values(doc, m.end(), limit, 7, groups=[(0, 7, sums_to_last)])
+        if v is not None:
+            values[row.key] = v
+    res.other_rows = sum(1 for k in values if k.startswith("applications.other.") and k != "applications.other.total")
+    _resolve_applications(values, res)
+    decided = {k: v for k, v in values.items() if v.decided}
+    for key, v in decided.items():
+        label = m_label(found, key)
+        _store_row(doc, res, key, v.values or [], v, label)
+    _derive_parents(res)
+
+
+def m_label(found: list, key: str) -> str:
+    for row, m in found:
+        if row.key == key:
+            return str(m.group())
+    return key
+
+
+def _store_row(doc: Document, res: TableResult, key: str, vals: list[float | None], v: Values, label: str) -> None:
+    cols = {c: x for c, x in zip(cat.APPLICANT_COLUMNS, vals) if x is not None}
+    if "total" in cols:
+        res.metrics[key] = cols["total"]
+        res.provenance[key] = _prov(doc, v, label, "总计")
+    if cols:
+        res.breakdown[key] = cols
+
+
+def _derive_parents(res: TableResult) -> None:
+    """(三)(四)(五)(六) have no row of their own in most tables: the total is the
+    sum of the printed reasons, per column, when every reason is printed."""
+    for parent, children in cat.PARENTS.items():
+        if parent in res.metrics:
+            continue
+        present = [c for c in children if c in res.breakdown]
+        if not present:
+            continue
+        if parent == "applications.other.total":
+            if len(present) != len(children):
+                continue
+        elif len(present) != len(children):
+            continue
+        cols: dict[str, float] = {}
+        for col in cat.APPLICANT_COLUMNS:
+            if all(col in res.breakdown[c] for c in present):
+                cols[col] = sum(res.breakdown[c][col] for c in present)
+        if "total" in cols:
+            res.metrics[parent] = cols["total"]
+            first = res.provenance.get(present[0])
+            res.provenance[parent] = Provenance(
+                kind="table",
+                page=first.page if first else None,
+                table=first.table if first else None,
+                row=parent,
+                column="总计",
+                text="sum of " + ", ".join(present),
+            )
+        if cols:
+            res.breakdown[parent] = cols
+
+
+def _column_values(rows: dict[str, tuple[float, ...]], key: str) -> tuple[float, ...] | None:
+    if key in rows:
+        return rows[key]
+    children = cat.PARENTS.get(key)
+    if children and all(c in rows for c in children if not (key.endswith("other.total") and False)):
+        present = [rows[c] for c in children if c in rows]
+        if len(present) == len(children):
+            return tuple(sum(x[i] for x in present) for i in range(7))
+    return None
+
+
+def _identities_hold(rows: dict[str, tuple[float, ...]]) -> bool:
+    """Every cross-row identity whose rows are all known holds."""
+    get = lambda k: _column_values(rows, k)  # noqa: E731
+    new, co, th, cf = (get("applications." + k) for k in ("new_received", "carried_over", "total_handled",
+                                                         "carried_forward"))
+    if new and co and th and cf:
+        if any(abs(new[i] + co[i] - th[i] - cf[i]) > 1e-6 for i in range(7)):
+            return False
+    parts = [get(k) for k in cat.OUTCOME_KEYS]
+    if th and all(parts):
+        if any(abs(sum(p[i] for p in parts if p) - th[i]) > 1e-6 for i in range(7)):
+            return False
+    return True
+
+
+def _resolve_applications(values: dict[str, Values], res: TableResult) -> None:
+    """Decide ambiguous run-together rows with the cross-row identities."""
+    ambiguous = {k: v for k, v in values.items() if not v.decided and v.candidates}
+    for k, v in values.items():
+        if not v.decided and not v.candidates:
+            res.warnings.append(f"{k}: figures '{v.text}' fit no split in which the applicant columns sum "
+                                "to the total; left out")
+    if not ambiguous:
+        return
+    fixed = {k: tuple(x if x is not None else float("nan") for x in v.values or [])
+             for k, v in values.items() if v.decided}
+    keys = list(ambiguous)
+    total = 1
+    for k in keys:
+        total *= len(ambiguous[k].candidates)
+    if total > 200_000:
+        for k in keys:
+            res.warnings.append(f"{k}: '{ambiguous[k].text}' has too many possible splits; left out")
+        return
+    passing = []
+    for combo in itertools.product(*(ambiguous[k].candidates for k in keys)):
+        rows = dict(fixed)
+        rows.update(zip(keys, combo))
+        if _identities_hold(rows):
+            passing.append(combo)
+            if len(passing) > 1000:
+                break
+    for i, k in enumerate(keys):
+        options = {c[i] for c in passing}
+        if len(options) == 1:
+            v = ambiguous[k]
+            v.values = list(next(iter(options)))
+            res.warnings.append(f"{k}: '{v.text}' split by the table identities")
+        else:
+            res.warnings.append(f"{k}: '{ambiguous[k].text}' can be split {len(ambiguous[k].candidates)} ways "
+                                "and the identities do not decide; left out")
+
+
+# ---------------------------------------------------------------- review / litigation
+
+_REVIEW_HEADER = re.compile(r"复议后起诉")
+
+
+def parse_review(doc: Document, res: TableResult, after: int = 0) -> None:
+    text = doc.text
+    for m in _REVIEW_HEADER.finditer(text, after):
+        d = re.compile(r"\d").search(text, m.end(), min(len(text), m.end() + 400))
+        if d is None:
+            continue
+        between = text[m.end():d.start()]
+        if re.search(r"五、|存在的主要问题|[。；]", between):
+            continue
+        groups = [(0, 5, sums_to_last), (5, 10, sums_to_last), (10, 15, sums_to_last)]
+        v = read_values(doc, d.start(), len(text), 15, groups=groups, max_digits=5)
+        if v is None and doc.block_at(d.start()) is not None and doc.block_at(d.start()).table is not None:
+            # cells: read from the first numeric cell
+            v = read_values(doc, d.start() - 0, len(text), 15)
+        if v is None:
+            continue
+        if not v.decided:
+            if v.candidates:
+                res.warnings.append(f"review/litigation: '{v.text}' can be split {len(v.candidates)} ways; left out")
+            else:
+                res.warnings.append(f"review/litigation: '{v.text}' fits no split in which outcomes sum to 总计; "
+                                    "left out")
+            return
+        vals = v.values or []
+        for bi, block in enumerate(cat.REVIEW_BLOCKS):
+            for ci, col in enumerate(cat.REVIEW_COLUMNS):
+                x = vals[bi * 5 + ci]
+                if x is None:
+                    continue
+                key = f"{block}.{col}"
+                res.metrics[key] = x
+                res.provenance[key] = _prov(doc, v, {"review": "行政复议", "litigation.direct": "未经复议直接起诉",
+                                                     "litigation.after_review": "复议后起诉"}[block],
+                                            cat.REVIEW_COLUMN_LABELS[col])
+        res.found = True
+        return
+
+
+# ---------------------------------------------------------------- proactive
+
+def parse_proactive(doc: Document, res: TableResult, limit: int | None = None) -> str | None:
+    """Returns 'gb2021' / 'gb2019' when the proactive table was recognised."""
+    text = doc.text
+    marks = [re.search(p, text) for p in cat.GB2021_MARKERS + cat.GB2019_MARKERS]
+    marks = [m for m in marks if m is not None]
+    if not marks:
+        return None
+    start = min(m.start() for m in marks)
+    end = limit if limit is not None and limit > start else min(len(text), start + 3000)
+    region = text[start:end]
+    variant = "gb2021" if any(re.search(p, region) for p in cat.GB2021_MARKERS) else "gb2019"
+    rows = [r for r in cat.PROACTIVE_ROWS if (r.cols2021 if variant == "gb2021" else r.cols2019)]
+    matches = _ordered_matches(doc, [r.pattern for r in rows], start, end)
+    found = [(r, m) for r, m in zip(rows, matches) if m is not None]
+    for i, (row, m) in enumerate(found):
+        cols = row.cols2021 if variant == "gb2021" else row.cols2019
+        nxt = found[i + 1][1].start() if i + 1 < len(found) else end
+        v = _read_proactive(doc, m.end(), nxt, cols, row.prefix)
+        if v is None:
+            continue
+        if not v.decided:
+            if v.candidates:
+                res.pending[row.prefix] = [(c, [cand[j:j + 1] for cand in v.candidates], v)
+                                           for j, c in enumerate(cols)]
+                _agree(doc, res, row.prefix, cols, v, m.group())
+            continue
+        for c, x in zip(cols, v.values or []):
+            if x is None:
+                continue
+            key = f"{row.prefix}.{c}"
+            res.metrics[key] = x
+            res.provenance[key] = _prov(doc, v, m.group(), c)
+    return variant
+
+
+def _agree(doc: Document, res: TableResult, prefix: str, cols: tuple[str, ...], v: Values, label: str) -> None:
+    """Keep the columns on which every candidate split agrees."""
+    for j, c in enumerate(cols):
+        opts = {cand[j] for cand in v.candidates}
+        if len(opts) == 1:
+            key = f"{prefix}.{c}"
+            res.metrics[key] = next(iter(opts))
+            res.provenance[key] = _prov(doc, v, label, c)
+    res.warnings.append(f"{prefix}: '{v.text}' can be split {len(v.candidates)} ways; undecided columns left out")
+
+
+def _read_proactive(doc: Document, start: int, limit: int, cols: tuple[str, ...], prefix: str) -> Values | None:
+    n = len(cols)
+    text = doc.text
+    blk = doc.block_at(start - 1) if start else None
+    in_table = blk is not None and blk.table is not None
+    if not in_table and "items_change" in cols:
+        from services.extract.engine.regions import region_end
+        from services.extract.engine.splitting import candidates, chunks
+
+        end = region_end(text, start, limit)
+        region = text[start:end].strip()
+        m = re.fullmatch(r"(\d+)\s*([+-]\d[\d\s]*)", region)
+        if m and n == 3 and not m.group(1).startswith("0") or (m and m.group(1) == "0" and n == 3):
+            prev = float(m.group(1))
+            ch = chunks(m.group(2))
+            cands = candidates(ch or [], 2) or []
+            full = [(prev,) + c for c in cands]
+            if len(full) == 1:
+                return Values(list(full[0]), full, start=start, end=end, text=region, split=True)
+            ident = [c for c in full if abs(c[0] + c[1] - c[2]) < 1e-6]
+            if len(ident) == 1:
+                return Values(list(ident[0]), full, start=start, end=end, text=region, split=True)
+            return Values(None, full, start=start, end=end, text=region, split=True)
+    max_digits = 12 if prefix in ("proactive.fees", "proactive.procurement") else 7
+    return read_values(doc, start, limit, n, max_digits=max_digits)
+
+
+# ---------------------------------------------------------------- 2008-era statistics table
+
+LEGACY_ROWS: tuple[tuple[str, str], ...] = (
+    ("proactive.items_total", r"主动公开(?:政府)?(?:信息|文件)数"),
+    ("applications.new_received", r"受理(?:依申请公开信息|政府信息公开申请|申请)总数"),
+    ("applications.channel.in_person", r"当面申请数"),
+    ("applications.channel.fax", r"(?<!、)传真申请数"),
+    ("applications.channel.email", r"电子邮件申请数"),
+    ("applications.channel.online", r"(?:网上|网站|网络)申请数"),
+    ("applications.channel.letter", r"信函申请数"),
+    ("applications.total_handled", r"对申请的答复(?:总)?数"),
+    ("applications.granted", r"同意公开答复数"),
+    ("applications.partially_granted", r"同意部分公开答复数"),
+    ("applications.refused.total", r"(?:否决|不予|不同意)公开答复数"),
+    ("applications.other.total", r"其[他它]类型答复数"),
+    ("review.total", r"行政复议数"),
+    ("litigation.total", r"行政诉讼数"),
+)
+_UNIT = re.compile(r"\s*(?:条|件|个|项|份|次|宗|起)?\s*")
+
+
+def _cum_ok(vals: list[float] | tuple[float, ...]) -> bool:
+    return vals[1] >= vals[0]
+
+
+def parse_legacy(doc: Document) -> tuple[dict[str, float], dict[str, list[float]], dict[str, Provenance], list[str]]:
+    """The 政府信息公开情况统计表 of 2008–2018 reports: each row is
+    label, unit, this year, and (usually) 历年累计.
+
+    Returns decided values, undecided candidate lists (for prose to settle),
+    provenance and warnings.
+    """
+    text = doc.text
+    head = re.search(r"指标名称|政府信息公开情况统计表", text)
+    if head is None:
+        return {}, {}, {}, []
+    start = head.start()
+    two = re.search(r"历年累计", text[start:start + 400]) is not None
+    n = 2 if two else 1
+    decided: dict[str, float] = {}
+    undecided: dict[str, list[float]] = {}
+    prov: dict[str, Provenance] = {}
+    warns: list[str] = []
+    for key, pat in LEGACY_ROWS:
+        m = re.compile(rf"(?:\d[.．、]\s*)?{pat}").search(text, start)
+        if m is None:
+            continue
+        u = _UNIT.match(text, m.end())
+        pos = u.end() if u else m.end()
+        groups = [(0, 2, _cum_ok)] if two else []
+        v = read_values(doc, pos, min(len(text), pos + 60), n, groups=groups, max_digits=8)
+        if v is None:
+            continue
+        if v.decided and v.values and v.values[0] is not None:
+            decided[key] = float(v.values[0])
+        elif v.candidates:
+            undecided[key] = sorted({c[0] for c in v.candidates})
+            if len(undecided[key]) == 1:
+                decided[key] = undecided.pop(key)[0]
+        else:
+            continue
+        prov[key] = _prov(doc, v, m.group(), "本年度")
+    return decided, undecided, prov, warns
