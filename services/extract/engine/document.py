@@ -90,7 +90,8 @@ def linearise(raw: RawDocument) -> Document:
     spans: list[Span] = []
     pos = 0
     for b in raw.blocks:
-        t = normalize.normalise_text(b.text, traditional=traditional, pdf=raw.format == "pdf")
+        src = b.text if b.table is None else b.text.replace("\n", " ")
+        t = normalize.normalise_text(src, traditional=traditional, pdf=raw.format == "pdf")
         if b.table is None:
             t = t.replace(CELL_SEP, " ").replace(ROW_SEP, " ")
             spans.append(Span(pos, pos + len(t), b))

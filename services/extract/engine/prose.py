@@ -42,7 +42,7 @@ _NO_REVIEW = re.compile(r"复议|诉讼|举报|投诉|审批")
 RULES: tuple[Rule, ...] = (
     # intake
     _r("applications.new_received",
-       rf"(?:收到|受理|接到|接收)(?:了)?{G}{{0,20}}?申请(?:的)?(?:数量|总数|总量)?(?:共|共计|为|是)?\s*{N}{U}(?!{G}{{0,3}}占)",
+       rf"(?:收到|受理|接到|接收)(?:了)?{G}{{0,20}}?申请(?:的)?(?:数量|总数|总量)?(?:共|共计|为|是)?\s*{N}{U}(?!\s*[，,]?\s*(?:约)?占)",
        context=_CONTEXT_APPLY, exclude=_NO_REVIEW),
     _r("applications.new_received", rf"(?:共|累计|全年)?(?:收到|受理|接到){G}{{0,6}}?{N}\s*(?:件|条|个|份)(?:政府信息公开|信息公开|依申请公开)?申请",
        context=_CONTEXT_APPLY, exclude=_NO_REVIEW),
@@ -77,7 +77,7 @@ RULES: tuple[Rule, ...] = (
     _r("applications.applicant.legal_person", rf"(?:以)?法人(?:或其他组织)?(?:名义)?(?:提出)?申请(?:的)?\s*{N}{U}"),
     # proactive
     _r("proactive.items_total",
-       rf"主动公开(?:各类|各项)?政府信息(?:共计|共|总数|总量)?(?:为|达)?\s*{N}\s*条(?!{G}{{0,3}}占)"),
+       rf"主动公开(?:各类|各项)?政府信息(?:共计|共|总数|总量)?(?:为|达)?\s*{N}\s*条(?!\s*[，,]?\s*(?:约)?占)"),
     _r("proactive.normative_documents.issued", rf"制发(?:行政)?规范性文件\s*{N}\s*(?:件|个|份)"),
     # fees
     _r("fees.collected_yuan", rf"收取(?:政府)?(?:信息处理费|费用)(?:共)?\s*{N}\s*元"),

@@ -17,7 +17,7 @@ from services.extract.engine import normalize, splitting
 from services.extract.engine.document import CELL_SEP, ROW_SEP, Block, Document
 
 _NUM = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
-_REGION = re.compile(r"[\d\s+\-.．/—–－\x1f\x1e]*")
+_REGION = re.compile(r"[\d\s+\-.．、/—–－\x1f\x1e]*")
 _TRAILING_ITEM_NO = re.compile(r"\s*\d[.．、]\s*$")
 _CJK_AHEAD = re.compile(r"[\u4e00-\u9fff（(]")
 

@@ -376,9 +376,12 @@ def parse_legacy(doc: Document) -> tuple[dict[str, float], dict[str, list[float]
     provenance and warnings.
     """
     text = doc.text
-    head = re.search(r"指标名称|政府信息公开情况统计表", text)
+    head = re.search(r"指标名称", text)
     if head is None:
-        return {}, {}, {}, []
+        heads = list(re.finditer(r"政府信息公开情况统计表", text))
+        if not heads:
+            return {}, {}, {}, []
+        head = heads[-1]
     start = head.start()
     two = re.search(r"历年累计", text[start:start + 400]) is not None
     n = 2 if two else 1
