@@ -80,7 +80,7 @@ RULES: tuple[Rule, ...] = (
        rf"主动公开(?:各类|各项)?政府信息(?:共计|共|总数|总量)?(?:为|达)?\s*{N}\s*条(?!\s*[，,]?\s*(?:约)?占)"),
     _r("proactive.normative_documents.issued", rf"制发(?:行政)?规范性文件\s*{N}\s*(?:件|个|份)"),
     # fees
-    _r("fees.collected_yuan", rf"收取(?:政府)?(?:信息处理费|费用)(?:共)?\s*{N}\s*元"),
+    _r("fees.collected_yuan", rf"收取{G}{{0,12}}?(?:信息处理费|费用)(?:共|合计|共计)?\s*{N}\s*元"),
     _r("fees.collected_yuan", r"(?:未|没有|无|不)(?:收取|收费|产生)(?:任何)?(?:费用|信息处理费)?|暂不收费|无收取信息处理费",
        zero=True, context=re.compile(r"公开|申请|信息处理费|收费及减免")),
 )
