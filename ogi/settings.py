@@ -92,6 +92,25 @@ class Settings(BaseSettings):
     ingest_shard: str = Field("0/1", pattern=r"^\d+/[1-9]\d*$",
                               description="i/n: this monitor polls the sources whose id hashes to i mod n")
 
+    # --- alerts (detector, subscriptions, delivery) ------------------------
+    # Rule parameters (thresholds, minimum counts, deadlines) live in a YAML
+    # file, one block per rule: ``alert_rules`` or the shipped
+    # services/alerts/rules.yaml. Everything else is here.
+    alert_rules: Path | None = Field(None, description="rule parameters YAML; empty = the shipped one")
+    detect_app_id: str = Field("ogi-detect", description="Faust app id / consumer group of the detector")
+    detect_overdue_interval_s: float = Field(3600.0, gt=0, description="how often overdue reports are checked")
+    deliver_group: str = Field("ogi-deliver", description="consumer group of the alert deliverer")
+    deliver_max_attempts: int = Field(8, ge=1, description="attempts per alert and sink before it is dead-lettered")
+    deliver_backoff_base_s: float = Field(1.0, ge=0, description="first retry delay; doubles each time")
+    deliver_backoff_max_s: float = Field(300.0, ge=0, description="longest retry delay")
+    deliver_timeout_s: float = Field(10.0, gt=0, description="per-request timeout of a webhook or SMTP send")
+    smtp_host: str = Field("", description="SMTP server for e-mail alerts; empty = e-mail disabled")
+    smtp_port: int = Field(25, ge=1)
+    smtp_from: str = "ogi-alerts@localhost"
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+
     # --- local servers -----------------------------------------------------
     kafka_version: str = "4.1.1"
     es_version: str = "8.19.7"

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from ogi.settings import Settings, get_settings
 from schemas import Alert, DeadLetter, ExtractedReport, MetricEvent, RawReport
 from schemas.events import SeenDocument, SourceStatus
+from schemas.events import AgencyHistory, Delivery, EmittedAlert, Subscription
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -99,6 +100,38 @@ INGEST_STATUS = TopicSpec(
     compacted=True,
 )
 
+# --- alerts: detector table changelogs (Faust tables; the table names the
+# topic explicitly so the topic table, not Faust, creates it), subscriptions
+# and delivery state. All compacted: the latest value per key is the state.
+DETECT_HISTORY = TopicSpec(
+    "detect.history-changelog",
+    AgencyHistory,
+    key="agency_key",
+    description="detector table: each agency's figures by year (co-partitioned with reports.extracted)",
+    compacted=True,
+)
+DETECT_EMITTED = TopicSpec(
+    "detect.emitted-changelog",
+    EmittedAlert,
+    key="alert_id",
+    description="detector table: fingerprint and revision of every alert emitted",
+    compacted=True,
+)
+SUBSCRIPTIONS = TopicSpec(
+    "alerts.subscriptions",
+    Subscription,
+    key="subscription_id",
+    description="alert subscriptions (filter + destination); a tombstone removes one",
+    compacted=True,
+)
+DELIVERIES = TopicSpec(
+    "alerts.deliveries",
+    Delivery,
+    key="delivery_key",
+    description="per subscription x sink x alert: pending / delivered / failed, with attempts",
+    compacted=True,
+)
+
 TOPICS: dict[str, TopicSpec] = {
     "raw": RAW,
     "extracted": EXTRACTED,
@@ -107,4 +140,8 @@ TOPICS: dict[str, TopicSpec] = {
     "deadletter": DEADLETTER,
     "ingest_seen": INGEST_SEEN,
     "ingest_status": INGEST_STATUS,
+    "detect_history": DETECT_HISTORY,
+    "detect_emitted": DETECT_EMITTED,
+    "subscriptions": SUBSCRIPTIONS,
+    "deliveries": DELIVERIES,
 }

@@ -292,6 +292,96 @@ class SourceStatus(_Event):
 
 
 # ---------------------------------------------------------------------------
+# detector state (Faust table changelogs) and alert delivery
+
+
+class YearRecord(BaseModel):
+    """What the detector keeps of one agency-year: the figures of the last
+    report seen for it and when it was first seen."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    year: int
+    report_id: str
+    source_url: str | None = None
+    published_at: date | None = None
+    received_at: datetime = Field(description="when the detector first saw a report for this year")
+    template: Template = Template.NONE
+    metrics: dict[str, float] = Field(default_factory=dict)
+    failed_checks: list[str] = Field(default_factory=list)
+
+
+class AgencyHistory(_Event):
+    """One agency's reports by year: the detector's per-agency table value
+    (changelog keyed by ``agency_key``)."""
+
+    agency_key: str
+    agency: str | None = None
+    agency_id: str | None = None
+    region: str | None = None
+    level: str | None = None
+    first_seen: datetime = Field(default_factory=utcnow)
+    years: dict[int, YearRecord] = Field(default_factory=dict)
+
+
+class EmittedAlert(_Event):
+    """The detector's memory of one alert it emitted (changelog keyed by
+    ``alert_id``): an unchanged finding is not re-emitted, a changed one
+    bumps ``revision``."""
+
+    alert_id: str
+    fingerprint: str
+    revision: int = 1
+    first_seen: datetime
+    updated_at: datetime
+
+
+class Subscription(_Event):
+    """Who wants which alerts, and where (compacted topic keyed by
+    ``subscription_id``; a tombstone removes it). Empty filter lists match
+    everything."""
+
+    subscription_id: str
+    name: str | None = None
+    agencies: list[str] = Field(default_factory=list, description="agency names or agency ids")
+    regions: list[str] = Field(default_factory=list, description="region names; a prefix matches")
+    rules: list[str] = Field(default_factory=list)
+    min_severity: Severity = Severity.INFO
+    webhook_url: str | None = None
+    webhook_secret: str | None = Field(None, description="HMAC-SHA256 key for the X-OGI-Signature header")
+    email_to: list[str] = Field(default_factory=list)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class DeliveryStatus(str, Enum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class Delivery(_Event):
+    """State of one alert revision for one subscription and sink (compacted
+    topic keyed by ``delivery_key``). A pending record carries the alert so
+    a restarted deliverer can resume without re-reading the alerts topic."""
+
+    delivery_key: str = Field(description="subscription_id|sink|alert_id")
+    subscription_id: str
+    sink: str = Field(description="webhook or email")
+    alert_id: str
+    revision: int
+    idempotency_key: str = Field(description="alert_id:revision, sent to the subscriber")
+    status: DeliveryStatus
+    attempts: int = 0
+    last_error: str | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+    alert: Alert | None = None
+
+    @staticmethod
+    def make_key(subscription_id: str, sink: str, alert_id: str) -> str:
+        return f"{subscription_id}|{sink}|{alert_id}"
+
+
+# ---------------------------------------------------------------------------
 # any stage -> dead letter
 
 
@@ -325,4 +415,8 @@ ALL_MODELS: dict[str, type[BaseModel]] = {
     "dead_letter": DeadLetter,
     "seen_document": SeenDocument,
     "source_status": SourceStatus,
+    "agency_history": AgencyHistory,
+    "emitted_alert": EmittedAlert,
+    "subscription": Subscription,
+    "delivery": Delivery,
 }

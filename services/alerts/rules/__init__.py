@@ -1,0 +1,71 @@
+"""Alert rules: one per file, registered by name.
+
+``RULES`` maps the name used in the parameters YAML, in ``Alert.rule`` and
+in subscription filters to the rule class. ``load_rules`` builds the enabled
+rules with their parameters from the YAML file that ``OGI_ALERT_RULES``
+names (default: ``services/alerts/rules.yaml``).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from ogi.settings import Settings, get_settings
+from services.alerts.errors import RuleConfigError
+from services.alerts.rules.base import Context, Finding, Params, PeerRecord, Rule
+from services.alerts.rules.broken_identity import BrokenIdentity
+from services.alerts.rules.overdue_report import OverdueReport
+from services.alerts.rules.refusal_spike import RefusalSpike
+from services.alerts.rules.yoy_jump import YoyJump
+
+RULES: dict[str, type[Rule]] = {
+    RefusalSpike.name: RefusalSpike,
+    YoyJump.name: YoyJump,
+    BrokenIdentity.name: BrokenIdentity,
+    OverdueReport.name: OverdueReport,
+}
+
+__all__ = ["RULES", "Context", "Finding", "Params", "PeerRecord", "Rule", "build_rules", "load_rules",
+           "read_parameters"]
+
+
+def read_parameters(path: Path | None = None) -> dict[str, Any]:
+    """The parameters mapping: rule name -> parameter block."""
+    if path is None:
+        text = resources.files("services.alerts").joinpath("rules.yaml").read_text("utf-8")
+    else:
+        text = Path(path).read_text("utf-8")
+    data = yaml.safe_load(text) or {}
+    if not isinstance(data, dict):
+        raise RuleConfigError("the rule parameters file must be a mapping of rule name -> parameters")
+    rules = data.get("rules", data)
+    if not isinstance(rules, dict):
+        raise RuleConfigError("'rules' must be a mapping")
+    return rules
+
+
+def build_rules(parameters: dict[str, Any]) -> dict[str, Rule]:
+    """Instantiate every enabled rule; a rule not mentioned runs with its
+    defaults. Unknown rule names and bad parameters raise RuleConfigError."""
+    unknown = set(parameters) - set(RULES)
+    if unknown:
+        raise RuleConfigError(f"unknown rule(s) {sorted(unknown)}; known: {sorted(RULES)}")
+    built: dict[str, Rule] = {}
+    for name, cls in RULES.items():
+        try:
+            rule = cls(parameters.get(name) or {})
+        except ValidationError as exc:
+            raise RuleConfigError(f"{name}: {exc}") from exc
+        if rule.enabled:
+            built[name] = rule
+    return built
+
+
+def load_rules(settings: Settings | None = None) -> dict[str, Rule]:
+    settings = settings or get_settings()
+    return build_rules(read_parameters(settings.alert_rules))
