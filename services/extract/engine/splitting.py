@@ -52,7 +52,8 @@ def _numbers(chunk: str, max_digits: int) -> Iterator[tuple[float, str]]:
             yield float(sign + m.group()), body[len(m.group()):]
         yield float(sign + "0"), body[1:]
         return
-    for n in range(1, min(len(body), max_digits) + 1):
+    digits = len(re.match(r"\d*", body).group())  # type: ignore[union-attr]
+    for n in range(1, min(digits, max_digits) + 1):
         head = body[:n]
         rest = body[n:]
         if rest.startswith("."):

@@ -1,0 +1,23 @@
+from conftest import text_doc
+
+from services.extract.engine import metadata
+
+
+def test_agency_and_year_from_title() -> None:
+    doc = text_doc("杭州市拱墅区市场监督管理局2023年度政府信息\n公开工作年度报告\n正文，2024年1月发布。")
+    t = metadata.title(doc)
+    assert metadata.agency(doc, t) == "杭州市拱墅区市场监督管理局"
+    assert metadata.year(doc, t) == 2023
+
+
+def test_year_is_reporting_year_not_publication_year() -> None:
+    doc = text_doc("2017年度政府信息公开工作报告\n现将威海火炬高技术产业开发区市场监督管理局2017年度政府信息公开工作汇报如下。"
+                   "\n2018年3月1日 2018年3月1日 2018年")
+    t = metadata.title(doc)
+    assert metadata.year(doc, t) == 2017
+    assert metadata.agency(doc, t) == "威海火炬高技术产业开发区市场监督管理局"
+
+
+def test_region_from_agency_name() -> None:
+    assert metadata.region("浙江省杭州市拱墅区市场监督管理局") == "浙江省杭州市拱墅区"
+    assert metadata.region("洪泽区人民政府") == "洪泽区"

@@ -1,0 +1,37 @@
+from services.extract.engine import normalize
+
+
+def test_fullwidth_digits_and_thousands() -> None:
+    assert normalize.normalise_text("共１５０，７６５件") == "共150765件"
+    assert normalize.normalise_text("1,234,567") == "1234567"
+    assert normalize.normalise_text("1,2") == "1,2"  # not a thousands separator
+
+
+def test_whitespace_inside_labels_removed_but_kept_between_numbers() -> None:
+    assert normalize.normalise_text("总 计 21 0 0") == "总计 21 0 0"
+    assert normalize.normalise_text("无正当理由大量反复 申请") == "无正当理由大量反复申请"
+
+
+def test_traditional_detected_and_converted() -> None:
+    trad = "全年答覆政府信息公開申請共220件。其中，予以公開49件，部分公開1件，不同意公開66件。" * 3
+    assert normalize.is_traditional(trad)
+    assert not normalize.is_traditional(normalize.to_simplified(trad))
+    assert "政府信息公开申请" in normalize.normalise_text(trad, traditional=True)
+
+
+def test_faux_bold_doubling() -> None:
+    assert normalize.undouble("年年度度报报告告") == "年度报告"
+    assert normalize.undouble("申请数量") == "申请数量"
+
+
+def test_chinese_numerals_in_number_slots() -> None:
+    assert normalize.cn_number("三百五十一") == 351
+    assert normalize.cn_number("两") == 2
+    assert normalize.cn_number("12") == 12
+    assert normalize.cn_number("是") is None
+
+
+def test_absent_markers_are_not_zero() -> None:
+    for cell in ("/", "-", "—", "", " ", "／"):
+        assert normalize.is_absent(cell)
+    assert not normalize.is_absent("0")

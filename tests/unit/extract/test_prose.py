@@ -1,0 +1,60 @@
+from conftest import text_doc
+
+from services.extract.engine import prose
+
+
+def values(s: str) -> dict[str, float]:
+    return prose.parse(text_doc(s)).decided()[0]
+
+
+def test_total_and_breakdown_sentence() -> None:
+    v = values("2017年共计答复各类政府信息公开申请351件，其中属于已主动公开范围41件，同意公开或部分公开答复50件，"
+               "不同意公开答复26件，不属于本行政机关公开213件，申请信息不存在11件，告知作出补正2件，告知通过其他途径办理8件。")
+    assert v["applications.total_handled"] == 351
+    assert v["applications.already_public"] == 41
+    assert v["applications.granted_or_partial"] == 50
+    assert "applications.granted" not in v  # "同意公开或部分公开" is one number, not two
+    assert v["applications.refused.total"] == 26
+    assert v["applications.unable.not_this_agency"] == 213
+    assert v["applications.unable.not_held"] == 11
+    assert v["applications.other.correction_requested"] == 2
+    assert v["applications.other.other_channel"] == 8
+
+
+def test_chinese_numerals() -> None:
+    assert values("本年度共收到政府信息公开申请十二件。")["applications.new_received"] == 12
+
+
+def test_traps_are_not_read() -> None:
+    v = values("目前，区县已入驻审批服务部门和单位13个，开设窗口26个，共受理申请121510件。")
+    assert "applications.new_received" not in v
+    v = values("2017年度我局依申请公开政府信息24条，不予以公开信息324条。")
+    assert "applications.refused.total" not in v
+    v = values("县直各单位主动公开政府信息2475条，占62.2%。全县主动公开政府信息3978条。")
+    assert v["proactive.items_total"] == 3978
+
+
+def test_conflicting_statements_leave_the_key_out() -> None:
+    res = prose.parse(text_doc("共收到政府信息公开申请21件。全年共收到政府信息公开申请23件。"))
+    vals, _, warns = res.decided()
+    assert "applications.new_received" not in vals
+    assert any("new_received" in w for w in warns)
+
+
+def test_review_outcomes_and_negations() -> None:
+    v = values("2017年涉及政府信息公开的行政复议3件，维持1件，被依法纠错1件，驳回申请1件；涉及政府信息公开的行政诉讼1件。")
+    assert (v["review.total"], v["review.upheld"], v["review.corrected"], v["review.other"]) == (3, 1, 1, 1)
+    assert v["litigation.total"] == 1
+    v = values("2017年，我局没有发生因政府信息公开申请行政复议、提起行政诉讼的情况。")
+    assert v["review.total"] == 0 and v["litigation.total"] == 0
+    v = values("2017年度我局有1起因政府信息公开申请行政复议，无提起行政诉讼的情况。")
+    assert v["review.total"] == 1 and v["litigation.total"] == 0
+
+
+def test_provenance_points_at_the_sentence() -> None:
+    doc = text_doc("前言。\n本年度主动公开政府信息3184条。")
+    res = prose.parse(doc)
+    value, prov = res.values["proactive.items_total"][0]
+    assert value == 3184
+    assert prov.kind == "text" and prov.span is not None
+    assert "3184" in doc.text[prov.span[0]:prov.span[1]]
