@@ -17,8 +17,9 @@ def _registrars() -> list[Register]:
     from services.extract import cli as extract_cli
     from services.index import cli as index_cli
     from services.ingest import cli as ingest_cli
+    from services.alerts import cli as alerts_cli
 
-    return [commands.register, ingest_cli.register, extract_cli.register, index_cli.register]
+    return [commands.register, ingest_cli.register, extract_cli.register, index_cli.register, alerts_cli.register]
 
 
 def build_parser() -> argparse.ArgumentParser:

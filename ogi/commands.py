@@ -13,6 +13,8 @@ from ogi.settings import get_settings
 SERVICES: dict[str, str] = {
     "extract": "services.extract.app:run_worker",
     "index": "services.index.indexer:run_indexer",
+    "detect": "services.alerts.app:run_detector",
+    "deliver": "services.alerts.delivery.service:run_deliverer",
 }
 
 

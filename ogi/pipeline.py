@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "data" / "samples"
 
 #: services started by ``ogi run``, in start order (names of ``ogi serve``)
-PIPELINE = ("extract", "index")
+PIPELINE = ("extract", "index", "detect", "deliver")
 
 
 def start_service(name: str, log_dir: Path) -> subprocess.Popen[bytes]:

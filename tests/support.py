@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,6 +31,8 @@ def service_env(settings: Settings, **extra: str) -> dict[str, str]:
         OGI_TOPIC_PREFIX=settings.topic_prefix,
         OGI_INDEX_PREFIX=settings.index_prefix,
         OGI_FAUST_APP_ID=f"{settings.topic_prefix}extract",
+        OGI_DETECT_APP_ID=f"{settings.topic_prefix}detect",
+        OGI_DELIVER_GROUP=f"{settings.topic_prefix}deliver",
         OGI_LOG_JSON="1",
         PYTHONUNBUFFERED="1",
     )
@@ -54,6 +56,9 @@ class Service:
             cwd=REPO,
             start_new_session=True,
         )
+
+    def running(self) -> bool:
+        return self.proc.poll() is None
 
     def log(self) -> str:
         self._out.flush()
@@ -100,13 +105,24 @@ def read_topic(spec: TopicSpec, settings: Settings, model: type[M] | None = None
     return [model.model_validate_json(r.value) for r in out]
 
 
-def wait_for(check: Callable[[], Any], timeout: float, what: str, on_fail: Callable[[], str] | None = None) -> Any:
-    """Poll ``check`` until it returns something truthy."""
+def wait_for(
+    check: Callable[[], Any],
+    timeout: float,
+    what: str,
+    on_fail: Callable[[], str] | None = None,
+    services: Iterable[Service] = (),
+) -> Any:
+    """Poll ``check`` until it returns something truthy; fail at once if one
+    of ``services`` has died, with its log."""
     deadline = time.monotonic() + timeout
     while True:
         result = check()
         if result:
             return result
+        dead = [s for s in services if not s.running()]
+        if dead:
+            raise AssertionError(f"{', '.join(s.name for s in dead)} died while waiting for {what}:\n"
+                                 + "\n".join(s.log()[-4000:] for s in dead))
         if time.monotonic() > deadline:
             detail = on_fail() if on_fail else ""
             raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}\n{detail[-6000:]}")

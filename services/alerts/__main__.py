@@ -1,0 +1,3 @@
+from services.alerts.app import run_detector
+
+run_detector()

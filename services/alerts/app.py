@@ -1,0 +1,182 @@
+"""The detector worker: a faust-streaming app whose agent runs every
+extracted report through the rules and puts alerts on the alerts topic.
+
+State lives in two Faust tables, each backed by a compacted changelog topic
+from the topic table (``ogi setup`` creates them; Faust is not allowed to
+declare topics, as in the extract worker):
+
+* ``history`` — agency_key -> ``AgencyHistory`` (the figures of each year);
+  written from the agent, so co-partitioned with ``reports.extracted``;
+* ``emitted`` — alert_id -> ``EmittedAlert`` (fingerprint, revision,
+  first_seen); written from the agent and from the overdue timer, so it
+  uses the key partitioner.
+
+Peer groups (same region and level, same year) are an in-memory index over
+``history``, rebuilt from the table after a restart. The index sees the
+agencies of the partitions this worker holds: run one detector (the load
+is a few thousand reports a year), or peers are compared per partition.
+
+Delivery guarantees: for each report the agent (1) updates ``history``,
+(2) for each finding that is new or changed, sends the alert and waits for
+the broker's ack, then (3) records it in ``emitted``. Faust flushes the
+changelogs before it commits the report's offset. A crash anywhere replays
+the report: an alert whose ack arrived but whose ``emitted`` record did not
+is sent once more with the same id and revision (the compacted topic, the
+Elasticsearch id and the deliverer's idempotency key absorb it); an alert is
+never lost, because ``emitted`` is written only after the ack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any
+
+import faust
+import structlog
+from pydantic import ValidationError
+
+from ogi.deadletter import dead_letter
+from ogi.settings import Settings, get_settings
+from ogi.topics import ALERTS, DEADLETTER, DETECT_EMITTED, DETECT_HISTORY, EXTRACTED
+from schemas import SCHEMA_VERSION, Alert, ExtractedReport, Stage, utcnow
+from schemas.events import AgencyHistory, EmittedAlert
+from services.alerts.detector import Detector, PeerIndex, alert_id, reconcile
+from services.alerts.rules import Finding, load_rules
+
+log = structlog.get_logger("ogi.detect")
+
+
+class RejectedReport(ValueError):
+    """A record on reports.extracted that is not an ExtractedReport we can read."""
+
+
+def decode_report(value: bytes) -> ExtractedReport:
+    try:
+        report = ExtractedReport.model_validate_json(value)
+    except ValidationError as exc:
+        raise RejectedReport(f"not a valid extracted report: {exc.errors()[:3]}") from exc
+    if report.schema_version > SCHEMA_VERSION:
+        raise RejectedReport(f"schema_version {report.schema_version} is newer than {SCHEMA_VERSION}")
+    return report
+
+
+def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
+    app = faust.App(
+        settings.detect_app_id,
+        broker=";".join(f"kafka://{b}" for b in settings.bootstrap_servers),
+        datadir=str(settings.home / "run" / "faust" / settings.detect_app_id),
+        web_enabled=False,
+        producer_acks=-1,
+        consumer_auto_offset_reset="earliest",
+        topic_replication_factor=settings.topic_replication,
+        topic_partitions=settings.topic_partitions,
+        # the topic table owns every topic, changelogs included
+        topic_allow_declare=False,
+        stream_wait_empty=False,
+        broker_commit_every=1,
+        table_standby_replicas=0,
+        store="memory://",
+    )
+
+    def topic(spec, **kw):  # type: ignore[no-untyped-def]
+        return app.topic(spec.name(settings), key_type=bytes, value_type=bytes, value_serializer="raw",
+                         key_serializer="raw", allow_empty=True, **kw)
+
+    extracted_topic, alerts_topic, dead_topic = topic(EXTRACTED), topic(ALERTS), topic(DEADLETTER)
+    history = app.Table(
+        "history", key_type=bytes, value_type=bytes,
+        partitions=settings.topic_partitions,
+        changelog_topic=topic(DETECT_HISTORY, partitions=settings.topic_partitions, compacting=True, internal=True),
+    )
+    emitted = app.Table(
+        "emitted", key_type=bytes, value_type=bytes,
+        partitions=settings.topic_partitions, use_partitioner=True,
+        changelog_topic=topic(DETECT_EMITTED, partitions=settings.topic_partitions, compacting=True, internal=True),
+    )
+    detector = Detector(load_rules(settings))
+    peers = PeerIndex()
+    state: dict[str, bool] = {"indexed": False}
+    lock = asyncio.Lock()  # the agent and the timer never reconcile the same alert at once
+
+    def load_history(key: str) -> AgencyHistory | None:
+        raw = history.get(key.encode())
+        return AgencyHistory.model_validate_json(raw) if raw else None
+
+    def ensure_index() -> None:
+        if state["indexed"]:
+            return
+        for raw in list(history.values()):
+            if raw:
+                peers.update(AgencyHistory.model_validate_json(raw))
+        state["indexed"] = True
+        log.info("peer index rebuilt", agencies=len(peers))
+
+    async def send(target: faust.TopicT, key: str | None, value: bytes) -> None:
+        fut = await target.send(key=key.encode() if key else None, value=value)
+        await fut  # the broker's ack, before the state that says "sent" is written
+
+    async def emit(findings: list[Finding], hist: AgencyHistory, now: datetime) -> list[Alert]:
+        sent = []
+        for finding in findings:
+            aid = alert_id(finding, hist).encode()
+            raw = emitted.get(aid)
+            previous = EmittedAlert.model_validate_json(raw) if raw else None
+            result = reconcile(finding, hist, previous, now)
+            if result is None:
+                continue
+            alert, remembered = result
+            await send(alerts_topic, alert.alert_id, alert.model_dump_json().encode())
+            emitted[aid] = remembered.model_dump_json().encode()
+            sent.append(alert)
+            log.info("alert", rule=alert.rule, agency=alert.agency, year=alert.year, severity=alert.severity.value,
+                     revision=alert.revision, alert_id=alert.alert_id)
+        return sent
+
+    @app.agent(extracted_topic, concurrency=1)
+    async def detect(stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            value: bytes = event.value
+            msg = event.message
+            try:
+                report = decode_report(value)
+                async with lock:
+                    ensure_index()
+                    now = clock()
+                    hist, findings = detector.observe(load_history(report.agency_key), report, now, peers.peers)
+                    if hist is None:
+                        continue
+                    history[hist.agency_key.encode()] = hist.model_dump_json().encode()
+                    peers.update(hist)
+                    await emit(findings, hist, now)
+            except Exception as exc:  # noqa: BLE001 - a bad record is a dead letter, never a crash
+                letter = dead_letter(Stage.DETECT, exc, value, source_topic=msg.topic, partition=msg.partition,
+                                     offset=msg.offset, key=msg.key)
+                await send(dead_topic, Stage.DETECT.value, letter.model_dump_json().encode())
+
+    @app.timer(interval=settings.detect_overdue_interval_s)
+    async def overdue() -> None:
+        if app.rebalancing or app.in_recovery or not app.tables.recovery.completed.is_set():
+            return  # a half-recovered history would report every agency overdue
+        async with lock:
+            now = clock()
+            count = 0
+            for raw in list(history.values()):
+                if not raw:
+                    continue
+                hist = AgencyHistory.model_validate_json(raw)
+                count += len(await emit(detector.scheduled(hist, now), hist, now))
+            if count:
+                log.info("overdue check", alerts=count)
+
+    return app
+
+
+app = create_app(get_settings())
+
+
+def run_detector(loglevel: str = "warning") -> None:
+    """Run the detector until SIGINT/SIGTERM (``ogi serve detect``)."""
+    from faust.worker import Worker
+
+    Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
