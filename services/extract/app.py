@@ -26,10 +26,12 @@ log = structlog.get_logger("ogi.extract")
 
 def create_app(settings: Settings) -> faust.App:
     limit = settings.max_message_bytes
+    datadir = settings.home / "run" / "faust" / settings.faust_app_id
+    datadir.parent.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.faust_app_id,
         broker=";".join(f"kafka://{b}" for b in settings.bootstrap_servers),
-        datadir=str(settings.home / "run" / "faust" / settings.faust_app_id),
+        datadir=str(datadir),
         web_enabled=False,
         producer_acks=-1,
         producer_max_request_size=limit,

@@ -4,6 +4,7 @@ Python timeout reaches; a separate process can always be killed."""
 
 from __future__ import annotations
 
+import errno
 import multiprocessing as mp
 import os
 import resource
@@ -19,8 +20,22 @@ from services.extract import errors
 SOFT_LIMIT_ENV = "OGI_EXTRACT_SOFT_AS_LIMIT"
 
 
+def _preload() -> None:
+    """Import the readers' libraries before the limit applies, so the limit
+    measures the document's cost, not import-time mappings."""
+    import bs4  # noqa: F401
+    import charset_normalizer  # noqa: F401
+    import docx  # noqa: F401
+    import pdfplumber  # noqa: F401
+
+    from services.extract.engine import normalize, pipeline  # noqa: F401
+
+    normalize._t2s()
+
+
 def _child(conn: Connection, data: bytes, filename: str | None, content_type: str | None, max_memory_mb: int) -> None:
     try:
+        _preload()
         limit = max_memory_mb * 1024 * 1024
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
@@ -31,6 +46,12 @@ def _child(conn: Connection, data: bytes, filename: str | None, content_type: st
         conn.send(("ok", report.model_dump_json()))
     except MemoryError:
         conn.send(("err", "ExtractionMemoryExceeded", f"extraction exceeded the {max_memory_mb} MB memory limit"))
+    except (ImportError, OSError) as e:
+        if isinstance(e, OSError) and e.errno == errno.ENOMEM or "map" in str(e) or "allocate memory" in str(e):
+            conn.send(("err", "ExtractionMemoryExceeded",
+                       f"extraction exceeded the {max_memory_mb} MB memory limit ({type(e).__name__})"))
+        else:
+            conn.send(("err", "CorruptDocument", f"unexpected failure while reading the document: {e}"))
     except errors.ExtractError as e:
         conn.send(("err", type(e).__name__, str(e)))
     except BaseException as e:  # noqa: BLE001 - anything else becomes a typed error for the dead-letter topic

@@ -30,6 +30,8 @@ def read(data: bytes) -> RawDocument:
     except PDFSyntaxError as e:
         raise CorruptDocument(f"pdf: not a readable PDF: {e}") from e
     except Exception as e:  # pdfminer raises many unrelated types on damaged files
+        if "allocate" in str(e).lower():
+            raise MemoryError(f"pdf: {e}") from e
         raise CorruptDocument(f"pdf: cannot open: {type(e).__name__}: {e}") from e
     if len(pages) > MAX_PAGES:
         raise DocumentTooLarge(f"pdf: {len(pages)} pages, over the {MAX_PAGES}-page limit for an annual report")
@@ -70,6 +72,8 @@ def read(data: bytes) -> RawDocument:
     except (DocumentTooLarge, MemoryError):
         raise
     except Exception as e:
+        if "allocate" in str(e).lower() or "memory" in str(e).lower():
+            raise MemoryError(f"pdf: {e}") from e  # the bounded runner reports it as ExtractionMemoryExceeded
         raise CorruptDocument(f"pdf: damaged content stream: {type(e).__name__}: {e}") from e
     finally:
         pdf.close()

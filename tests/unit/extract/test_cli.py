@@ -1,0 +1,37 @@
+import argparse
+import json
+
+import reportgen
+from services.extract import cli
+
+
+def run(argv: list[str]) -> int:
+    p = argparse.ArgumentParser()
+    s = p.add_subparsers()
+    cli.register(s)
+    a = p.parse_args(argv)
+    return int(a.handler(a))
+
+
+def test_json_lines_and_error_lines(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    good = tmp_path / "r.txt"
+    good.write_text(reportgen.flattened_text(), encoding="utf-8")
+    bad = tmp_path / "bad.docx"
+    bad.write_bytes(b"PK\x03\x04 broken")
+    missing = tmp_path / "nope.pdf"
+    code = run(["extract", "--json", str(good), str(bad), str(missing)])
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert code == 1
+    assert [x["file"] for x in lines] == [str(good), str(bad), str(missing)]
+    assert lines[0]["template"] == "gb2021" and lines[0]["metrics"]["applications.new_received"] == 46
+    assert {"agency", "year", "script", "breakdown", "checks", "provenance", "warnings"} <= set(lines[0])
+    assert lines[1]["error_class"] == "CorruptDocument" and lines[1]["error"]
+    assert lines[2]["error_class"] == "FileNotFoundError"
+
+
+def test_human_summary(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    good = tmp_path / "r.txt"
+    good.write_text(reportgen.flattened_text(), encoding="utf-8")
+    assert run(["extract", "--unbounded", str(good)]) == 0
+    out = capsys.readouterr().out
+    assert "gb2021" in out and reportgen.AGENCY in out

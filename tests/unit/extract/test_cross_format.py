@@ -1,0 +1,89 @@
+"""The same report as HTML (GBK, rowspans/colspans), PDF (table over a page
+break), DOCX (merged cells), DOC (really converted by LibreOffice) and
+flattened text must give the same figures, and those figures are the ones
+the report was built from (reportgen.SPEC), not what the engine happened to
+read from one of them."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+import reportgen
+from schemas.events import Template
+from services.extract.engine import extract
+
+EXPECTED = reportgen.expected_metrics()
+
+
+def _build(fmt: str) -> tuple[bytes, str]:
+    if fmt == "html":
+        return reportgen.html_gbk(), "report.html"
+    if fmt == "pdf":
+        return reportgen.pdf_bytes(), "report.pdf"
+    if fmt == "docx":
+        return reportgen.docx_bytes(), "report.docx"
+    if fmt == "doc":
+        return reportgen.doc_bytes(), "report.doc"
+    return reportgen.flattened_text().encode("utf-8"), "report.txt"
+
+
+@pytest.fixture(scope="module")
+def reports() -> dict[str, object]:
+    if shutil.which("soffice") is None and shutil.which("libreoffice") is None:
+        pytest.fail("LibreOffice is required for the DOC case (deploy/apt-packages.txt); it must not be skipped")
+    return {fmt: extract(*_build(fmt)[:1], filename=_build(fmt)[1]) if fmt != "doc" else
+            extract(reportgen.doc_bytes(), filename="report.doc") for fmt in ("html", "pdf", "docx", "doc", "text")}
+
+
+@pytest.mark.parametrize("fmt", ["html", "pdf", "docx", "doc", "text"])
+def test_every_format_reads_the_spec(reports: dict, fmt: str) -> None:
+    r = reports[fmt]
+    assert r.format == fmt
+    assert r.template == Template.GB2021
+    assert r.agency == reportgen.AGENCY and r.year == reportgen.YEAR
+    got = {k: v for k, v in r.metrics.items() if not k.startswith("rates.")}
+    assert got == EXPECTED
+    assert all(r.checks.values()) and {"intake_balance", "outcome_sum", "applicant_sums", "review_sum"} <= set(r.checks)
+    for *_, key, vals in reportgen.APPS:
+        assert r.breakdown[key] == dict(zip(reportgen.APPLICANT_COLS, map(float, vals)))
+    assert set(r.provenance) >= set(r.metrics)
+
+
+def test_formats_agree_with_each_other(reports: dict) -> None:
+    first = reports["html"]
+    for fmt, r in reports.items():
+        assert r.metrics == first.metrics, fmt
+        assert r.breakdown == first.breakdown, fmt
+        assert r.checks == first.checks, fmt
+
+
+def test_table_provenance_names_page_table_row(reports: dict) -> None:
+    p = reports["pdf"].provenance["applications.carried_forward"]
+    assert p.kind == "table" and p.page == 2 and p.table is not None and "结转下年度" in (p.row or "")
+    assert reports["pdf"].provenance["applications.new_received"].page == 1  # the table spans two pages
+    h = reports["html"].provenance["applications.refused.third_party_rights"]
+    assert h.kind == "table" and h.table == 1 and h.column == "总计"
+
+
+def test_run_together_text_never_reads_a_wrong_figure() -> None:
+    r = extract(reportgen.run_together_text().encode("gb18030"), filename="crawled.txt")
+    wrong = {k: v for k, v in r.metrics.items() if k in EXPECTED and v != EXPECTED[k]}
+    invented = [k for k in r.metrics if k not in EXPECTED and not k.startswith("rates.")]
+    assert not wrong and not invented
+    missing = [k for k in EXPECTED if k not in r.metrics]
+    # only the three-cell proactive rows without an identity may stay undecided
+    assert all(k.startswith(("proactive.regulations", "proactive.normative_documents")) for k in missing), missing
+
+
+def test_traditional_script_html() -> None:
+    from services.extract.engine.normalize import _t2s  # noqa: F401  (opencc loaded)
+    import opencc
+
+    s2t = opencc.OpenCC("s2t")
+    html = reportgen.html_gbk().decode("gbk").replace("charset=gbk", "charset=utf-8")
+    r = extract(s2t.convert(html).encode("utf-8"), filename="trad.html")
+    assert r.script is not None and r.script.value == "traditional"
+    got = {k: v for k, v in r.metrics.items() if not k.startswith("rates.")}
+    assert got == EXPECTED
