@@ -15,6 +15,7 @@ SERVICES: dict[str, str] = {
     "index": "services.index.indexer:run_indexer",
     "detect": "services.alerts.app:run_detector",
     "deliver": "services.alerts.delivery.service:run_deliverer",
+    "monitor": "services.ingest.monitor:run_monitor",
 }
 
 

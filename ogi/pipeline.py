@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "data" / "samples"
 
 #: services started by ``ogi run``, in start order (names of ``ogi serve``)
-PIPELINE = ("extract", "index", "detect", "deliver")
+PIPELINE = ("extract", "index", "detect", "deliver", "monitor")
 
 
 def start_service(name: str, log_dir: Path) -> subprocess.Popen[bytes]:
@@ -58,10 +58,15 @@ def sample_files() -> list[Path]:
 
 
 def feed_samples(settings: Settings) -> list[str]:
-    """Put the sample reports on the raw topic; returns their report ids."""
-    from services.ingest.files import publish_files
+    """Serve the sample reports on the local sample site (a gov-like column
+    on 127.0.0.1, see services/ingest/sample_site.py); the monitor started
+    with PIPELINE finds them through the registry's ``sample-site`` source
+    and publishes them. Returns their report ids (the site serves each file
+    byte for byte, so the id is the file's sha256 prefix). The site lives as
+    long as this process."""
+    from services.ingest.sample_site import start_sample_site
 
-    return [raw.report_id for raw in publish_files(sample_files(), settings=settings)]
+    return start_sample_site(sample_files(), settings).report_ids
 
 
 def wait_indexed(report_ids: list[str], settings: Settings, timeout_s: float = 600) -> None:

@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     ingest_max_pages: int = Field(3, ge=1, description="list pages read per poll (backfill reads all)")
     ingest_shard: str = Field("0/1", pattern=r"^\d+/[1-9]\d*$",
                               description="i/n: this monitor polls the sources whose id hashes to i mod n")
+    ingest_only: str = Field("", description="comma-separated source ids to poll; empty = every source "
+                                             "(OGI_INGEST_ONLY=sample-site keeps make run offline)")
 
     # --- alerts (detector, subscriptions, delivery) ------------------------
     # Rule parameters (thresholds, minimum counts, deadlines) live in a YAML

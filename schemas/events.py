@@ -271,7 +271,10 @@ class SeenDocument(_Event):
     kind: Literal["document", "article", "list"] = "document"
     etag: str | None = None
     last_modified: str | None = Field(None, description="Last-Modified header, verbatim")
-    sha256: str | None = Field(None, description="hex sha256 of the last content published from this URL")
+    sha256: str | None = Field(None, description="hex sha256 of the last content seen at this URL")
+    fingerprint: str | None = Field(
+        None, description="what change detection compares: the sha256, or for HTML pages a hash of the visible text"
+    )
     version: int = Field(0, ge=0, description="how many distinct contents were published from this URL")
     seen_at: datetime = Field(default_factory=utcnow)
 

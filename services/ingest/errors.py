@@ -9,7 +9,9 @@
         │   │                        every DNS answer, before connecting, after each redirect)
         │   ├── RobotsDisallowed     robots.txt forbids the path for our user agent
         │   ├── TooLarge             over the size cap (Content-Length or while streaming)
-        │   └── TooManyRedirects     over the redirect limit
+        │   ├── TooManyRedirects     over the redirect limit
+        │   └── NotADocument         the bytes are no format the extractor reads
+        │                            (e.g. an HTML error page served for a .pdf)
         ├── HttpStatus           a final non-2xx/304 answer (4xx, or 5xx/429 after retries)
         └── TransportFailure     timeouts and connection errors after retries
 
@@ -61,6 +63,10 @@ class TooManyRedirects(Refused):
     """The redirect chain is longer than the configured limit."""
 
 
+class NotADocument(Refused):
+    """The sniffed content type is not a report format."""
+
+
 class HttpStatus(FetchError):
     """The server's final answer was an error status."""
 
@@ -78,6 +84,7 @@ __all__ = [
     "FetchError",
     "HttpStatus",
     "IngestError",
+    "NotADocument",
     "Refused",
     "RegistryError",
     "RobotsDisallowed",

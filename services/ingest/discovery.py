@@ -1,0 +1,310 @@
+"""Reading gov.cn column pages: which links are annual reports, where the
+next list page is, what an article page attaches, and the reporting year
+and publication date wherever the page gives them.
+
+Pure functions over HTML text: no network, tested on page fixtures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
+
+from bs4 import BeautifulSoup, Tag
+
+#: attachment extensions the monitor downloads (the registry may add more)
+ATTACHMENT_EXTENSIONS = (".pdf", ".doc", ".docx", ".wps", ".xls", ".xlsx", ".et", ".rtf")
+
+# Traditional -> simplified for the characters report titles use; enough to
+# recognise titles without a full converter (the extractor does the rest).
+_T2S = str.maketrans({
+    "報": "报", "開": "开", "資": "资", "訊": "讯", "務": "务", "門": "门", "關": "关",
+    "於": "于", "區": "区", "縣": "县", "鎮": "镇", "鄉": "乡", "統": "统", "計": "计",
+    "預": "预", "決": "决", "經": "经", "會": "会", "議": "议", "實": "实", "圖": "图",
+    "解": "解", "讀": "读", "點": "点", "徵": "征", "見": "见", "員": "员", "廳": "厅",
+    "專": "专", "項": "项", "稱": "称", "覽": "览", "頁": "页", "後": "后", "終": "终",
+    "業": "业", "間": "间", "發": "发", "佈": "布", "時": "时", "廣": "广", "東": "东",
+    "場": "场", "監": "监", "督": "督", "總": "总", "規": "规", "劃": "划", "數": "数",
+    "據": "据", "與": "与", "為": "为", "執": "执", "書": "书", "記": "记", "標": "标",
+    "題": "题", "類": "类", "範": "范", "圍": "围", "況": "况", "狀": "状",
+})
+# 政府資訊公開 (Taiwan usage) reads 政府信息公开 after conversion
+_TERMS = (("资讯公开", "信息公开"), ("政府资讯", "政府信息"))
+
+_REPORT = re.compile(
+    r"(?:政府信息公开|信息公开|政务公开)[^，。；]{0,12}?"
+    r"(?:年度报告|年报|工作报告|年度工作报告|工作情况报告|年度情况报告|工作年度报告)"
+)
+_NOT_REPORT = re.compile(
+    r"要点|通知|解读|图解|图示|预算|决算|征求|征集|考核|评估|评议|培训|会议|的函|指南|"
+    r"工作方案|实施方案|企业年报|统计年报|报送|填报|年报公示"
+)
+_ARABIC_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+_HAN_DIGITS = {"〇": 0, "零": 0, "○": 0, "O": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5,
+               "六": 6, "七": 7, "八": 8, "九": 9}
+_HAN_YEAR = re.compile(r"([一二][〇零○O一二三四五六七八九]{3})\s*年")
+_DATE_PATTERNS = (
+    re.compile(r"((?:19|20)\d{2})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})"),
+    re.compile(r"((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"),
+)
+_URL_DATE = re.compile(r"(?:/t|_|/)((?:19|20)\d{2})(\d{2})(\d{2})(?:_|/|\.)")
+_NEXT_TEXT = re.compile(r"^\s*(?:下一页|下页|后页|下一頁|下頁|後頁|next|›|»|>|>>)\s*$", re.I)
+# TRS WCM sites: createPageHTML(countPage, currentPage, "index", "htm")
+_TRS_PAGER = re.compile(r"createPageHTML\(\s*(\d+)\s*,\s*(\d+)\s*,\s*[\"']([\w-]+)[\"']\s*,\s*[\"'](\w+)[\"']")
+_TRS_VARS = re.compile(r"var\s+countPage\s*=\s*(\d+).*?var\s+currentPage\s*=\s*(\d+)", re.S)
+_PUBDATE_META = ("pubdate", "publishdate", "firstpublishedtime", "article:published_time", "dc.date")
+_PUB_LABEL = re.compile(r"(?:发布时间|发布日期|发文日期|成文日期|公开日期|时间|日期)\s*[:：]?\s*")
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link the monitor may follow."""
+
+    url: str
+    title: str
+    year: int | None = None
+    published_at: date | None = None
+    is_attachment: bool = False
+
+
+@dataclass
+class ListPage:
+    """What one column page offers: report links and further list pages."""
+
+    reports: list[Link] = field(default_factory=list)
+    pages: list[str] = field(default_factory=list)
+    links_seen: int = 0
+
+
+@dataclass
+class Article:
+    """An article page: its title, dates and report attachments."""
+
+    url: str
+    title: str | None
+    year: int | None
+    published_at: date | None
+    attachments: list[Link] = field(default_factory=list)
+    text_chars: int = 0
+
+
+def simplify(text: str) -> str:
+    """Traditional -> simplified for report-title characters; spaces removed."""
+    out = re.sub(r"\s+", "", text).translate(_T2S)
+    for trad, simp in _TERMS:
+        out = out.replace(trad, simp)
+    return out
+
+
+def is_annual_report(title: str) -> bool:
+    """Is this link text the title of a 政府信息公开工作年度报告 (any script)?"""
+    text = simplify(title)
+    return bool(_REPORT.search(text)) and not _NOT_REPORT.search(text)
+
+
+def report_year(text: str) -> int | None:
+    """The reporting year a title names (the first year before 年 / 年度),
+    in Arabic or Chinese numerals."""
+    text = simplify(text)
+    m = _ARABIC_YEAR.search(text)
+    if m:
+        return int(m.group(1))
+    m = _HAN_YEAR.search(text)
+    if m:
+        return int("".join(str(_HAN_DIGITS[c]) for c in m.group(1)))
+    return None
+
+
+def parse_date(text: str) -> date | None:
+    """The first plausible date in ``text`` (2024-01-15, 2024/1/15,
+    2024年1月15日)."""
+    for pattern in _DATE_PATTERNS:
+        for m in pattern.finditer(text):
+            found = _valid_date(*m.groups())
+            if found:
+                return found
+    return None
+
+
+def url_date(url: str) -> date | None:
+    """Publication date TRS-style article URLs carry (``t20240115_123.htm``)."""
+    m = _URL_DATE.search(urlsplit(url).path)
+    return _valid_date(*m.groups()) if m else None
+
+
+def _valid_date(y: str, m: str, d: str) -> date | None:
+    try:
+        found = date(int(y), int(m), int(d))
+    except ValueError:
+        return None
+    return found if 1990 <= found.year <= 2100 else None
+
+
+def is_attachment_url(url: str, extra: tuple[str, ...] = ()) -> bool:
+    """Does the URL name a document file (by its path, or a ``filename=``
+    style query parameter that download scripts use)?"""
+    parts = urlsplit(url)
+    exts = ATTACHMENT_EXTENSIONS + extra
+    if parts.path.lower().endswith(exts):
+        return True
+    return any(v.lower().endswith(exts) for _, v in parse_qsl(parts.query))
+
+
+def _absolute(base: str, href: str | None) -> str | None:
+    if not href:
+        return None
+    href = href.strip()
+    if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
+        return None
+    url = urljoin(base, href)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return None
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
+
+
+def _anchor_title(a: Tag) -> str:
+    text = a.get_text(" ", strip=True)
+    attr = str(a.get("title") or "").strip()
+    # list pages truncate long titles ("...年度报..."): the title attribute is whole
+    return attr if len(attr) > len(text.rstrip(".…")) else text
+
+
+def _row_text(a: Tag) -> str:
+    row = a.find_parent(["li", "tr", "dd", "p"]) or a.parent
+    return row.get_text(" ", strip=True) if row is not None else ""
+
+
+def _soup(html: str) -> BeautifulSoup:
+    return BeautifulSoup(html, "lxml")
+
+
+def parse_list_page(
+    html: str,
+    url: str,
+    *,
+    link_pattern: str | None = None,
+    exclude_pattern: str | None = None,
+    list_selector: str | None = None,
+    extra_attachments: tuple[str, ...] = (),
+) -> ListPage:
+    """Report links and further list pages of one column page."""
+    soup = _soup(html)
+    scope: Tag = soup
+    if list_selector:
+        scope = soup.select_one(list_selector) or soup
+    include = re.compile(link_pattern) if link_pattern else None
+    exclude = re.compile(exclude_pattern) if exclude_pattern else None
+    page = ListPage(pages=pagination(soup, html, url))
+    seen: set[str] = set()
+    for a in scope.find_all("a", href=True):
+        target = _absolute(url, str(a["href"]))
+        if target is None:
+            continue
+        page.links_seen += 1
+        title = _anchor_title(a)
+        if not title or not is_annual_report(title):
+            continue
+        if include and not (include.search(title) or include.search(target)):
+            continue
+        if exclude and (exclude.search(title) or exclude.search(target)):
+            continue
+        if target in seen:
+            continue
+        seen.add(target)
+        page.reports.append(Link(
+            url=target,
+            title=title,
+            year=report_year(title),
+            published_at=parse_date(_row_text(a)) or url_date(target),
+            is_attachment=is_attachment_url(target, extra_attachments),
+        ))
+    return page
+
+
+def pagination(soup: BeautifulSoup, html: str, url: str) -> list[str]:
+    """Other list pages this page links to: TRS ``createPageHTML`` pagers
+    (every page), "下一页" links, and numbered pager links."""
+    pages: list[str] = []
+    m = _TRS_PAGER.search(html)
+    count = current = None
+    if m:
+        count, current, stem, ext = int(m.group(1)), int(m.group(2)), m.group(3), m.group(4)
+    else:
+        v = _TRS_VARS.search(html)
+        if v:
+            count, current = int(v.group(1)), int(v.group(2))
+            stem, ext = "index", (urlsplit(url).path.rsplit(".", 1)[-1] if "." in urlsplit(url).path else "html")
+    if count is not None and current is not None:
+        for n in range(count):
+            if n != current:
+                pages.append(urljoin(url, f"{stem}.{ext}" if n == 0 else f"{stem}_{n}.{ext}"))
+    for a in soup.find_all("a", href=True):
+        text = a.get_text(" ", strip=True)
+        if _NEXT_TEXT.match(text) or text.isdigit() and len(text) < 4:
+            target = _absolute(url, str(a["href"]))
+            if target and target != url and not is_attachment_url(target):
+                pages.append(target)
+    return list(dict.fromkeys(pages))
+
+
+def parse_article(html: str, url: str, *, extra_attachments: tuple[str, ...] = ()) -> Article:
+    """An article page's title, reporting year, publication date and the
+    document attachments it links."""
+    soup = _soup(html)
+    title = None
+    for name in ("ArticleTitle", "articletitle", "title"):
+        meta = soup.find("meta", attrs={"name": name})
+        if meta and meta.get("content"):
+            title = str(meta["content"]).strip()
+            break
+    if not title:
+        heading = soup.find(["h1", "h2"])
+        title = heading.get_text(" ", strip=True) if heading else None
+    if not title and soup.title:
+        title = soup.title.get_text(" ", strip=True)
+    published = None
+    for meta in soup.find_all("meta"):
+        key = str(meta.get("name") or meta.get("property") or "").lower()
+        if key in _PUBDATE_META and meta.get("content"):
+            published = parse_date(str(meta["content"]))
+            if published:
+                break
+    body_text = soup.get_text(" ", strip=True)
+    if published is None:
+        for m in _PUB_LABEL.finditer(body_text):
+            published = parse_date(body_text[m.end(): m.end() + 24])
+            if published:
+                break
+    published = published or url_date(url)
+    attachments: list[Link] = []
+    seen: set[str] = set()
+    for a in soup.find_all("a", href=True):
+        target = _absolute(url, str(a["href"]))
+        if target is None or target in seen or not is_attachment_url(target, extra_attachments):
+            continue
+        seen.add(target)
+        name = _anchor_title(a) or target.rsplit("/", 1)[-1]
+        attachments.append(Link(url=target, title=name, year=report_year(name), is_attachment=True))
+    return Article(
+        url=url,
+        title=title,
+        year=report_year(title or ""),
+        published_at=published,
+        attachments=attachments,
+        text_chars=len(body_text),
+    )
+
+
+def page_fingerprint(html: str) -> str:
+    """A hash of an HTML page's visible text: scripts, styles, comments and
+    whitespace do not count, so rotating tokens in a page template do not
+    make an unchanged report look new."""
+    soup = _soup(html)
+    for tag in soup(["script", "style", "noscript", "template"]):
+        tag.decompose()
+    text = re.sub(r"\s+", " ", soup.get_text(" ", strip=True))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -1,0 +1,339 @@
+"""Fetching one URL politely and safely.
+
+Each call to :meth:`Fetcher.fetch` follows redirects itself (so every hop
+is checked), and for each hop:
+
+1. refuses anything but http(s) and literal addresses the policy forbids
+   (:mod:`services.ingest.guard`);
+2. asks robots.txt (cached per origin; :mod:`services.ingest.robots`);
+3. waits for the host's slot (:mod:`services.ingest.throttle`);
+4. sends a conditional GET (If-None-Match / If-Modified-Since) with our
+   User-Agent, through the guarded transport (host names are resolved and
+   checked before connecting);
+5. retries timeouts, connection errors, 429 and 5xx with backoff
+   (:mod:`services.ingest.retry`);
+6. streams the body, refusing it as soon as it passes the size cap (the
+   Content-Length, when given, is checked first).
+
+One structlog event per fetch (``fetch``) says what happened.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
+
+import httpx
+import structlog
+
+from ogi.settings import Settings, get_settings
+from services.ingest.errors import (
+    FetchError,
+    HttpStatus,
+    Refused,
+    RobotsDisallowed,
+    TooLarge,
+    TooManyRedirects,
+    TransportFailure,
+)
+from services.ingest.guard import GuardedTransport, check_url
+from services.ingest.retry import backoff_delay, is_retryable_status
+from services.ingest.robots import RobotsCache
+from services.ingest.sniff import sniff
+from services.ingest.throttle import HostThrottle
+
+log = structlog.get_logger("ogi.ingest")
+
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_CD_FILENAME_STAR = re.compile(r"filename\*\s*=\s*([\w-]+)''([^;]+)", re.I)
+_CD_FILENAME = re.compile(r"""filename\s*=\s*(?:"([^"]*)"|([^;]+))""", re.I)
+
+
+@dataclass
+class Fetched:
+    """The outcome of one successful fetch (2xx, or 304 Not Modified)."""
+
+    url: str
+    final_url: str
+    status: int
+    content: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    redirects: int = 0
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def etag(self) -> str | None:
+        return self.headers.get("etag")
+
+    @property
+    def last_modified(self) -> str | None:
+        return self.headers.get("last-modified")
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+    @property
+    def charset(self) -> str | None:
+        m = re.search(r"charset\s*=\s*\"?([\w-]+)", self.headers.get("content-type", ""), re.I)
+        return m.group(1) if m else None
+
+    @property
+    def filename(self) -> str | None:
+        return content_disposition_filename(self.headers.get("content-disposition")) or url_filename(self.final_url)
+
+    @property
+    def content_type(self) -> str:
+        """Sniffed from the bytes, not taken from the header."""
+        return sniff(self.content, self.filename)
+
+
+def content_disposition_filename(value: str | None) -> str | None:
+    """The file name a Content-Disposition header gives (RFC 6266, plus the
+    raw GBK/UTF-8 bytes many Chinese servers send)."""
+    if not value:
+        return None
+    m = _CD_FILENAME_STAR.search(value)
+    if m:
+        try:
+            return unquote(m.group(2).strip(), encoding=m.group(1), errors="strict")
+        except (LookupError, UnicodeDecodeError):
+            pass
+    m = _CD_FILENAME.search(value)
+    if not m:
+        return None
+    name = (m.group(1) or m.group(2) or "").strip()
+    raw = name.encode("latin-1", "ignore")  # httpx decodes header bytes as latin-1
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            name = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    return unquote(name) or None
+
+
+def url_filename(url: str) -> str | None:
+    last = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+    return last or None
+
+
+class Fetcher:
+    """Polite, guarded HTTP fetching shared by every source of a monitor.
+
+    ``transport`` replaces the guarded transport (tests of the fetch logic
+    only; the guard's own tests use the real one)."""
+
+    def __init__(self, settings: Settings | None = None, *, transport: httpx.BaseTransport | None = None) -> None:
+        self.settings = settings = settings or get_settings()
+        self.agent = settings.ingest_user_agent.split("/", 1)[0].split()[0]
+        self.throttle = HostThrottle(settings.ingest_host_concurrency, settings.ingest_host_delay_s)
+        self._transport = transport
+        self._clients: dict[bool, httpx.Client] = {}
+        self.robots = RobotsCache(self.agent, self._fetch_robots)
+        self._robots_private: dict[str, bool] = {}
+
+    # -- clients ----------------------------------------------------------
+
+    def _client(self, allow_private: bool) -> httpx.Client:
+        if allow_private not in self._clients:
+            s = self.settings
+            self._clients[allow_private] = httpx.Client(
+                transport=self._transport or GuardedTransport(allow_private=allow_private),
+                follow_redirects=False,
+                trust_env=False,
+                timeout=httpx.Timeout(
+                    connect=s.ingest_connect_timeout_s,
+                    read=s.ingest_read_timeout_s,
+                    write=s.ingest_read_timeout_s,
+                    pool=s.ingest_fetch_deadline_s,
+                ),
+                headers={"User-Agent": s.ingest_user_agent, "Accept": "*/*", "Accept-Language": "zh-CN,zh;q=0.9"},
+            )
+        return self._clients[allow_private]
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
+
+    # -- robots -----------------------------------------------------------
+
+    def _fetch_robots(self, url: str) -> tuple[int | None, bytes]:
+        allow_private = self._robots_private.get(urlsplit(url).netloc, False)
+        try:
+            got = self.fetch(url, allow_private=allow_private, check_robots=False, max_bytes=512 * 1024,
+                             follow=5, kind="robots")
+            return got.status, got.content
+        except HttpStatus as exc:
+            return exc.status, b""
+        except Refused:
+            raise
+        except FetchError:
+            return None, b""
+
+    def allowed_by_robots(self, url: str, allow_private: bool) -> bool:
+        self._robots_private[urlsplit(url).netloc] = allow_private
+        return self.robots.allowed(url)
+
+    def host_delay(self, url: str, delay_s: float | None) -> float:
+        delay = self.settings.ingest_host_delay_s if delay_s is None else delay_s
+        rules = self.robots.cached(url)
+        crawl = rules.crawl_delay(self.agent) if rules else None
+        return max(delay, crawl or 0.0)
+
+    # -- fetching ---------------------------------------------------------
+
+    def fetch(
+        self,
+        url: str,
+        *,
+        allow_private: bool = False,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        delay_s: float | None = None,
+        max_bytes: int | None = None,
+        check_robots: bool = True,
+        follow: int | None = None,
+        kind: str = "page",
+        **context: Any,
+    ) -> Fetched:
+        """GET ``url``; returns a :class:`Fetched` with status 200-299 or 304.
+        Raises :class:`Refused` (policy), :class:`HttpStatus` or
+        :class:`TransportFailure`; logs one ``fetch`` event either way."""
+        s = self.settings
+        max_bytes = s.max_document_bytes if max_bytes is None else max_bytes
+        max_redirects = s.ingest_max_redirects if follow is None else follow
+        deadline = time.monotonic() + s.ingest_fetch_deadline_s
+        started = time.monotonic()
+        current = url
+        attempts = 0
+        redirects = 0
+        outcome: dict[str, Any] = {}
+        try:
+            while True:
+                check_url(current, allow_private)
+                if check_robots and not self.allowed_by_robots(current, allow_private):
+                    raise RobotsDisallowed(f"robots.txt disallows {urlsplit(current).path} for {self.agent}",
+                                           url=current)
+                conditional = current == url
+                response, tries = self._get_with_retries(
+                    current,
+                    allow_private=allow_private,
+                    headers=_conditional_headers(etag, last_modified) if conditional else {},
+                    delay_s=self.host_delay(current, delay_s),
+                    max_bytes=max_bytes,
+                    deadline=deadline,
+                )
+                attempts += tries
+                if response.status in REDIRECTS:
+                    location = response.headers.get("location")
+                    if not location:
+                        raise HttpStatus(f"redirect {response.status} without Location", status=response.status,
+                                         url=current)
+                    redirects += 1
+                    if redirects > max_redirects:
+                        raise TooManyRedirects(f"more than {max_redirects} redirects", url=current)
+                    current = urljoin(current, location.strip())
+                    continue
+                response.url = url
+                response.redirects = redirects
+                outcome = {"status": response.status, "bytes": len(response.content)}
+                return response
+        except Refused as exc:
+            exc.url = exc.url or current
+            outcome = {"outcome": "refused", "reason": str(exc), "error_class": type(exc).__name__}
+            raise
+        except FetchError as exc:
+            exc.url = exc.url or current
+            outcome = {"outcome": "error", "reason": str(exc), "error_class": type(exc).__name__}
+            raise
+        finally:
+            event = {
+                "kind": kind,
+                "url": url,
+                "final_url": current if current != url else None,
+                "attempts": attempts,
+                "redirects": redirects,
+                "elapsed_ms": round((time.monotonic() - started) * 1000),
+                **context,
+                **outcome,
+            }
+            if outcome.get("outcome") == "refused":
+                log.warning("fetch", **event)
+            elif outcome.get("outcome") == "error":
+                log.error("fetch", **event)
+            else:
+                log.info("fetch", outcome="not_modified" if outcome.get("status") == 304 else "ok", **event)
+
+    def _get_with_retries(
+        self,
+        url: str,
+        *,
+        allow_private: bool,
+        headers: dict[str, str],
+        delay_s: float,
+        max_bytes: int,
+        deadline: float,
+    ) -> tuple[Fetched, int]:
+        s = self.settings
+        host = urlsplit(url).netloc
+        attempt = 0
+        while True:
+            retry_after: str | None = None
+            try:
+                with self.throttle.slot(host, delay_s):
+                    got = self._get_once(url, allow_private, headers, max_bytes, deadline)
+                if not is_retryable_status(got.status):
+                    if got.status in REDIRECTS or got.status == 304 or 200 <= got.status < 300:
+                        return got, attempt + 1
+                    raise HttpStatus(f"HTTP {got.status}", status=got.status, url=url)
+                problem: FetchError = HttpStatus(f"HTTP {got.status}", status=got.status, url=url)
+                retry_after = got.headers.get("retry-after")
+            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                problem = TransportFailure(f"{type(exc).__name__}: {exc or 'no detail'}", url=url)
+            if attempt >= s.ingest_retries:
+                raise problem
+            wait = backoff_delay(attempt, s.ingest_backoff_base_s, s.ingest_backoff_max_s, retry_after)
+            if time.monotonic() + wait > deadline:
+                raise problem
+            log.info("fetch retry", url=url, attempt=attempt + 1, wait_s=round(wait, 2), reason=str(problem))
+            time.sleep(wait)
+            attempt += 1
+
+    def _get_once(
+        self, url: str, allow_private: bool, headers: dict[str, str], max_bytes: int, deadline: float
+    ) -> Fetched:
+        client = self._client(allow_private)
+        with client.stream("GET", url, headers=headers) as response:
+            status = response.status_code
+            result_headers = {k.lower(): v for k, v in response.headers.items()}
+            if status in REDIRECTS or status == 304 or not 200 <= status < 300:
+                return Fetched(url=url, final_url=url, status=status, headers=result_headers)
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise TooLarge(f"Content-Length {declared} exceeds the {max_bytes}-byte cap", url=url)
+            body = bytearray()
+            for chunk in response.iter_bytes(64 * 1024):
+                body += chunk
+                if len(body) > max_bytes:
+                    raise TooLarge(f"body passed the {max_bytes}-byte cap while streaming", url=url)
+                if time.monotonic() > deadline:
+                    raise TransportFailure("document deadline passed while reading", url=url)
+            return Fetched(url=url, final_url=url, status=status, content=bytes(body), headers=result_headers)
+
+
+def _conditional_headers(etag: str | None, last_modified: str | None) -> dict[str, str]:
+    headers = {}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    return headers

@@ -1,0 +1,55 @@
+"""Politeness per host: at most ``concurrency`` requests in flight and at
+least ``delay`` seconds between two request starts, whichever source (and
+thread) asks. Sources that share a host share its budget."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+
+class _Host:
+    def __init__(self, concurrency: int) -> None:
+        self.slots = threading.BoundedSemaphore(concurrency)
+        self.lock = threading.Lock()
+        self.next_start = 0.0
+
+
+class HostThrottle:
+    def __init__(
+        self,
+        concurrency: int,
+        delay_s: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.concurrency = concurrency
+        self.delay_s = delay_s
+        self._clock = clock
+        self._sleep = sleep
+        self._hosts: dict[str, _Host] = {}
+        self._lock = threading.Lock()
+
+    def _host(self, host: str) -> _Host:
+        with self._lock:
+            if host not in self._hosts:
+                self._hosts[host] = _Host(self.concurrency)
+            return self._hosts[host]
+
+    @contextmanager
+    def slot(self, host: str, delay_s: float | None = None) -> Iterator[float]:
+        """Hold one of the host's slots, started no sooner than ``delay_s``
+        after the previous start; yields how long it waited."""
+        delay = self.delay_s if delay_s is None else delay_s
+        state = self._host(host.lower())
+        began = self._clock()
+        with state.slots:
+            with state.lock:
+                wait = state.next_start - self._clock()
+                if wait > 0:
+                    self._sleep(wait)
+                state.next_start = self._clock() + delay
+            yield self._clock() - began
