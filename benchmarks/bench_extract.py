@@ -1,0 +1,119 @@
+"""Extraction throughput and peak memory per format.
+
+    .venv/bin/python benchmarks/bench_extract.py [--seconds 3] [--json]
+
+For each format, a fresh worker process extracts its documents repeatedly on
+one core for about ``--seconds`` (at least once each) and reports reports
+per second per core and its peak RSS (and the converter's, for DOC). Inputs:
+the shared corpus (text pages, the gb2021 PDF) and the same generated
+report in every format (tests/unit/extract/reportgen.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus"
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "unit" / "extract"))
+
+FORMATS = ("text-corpus", "pdf-corpus", "text", "text-run-together", "html", "pdf", "docx", "doc")
+
+
+def inputs(fmt: str) -> list[tuple[str, bytes]]:
+    import reportgen
+
+    if fmt == "text-corpus":
+        return [(p.name, p.read_bytes()) for p in sorted(CORPUS.glob("*/*.txt"))]
+    if fmt == "pdf-corpus":
+        return [(p.name, p.read_bytes()) for p in sorted(CORPUS.glob("*/*.pdf"))]
+    gen = {
+        "text": lambda: reportgen.flattened_text().encode(),
+        "text-run-together": lambda: reportgen.run_together_text().encode(),
+        "html": reportgen.html_gbk,
+        "pdf": reportgen.pdf_bytes,
+        "docx": reportgen.docx_bytes,
+        "doc": reportgen.doc_bytes,
+    }[fmt]
+    ext = {"text": "txt", "text-run-together": "txt"}.get(fmt, fmt)
+    return [(f"generated.{ext}", gen())]
+
+
+def worker(fmt: str, seconds: float) -> dict[str, object]:
+    os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
+    from services.extract.engine import extract
+
+    docs = inputs(fmt)
+    if not docs:
+        return {"format": fmt, "documents": 0}
+    extract(docs[0][1], filename=docs[0][0])  # warm-up: imports, OpenCC tables
+    n = 0
+    t0 = time.perf_counter()
+    cpu0 = time.process_time()
+    while True:
+        for name, data in docs:
+            extract(data, filename=name)
+            n += 1
+        if time.perf_counter() - t0 >= seconds:
+            break
+    wall = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
+    self_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    child_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {
+        "format": fmt,
+        "documents": len(docs),
+        "extractions": n,
+        "reports_per_s_per_core": round(n / wall, 2),
+        "cpu_s_per_report": round(cpu / n, 4),
+        "peak_rss_mb": round(self_rss, 1),
+        "converter_peak_rss_mb": round(child_rss, 1) if child_rss else None,
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--formats", default=",".join(FORMATS))
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.seconds)))
+        return 0
+    rows = []
+    for fmt in args.formats.split(","):
+        out = subprocess.run([sys.executable, __file__, "--worker", fmt, "--seconds", str(args.seconds)],
+                             capture_output=True, text=True, cwd=ROOT)
+        if out.returncode != 0:
+            rows.append({"format": fmt, "error": out.stderr.strip().splitlines()[-1:]})
+            continue
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    if args.json:
+        for r in rows:
+            print(json.dumps(r))
+        return 0
+    print(f"{'format':<18} {'docs':>4} {'runs':>5} {'reports/s/core':>14} {'cpu s/report':>12} {'peak RSS MB':>11}"
+          f" {'converter RSS MB':>16}")
+    for r in rows:
+        if "error" in r:
+            print(f"{r['format']:<18} error: {r['error']}")
+            continue
+        if not r.get("documents"):
+            print(f"{r['format']:<18} no documents")
+            continue
+        print(f"{r['format']:<18} {r['documents']:>4} {r['extractions']:>5} {r['reports_per_s_per_core']:>14}"
+              f" {r['cpu_s_per_report']:>12} {r['peak_rss_mb']:>11} {r['converter_peak_rss_mb'] or '-':>16}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
