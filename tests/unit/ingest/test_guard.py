@@ -1,0 +1,124 @@
+"""The SSRF guard: address policy, URL checks, and that a forbidden DNS
+answer stops the connection before any socket is opened."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from typing import Any
+
+import httpx
+import pytest
+
+from services.ingest import guard
+from services.ingest.errors import BlockedAddress, UnsupportedScheme
+from services.ingest.guard import GuardedTransport, address_refusal, check_url
+
+
+@pytest.mark.parametrize(("address", "private_ok", "refused"), [
+    ("8.8.8.8", False, None),
+    ("2400:3200::1", False, None),
+    ("127.0.0.1", False, "loopback address"),
+    ("127.0.0.1", True, None),
+    ("::1", False, "loopback address"),
+    ("10.1.2.3", False, "private address"),
+    ("10.1.2.3", True, None),
+    ("192.168.0.1", False, "private address"),
+    ("172.16.5.4", False, "private address"),
+    ("100.64.0.1", False, "private address"),
+    ("fd00::1", False, "private address"),
+    ("169.254.169.254", False, "link-local address"),
+    ("169.254.169.254", True, "link-local address"),  # never, even for local sources
+    ("::ffff:169.254.169.254", True, "link-local address"),
+    ("fe80::1", True, "link-local address"),
+    ("0.0.0.0", True, "unspecified address"),
+    ("224.0.0.1", True, "multicast address"),
+    ("240.0.0.1", False, "reserved address"),
+])
+def test_address_policy(address: str, private_ok: bool, refused: str | None) -> None:
+    assert address_refusal(ipaddress.ip_address(address), private_ok) == refused
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://x.gov.cn/a.pdf", "gopher://x/", "//x.gov.cn/a"])
+def test_only_http_and_https(url: str) -> None:
+    with pytest.raises(UnsupportedScheme):
+        check_url(url)
+
+
+@pytest.mark.parametrize("url", [
+    "http://169.254.169.254/latest/meta-data/",
+    "http://[::ffff:169.254.169.254]/",
+    "http://127.0.0.1:8080/",
+    "http://[::1]/",
+    "http://10.0.0.1/",
+])
+def test_literal_addresses_refused(url: str) -> None:
+    with pytest.raises(BlockedAddress):
+        check_url(url)
+
+
+def test_names_pass_the_url_check_and_are_checked_on_resolution() -> None:
+    assert check_url("https://www.pingtan.gov.cn/zwgk/") == "www.pingtan.gov.cn"
+
+
+@pytest.fixture
+def no_sockets(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Record (and fail) every attempt to open a socket."""
+    opened: list[Any] = []
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        opened.append(args)
+        raise AssertionError("a socket was opened")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    return opened
+
+
+def _fake_dns(monkeypatch: pytest.MonkeyPatch, answers: dict[str, list[str]]) -> None:
+    def getaddrinfo(host: str, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port))
+                for a in answers.get(host, [host])]  # literal addresses resolve to themselves
+
+    monkeypatch.setattr(guard.socket, "getaddrinfo", getaddrinfo)
+
+
+def test_dns_answer_to_metadata_address_refused_before_connecting(
+    monkeypatch: pytest.MonkeyPatch, no_sockets: list[Any]
+) -> None:
+    _fake_dns(monkeypatch, {"reports.example.gov.cn": ["169.254.169.254"]})
+    with httpx.Client(transport=GuardedTransport(allow_private=True)) as client:
+        with pytest.raises(BlockedAddress, match="169.254.169.254"):
+            client.get("http://reports.example.gov.cn/nb/2023.pdf")
+    assert no_sockets == []
+
+
+def test_any_private_answer_refuses_the_host(monkeypatch: pytest.MonkeyPatch, no_sockets: list[Any]) -> None:
+    _fake_dns(monkeypatch, {"mixed.example.gov.cn": ["1.1.1.1", "10.0.0.5"]})
+    with httpx.Client(transport=GuardedTransport()) as client:
+        with pytest.raises(BlockedAddress, match="10.0.0.5"):
+            client.get("http://mixed.example.gov.cn/")
+    assert no_sockets == []
+
+
+def test_connects_to_the_checked_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The backend connects to the address it checked, not to a second
+    lookup of the name (which could answer differently)."""
+    _fake_dns(monkeypatch, {"local.test": ["127.0.0.1"]})
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    seen: list[Any] = []
+    real = socket.create_connection
+
+    def record(address: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(address)
+        return real(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "create_connection", record)
+    try:
+        stream = guard.GuardedBackend(allow_private=True).connect_tcp("local.test", port, timeout=2)
+        stream.close()
+    finally:
+        server.close()
+    assert seen == [("127.0.0.1", port)]
