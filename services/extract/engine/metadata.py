@@ -9,7 +9,8 @@ from services.extract.engine.document import Document
 
 _REPORT_TITLE = re.compile(r"(?:政府信息公开|政务公开|信息公开).{0,8}?(?:年度报告|工作报告|年报|报告)")
 _TITLE_AGENCY = re.compile(
-    r"^(?:关于)?(?P<agency>.*?)\s*(?P<year>(?:19|20)\d{2})\s*年\s*度?\s*(?:的)?\s*(?:政府信息公开|政务公开|信息公开)"
+    r"^(?:关于)?(?P<agency>.*?)\s*(?P<year>(?:19|20)\d{2}|二[〇○零][〇○零一二三四五六七八九]{2})\s*年\s*度?\s*(?:的)?\s*"
+    r"(?:政府信息公开|政务公开|信息公开)"
 )
 _ORG = re.compile(
     r"[\u4e00-\u9fa5]{2,14}?(?:省|市|自治区|自治州|区|县|旗|盟|州)[\u4e00-\u9fa5]{0,16}?"
@@ -19,16 +20,50 @@ _ORG_TAIL = re.compile(r"(?:人民政府办公厅|人民政府办公室|人民�
 _REGION = re.compile(r"^(?:[\u4e00-\u9fa5]{2,8}?(?:省|自治区))?(?:[\u4e00-\u9fa5]{1,8}?(?:市|自治州|州|盟))?"
                      r"(?:[\u4e00-\u9fa5]{1,10}?(?:区|县|旗|市))?")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+_CN_DIGITS = str.maketrans("〇○零一二三四五六七八九", "00012345678" + "9")
+_CN_YEAR = re.compile(r"(二[〇○零][〇○零一二三四五六七八九]{2})\s*年")
+
+
+def _cn_year(s: str) -> int | None:
+    m = _CN_YEAR.search(s)
+    return int(m.group(1).translate(_CN_DIGITS)) if m else None
+
+
+_TITLE_LINE = re.compile(r"(?:政府信息公开|政务公开|信息公开)[^。，,；]{0,12}?(?:年度报告|工作报告|年报)")
+
+
+def _has_agency(line: str) -> bool:
+    m = _TITLE_AGENCY.match(line.replace(" ", ""))
+    return bool(m and len(m.group("agency")) >= 2)
 
 
 def title(doc: Document) -> str:
-    """The title: the crawler's 标题 field, else the first lines up to 报告."""
+    """The title: the crawler's 标题 field, else a report-title line near the
+    top (pages start with navigation), else the first lines up to 报告."""
     if doc.meta.get("title"):
         return doc.meta["title"]
-    lines = [x.strip() for x in doc.text.split("\n") if x.strip()][:4]
+    all_lines = [x.replace("\x1f", " ").replace("\x1e", " ").strip() for x in doc.text.split("\n")]
+    all_lines = [x for x in all_lines if x]
+    if all_lines and len(all_lines[0]) <= 60 and re.search(r"(?:函|通知|通报|要点|计划|方案|意见|报告|年报)$", all_lines[0]) \
+            and not re.search(r"[。，,；;：:《]", all_lines[0]):
+        first = all_lines[0]
+        if not _TITLE_LINE.search(first) or _has_agency(first) or len(all_lines) < 2:
+            return first
+    for i, x in enumerate(all_lines[:40]):
+        if len(x) <= 80 and _TITLE_LINE.search(x) and not x.startswith(("根据", "本报告", "按照")) \
+                and not re.search(r"[。，,；;：:《]", x):
+            prev = all_lines[i - 1] if i else ""
+            # a title broken over two lines ("XX局2023年度政府信息" / "公开工作年度报告")
+            if i and len(prev) <= 40 and not re.search(r"[。，,；：:]", prev) and not _TITLE_LINE.search(prev) \
+                    and re.search(r"(?:19|20)\d{2}|[〇○零一二三四五六七八九]{4}|局|政府|委员会|办公室|区|县|市", prev) \
+                    and not re.search(r"[。，,；：:]", x[:6]) and not _has_agency(x):
+                return (prev + x)[:100]
+            return x[:100]
+    if doc.meta.get("page_title") and _TITLE_LINE.search(doc.meta["page_title"]):
+        return re.split(r"[_|\-—]{1,2}", doc.meta["page_title"])[0][:100]
+    lines = all_lines[:4]
     joined = ""
     for x in lines:
-        x = x.replace("\x1f", " ").replace("\x1e", " ").strip()
         if len(x) > 60:
             break
         joined += x
@@ -57,6 +92,8 @@ def year(doc: Document, ttl: str) -> int | None:
     m = _YEAR.search(ttl.replace(" ", ""))
     if m:
         return int(m.group(1))
+    if _cn_year(ttl):
+        return _cn_year(ttl)
     m = re.search(r"统计(?:期限|时限|时间)[^。]{0,6}?((?:19|20)\d{2})\s*年", doc.text)
     if m:
         return int(m.group(1))

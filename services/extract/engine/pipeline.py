@@ -51,6 +51,8 @@ def extract(data: bytes, *, filename: str | None = None, content_type: str | Non
     warnings: list[str] = []
     if template in (Template.GB2021, Template.GB2019):
         tables.parse_review(doc, res, after=span[0] if span else 0)
+        if doc.format == "pdf" and not res.apps_from_cells:
+            _distrust_pdf_text_layout(res)
         metrics.update(res.metrics)
         prov.update(res.provenance)
         report.breakdown = res.breakdown
@@ -74,6 +76,23 @@ def extract(data: bytes, *, filename: str | None = None, content_type: str | Non
     report.provenance = prov
     report.warnings += warnings
     return report
+
+
+def _distrust_pdf_text_layout(res: tables.TableResult) -> None:
+    """A PDF table read from its text lines (no ruling lines found) can put a
+    row's figures above a multi-line label; keep the application figures only
+    when every identity confirms the reading."""
+    c = checks.compute(res.metrics, res.breakdown, table=True)
+    needed = ("intake_balance", "outcome_sum", "applicant_sums")
+    if all(c.get(k) is True for k in needed):
+        res.warnings.append("application table read from PDF text lines; every identity holds")
+        return
+    for k in [k for k in res.metrics if k.startswith("applications.")]:
+        res.metrics.pop(k)
+        res.provenance.pop(k, None)
+    res.breakdown.clear()
+    res.warnings.append("application table read from PDF text lines (no table grid) and its identities do not "
+                        "confirm the row order; application figures left out")
 
 
 def _settle_pending(res: tables.TableResult, stated: dict[str, float], metrics: dict[str, float],

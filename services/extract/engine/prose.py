@@ -51,6 +51,14 @@ RULES: tuple[Rule, ...] = (
     _r("applications.total_handled",
        rf"(?:答复|办结|处理完毕){G}{{0,16}}?申请(?:共|共计|总数)?\s*{N}{U}", context=_CONTEXT_APPLY, exclude=_NO_REVIEW),
     _r("applications.total_handled", rf"答复总数(?:为)?\s*{N}{U}", context=_CONTEXT_APPLY, exclude=_NO_REVIEW),
+    _r("applications.total_handled", rf"(?:已|均已|共|全部)(?:答复|办结)(?:了)?\s*{N}{U}", context=_CONTEXT_APPLY,
+       exclude=_NO_REVIEW),
+    # number before the outcome ("7件予以公开，4件为部分公开")
+    _r("applications.granted", rf"{N}\s*件(?:申请)?(?:为|属于)?(?:同意公开|予以公开)", context=_CONTEXT_APPLY),
+    _r("applications.partially_granted", rf"{N}\s*件(?:申请)?(?:为|属于)?(?:同意)?部分公开", context=_CONTEXT_APPLY),
+    _r("applications.refused.total", rf"{N}\s*件(?:申请)?(?:为|属于)?(?:不同意公开|不予公开|不予以公开)",
+       context=_CONTEXT_APPLY),
+    _r("applications.withdrawn", rf"{N}\s*件(?:为)?申请人(?:主动)?撤(?:销|回)", context=_CONTEXT_APPLY),
     # outcomes (2008 regulation categories and the 2019 ones)
     _r("applications.already_public", rf"属于已(?:经)?主动公开(?:的)?(?:范围|信息|内容)?(?:的)?\s*{N}{U}"),
     _r("applications.granted_or_partial", rf"(?:同意|予以)公开或(?:同意)?部分公开(?:答复)?(?:的)?\s*{N}{U}"),
@@ -77,10 +85,14 @@ RULES: tuple[Rule, ...] = (
     _r("applications.applicant.legal_person", rf"(?:以)?法人(?:或其他组织)?(?:名义)?(?:提出)?申请(?:的)?\s*{N}{U}"),
     # proactive
     _r("proactive.items_total",
+       rf"主动公开(?:各类|各项)?信息(?:共计|共|总数|总量)?(?:为|达)?\s*{N}\s*条(?!\s*[，,]?\s*(?:约)?占)"),
+    _r("proactive.items_total",
        rf"主动公开(?:各类|各项)?政府信息(?:共计|共|总数|总量)?(?:为|达)?\s*{N}\s*条(?!\s*[，,]?\s*(?:约)?占)"),
     _r("proactive.normative_documents.issued", rf"制发(?:行政)?规范性文件\s*{N}\s*(?:件|个|份)"),
     # fees
     _r("fees.collected_yuan", rf"收取{G}{{0,12}}?(?:信息处理费|费用)(?:共|合计|共计)?\s*{N}\s*元"),
+    _r("fees.collected_yuan", rf"(?<!事业性)收费(?:金额|总额)?(?:为|共|合计)?\s*{N}\s*元",
+       context=re.compile(r"信息公开|依申请|信息处理费")),
     _r("fees.collected_yuan", r"(?:未|没有|无|不)(?:收取|收费|产生)(?:任何)?(?:费用|信息处理费)?|暂不收费|无收取信息处理费",
        zero=True, context=re.compile(r"公开|申请|信息处理费|收费及减免")),
 )

@@ -94,6 +94,9 @@ def read_values(
     return Values(None, cands, start=start, end=end, text=region.strip(), split=True)
 
 
+_UNITS = {"条", "件", "个", "项", "份", "次", "宗", "起", "元", "万元"}
+
+
 def _read_cells(doc: Document, start: int, limit: int, n: int) -> Values | None:
     vals: list[float | None] = []
     first: Block | None = None
@@ -101,6 +104,8 @@ def _read_cells(doc: Document, start: int, limit: int, n: int) -> Values | None:
     end = start
     for span in doc.cells_in(start, limit):
         t = doc.text[span.start:span.end].strip()
+        if t in _UNITS and not vals:
+            continue  # the 计量单位 column of the 2008-era table
         if normalize.is_absent(t):
             vals.append(None)
         else:

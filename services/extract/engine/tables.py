@@ -29,6 +29,7 @@ class TableResult:
     # ambiguous proactive cells: key -> candidate values (for prose to decide)
     pending: dict[str, list[tuple[str, list[tuple[float, ...]], Values]]] = field(default_factory=dict)
     found: bool = False
+    apps_from_cells: bool = False  # the application table came from real table cells
     other_rows: int = 0  # how many 其他处理 sub-rows were printed
 
 
@@ -97,6 +98,8 @@ def parse_applications(doc: Document, res: TableResult) -> None:
     if not found:
         return
     res.found = True
+    blk = doc.block_at(found[0][1].end() - 1)
+    res.apps_from_cells = blk is not None and blk.table is not None
     values: dict[str, Values] = {}
     for i, (row, m) in enumerate(found):
         limit = found[i + 1][1].start() if i + 1 < len(found) else end

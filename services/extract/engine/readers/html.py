@@ -38,16 +38,13 @@ def read(data: bytes) -> RawDocument:
         soup = BeautifulSoup(text, "lxml")
     except Exception as e:  # lxml raises assorted errors on binary garbage
         raise CorruptDocument(f"html: cannot parse: {e}") from e
-    for t in soup(["script", "style", "noscript", "head"]):
-        if t.name == "head":
-            title = t.find("title")
-            if title is not None:
-                title.extract()
+    page_title = soup.title.get_text(" ").strip() if soup.title is not None else ""
+    for t in soup(["script", "style", "noscript", "head", "title"]):
         t.decompose()
     for c in soup.find_all(string=lambda s: isinstance(s, Comment)):
         c.extract()
     blocks: list[Block] = []
-    meta: dict[str, str] = {}
+    meta: dict[str, str] = {"page_title": page_title} if page_title else {}
     table_no = 0
     body = soup.body or soup
 
@@ -69,7 +66,13 @@ def read(data: bytes) -> RawDocument:
                 buf.append(str(child))
             elif name == "table":
                 flush()
-                if child.find_parent("table") is None or True:
+                if child.find("table") is not None:
+                    # a layout table wrapping the article: its cells are containers
+                    for td in child.find_all(["td", "th"]):
+                        if td.find_parent("table") is child:
+                            walk(td)
+                            flush()
+                else:
                     _table(child, table_no, blocks)
                     table_no += 1
             elif name == "br":
