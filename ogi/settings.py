@@ -89,6 +89,8 @@ class Settings(BaseSettings):
     ingest_poll_interval_s: float = Field(6 * 3600.0, gt=0, description="time between two polls of a source")
     ingest_poll_jitter: float = Field(0.2, ge=0, le=1, description="poll interval varies by +-this fraction")
     ingest_max_pages: int = Field(3, ge=1, description="list pages read per poll (backfill reads all)")
+    ingest_refused_retry_s: float = Field(24 * 3600.0, ge=0,
+                                          description="a refused document is asked for again after this long")
     ingest_shard: str = Field("0/1", pattern=r"^\d+/[1-9]\d*$",
                               description="i/n: this monitor polls the sources whose id hashes to i mod n")
     ingest_only: str = Field("", description="comma-separated source ids to poll; empty = every source "

@@ -276,6 +276,7 @@ class SeenDocument(_Event):
         None, description="what change detection compares: the sha256, or for HTML pages a hash of the visible text"
     )
     version: int = Field(0, ge=0, description="how many distinct contents were published from this URL")
+    refused: str | None = Field(None, description="why the last fetch was refused (retried after a while)")
     seen_at: datetime = Field(default_factory=utcnow)
 
 

@@ -37,8 +37,15 @@ from ogi.broker import ensure_topics, make_producer, publish
 from ogi.settings import Settings, get_settings
 from ogi.topics import DEADLETTER, INGEST_SEEN, INGEST_STATUS, RAW
 from schemas.events import RawReport, SeenDocument, SourceStatus, utcnow
-from services.ingest.discovery import Link, is_attachment_url, page_fingerprint, parse_article, parse_list_page
-from services.ingest.errors import FetchError, NotADocument, Refused, RegistryError
+from services.ingest.discovery import (
+    Link,
+    ListPage,
+    is_attachment_url,
+    page_fingerprint,
+    parse_article,
+    parse_list_page,
+)
+from services.ingest.errors import FetchError, NotADocument, Refused, RegistryError, RobotsDisallowed
 from services.ingest.fetch import Fetched, Fetcher
 from services.ingest.registry import Source, load_registry, my_sources, registry_path, runtime_file
 from services.ingest.sniff import DOCUMENT_TYPES, HTML, TEXT, decode_text
@@ -60,7 +67,6 @@ class PollResult:
     published: list[RawReport] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    unchanged: bool = False
     stopped: bool = False
 
 
@@ -101,7 +107,9 @@ class Monitor:
         self._fixed_sources = sources
         self._registry_stamp: tuple[float, float] | None = None
         self.sources: list[Source] = sources or []
-        self._list_validators: dict[str, tuple[str | None, str | None]] = {}
+        # list and article pages by URL: validators and the parse, for
+        # conditional re-reads (process memory: a restart reads them afresh)
+        self._pages: dict[str, tuple[tuple[str | None, str | None], Any]] = {}
         self._rng = random.Random()
         if sources is None:
             self.reload_registry()
@@ -137,8 +145,9 @@ class Monitor:
         since_year: int | None = None,
         progress: Progress | None = None,
     ) -> PollResult:
-        """Read the source's list pages and publish what is new. A backfill
-        (``since_year``) reads every page back to that year."""
+        """Read the source's list pages and follow every report link on them
+        (conditional requests keep re-checks cheap); publish what is new. A
+        backfill (``since_year``) reads every page back to that year."""
         progress = progress or Progress()
         result = PollResult(source.id)
         self.seen.catch_up()
@@ -147,8 +156,6 @@ class Monitor:
         queue = deque(source.urls)
         visited: set[str] = set()
         followed: set[str] = set()
-        validators: dict[str, tuple[str | None, str | None]] = {}
-        first_pages = {_page_key(u) for u in source.urls}
         while queue and result.pages < limit:
             if self.stop_event.is_set():
                 result.stopped = True
@@ -157,9 +164,8 @@ class Monitor:
             if _page_key(page_url) in visited:
                 continue
             visited.add(_page_key(page_url))
-            known = self._list_validators.get(page_url) if not backfill else None
             try:
-                got = self._fetch(source, page_url, kind="list", validators=known)
+                listing, final_url = self._list_page(source, page_url)
             except Refused as exc:
                 result.refused.append(f"{exc.url}: {exc}")
                 continue
@@ -167,20 +173,6 @@ class Monitor:
                 result.errors.append(f"{exc.url}: {exc}")
                 continue
             result.pages += 1
-            if got.not_modified:
-                if _page_key(page_url) in first_pages:
-                    result.unchanged = True
-                continue
-            validators[page_url] = (got.etag, got.last_modified)
-            text, _ = decode_text(got.content, got.charset, source.hints.encoding)
-            listing = parse_list_page(
-                text,
-                got.final_url,
-                link_pattern=source.hints.link_pattern,
-                exclude_pattern=source.hints.exclude_pattern,
-                list_selector=source.hints.list_selector,
-                extra_attachments=tuple(source.hints.attachments),
-            )
             result.found += len(listing.reports)
             progress.on_page(page_url, len(listing.reports))
             queue.extend(p for p in listing.pages if _page_key(p) not in visited)
@@ -197,11 +189,8 @@ class Monitor:
                 followed.add(link.url)
                 if since_year is not None and link.year is not None and link.year < since_year:
                     continue
-                self._follow_safely(source, link, got.final_url, result)
+                self._follow_safely(source, link, final_url, result)
                 progress.on_link(link)
-        if not result.stopped and not result.errors:
-            # only a complete pass may skip the next one on a 304
-            self._list_validators.update(validators)
         return result
 
     def ingest_url(self, source: Source, url: str) -> PollResult:
@@ -213,11 +202,47 @@ class Monitor:
         self._follow_safely(source, link, None, result)
         return result
 
+    # -- pages ------------------------------------------------------------
+
+    def _cached_fetch(self, source: Source, url: str, kind: str) -> tuple[Fetched, Any]:
+        """Fetch a list or article page conditionally against this process's
+        page cache; returns the response and the cached parse on a 304."""
+        cached = self._pages.get(url)
+        got = self._fetch(source, url, kind=kind, validators=cached[0] if cached else None)
+        return got, (cached[1] if got.not_modified and cached else None)
+
+    def _list_page(self, source: Source, url: str) -> tuple[ListPage, str]:
+        got, cached = self._cached_fetch(source, url, "list")
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        text, _ = decode_text(got.content, got.charset, source.hints.encoding)
+        listing = parse_list_page(
+            text,
+            got.final_url,
+            link_pattern=source.hints.link_pattern,
+            exclude_pattern=source.hints.exclude_pattern,
+            list_selector=source.hints.list_selector,
+            extra_attachments=tuple(source.hints.attachments),
+        )
+        self._remember(url, got, (listing, got.final_url))
+        return listing, got.final_url
+
+    def _remember(self, url: str, got: Fetched, parsed: Any) -> None:
+        if got.etag or got.last_modified:
+            self._pages[url] = ((got.etag, got.last_modified), parsed)
+
+    # -- documents --------------------------------------------------------
+
     def _follow_safely(self, source: Source, link: Link, page_url: str | None, result: PollResult) -> None:
         try:
             self._follow(source, link, page_url, result)
         except Refused as exc:
             result.refused.append(f"{exc.url or link.url}: {exc}")
+            if not isinstance(exc, RobotsDisallowed):
+                # remembered, so the next polls do not download it again to refuse it again
+                seen = self.seen.get(link.url)
+                base = seen or SeenDocument(url=link.url, agency_id=source.id)
+                self.seen.put(base.model_copy(update={"refused": str(exc)[:500], "seen_at": utcnow()}))
         except FetchError as exc:
             result.errors.append(f"{exc.url or link.url}: {exc}")
 
@@ -236,41 +261,55 @@ class Monitor:
 
     def _follow(self, source: Source, link: Link, page_url: str | None, result: PollResult) -> None:
         seen = self.seen.get(link.url)
-        got = self._fetch(source, link.url, kind="document" if link.is_attachment else "article",
-                          validators=(seen.etag, seen.last_modified) if seen else None)
-        if got.not_modified:
+        if seen is not None and seen.refused and not self._retry_refused(seen):
+            log.debug("skip refused", source=source.id, url=link.url, reason=seen.refused)
             return
-        ctype = got.content_type
-        if ctype == HTML and not link.is_attachment:
+        extra = tuple(source.hints.attachments)
+        if link.is_attachment or (seen is not None and seen.kind == "document" and link.url not in self._pages):
+            got = self._fetch(source, link.url, kind="document",
+                              validators=(seen.etag, seen.last_modified) if seen else None)
+            cached = None
+        else:
+            got, cached = self._cached_fetch(source, link.url, "article")
+        if got.not_modified and cached is None:
+            return  # a document that did not change
+        if cached is not None:
+            article, fingerprint = cached
+        elif got.content_type == HTML and not link.is_attachment:
             text, _ = decode_text(got.content, got.charset, source.hints.encoding)
-            fingerprint = page_fingerprint(text)
-            if seen is not None and seen.fingerprint == fingerprint:
-                self._touch(seen, got)
-                return
-            article = parse_article(text, got.final_url, extra_attachments=tuple(source.hints.attachments))
-            title = link.title or article.title
-            year = link.year or article.year
-            published_at = link.published_at or article.published_at
-            if not article.attachments:
-                self._publish(source, got, link.url, seen, fingerprint, result, page_url=page_url,
-                              title=title, year=year, published_at=published_at)
-                return
-            failed = False
-            for attachment in article.attachments:
-                doc = Link(url=attachment.url, title=attachment.title, year=attachment.year or year,
-                           published_at=published_at, is_attachment=True)
-                before = len(result.errors)
-                self._follow_safely(source, doc, got.final_url, result)
-                failed = failed or len(result.errors) > before
-                if self.stop_event.is_set():
-                    failed = True
-                    break
-            if not failed:
-                # the article is done: next time an unchanged page skips its attachments
-                self.seen.put(SeenDocument(url=link.url, agency_id=source.id, kind="article", etag=got.etag,
-                                           last_modified=got.last_modified, sha256=got.sha256,
-                                           fingerprint=fingerprint, version=(seen.version if seen else 0) + 1))
+            article, fingerprint = parse_article(text, got.final_url, extra_attachments=extra), page_fingerprint(text)
+        else:
+            self._document(source, link, got, seen, page_url, result)
             return
+        title = link.title or article.title
+        year = link.year or article.year
+        published_at = link.published_at or article.published_at
+        if not article.attachments:
+            # the article page is the report (a cached parse means a 304:
+            # it was published or found unchanged when it was cached)
+            if cached is None:
+                if seen is not None and seen.fingerprint == fingerprint:
+                    self._touch(seen, got)
+                else:
+                    self._publish(source, got, link.url, seen, fingerprint, result, page_url=page_url,
+                                  title=title, year=year, published_at=published_at)
+                self._remember(link.url, got, (article, fingerprint))
+            return
+        if cached is None:
+            self._remember(link.url, got, (article, fingerprint))
+        for attachment in article.attachments:
+            if self.stop_event.is_set():
+                break
+            doc = Link(url=attachment.url, title=attachment.title, year=attachment.year or year,
+                       published_at=published_at, is_attachment=True)
+            self._follow_safely(source, doc, got.final_url, result)
+
+    def _retry_refused(self, seen: SeenDocument) -> bool:
+        return (utcnow() - seen.seen_at).total_seconds() > self.settings.ingest_refused_retry_s
+
+    def _document(self, source: Source, link: Link, got: Fetched, seen: SeenDocument | None,
+                  page_url: str | None, result: PollResult) -> None:
+        ctype = got.content_type
         if ctype not in DOCUMENT_TYPES or (ctype == HTML and link.is_attachment):
             raise NotADocument(f"content is {ctype}, not a report document", url=got.final_url)
         if seen is not None and seen.fingerprint == got.sha256:
@@ -281,9 +320,9 @@ class Monitor:
 
     def _touch(self, seen: SeenDocument, got: Fetched) -> None:
         """Same content as before: keep the new validators, publish nothing."""
-        if (seen.etag, seen.last_modified) != (got.etag, got.last_modified):
+        if (seen.etag, seen.last_modified) != (got.etag, got.last_modified) or seen.refused:
             self.seen.put(seen.model_copy(update={"etag": got.etag, "last_modified": got.last_modified,
-                                                  "seen_at": utcnow()}))
+                                                  "refused": None, "seen_at": utcnow()}))
 
     def _publish(
         self,
@@ -335,8 +374,7 @@ class Monitor:
                 update["last_refusal"] = result.refused[-1][:1000]
             if not result.errors and not result.stopped:
                 update["last_success"] = now
-                if not result.unchanged:
-                    update["reports_found"] = result.found
+                update["reports_found"] = result.found
             error = error or (result.errors[-1] if result.errors else None)
         if error:
             update["last_error"] = error[:1000]
@@ -361,7 +399,7 @@ class Monitor:
         self.record_status(source, result)
         log.info("poll done", source=source.id, pages=result.pages, found=result.found,
                  published=len(result.published), refused=len(result.refused), errors=len(result.errors),
-                 unchanged=result.unchanged, stopped=result.stopped,
+                 stopped=result.stopped,
                  elapsed_s=round(time.monotonic() - started, 2))
         return result
 
