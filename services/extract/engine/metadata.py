@@ -44,14 +44,13 @@ def title(doc: Document) -> str:
         return doc.meta["title"]
     all_lines = [x.replace("\x1f", " ").replace("\x1e", " ").strip() for x in doc.text.split("\n")]
     all_lines = [x for x in all_lines if x]
-    if all_lines and len(all_lines[0]) <= 60 and re.search(r"(?:函|通知|通报|要点|计划|方案|意见|报告|年报)$", all_lines[0]) \
-            and not re.search(r"[。，,；;：:《]", all_lines[0]):
-        first = all_lines[0]
-        if not _TITLE_LINE.search(first) or _has_agency(first) or len(all_lines) < 2:
+    first = all_lines[0] if all_lines else ""
+    if len(first) <= 60 and not re.search(r"[。，,；;：:《>]", first):
+        if re.search(r"(?:函|通知|通报|要点|计划|方案|意见)$", first) or (_TITLE_LINE.search(first) and _has_agency(first)):
             return first
     for i, x in enumerate(all_lines[:40]):
         if len(x) <= 80 and _TITLE_LINE.search(x) and not x.startswith(("根据", "本报告", "按照")) \
-                and not re.search(r"[。，,；;：:《]", x):
+                and not re.search(r"[。，,；;：:《>»|]", x):
             prev = all_lines[i - 1] if i else ""
             # a title broken over two lines ("XX局2023年度政府信息" / "公开工作年度报告")
             if i and len(prev) <= 40 and not re.search(r"[。，,；：:]", prev) and not _TITLE_LINE.search(prev) \

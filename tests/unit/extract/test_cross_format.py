@@ -87,3 +87,34 @@ def test_traditional_script_html() -> None:
     assert r.script is not None and r.script.value == "traditional"
     got = {k: v for k, v in r.metrics.items() if not k.startswith("rates.")}
     assert got == EXPECTED
+
+
+def test_html_page_with_navigation_and_layout_table() -> None:
+    h = reportgen.html_gbk().decode("gbk")
+    body = h.split("<body>")[1].split("</body>")[0]
+    page = ("<html><head><meta charset='utf-8'><title>" + reportgen.TITLE + "_示例区人民政府网</title></head><body>"
+            "<div class=nav><a>首页</a> &gt; <a>政务公开</a> &gt; <a>年度报告</a></div><table width=100%><tr>"
+            "<td>来源：区政府办 时间：2023-03-20 字号：大 中 小</td></tr><tr><td>" + body + "</td></tr></table>"
+            "<div>版权所有 2008-2023 示例区人民政府</div></body></html>")
+    r = extract(page.encode("utf-8"), filename="page.html")
+    assert r.agency == reportgen.AGENCY and r.year == reportgen.YEAR
+    assert {k: v for k, v in r.metrics.items() if not k.startswith("rates.")} == EXPECTED
+
+
+def test_legacy_statistics_table_in_html_with_unit_column() -> None:
+    rows = [("主动公开信息数", "条", "2026", "3542"), ("受理依申请公开信息总数", "条", "21", "121"),
+            ("对申请的答复总数", "条", "20", "118"), ("其中：1.同意公开答复数", "条", "17", "90"),
+            ("2.同意部分公开答复数", "条", "2", "3"), ("3.否决公开答复数", "条", "1", "25"),
+            ("行政复议数", "件", "0", "1"), ("行政诉讼数", "件", "/", "0")]
+    table = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+    page = ("<html><body><p>某县人民政府2012年政府信息公开工作年度报告</p><p>本报告所列数据的统计期限自2012年1月1日起。"
+            "一、主动公开政府信息情况。二、依申请公开情况。三、行政复议情况。四、存在的主要问题。</p>"
+            "<table><tr><td>指标名称</td><td>计量单位</td><td>2012年度</td><td>历年累计</td></tr>" + table
+            + "</table></body></html>")
+    r = extract(page.encode("utf-8"), filename="old.html")
+    assert r.template == Template.FREETEXT
+    m = r.metrics
+    assert (m["proactive.items_total"], m["applications.new_received"], m["applications.total_handled"]) == (2026, 21, 20)
+    assert (m["applications.granted"], m["applications.partially_granted"], m["applications.refused.total"]) == (17, 2, 1)
+    assert m["review.total"] == 0
+    assert "litigation.total" not in m  # "/" is absent, not 0
