@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -62,10 +63,11 @@ def decode_report(value: bytes) -> ExtractedReport:
 
 
 def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
+    datadir = settings.home / "run" / "faust" / settings.detect_app_id
     app = faust.App(
         settings.detect_app_id,
         broker=";".join(f"kafka://{b}" for b in settings.bootstrap_servers),
-        datadir=str(settings.home / "run" / "faust" / settings.detect_app_id),
+        datadir=str(datadir),
         web_enabled=False,
         producer_acks=-1,
         consumer_auto_offset_reset="earliest",
@@ -112,6 +114,16 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
         state["indexed"] = True
         log.info("peer index rebuilt", agencies=len(peers))
 
+    async def warm_metadata() -> None:
+        # ``emitted`` picks partitions with the key partitioner, which needs the
+        # changelog's metadata; Faust does not fetch it for a topic it may not declare.
+        if state.get("warm"):
+            return
+        producer = getattr(app.producer, "_producer", None)
+        if producer is not None:
+            await producer.partitions_for(DETECT_EMITTED.name(settings))
+            state["warm"] = True
+
     async def send(target: faust.TopicT, key: str | None, value: bytes) -> None:
         fut = await target.send(key=key.encode() if key else None, value=value)
         await fut  # the broker's ack, before the state that says "sent" is written
@@ -141,6 +153,7 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
             try:
                 report = decode_report(value)
                 async with lock:
+                    await warm_metadata()
                     ensure_index()
                     now = clock()
                     hist, findings = detector.observe(load_history(report.agency_key), report, now, peers.peers)
@@ -150,6 +163,8 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
                     peers.update(hist)
                     await emit(findings, hist, now)
             except Exception as exc:  # noqa: BLE001 - a bad record is a dead letter, never a crash
+                if not isinstance(exc, RejectedReport):
+                    log.exception("detector error", offset=msg.offset, partition=msg.partition)
                 letter = dead_letter(Stage.DETECT, exc, value, source_topic=msg.topic, partition=msg.partition,
                                      offset=msg.offset, key=msg.key)
                 await send(dead_topic, Stage.DETECT.value, letter.model_dump_json().encode())
@@ -159,6 +174,7 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
         if app.rebalancing or app.in_recovery or not app.tables.recovery.completed.is_set():
             return  # a half-recovered history would report every agency overdue
         async with lock:
+            await warm_metadata()
             now = clock()
             count = 0
             for raw in list(history.values()):
@@ -179,4 +195,5 @@ def run_detector(loglevel: str = "warning") -> None:
     """Run the detector until SIGINT/SIGTERM (``ogi serve detect``)."""
     from faust.worker import Worker
 
+    Path(app.conf.datadir).parent.mkdir(parents=True, exist_ok=True)
     Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
