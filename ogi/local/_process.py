@@ -27,6 +27,9 @@ def free_port() -> int:
 
 def port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # Servers bind with SO_REUSEADDR, so connections in TIME_WAIT after a
+        # restart do not make the port busy for them; judge it the same way.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:

@@ -42,3 +42,23 @@ def test_a_document_the_mapping_refuses_is_reported_not_raised(platform: Setting
     assert result.written == 1
     assert sorted(a.doc_id for a, _ in result.rejected) == ["bad-doc", "strict-doc"]
     assert all(reason for _, reason in result.rejected)
+
+
+def test_a_report_with_dotted_metric_keys_is_accepted(platform: Settings, es) -> None:  # type: ignore[no-untyped-def]
+    from ogi.topics import EXTRACTED
+    from services.index.documents import to_action
+
+    report = ExtractedReport(
+        report_id="dotted-r1", agency="丙局", year=2020, template=Template.GB2021,
+        metrics={"applications.new_received": 3, "applications.refused.total": 1, "litigation.total": 0,
+                 "litigation.direct.total": 0, "rates.refusal": 1 / 3},
+        breakdown={"applications.new_received": {"natural_person": 3, "total": 3}},
+        checks={"intake_balance": True, "outcome_sum": False},
+    )
+    action = to_action(EXTRACTED.name(platform), report.model_dump_json().encode(), platform)
+    result = bulk_write(es, [action], refresh=True)
+    assert result.rejected == [] and result.written == 1
+    hits = es.search(index=index_name("reports", platform), query={"range": {"metrics.rates.refusal": {"gt": 0.3}}})
+    assert [h["_id"] for h in hits["hits"]["hits"]] == ["dotted-r1"]
+    failed = es.search(index=index_name("reports", platform), query={"term": {"checks.outcome_sum": False}})
+    assert [h["_id"] for h in failed["hits"]["hits"]] == ["dotted-r1"]
