@@ -8,6 +8,7 @@ the services running until Ctrl-C.
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -92,7 +93,7 @@ def summary(settings: Settings) -> str:
     from services.index.store import INDICES, index_name, make_client
 
     lines = ["", "Topics (records):"]
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
+    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)
     try:
         for spec in TOPICS.values():
             name = spec.name(settings)
@@ -111,8 +112,10 @@ def summary(settings: Settings) -> str:
         lines.append(f"  {name:32} {es.count(index=name)['count']}")
     example = {"bool": {"must": [{"term": {"metric": "applications.total_handled"}},
                                  {"term": {"applicant": "total"}}]}}
-    lines += ["", "Example query: applications.total_handled per agency-year", f"  GET {settings.es_url}/"
-              f"{index_name('metrics', settings)}/_search  query={example}"]
+    body = json.dumps({"query": example, "sort": [{"agency": "asc"}, {"year": "asc"}]}, ensure_ascii=False)
+    lines += ["", "Example query: applications.total_handled per agency-year",
+              f"  curl -s '{settings.es_url}/{index_name('metrics', settings)}/_search?pretty' "
+              f"-H 'content-type: application/json' -d '{body}'"]
     hits = es.search(index=index_name("metrics", settings), query=example, size=20,
                      sort=[{"agency": "asc"}, {"year": "asc"}])["hits"]["hits"]
     for h in hits:
