@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     extract_timeout_s: float = Field(60.0, gt=0, description="wall-clock limit per document")
     extract_max_memory_mb: int = Field(1536, ge=128, description="address-space limit per document")
     faust_app_id: str = Field("ogi-extract", description="consumer group of the extract worker")
+    index_group: str = Field("ogi-index", description="consumer group of the indexer")
     worker_web_port: int = Field(0, ge=0, description="Faust web port; 0 = pick a free one")
 
     # --- ingest (site monitor) ---------------------------------------------

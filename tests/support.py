@@ -31,6 +31,7 @@ def service_env(settings: Settings, **extra: str) -> dict[str, str]:
         OGI_TOPIC_PREFIX=settings.topic_prefix,
         OGI_INDEX_PREFIX=settings.index_prefix,
         OGI_FAUST_APP_ID=f"{settings.topic_prefix}extract",
+        OGI_INDEX_GROUP=f"{settings.topic_prefix}index",
         OGI_DETECT_APP_ID=f"{settings.topic_prefix}detect",
         OGI_DELIVER_GROUP=f"{settings.topic_prefix}deliver",
         OGI_LOG_JSON="1",

@@ -28,14 +28,11 @@ from services.index.store import Action, bulk_write, install_templates, make_cli
 
 log = structlog.get_logger("ogi.index")
 
-GROUP = "ogi-index"
-
-
 class Indexer:
-    def __init__(self, settings: Settings | None = None, *, group_id: str = GROUP) -> None:
+    def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or get_settings()
         self.es = make_client(self.settings)
-        self.group_id = group_id
+        self.group_id = self.settings.index_group
         self._stopping = False
         self.consumer: KafkaConsumer | None = None
         self.producer: KafkaProducer | None = None
