@@ -72,7 +72,7 @@ def extract_bounded(
     """:func:`extract` in a child process; raises :class:`ExtractionTimeout` or
     :class:`ExtractionMemoryExceeded` when a limit is hit, and the same typed
     errors as :func:`extract` otherwise."""
-    ctx = mp.get_context("fork")
+    ctx = _context()
     parent, child = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_child, args=(child, data, filename, content_type, max_memory_mb), daemon=True)
     proc.start()
@@ -99,6 +99,21 @@ def extract_bounded(
         return ExtractedReport.model_validate_json(msg[1])
     cls = getattr(errors, msg[1], errors.CorruptDocument)
     raise cls(msg[2])
+
+
+_CTX: mp.context.BaseContext | None = None
+
+
+def _context() -> mp.context.BaseContext:
+    """A forkserver: children fork from a clean single-threaded server that has
+    the engine imported, so a worker with threads (Faust, asyncio executors)
+    never forks while another thread holds a lock, and a child starts fast."""
+    global _CTX
+    if _CTX is None:
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["services.extract.engine.pipeline", "services.extract.engine.bounded"])
+        _CTX = ctx
+    return _CTX
 
 
 def _kill(proc: mp.process.BaseProcess) -> None:

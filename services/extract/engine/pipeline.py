@@ -18,7 +18,9 @@ def extract(data: bytes, *, filename: str | None = None, content_type: str | Non
     digest = hashlib.sha256(data).hexdigest()
     raw = readers.read(data, filename, content_type)
     doc = linearise(raw)
+    published = _date(raw.meta.get("published") or "")
     report = ExtractedReport(
+        published_at=published,
         report_id=digest[:40],
         file=filename,
         format=raw.format,
@@ -76,6 +78,19 @@ def extract(data: bytes, *, filename: str | None = None, content_type: str | Non
     report.provenance = prov
     report.warnings += warnings
     return report
+
+
+def _date(s: str):  # type: ignore[no-untyped-def]
+    import datetime as dt
+    import re
+
+    m = re.search(r"((?:19|20)\d{2})[-年/.](\d{1,2})[-月/.](\d{1,2})", s)
+    if not m:
+        return None
+    try:
+        return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
 
 
 def _distrust_pdf_text_layout(res: tables.TableResult) -> None:

@@ -82,10 +82,18 @@ def _read(data: bytes, fmt: str) -> RawDocument:
 
     try:
         raw = docx.read(convert_to_docx(data, "." + fmt))
-    except ConversionFailed:
-        if fmt != "doc":
-            raise
-        raw = _antiword(data)
+    except ConversionFailed as first:
+        # Kingsoft .wps files are Word-compatible OLE documents: try them as .doc
+        try:
+            if fmt == "wps":
+                raw = docx.read(convert_to_docx(data, ".doc"))
+            else:
+                raise first
+        except ConversionFailed:
+            try:
+                raw = _antiword(data)
+            except ConversionFailed as e:
+                raise ConversionFailed(f"{first}; antiword fallback: {e}") from e
     raw.format = fmt
     return raw
 
