@@ -9,6 +9,7 @@ the services running until Ctrl-C.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -146,6 +147,9 @@ def run_pipeline(*, keep_running: bool = True) -> int:
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     log_dir = settings.home / "run" / "logs"
+    # the demo polls only its own sample site (no traffic to real agency
+    # sites); OGI_INGEST_ONLY="" polls the whole registry
+    os.environ.setdefault("OGI_INGEST_ONLY", "sample-site")
     procs = {name: start_service(name, log_dir) for name in PIPELINE}
     log.info("services started", services=list(procs), logs=str(log_dir))
     try:
