@@ -35,7 +35,7 @@ def is_report(doc: Document, ttl: str) -> bool:
 
 
 def template(doc: Document, ttl: str, *, app_table: bool, other_rows: int, proactive_variant: str | None) -> Template:
-    if app_table:
+    if app_table or proactive_variant:
         if proactive_variant == "gb2021":
             return Template.GB2021
         if proactive_variant == "gb2019":

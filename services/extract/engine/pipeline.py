@@ -76,7 +76,7 @@ def extract(data: bytes, *, filename: str | None = None, content_type: str | Non
                              else "table", text="computed from the figures, not read")
     report.metrics = metrics
     report.provenance = prov
-    report.warnings += warnings
+    report.warnings += [w for w in doc.warnings if w not in report.warnings] + warnings
     return report
 
 

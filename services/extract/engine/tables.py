@@ -319,9 +319,35 @@ def _agree(doc: Document, res: TableResult, prefix: str, cols: tuple[str, ...], 
     res.warnings.append(f"{prefix}: '{v.text}' can be split {len(v.candidates)} ways; undecided columns left out")
 
 
+_PROCUREMENT = re.compile(r"[\s\x1f\x1e]*(\d+)[\s\x1f\x1e]+(\d+(?:\.\d+)?)\s*(万元|元)?")
+
+
+def _read_procurement(doc: Document, start: int, limit: int) -> Values | None:
+    """政府集中采购: projects and total amount. The amount is kept only when its
+    unit is printed (万元 as is, 元 converted); the two cells must be separated."""
+    text = doc.text
+    m = _PROCUREMENT.match(text, start, limit)
+    if m is None:
+        return None
+    unit = m.group(3)
+    if unit is None:
+        head = text[max(0, start - 200):start]
+        unit = "万元" if re.search(r"单位[:：]?\s*万元|（万元）|\(万元\)", head) else (
+            "元" if re.search(r"单位[:：]?\s*元|（元）|\(元\)", head) else None)
+    amount: float | None = float(m.group(2))
+    if unit == "元":
+        amount = round(float(m.group(2)) / 10000, 6)
+    elif unit is None:
+        amount = None
+    return Values([float(m.group(1)), amount], start=start, end=m.end(), text=m.group().strip(),
+                  block=doc.block_at(m.start(1)))
+
+
 def _read_proactive(doc: Document, start: int, limit: int, cols: tuple[str, ...], prefix: str) -> Values | None:
     n = len(cols)
     text = doc.text
+    if prefix == "proactive.procurement":
+        return _read_procurement(doc, start, limit)
     blk = doc.block_at(start - 1) if start else None
     in_table = blk is not None and blk.table is not None
     if not in_table and "items_change" in cols:
@@ -340,9 +366,11 @@ def _read_proactive(doc: Document, start: int, limit: int, cols: tuple[str, ...]
                 return Values(list(full[0]), full, start=start, end=end, text=region, split=True)
             ident = [c for c in full if abs(c[0] + c[1] - c[2]) < 1e-6]
             if len(ident) == 1:
+                doc.warnings.append(f"{prefix}: '{region}' split so that 上一年项目数量 + 本年增/减 = 处理决定数量 "
+                                    "(the only split satisfying it)")
                 return Values(list(ident[0]), full, start=start, end=end, text=region, split=True)
             return Values(None, full, start=start, end=end, text=region, split=True)
-    max_digits = 12 if prefix in ("proactive.fees", "proactive.procurement") else 7
+    max_digits = 12 if prefix == "proactive.fees" else 7
     return read_values(doc, start, limit, n, max_digits=max_digits)
 
 
