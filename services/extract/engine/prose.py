@@ -42,7 +42,7 @@ _NO_REVIEW = re.compile(r"复议|诉讼|举报|投诉|审批")
 RULES: tuple[Rule, ...] = (
     # intake
     _r("applications.new_received",
-       rf"(?:收到|受理|接到|接收)(?:了)?{G}{{0,20}}?申请(?:的)?(?:数量|总数|总量)?(?:共|共计|为|是)?\s*{N}{U}(?!\s*[，,]?\s*(?:约)?占)",
+       rf"(?:收到|受理|接到|接收)(?:了)?{G}{{0,20}}?申请(?:公开)?(?:的)?(?:数量|总数|总量)?(?:共|共计|为|是)?\s*{N}{U}(?!\s*[，,]?\s*(?:约)?占)",
        context=_CONTEXT_APPLY, exclude=_NO_REVIEW),
     _r("applications.new_received", rf"(?:共|累计|全年)?(?:收到|受理|接到){G}{{0,6}}?{N}\s*(?:件|条|个|份)(?:政府信息公开|信息公开|依申请公开)?申请",
        context=_CONTEXT_APPLY, exclude=_NO_REVIEW),

@@ -58,3 +58,11 @@ def test_provenance_points_at_the_sentence() -> None:
     assert value == 3184
     assert prov.kind == "text" and prov.span is not None
     assert "3184" in doc.text[prov.span[0]:prov.span[1]]
+
+
+def test_application_count_phrasings() -> None:
+    assert values("2014年我局共受理依申请公开9件。")["applications.new_received"] == 9
+    assert values("全年共收到政府信息公开申请220件，网上申请200件，占90.09%。")["applications.new_received"] == 220
+    v = values("截至2023年12月31日，共收到政府信息公开申请28件。7件予以公开，4件为部分公开，6件不予公开，6件申请人主动撤销申请。")
+    assert (v["applications.granted"], v["applications.partially_granted"], v["applications.refused.total"],
+            v["applications.withdrawn"]) == (7, 4, 6, 6)
