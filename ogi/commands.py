@@ -56,6 +56,16 @@ def _setup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _config(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    for name, field in type(settings).model_fields.items():
+        value = getattr(settings, name)
+        if value and any(secret in name for secret in ("password", "secret", "token")):
+            value = "***"
+        print(f"OGI_{name.upper():32} {str(value)!s:40} {field.description or ''}".rstrip())
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     from ogi.log import configure
 
@@ -78,6 +88,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     p = sub.add_parser("setup", help="create topics and index templates (idempotent)")
     p.set_defaults(handler=_setup)
+
+    p = sub.add_parser("config", help="every setting: environment variable, current value, meaning")
+    p.set_defaults(handler=_config)
 
     p = sub.add_parser("serve", help="run one service in the foreground")
     p.add_argument("service", choices=sorted(SERVICES))
