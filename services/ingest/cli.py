@@ -5,6 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from services.ingest.monitor import Monitor, PollResult
+    from services.ingest.registry import Source
 
 
 def _file(args: argparse.Namespace) -> int:
@@ -15,7 +20,7 @@ def _file(args: argparse.Namespace) -> int:
     return 0
 
 
-def _source(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _source(args: argparse.Namespace) -> Source:
     from services.ingest.registry import Source, load_registry
 
     if args.source:
@@ -28,7 +33,7 @@ def _source(args: argparse.Namespace):  # type: ignore[no-untyped-def]
                   allow_private=args.allow_private)
 
 
-def _monitor():  # type: ignore[no-untyped-def]
+def _monitor() -> Monitor:
     from ogi.broker import ensure_topics
     from ogi.settings import get_settings
     from ogi.topics import INGEST_SEEN, INGEST_STATUS, RAW
@@ -39,15 +44,20 @@ def _monitor():  # type: ignore[no-untyped-def]
     return Monitor(settings, sources=[])
 
 
-def _report(result) -> int:  # type: ignore[no-untyped-def]
+def _report(result: PollResult) -> int:
     for raw in result.published:
         print(f"published  {raw.source_url}  {raw.content_type}  {raw.size} bytes  id={raw.report_id}")
     for reason in result.refused:
         print(f"refused    {reason}")
+    for url in result.unchanged:
+        print(f"unchanged  {url}  (already published)")
     for reason in result.errors:
         print(f"error      {reason}")
-    print(f"{len(result.published)} published, {len(result.refused)} refused, {len(result.errors)} failed")
-    return 1 if result.errors and not result.published else 0
+    print(f"{len(result.published)} published, {len(result.unchanged)} unchanged, "
+          f"{len(result.refused)} refused, {len(result.errors)} failed")
+    if result.published or result.unchanged:
+        return 0
+    return 1 if result.errors else 2 if result.refused else 0
 
 
 def _url(args: argparse.Namespace) -> int:
@@ -72,11 +82,11 @@ def _backfill(args: argparse.Namespace) -> int:
     source = _source(args)
     monitor = _monitor()
     bar = tqdm(desc=source.id, unit="report", file=sys.stderr)
-    progress = Progress(
-        on_page=lambda url, links: (bar.set_postfix_str(f"page {url.rsplit('/', 1)[-1]}"),
-                                    setattr(bar, "total", (bar.total or 0) + links), bar.refresh()),
-        on_link=lambda link: bar.update(1),
-    )
+    def on_page(url: str, links: int) -> None:
+        bar.total = (bar.total or 0) + links
+        bar.set_postfix_str(f"page {url.rsplit('/', 1)[-1]}")
+
+    progress = Progress(on_page=on_page, on_link=lambda link: bar.update(1))
     try:
         result = monitor.poll_and_record(source, since_year=args.since, progress=progress)
     finally:

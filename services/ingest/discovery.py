@@ -51,10 +51,10 @@ _DATE_PATTERNS = (
     re.compile(r"((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"),
 )
 _URL_DATE = re.compile(r"(?:/t|_|/)((?:19|20)\d{2})(\d{2})(\d{2})(?:_|/|\.)")
-_NEXT_TEXT = re.compile(r"^\s*(?:下一页|下页|后页|下一頁|下頁|後頁|next|›|»|>|>>)\s*$", re.I)
+_NEXT_TEXT = re.compile(r"^\s*(?:下一页|下页|后页|下一頁|下頁|後頁|next|›|»|>|>>)\s*$", re.IGNORECASE)
 # TRS WCM sites: createPageHTML(countPage, currentPage, "index", "htm")
 _TRS_PAGER = re.compile(r"createPageHTML\(\s*(\d+)\s*,\s*(\d+)\s*,\s*[\"']([\w-]+)[\"']\s*,\s*[\"'](\w+)[\"']")
-_TRS_VARS = re.compile(r"var\s+countPage\s*=\s*(\d+).*?var\s+currentPage\s*=\s*(\d+)", re.S)
+_TRS_VARS = re.compile(r"var\s+countPage\s*=\s*(\d+).*?var\s+currentPage\s*=\s*(\d+)", re.DOTALL)
 _PUBDATE_META = ("pubdate", "publishdate", "firstpublishedtime", "article:published_time", "dc.date")
 _PUB_LABEL = re.compile(r"(?:发布时间|发布日期|发文日期|成文日期|公开日期|时间|日期)\s*[:：]?\s*")
 

@@ -12,6 +12,8 @@
         │   ├── TooManyRedirects     over the redirect limit
         │   └── NotADocument         the bytes are no format the extractor reads
         │                            (e.g. an HTML error page served for a .pdf)
+        ├── RobotsUnavailable    robots.txt answered 5xx or not at all: the site is off
+        │                        limits until it can be read (RFC 9309), and that is an error
         ├── HttpStatus           a final non-2xx/304 answer (4xx, or 5xx/429 after retries)
         └── TransportFailure     timeouts and connection errors after retries
 
@@ -67,6 +69,10 @@ class NotADocument(Refused):
     """The sniffed content type is not a report format."""
 
 
+class RobotsUnavailable(FetchError):
+    """robots.txt could not be read, so nothing on the site is fetched."""
+
+
 class HttpStatus(FetchError):
     """The server's final answer was an error status."""
 
@@ -88,6 +94,7 @@ __all__ = [
     "Refused",
     "RegistryError",
     "RobotsDisallowed",
+    "RobotsUnavailable",
     "TooLarge",
     "TooManyRedirects",
     "TransportFailure",

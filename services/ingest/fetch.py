@@ -36,6 +36,7 @@ from services.ingest.errors import (
     HttpStatus,
     Refused,
     RobotsDisallowed,
+    RobotsUnavailable,
     TooLarge,
     TooManyRedirects,
     TransportFailure,
@@ -49,8 +50,8 @@ from services.ingest.throttle import HostThrottle
 log = structlog.get_logger("ogi.ingest")
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_CD_FILENAME_STAR = re.compile(r"filename\*\s*=\s*([\w-]+)''([^;]+)", re.I)
-_CD_FILENAME = re.compile(r"""filename\s*=\s*(?:"([^"]*)"|([^;]+))""", re.I)
+_CD_FILENAME_STAR = re.compile(r"filename\*\s*=\s*([\w-]+)''([^;]+)", re.IGNORECASE)
+_CD_FILENAME = re.compile(r"""filename\s*=\s*(?:"([^"]*)"|([^;]+))""", re.IGNORECASE)
 
 
 @dataclass
@@ -82,7 +83,7 @@ class Fetched:
 
     @property
     def charset(self) -> str | None:
-        m = re.search(r"charset\s*=\s*\"?([\w-]+)", self.headers.get("content-type", ""), re.I)
+        m = re.search(r"charset\s*=\s*\"?([\w-]+)", self.headers.get("content-type", ""), re.IGNORECASE)
         return m.group(1) if m else None
 
     @property
@@ -166,22 +167,28 @@ class Fetcher:
 
     # -- robots -----------------------------------------------------------
 
-    def _fetch_robots(self, url: str) -> tuple[int | None, bytes]:
+    def _fetch_robots(self, url: str) -> tuple[int | None, bytes, str | None]:
         allow_private = self._robots_private.get(urlsplit(url).netloc, False)
         try:
             got = self.fetch(url, allow_private=allow_private, check_robots=False, max_bytes=512 * 1024,
                              follow=5, kind="robots")
-            return got.status, got.content
+            return got.status, got.content, None
         except HttpStatus as exc:
-            return exc.status, b""
+            return exc.status, b"", f"robots.txt: {exc}"
         except Refused:
             raise
-        except FetchError:
-            return None, b""
+        except FetchError as exc:
+            return None, b"", f"robots.txt unreachable: {exc}"
 
-    def allowed_by_robots(self, url: str, allow_private: bool) -> bool:
+    def check_robots(self, url: str, allow_private: bool) -> None:
+        """Raise unless robots.txt lets our agent fetch ``url``."""
         self._robots_private[urlsplit(url).netloc] = allow_private
-        return self.robots.allowed(url)
+        rules = self.robots.rules(url)
+        if rules.allowed(url, self.agent):
+            return
+        if rules.problem:
+            raise RobotsUnavailable(f"{rules.problem}; the site is off limits until it can be read", url=url)
+        raise RobotsDisallowed(f"robots.txt disallows {urlsplit(url).path} for {self.agent}", url=url)
 
     def host_delay(self, url: str, delay_s: float | None) -> float:
         delay = self.settings.ingest_host_delay_s if delay_s is None else delay_s
@@ -220,9 +227,8 @@ class Fetcher:
         try:
             while True:
                 check_url(current, allow_private)
-                if check_robots and not self.allowed_by_robots(current, allow_private):
-                    raise RobotsDisallowed(f"robots.txt disallows {urlsplit(current).path} for {self.agent}",
-                                           url=current)
+                if check_robots:
+                    self.check_robots(current, allow_private)
                 conditional = current == url
                 response, tries = self._get_with_retries(
                     current,

@@ -53,7 +53,7 @@ from services.ingest.state import SeenState, StatusTable
 
 log = structlog.get_logger("ogi.ingest")
 
-_INDEX_PAGE = re.compile(r"/(?:index|default)\.s?html?$", re.I)
+_INDEX_PAGE = re.compile(r"/(?:index|default)\.s?html?$", re.IGNORECASE)
 BACKFILL_MAX_PAGES = 1000
 
 
@@ -67,6 +67,7 @@ class PollResult:
     published: list[RawReport] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
     stopped: bool = False
 
 
@@ -167,7 +168,9 @@ class Monitor:
             try:
                 listing, final_url = self._list_page(source, page_url)
             except Refused as exc:
+                # a column we may not read is a broken source, not a skipped document
                 result.refused.append(f"{exc.url}: {exc}")
+                result.errors.append(f"list page refused: {exc.url}: {exc}")
                 continue
             except FetchError as exc:
                 result.errors.append(f"{exc.url}: {exc}")
@@ -272,7 +275,8 @@ class Monitor:
         else:
             got, cached = self._cached_fetch(source, link.url, "article")
         if got.not_modified and cached is None:
-            return  # a document that did not change
+            result.unchanged.append(link.url)  # a document that did not change
+            return
         if cached is not None:
             article, fingerprint = cached
         elif got.content_type == HTML and not link.is_attachment:
@@ -290,6 +294,7 @@ class Monitor:
             if cached is None:
                 if seen is not None and seen.fingerprint == fingerprint:
                     self._touch(seen, got)
+                    result.unchanged.append(link.url)
                 else:
                     self._publish(source, got, link.url, seen, fingerprint, result, page_url=page_url,
                                   title=title, year=year, published_at=published_at)
@@ -314,6 +319,7 @@ class Monitor:
             raise NotADocument(f"content is {ctype}, not a report document", url=got.final_url)
         if seen is not None and seen.fingerprint == got.sha256:
             self._touch(seen, got)
+            result.unchanged.append(link.url)
             return
         self._publish(source, got, link.url, seen, got.sha256, result, page_url=page_url,
                       title=link.title or None, year=link.year, published_at=link.published_at)
@@ -339,6 +345,7 @@ class Monitor:
                               version=(seen.version if seen else 0) + 1)
         if seen is None and self.seen.has_content(source.id, got.sha256):
             log.info("duplicate content", source=source.id, url=url, sha256=got.sha256[:12])
+            result.unchanged.append(url)
             self.seen.put(record.model_copy(update={"version": 0}))
             return
         ctype = got.content_type
@@ -389,11 +396,11 @@ class Monitor:
         started = time.monotonic()
         try:
             result = self.poll(source, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - one broken source must not stop the others
+        except Exception as exc:
             log.exception("poll failed", source=source.id)
             try:
                 self.record_status(source, None, f"{type(exc).__name__}: {exc}")
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("status not recorded", source=source.id)
             return None
         self.record_status(source, result)

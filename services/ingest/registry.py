@@ -67,7 +67,7 @@ class Source(BaseModel):
     region: str | None = None
     level: str | None = None
     urls: list[str] = Field(min_length=1)
-    hints: Hints = Field(default_factory=Hints)
+    hints: Hints = Field(default_factory=lambda: Hints())
     allow_private: bool = False
     enabled: bool = True
 

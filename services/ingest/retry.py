@@ -5,7 +5,7 @@ a server's ``Retry-After`` is honoured up to the cap."""
 from __future__ import annotations
 
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504, 507, 509, 520, 521, 522, 523, 524})
@@ -27,8 +27,8 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def backoff_delay(
@@ -46,4 +46,4 @@ def backoff_delay(
     if asked is not None:
         return min(asked, cap_s)
     exp = min(cap_s, base_s * (2 ** attempt))
-    return min(cap_s, exp / 2 + (rng or random).uniform(0, exp / 2))
+    return float(min(cap_s, exp / 2 + (rng or random).uniform(0, exp / 2)))

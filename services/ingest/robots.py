@@ -25,6 +25,8 @@ class RobotsRules:
     """None with ``allow_all`` False means "site unreachable: disallow all"."""
     allow_all: bool
     expires: float
+    problem: str | None = None
+    """Why robots.txt could not be read (then nothing is allowed)."""
 
     def allowed(self, url: str, agent: str) -> bool:
         if self.parser is not None:
@@ -43,24 +45,28 @@ def robots_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/robots.txt", "", ""))
 
 
-def rules_from_response(status: int | None, body: bytes, *, now: float, ttl_s: float, retry_s: float) -> RobotsRules:
-    """Rules for a robots.txt answer (``status`` None: could not be fetched)."""
+def rules_from_response(status: int | None, body: bytes, *, now: float, ttl_s: float, retry_s: float,
+                        problem: str | None = None) -> RobotsRules:
+    """Rules for a robots.txt answer (``status`` None: could not be fetched,
+    ``problem`` says why)."""
     if status is not None and 200 <= status < 300:
         text = body[:MAX_ROBOTS_BYTES].decode("utf-8", "replace")
         return RobotsRules(Protego.parse(text), True, now + ttl_s)
     if status is not None and 400 <= status < 500:
         return RobotsRules(None, True, now + ttl_s)
-    return RobotsRules(None, False, now + retry_s)
+    return RobotsRules(None, False, now + retry_s,
+                       problem or (f"robots.txt answered HTTP {status}" if status else "robots.txt unreachable"))
 
 
 class RobotsCache:
-    """robots.txt rules per origin; ``fetch(url) -> (status | None, body)``
-    is how the fetcher reads them (through the same guard and throttle)."""
+    """robots.txt rules per origin; ``fetch(url) -> (status | None, body,
+    problem)`` is how the fetcher reads them (through the same guard and
+    throttle)."""
 
     def __init__(
         self,
         agent: str,
-        fetch: Callable[[str], tuple[int | None, bytes]],
+        fetch: Callable[[str], tuple[int | None, bytes, str | None]],
         *,
         ttl_s: float = 24 * 3600,
         retry_s: float = 600,
@@ -82,8 +88,9 @@ class RobotsCache:
         with lock:  # one fetch per origin even when several threads ask
             rules = self._rules.get(key)
             if rules is None or rules.expires <= self._clock():
-                status, body = self._fetch(key)
-                rules = rules_from_response(status, body, now=self._clock(), ttl_s=self.ttl_s, retry_s=self.retry_s)
+                status, body, problem = self._fetch(key)
+                rules = rules_from_response(status, body, now=self._clock(), ttl_s=self.ttl_s,
+                                            retry_s=self.retry_s, problem=problem)
                 self._rules[key] = rules
             return rules
 

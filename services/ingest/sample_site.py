@@ -120,7 +120,7 @@ def _article_html(title: str, published: date, attachment: str) -> str:
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's hook name
+    def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
         page = self.server.pages.get(path)
         if page is None:
@@ -138,7 +138,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(page.body)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -160,8 +160,7 @@ class SampleSite:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     @property
     def report_ids(self) -> list[str]:

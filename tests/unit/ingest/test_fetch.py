@@ -13,6 +13,7 @@ from services.ingest.errors import (
     BlockedAddress,
     HttpStatus,
     RobotsDisallowed,
+    RobotsUnavailable,
     TooLarge,
     TooManyRedirects,
     TransportFailure,
@@ -24,11 +25,11 @@ Handler = Callable[[httpx.Request], httpx.Response]
 
 
 def settings(**overrides: object) -> Settings:
-    base: dict[str, object] = dict(
-        kafka_bootstrap="127.0.0.1:1", es_url="http://127.0.0.1:1",
-        ingest_host_delay_s=0, ingest_backoff_base_s=0.001, ingest_backoff_max_s=0.01,
-        ingest_retries=2, max_document_bytes=1000, ingest_max_redirects=3,
-    )
+    base: dict[str, object] = {
+        "kafka_bootstrap": "127.0.0.1:1", "es_url": "http://127.0.0.1:1",
+        "ingest_host_delay_s": 0, "ingest_backoff_base_s": 0.001, "ingest_backoff_max_s": 0.01,
+        "ingest_retries": 2, "max_document_bytes": 1000, "ingest_max_redirects": 3,
+    }
     base.update(overrides)
     return Settings(**base)  # type: ignore[arg-type]
 
@@ -106,8 +107,9 @@ def test_robots_for_our_agent() -> None:
 def test_robots_unreachable_disallows_and_missing_allows() -> None:
     site = Site({"/a": httpx.Response(200, text="ok")})
     site.routes["/robots.txt"] = httpx.Response(503)
-    with pytest.raises(RobotsDisallowed):
+    with pytest.raises(RobotsUnavailable, match="503"):
         fetcher(site, ingest_retries=0).fetch("http://site.test/a")
+    assert "/a" not in site.paths()
     site.routes["/robots.txt"] = httpx.Response(404)
     assert fetcher(site).fetch("http://site.test/a").content == b"ok"
 

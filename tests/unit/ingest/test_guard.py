@@ -86,17 +86,16 @@ def test_dns_answer_to_metadata_address_refused_before_connecting(
     monkeypatch: pytest.MonkeyPatch, no_sockets: list[Any]
 ) -> None:
     _fake_dns(monkeypatch, {"reports.example.gov.cn": ["169.254.169.254"]})
-    with httpx.Client(transport=GuardedTransport(allow_private=True)) as client:
-        with pytest.raises(BlockedAddress, match="169.254.169.254"):
-            client.get("http://reports.example.gov.cn/nb/2023.pdf")
+    with httpx.Client(transport=GuardedTransport(allow_private=True)) as client, \
+            pytest.raises(BlockedAddress, match="169.254.169.254"):
+        client.get("http://reports.example.gov.cn/nb/2023.pdf")
     assert no_sockets == []
 
 
 def test_any_private_answer_refuses_the_host(monkeypatch: pytest.MonkeyPatch, no_sockets: list[Any]) -> None:
     _fake_dns(monkeypatch, {"mixed.example.gov.cn": ["1.1.1.1", "10.0.0.5"]})
-    with httpx.Client(transport=GuardedTransport()) as client:
-        with pytest.raises(BlockedAddress, match="10.0.0.5"):
-            client.get("http://mixed.example.gov.cn/")
+    with httpx.Client(transport=GuardedTransport()) as client, pytest.raises(BlockedAddress, match="10.0.0.5"):
+        client.get("http://mixed.example.gov.cn/")
     assert no_sockets == []
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from services.ingest.retry import backoff_delay, is_retryable_status, retry_after_seconds
 
@@ -24,7 +24,7 @@ def test_exponential_with_jitter_and_cap() -> None:
 
 
 def test_retry_after_seconds_and_dates() -> None:
-    now = datetime(2024, 1, 15, 0, 0, tzinfo=timezone.utc)
+    now = datetime(2024, 1, 15, 0, 0, tzinfo=UTC)
     assert retry_after_seconds("120") == 120
     assert retry_after_seconds("Mon, 15 Jan 2024 00:01:00 GMT", now) == 60
     assert retry_after_seconds("Sun, 14 Jan 2024 00:00:00 GMT", now) == 0

@@ -16,6 +16,7 @@ def test_rules_by_status() -> None:
     assert rules_from_response(404, b"", now=0, ttl_s=10, retry_s=1).allowed("http://x/a", "ogi-monitor")
     down = rules_from_response(503, b"", now=0, ttl_s=10, retry_s=1)
     assert not down.allowed("http://x/a", "ogi-monitor") and down.expires == 1
+    assert down.problem == "robots.txt answered HTTP 503"
     assert not rules_from_response(None, b"", now=0, ttl_s=10, retry_s=1).allowed("http://x/a", "ogi-monitor")
 
 
@@ -23,9 +24,9 @@ def test_cache_per_origin_and_expiry() -> None:
     now = [0.0]
     fetched: list[str] = []
 
-    def fetch(url: str) -> tuple[int | None, bytes]:
+    def fetch(url: str) -> tuple[int | None, bytes, str | None]:
         fetched.append(url)
-        return 200, ROBOTS
+        return 200, ROBOTS, None
 
     cache = RobotsCache("ogi-monitor", fetch, ttl_s=100, clock=lambda: now[0])
     assert cache.allowed("http://a.gov.cn/x") and not cache.allowed("http://a.gov.cn/private/y")

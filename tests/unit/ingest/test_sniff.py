@@ -36,7 +36,7 @@ OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100
     (b"{\\rtf1\\ansi", None, sniff.RTF),
     (b"  <!DOCTYPE html><html>", "a.pdf", sniff.HTML),
     (b"<html><head>", None, sniff.HTML),
-    ("<!-- c --><HTML>".encode(), None, sniff.HTML),
+    (b"<!-- c --><HTML>", None, sniff.HTML),
     ("政府信息公开工作年度报告".encode("gbk"), "a.txt", sniff.TEXT),
     ("政府信息公开工作年度报告".encode(), None, sniff.TEXT),
     (b"\x00\x01\x02\xff\xfe", None, sniff.BINARY),
@@ -55,7 +55,7 @@ def test_decode_declared_meta_and_fallback() -> None:
     assert decode_text(plain) == ("政府信息公开", "gb18030")  # undeclared, not UTF-8
     assert decode_text("政府信息公开".encode()) == ("政府信息公开", "utf-8")
     assert decode_text(plain, forced="gbk") == ("政府信息公开", "gb18030")
-    assert decode_text("a".encode(), declared="no-such-codec") == ("a", "utf-8")
+    assert decode_text(b"a", declared="no-such-codec") == ("a", "utf-8")
 
 
 def test_decode_clipped_multibyte_tail() -> None:

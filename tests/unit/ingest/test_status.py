@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from schemas.events import SourceStatus
 from services.ingest.registry import Source
@@ -10,7 +10,7 @@ from services.ingest.status import render_status
 
 
 def test_status_table() -> None:
-    t = lambda h: datetime(2024, 1, 15, h, tzinfo=timezone.utc)  # noqa: E731
+    t = lambda h: datetime(2024, 1, 15, h, tzinfo=UTC)
     sources = [Source(id=i, name=i.upper(), urls=["http://x"]) for i in ("ok", "broken", "new")]
     rows = [
         SourceStatus(agency_id="ok", last_success=t(10), reports_found=12, published_total=14,
