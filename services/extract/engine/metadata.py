@@ -17,8 +17,7 @@ _ORG = re.compile(
     r"(?:人民政府办公厅|人民政府办公室|人民政府|管理委员会|委员会|监督管理局|管理局|局|厅|办公室|委|署|院|中心)"
 )
 _ORG_TAIL = re.compile(r"(?:人民政府办公厅|人民政府办公室|人民政府|管理委员会|委员会|管理局|局|厅|办公室|委|署|院|中心)$")
-_REGION = re.compile(r"^(?:[\u4e00-\u9fa5]{2,8}?(?:省|自治区))?(?:[\u4e00-\u9fa5]{1,8}?(?:市|自治州|州|盟))?"
-                     r"(?:[\u4e00-\u9fa5]{1,10}?(?:区|县|旗|市))?")
+_ADMIN_UNIT = re.compile(r"[\u4e00-\u9fa5]{1,12}(?:省|自治区|自治州|市|州|盟|区|县|旗)(?![场民政直属级委监管长])")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 _CN_DIGITS = str.maketrans("〇○零一二三四五六七八九", "00012345678" + "9")
 _CN_YEAR = re.compile(r"(二[〇○零][〇○零一二三四五六七八九]{2})\s*年")
@@ -103,9 +102,13 @@ def year(doc: Document, ttl: str) -> int | None:
 
 
 def region(agency_name: str | None) -> str | None:
+    """The administrative units the agency name starts with ("浙江省杭州市拱墅区")."""
     if not agency_name:
         return None
-    m = _REGION.match(agency_name)
-    if m and m.group():
-        return m.group()
-    return None
+    pos = 0
+    while True:
+        m = _ADMIN_UNIT.match(agency_name, pos)
+        if m is None:
+            break
+        pos = m.end()
+    return agency_name[:pos] or None

@@ -21,3 +21,9 @@ def test_year_is_reporting_year_not_publication_year() -> None:
 def test_region_from_agency_name() -> None:
     assert metadata.region("浙江省杭州市拱墅区市场监督管理局") == "浙江省杭州市拱墅区"
     assert metadata.region("洪泽区人民政府") == "洪泽区"
+
+
+def test_region_does_not_take_market_for_a_city() -> None:
+    assert metadata.region("杭州市市场监督管理局") == "杭州市"
+    assert metadata.region("平潭综合实验区市场监督管理局") == "平潭综合实验区"
+    assert metadata.region("市工商局") is None
