@@ -94,13 +94,15 @@ class Monitor:
         sources: list[Source] | None = None,
         fetcher: Fetcher | None = None,
         producer: KafkaProducer | None = None,
+        seen: SeenState | None = None,
+        status: StatusTable | None = None,
     ) -> None:
         self.settings = settings = settings or get_settings()
         self.fetcher = fetcher or Fetcher(settings)
         self._own_producer = producer is None
         self.producer = producer or make_producer(settings)
-        self.seen = SeenState(settings, self.producer)
-        self.status = StatusTable(settings, self.producer)
+        self.seen = seen or SeenState(settings, self.producer)
+        self.status = status or StatusTable(settings, self.producer)
         loaded = self.seen.catch_up()
         self.status.catch_up()
         log.info("state loaded", urls=loaded)

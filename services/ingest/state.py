@@ -44,10 +44,12 @@ M = TypeVar("M", bound=BaseModel)
 
 class CompactedTable(Generic[M]):
     """A compacted topic read into a dict (key -> latest model), kept up to
-    date by :meth:`catch_up`, written through by :meth:`put`."""
+    date by :meth:`catch_up`, written through by :meth:`put`.
+    ``memory=True`` keeps the dict only (unit tests; nothing survives)."""
 
     def __init__(self, spec: TopicSpec, settings: Settings | None = None,
-                 producer: KafkaProducer | None = None) -> None:
+                 producer: KafkaProducer | None = None, *, memory: bool = False) -> None:
+        self.memory = memory
         self.spec = spec
         self.settings = settings or get_settings()
         self.producer = producer
@@ -86,6 +88,8 @@ class CompactedTable(Generic[M]):
     def catch_up(self, timeout_s: float = 60) -> int:
         """Read everything written to the topic so far; returns how many
         records were applied."""
+        if self.memory:
+            return 0
         with self._lock:
             consumer = self._open()
             ends = consumer.end_offsets(self._partitions)
@@ -115,9 +119,10 @@ class CompactedTable(Generic[M]):
 
     def put(self, row: M, timeout_s: float = 120) -> None:
         """Write ``row`` and wait for the broker's acknowledgement."""
-        if self.producer is None:
-            raise RuntimeError("this table is read-only (no producer)")
-        publish(self.producer, self.spec, row, self.settings).get(timeout=timeout_s)
+        if not self.memory:
+            if self.producer is None:
+                raise RuntimeError("this table is read-only (no producer)")
+            publish(self.producer, self.spec, row, self.settings).get(timeout=timeout_s)
         key = getattr(row, self.spec.key)
         with self._lock:
             self._rows[str(key)] = row
@@ -138,8 +143,9 @@ class SeenState(CompactedTable[SeenDocument]):
     """What was seen at each URL, plus the contents each agency has had
     published (the same bytes under a new URL are not published again)."""
 
-    def __init__(self, settings: Settings | None = None, producer: KafkaProducer | None = None) -> None:
-        super().__init__(INGEST_SEEN, settings, producer)
+    def __init__(self, settings: Settings | None = None, producer: KafkaProducer | None = None,
+                 *, memory: bool = False) -> None:
+        super().__init__(INGEST_SEEN, settings, producer, memory=memory)
         self._contents: dict[str, set[str]] = {}
         self.on_load(self._index)
 
@@ -153,5 +159,6 @@ class SeenState(CompactedTable[SeenDocument]):
 
 
 class StatusTable(CompactedTable[SourceStatus]):
-    def __init__(self, settings: Settings | None = None, producer: KafkaProducer | None = None) -> None:
-        super().__init__(INGEST_STATUS, settings, producer)
+    def __init__(self, settings: Settings | None = None, producer: KafkaProducer | None = None,
+                 *, memory: bool = False) -> None:
+        super().__init__(INGEST_STATUS, settings, producer, memory=memory)
