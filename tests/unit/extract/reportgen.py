@@ -307,7 +307,8 @@ def docx_bytes() -> bytes:
 
 # ------------------------------------------------------------------ PDF
 
-def pdf_bytes() -> bytes:
+def pdf_bytes(grid: bool = True) -> bytes:
+    """``grid=False`` draws no ruling lines: the reader must fall back to text lines."""
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
@@ -319,7 +320,9 @@ def pdf_bytes() -> bytes:
     st = ParagraphStyle("cn", fontName="STSong-Light", fontSize=10, leading=14, wordWrap="CJK")
     small = ParagraphStyle("cn7", fontName="STSong-Light", fontSize=7, leading=9, wordWrap="CJK")
     story: list = [Paragraph(TITLE, st)] + [Paragraph(x, st) for x in INTRO]
-    style = [("FONT", (0, 0), (-1, -1), "STSong-Light", 8), ("GRID", (0, 0), (-1, -1), 0.5, colors.black)]
+    style = [("FONT", (0, 0), (-1, -1), "STSong-Light", 8)]
+    if grid:
+        style.append(("GRID", (0, 0), (-1, -1), 0.5, colors.black))
     prow = [["第二十条第（一）项", "", "", ""], ["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"]]
     prow += [[label] + [_fmt(v) for v in vals] for label, vals in PROACTIVE[:2]]
     prow += [["第二十条第（五）项", "", "", ""], ["信息内容", "本年处理决定数量", "", ""], ["行政许可", _fmt(1234), "", ""],

@@ -118,3 +118,10 @@ def test_legacy_statistics_table_in_html_with_unit_column() -> None:
     assert (m["applications.granted"], m["applications.partially_granted"], m["applications.refused.total"]) == (17, 2, 1)
     assert m["review.total"] == 0
     assert "litigation.total" not in m  # "/" is absent, not 0
+
+
+def test_pdf_without_ruling_lines_reads_the_spec_or_nothing() -> None:
+    r = extract(reportgen.pdf_bytes(grid=False), filename="nogrid.pdf")
+    got = {k: v for k, v in r.metrics.items() if not k.startswith("rates.")}
+    assert not {k: v for k, v in got.items() if EXPECTED.get(k) != v}  # never a wrong figure
+    assert got == EXPECTED  # and here the identities confirm the text-line reading
