@@ -383,3 +383,24 @@ def test_restart_publishes_nothing_twice_and_an_update_is_a_new_version(
     assert all(n == 1 for n in others.values()) and len(others) == len(EXPECTED_PATHS) - 1
     seen = [s for s in read_topic(INGEST_SEEN, platform, SeenDocument) if s.url == url]
     assert seen[-1].version == 2 and seen[-1].sha256 == versions[1].sha256
+
+
+def test_backfill_walks_back_to_a_year(platform: Settings, site: GovSite, tmp_path: Path) -> None:
+    source_id = f"it-{uuid.uuid4().hex[:8]}"
+    registry = _registry(tmp_path, source_id, site)
+    out = subprocess.run(
+        [sys.executable, "-m", "ogi.cli", "ingest", "backfill", source_id, "--since", "2020",
+         "--registry", str(registry)],
+        env=service_env(platform, **_env(registry)), cwd=REPO, capture_output=True, text=True, timeout=300,
+        check=False,
+    )
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "2 list page(s), 8 report link(s)" in out.stdout
+    assert "report/s" in out.stderr  # the progress bar
+    published = {r.source_url.removeprefix(site.url) for r in _raw(platform, source_id)}
+    assert published == {f"{NB}202401/P020240115_report.pdf", "/uploads/2023nb.docx",
+                         f"{NB}202301/t20230110_2.htm", f"{NB}2020nb.pdf"}
+    for older in (f"{NB}2019nb.pdf", f"{NB}redirect.htm", f"{NB}2017nb.pdf", f"{NB}201601/t20160120_9.htm"):
+        assert site.count(older) == 0, older
+    status = [s for s in read_topic(INGEST_STATUS, platform, SourceStatus) if s.agency_id == source_id][-1]
+    assert status.published_total == 4 and status.last_success is not None
