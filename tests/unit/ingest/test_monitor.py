@@ -43,7 +43,8 @@ class FakeProducer:
 class Site:
     """Static pages with ETags; ``docs`` may change between polls."""
 
-    def __init__(self) -> None:
+    def __init__(self, etags: bool = True) -> None:
+        self.etags = etags
         self.docs: dict[str, bytes] = {
             "/robots.txt": b"User-agent: *\nAllow: /\n",
             f"{NB}index.htm": self.list_page(
@@ -77,6 +78,8 @@ class Site:
         body = self.docs.get(request.url.path)
         if body is None:
             return httpx.Response(404)
+        if not self.etags:
+            return httpx.Response(200, content=body)
         etag = '"' + hashlib.sha256(body).hexdigest()[:12] + '"'
         if request.headers.get("if-none-match") == etag:
             return httpx.Response(304, headers={"ETag": etag})
@@ -128,6 +131,17 @@ def test_second_poll_publishes_nothing_and_does_not_refetch_refusals() -> None:
     result = m.poll(SOURCE)
     assert len(producer.raw()) == before and not result.published
     assert site.count(f"{NB}big.pdf") == 1 and site.count(f"{NB}fake.pdf") == 1
+
+
+def test_without_validators_the_content_hash_decides() -> None:
+    site, producer = Site(etags=False), FakeProducer()
+    m = monitor(site, producer=producer)
+    m.poll(SOURCE)
+    before = len(producer.raw())
+    assert not m.poll(SOURCE).published and len(producer.raw()) == before
+    assert site.count(f"{NB}r2023.pdf") == 2  # downloaded again, recognised by its sha256
+    site.docs[f"{NB}r2023.pdf"] = b"%PDF-1.4 2023 v2"
+    assert paths(m.poll(SOURCE).published) == [f"{NB}r2023.pdf"]
 
 
 def test_restart_with_the_same_state_publishes_nothing() -> None:
