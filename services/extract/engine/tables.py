@@ -234,6 +234,52 @@ _REVIEW_HEADER = re.compile(r"复议后起诉")
 
 
 def parse_review(doc: Document, res: TableResult, after: int = 0) -> None:
+    if not _parse_review_row(doc, res, after) and not _parse_review_split(doc, res, after):
+        if _REVIEW_SECTION.search(doc.text, after):
+            res.warnings.append("review/litigation: no reading of the section gives fifteen figures; left out")
+
+
+_REVIEW_SECTION = re.compile(r"行政复议、行政诉讼情况|行政复议和行政诉讼情况")
+_SECTION_END = re.compile(r"五、|存在的主要问题")
+_TOKEN = re.compile(r"[+-]?\d+(?:\.\d+)?|[/—－-]")
+
+
+def _parse_review_split(doc: Document, res: TableResult, after: int) -> bool:
+    """Review and litigation printed as separate tables or rows: take the
+    figures of the section in reading order when they are separated and
+    exactly fifteen."""
+    text = doc.text
+    m = _REVIEW_SECTION.search(text, after)
+    if m is None:
+        return False
+    e = _SECTION_END.search(text, m.end())
+    end = e.start() if e else min(len(text), m.end() + 2000)
+    toks = list(_TOKEN.finditer(text, m.end(), end))
+    if len(toks) != 15 or any(len(t.group().lstrip("+-")) > 5 for t in toks):
+        return False
+    vals = [None if t.group() in "/—－-" else float(t.group()) for t in toks]
+    v = Values(vals, start=toks[0].start(), end=toks[-1].end(), text=text[toks[0].start():toks[-1].end()][:200],
+               block=doc.block_at(toks[0].start()))
+    _store_review(doc, res, v)
+    res.warnings.append("review/litigation read as fifteen separated figures across the section")
+    return True
+
+
+def _store_review(doc: Document, res: TableResult, v: Values) -> None:
+    vals = v.values or []
+    for bi, block in enumerate(cat.REVIEW_BLOCKS):
+        for ci, col in enumerate(cat.REVIEW_COLUMNS):
+            x = vals[bi * 5 + ci]
+            if x is None:
+                continue
+            key = f"{block}.{col}"
+            res.metrics[key] = x
+            res.provenance[key] = _prov(doc, v, {"review": "行政复议", "litigation.direct": "未经复议直接起诉",
+                                                 "litigation.after_review": "复议后起诉"}[block],
+                                        cat.REVIEW_COLUMN_LABELS[col])
+
+
+def _parse_review_row(doc: Document, res: TableResult, after: int = 0) -> bool:
     text = doc.text
     for m in _REVIEW_HEADER.finditer(text, after):
         d = re.compile(r"\d").search(text, m.end(), min(len(text), m.end() + 400))
@@ -252,23 +298,12 @@ def parse_review(doc: Document, res: TableResult, after: int = 0) -> None:
         if not v.decided:
             if v.candidates:
                 res.warnings.append(f"review/litigation: '{v.text}' can be split {len(v.candidates)} ways; left out")
-            else:
-                res.warnings.append(f"review/litigation: '{v.text}' fits no split in which outcomes sum to 总计; "
-                                    "left out")
-            return
-        vals = v.values or []
-        for bi, block in enumerate(cat.REVIEW_BLOCKS):
-            for ci, col in enumerate(cat.REVIEW_COLUMNS):
-                x = vals[bi * 5 + ci]
-                if x is None:
-                    continue
-                key = f"{block}.{col}"
-                res.metrics[key] = x
-                res.provenance[key] = _prov(doc, v, {"review": "行政复议", "litigation.direct": "未经复议直接起诉",
-                                                     "litigation.after_review": "复议后起诉"}[block],
-                                            cat.REVIEW_COLUMN_LABELS[col])
+                return True
+            return False  # not fifteen figures in a row: try the split layout
+        _store_review(doc, res, v)
         res.found = True
-        return
+        return True
+    return False
 
 
 # ---------------------------------------------------------------- proactive

@@ -108,3 +108,14 @@ def test_legacy_statistics_table() -> None:
     assert decided["applications.refused.total"] == 0
     assert decided["litigation.total"] == 1
     assert "proactive.items_total" in undecided  # 2026|3542 or 20|263542 ...
+
+
+def test_review_and_litigation_in_separate_tables() -> None:
+    heads = "\n".join(["结果维持", "结果纠正", "其他结果", "尚未审结", "总计"])
+    doc = text_doc("四、政府信息公开行政复议、行政诉讼情况\n行政复议\n" + heads + "\n2\n1\n0\n0\n3\n行政诉讼\n未经复议直接起诉\n"
+                   "复议后起诉\n" + heads + "\n" + heads + "\n1\n0\n0\n1\n2\n0\n0\n0\n0\n0\n五、存在的主要问题及改进情况")
+    res = tables.TableResult()
+    tables.parse_review(doc, res)
+    assert [res.metrics[f"review.{c}"] for c in ("upheld", "corrected", "other", "pending", "total")] == [2, 1, 0, 0, 3]
+    assert res.metrics["litigation.direct.pending"] == 1 and res.metrics["litigation.direct.total"] == 2
+    assert res.metrics["litigation.after_review.total"] == 0
