@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -138,12 +139,17 @@ class Fetcher:
         self.throttle = HostThrottle(settings.ingest_host_concurrency, settings.ingest_host_delay_s)
         self._transport = transport
         self._clients: dict[bool, httpx.Client] = {}
+        self._clients_lock = threading.Lock()
         self.robots = RobotsCache(self.agent, self._fetch_robots)
         self._robots_private: dict[str, bool] = {}
 
     # -- clients ----------------------------------------------------------
 
     def _client(self, allow_private: bool) -> httpx.Client:
+        with self._clients_lock:
+            return self._make_client(allow_private)
+
+    def _make_client(self, allow_private: bool) -> httpx.Client:
         if allow_private not in self._clients:
             s = self.settings
             self._clients[allow_private] = httpx.Client(
@@ -221,7 +227,8 @@ class Fetcher:
         deadline = time.monotonic() + s.ingest_fetch_deadline_s
         started = time.monotonic()
         current = url
-        attempts = 0
+        retries: list[str] = []  # why earlier attempts failed
+        attempts: list[str] = []  # every request sent, redirects included
         redirects = 0
         outcome: dict[str, Any] = {}
         try:
@@ -230,15 +237,16 @@ class Fetcher:
                 if check_robots:
                     self.check_robots(current, allow_private)
                 conditional = current == url
-                response, tries = self._get_with_retries(
+                response = self._get_with_retries(
                     current,
+                    retries,
+                    attempts,
                     allow_private=allow_private,
                     headers=_conditional_headers(etag, last_modified) if conditional else {},
                     delay_s=self.host_delay(current, delay_s),
                     max_bytes=max_bytes,
                     deadline=deadline,
                 )
-                attempts += tries
                 if response.status in REDIRECTS:
                     location = response.headers.get("location")
                     if not location:
@@ -266,7 +274,8 @@ class Fetcher:
                 "kind": kind,
                 "url": url,
                 "final_url": current if current != url else None,
-                "attempts": attempts,
+                "attempts": len(attempts),
+                "retries": retries or None,
                 "redirects": redirects,
                 "elapsed_ms": round((time.monotonic() - started) * 1000),
                 **context,
@@ -282,13 +291,16 @@ class Fetcher:
     def _get_with_retries(
         self,
         url: str,
+        retries: list[str],
+        attempts: list[str],
         *,
         allow_private: bool,
         headers: dict[str, str],
         delay_s: float,
         max_bytes: int,
         deadline: float,
-    ) -> tuple[Fetched, int]:
+    ) -> Fetched:
+        """One hop, retried; appends each failed attempt's reason to ``retries``."""
         s = self.settings
         host = urlsplit(url).netloc
         attempt = 0
@@ -296,10 +308,11 @@ class Fetcher:
             retry_after: str | None = None
             try:
                 with self.throttle.slot(host, delay_s):
+                    attempts.append(url)
                     got = self._get_once(url, allow_private, headers, max_bytes, deadline)
                 if not is_retryable_status(got.status):
                     if got.status in REDIRECTS or got.status == 304 or 200 <= got.status < 300:
-                        return got, attempt + 1
+                        return got
                     raise HttpStatus(f"HTTP {got.status}", status=got.status, url=url)
                 problem: FetchError = HttpStatus(f"HTTP {got.status}", status=got.status, url=url)
                 retry_after = got.headers.get("retry-after")
@@ -310,7 +323,7 @@ class Fetcher:
             wait = backoff_delay(attempt, s.ingest_backoff_base_s, s.ingest_backoff_max_s, retry_after)
             if time.monotonic() + wait > deadline:
                 raise problem
-            log.info("fetch retry", url=url, attempt=attempt + 1, wait_s=round(wait, 2), reason=str(problem))
+            retries.append(f"{problem} (waited {wait:.2f}s)")
             time.sleep(wait)
             attempt += 1
 

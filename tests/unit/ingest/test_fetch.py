@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
+import structlog
 
 from ogi.settings import Settings
 from services.ingest.errors import (
@@ -125,8 +126,13 @@ def test_robots_read_once_per_origin() -> None:
 def test_500_then_200_is_retried() -> None:
     answers = iter([httpx.Response(500), httpx.Response(503), httpx.Response(200, text="ok")])
     site = Site({"/flaky": lambda r: next(answers)})
-    got = fetcher(site).fetch("http://site.test/flaky")
+    with structlog.testing.capture_logs() as logs:
+        got = fetcher(site).fetch("http://site.test/flaky")
     assert got.content == b"ok" and site.paths().count("/flaky") == 3
+    events = [e for e in logs if e["event"] == "fetch" and e["url"].endswith("/flaky")]
+    assert len(events) == 1  # one event per fetch, retries inside it
+    assert events[0]["attempts"] == 3 and events[0]["outcome"] == "ok"
+    assert [r.split(" (")[0] for r in events[0]["retries"]] == ["HTTP 500", "HTTP 503"]
 
 
 def test_429_honours_retry_after_and_gives_up_after_the_retries() -> None:
