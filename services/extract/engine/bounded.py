@@ -117,7 +117,9 @@ def _context() -> mp.context.BaseContext:
 
 
 def _kill(proc: mp.process.BaseProcess) -> None:
+    """SIGKILL the child (a converter it started runs in its own session and
+    has its own timeout)."""
     try:
-        os.killpg(proc.pid, signal.SIGKILL) if False else proc.kill()  # type: ignore[func-returns-value]
+        proc.kill()
     except ProcessLookupError:
         pass

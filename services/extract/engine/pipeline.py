@@ -3,7 +3,9 @@ reconciliation → checks → derived rates. Pure: bytes in, report out."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import re
 
 from schemas.events import ExtractedReport, Provenance, Script, Template
 from services.extract.engine import checks, detect, metadata, prose, rates, readers, tables
@@ -80,10 +82,7 @@ def extract(data: bytes, *, filename: str | None = None, content_type: str | Non
     return report
 
 
-def _date(s: str):  # type: ignore[no-untyped-def]
-    import datetime as dt
-    import re
-
+def _date(s: str) -> dt.date | None:
     m = re.search(r"((?:19|20)\d{2})[-年/.](\d{1,2})[-月/.](\d{1,2})", s)
     if not m:
         return None

@@ -78,7 +78,6 @@ def test_run_together_text_never_reads_a_wrong_figure() -> None:
 
 
 def test_traditional_script_html() -> None:
-    from services.extract.engine.normalize import _t2s  # noqa: F401  (opencc loaded)
     import opencc
 
     s2t = opencc.OpenCC("s2t")

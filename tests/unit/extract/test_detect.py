@@ -1,4 +1,3 @@
-from conftest import text_doc
 
 import reportgen
 from schemas.events import Template

@@ -66,3 +66,9 @@ def test_application_count_phrasings() -> None:
     v = values("截至2023年12月31日，共收到政府信息公开申请28件。7件予以公开，4件为部分公开，6件不予公开，6件申请人主动撤销申请。")
     assert (v["applications.granted"], v["applications.partially_granted"], v["applications.refused.total"],
             v["applications.withdrawn"]) == (7, 4, 6, 6)
+
+
+def test_negation_does_not_reach_across_clauses() -> None:
+    v = values("本年度未发生行政诉讼，行政复议1件。")
+    assert v["review.total"] == 1 and v["litigation.total"] == 0
+    assert values("非本机关职责范围3件。")["applications.unable.not_this_agency"] == 3
