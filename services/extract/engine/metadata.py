@@ -70,9 +70,18 @@ def title(doc: Document) -> str:
     return joined[:80]
 
 
+_TITLE_YEAR_FIRST = re.compile(
+    r"^(?:(?:19|20)\d{2}|二[〇○零][〇○零一二三四五六七八九]{2})\s*年\s*度?\s*(?P<agency>[^\d]{2,40}?)\s*"
+    r"(?:政府信息公开|政务公开|信息公开)"
+)
+
+
 def agency(doc: Document, ttl: str) -> str | None:
     m = _TITLE_AGENCY.match(ttl.replace(" ", ""))
     if m and len(m.group("agency")) >= 2:
+        return m.group("agency").strip("《》“”\" ")
+    m = _TITLE_YEAR_FIRST.match(ttl.replace(" ", ""))
+    if m and len(m.group("agency")) >= 3 and (_ORG_TAIL.search(m.group("agency")) or region(m.group("agency"))):
         return m.group("agency").strip("《》“”\" ")
     head = doc.text[:3000]
     m = re.search(r"(?:现将|现公布)(?P<agency>[\u4e00-\u9fa5（）()]{3,30}?)(?:19|20)\d{2}\s*年", head)

@@ -27,3 +27,9 @@ def test_region_does_not_take_market_for_a_city() -> None:
     assert metadata.region("杭州市市场监督管理局") == "杭州市"
     assert metadata.region("平潭综合实验区市场监督管理局") == "平潭综合实验区"
     assert metadata.region("市工商局") is None
+
+
+def test_year_first_title() -> None:
+    doc = text_doc("2022年某某县发展和改革局政府信息公开工作年度报告\n正文。")
+    t = metadata.title(doc)
+    assert metadata.agency(doc, t) == "某某县发展和改革局" and metadata.year(doc, t) == 2022
