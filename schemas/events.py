@@ -268,7 +268,9 @@ class SeenDocument(_Event):
 
     url: str = Field(description="the URL as linked (before redirects); the record key")
     agency_id: str
-    kind: Literal["document", "article", "list"] = "document"
+    kind: Literal["document", "page"] = Field(
+        "document", description="document: a file; page: an HTML article page that is itself the report"
+    )
     etag: str | None = None
     last_modified: str | None = Field(None, description="Last-Modified header, verbatim")
     sha256: str | None = Field(None, description="hex sha256 of the last content seen at this URL")

@@ -270,7 +270,9 @@ class Monitor:
             log.debug("skip refused", source=source.id, url=link.url, reason=seen.refused)
             return
         extra = tuple(source.hints.attachments)
-        if link.is_attachment or (seen is not None and seen.kind == "document" and link.url not in self._pages):
+        # a URL published before and not in this process's page cache (a
+        # restart): ask with its stored validators; HTML still goes the article way
+        if link.is_attachment or (seen is not None and link.url not in self._pages):
             got = self._fetch(source, link.url, kind="document",
                               validators=(seen.etag, seen.last_modified) if seen else None)
             cached = None
@@ -342,7 +344,8 @@ class Monitor:
         result: PollResult,
         **fields: Any,
     ) -> None:
-        record = SeenDocument(url=url, agency_id=source.id, kind="document", etag=got.etag,
+        record = SeenDocument(url=url, agency_id=source.id, kind="page" if fingerprint != got.sha256 else "document",
+                              etag=got.etag,
                               last_modified=got.last_modified, sha256=got.sha256, fingerprint=fingerprint,
                               version=(seen.version if seen else 0) + 1)
         if seen is None and self.seen.has_content(source.id, got.sha256):

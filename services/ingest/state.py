@@ -150,7 +150,7 @@ class SeenState(CompactedTable[SeenDocument]):
         self.on_load(self._index)
 
     def _index(self, row: SeenDocument) -> None:
-        if row.sha256 and row.kind == "document":
+        if row.sha256 and row.version > 0:
             self._contents.setdefault(row.agency_id, set()).add(row.sha256)
 
     def has_content(self, agency_id: str, sha256: str) -> bool:
