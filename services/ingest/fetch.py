@@ -269,6 +269,9 @@ class Fetcher:
             exc.url = exc.url or current
             outcome = {"outcome": "error", "reason": str(exc), "error_class": type(exc).__name__}
             raise
+        except BaseException as exc:  # a bug or an interrupt: still one event, then up it goes
+            outcome = {"outcome": "error", "reason": repr(exc), "error_class": type(exc).__name__}
+            raise
         finally:
             event = {
                 "kind": kind,
@@ -318,6 +321,8 @@ class Fetcher:
                 retry_after = got.headers.get("retry-after")
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 problem = TransportFailure(f"{type(exc).__name__}: {exc or 'no detail'}", url=url)
+            except httpx.HTTPError as exc:  # bad encoding, protocol misuse: retrying will not help
+                raise TransportFailure(f"{type(exc).__name__}: {exc or 'no detail'}", url=url) from exc
             if attempt >= s.ingest_retries:
                 raise problem
             wait = backoff_delay(attempt, s.ingest_backoff_base_s, s.ingest_backoff_max_s, retry_after)

@@ -200,3 +200,11 @@ def test_content_disposition_filenames() -> None:
     raw_gbk = "年报.docx".encode("gbk").decode("latin-1")
     assert content_disposition_filename(f'attachment; filename="{raw_gbk}"') == "年报.docx"
     assert content_disposition_filename(None) is None
+
+
+def test_undecodable_body_is_a_failure_not_a_crash() -> None:
+    site = Site({"/gz": lambda r: httpx.Response(200, content=iter([b"not gzip"]), headers={"Content-Encoding": "gzip"})})
+    with structlog.testing.capture_logs() as logs, pytest.raises(TransportFailure, match="DecodingError"):
+        fetcher(site).fetch("http://site.test/gz")
+    assert site.paths().count("/gz") == 1
+    assert [e["outcome"] for e in logs if e["event"] == "fetch" and e["url"].endswith("/gz")] == ["error"]
