@@ -7,13 +7,22 @@ One poll of a source::
        (pagination, up to max_pages;                 └─ article page ─┬─ its attachments ──> documents
         backfill: back to a year)                                     └─ none: the page is the document
 
-A document is published when its URL is new, or its content changed (a new
-``version`` of the URL), unless the same bytes were already published for
-the agency from another URL. Refused fetches (robots, private address,
-size, not a document) are logged with their reason and counted in the
-source's status; they are not dead-lettered — there is no record of ours
-to keep, and the site will be asked again only if the page linking them
-changes.
+Every poll re-reads the list pages it covers and re-checks every report
+link on them with conditional requests (ETag / Last-Modified; list and
+article pages are cached with their validators in process memory, known
+documents in the ``ingest.seen`` state), so an unchanged site costs a few
+304s. A document is published when its URL is new, or its content changed
+(a new ``version`` of the URL; for HTML pages "content" is the visible
+text), unless the same bytes were already published for the agency from
+another URL.
+
+Refused fetches (robots, private address, size, not a document) are logged
+with their reason and counted in the source's status. They are not
+dead-lettered: there is no record of ours to keep, only the site's URL,
+and the log event plus ``ogi status`` say what an operator needs. A refused
+URL is remembered and asked for again only after ``ingest_refused_retry_s``,
+so a 60 MB file is not downloaded to the cap on every poll. A column page
+that cannot be read makes the poll fail (``last_error``).
 """
 
 from __future__ import annotations
