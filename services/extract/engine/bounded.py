@@ -33,6 +33,18 @@ def _preload() -> None:
     normalize._t2s()
 
 
+def _near_limit(max_memory_mb: int) -> bool:
+    """Did this process's address space peak close to the limit?"""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmPeak:"):
+                    return int(line.split()[1]) >= 0.9 * max_memory_mb * 1024
+    except OSError:
+        pass
+    return False
+
+
 def _child(conn: Connection, data: bytes, filename: str | None, content_type: str | None, max_memory_mb: int) -> None:
     try:
         _preload()
@@ -47,7 +59,8 @@ def _child(conn: Connection, data: bytes, filename: str | None, content_type: st
     except MemoryError:
         conn.send(("err", "ExtractionMemoryExceeded", f"extraction exceeded the {max_memory_mb} MB memory limit"))
     except (ImportError, OSError) as e:
-        if isinstance(e, OSError) and e.errno == errno.ENOMEM or "map" in str(e) or "allocate memory" in str(e):
+        if isinstance(e, OSError) and e.errno == errno.ENOMEM or "map" in str(e) or "allocate memory" in str(e) \
+                or _near_limit(max_memory_mb):
             conn.send(("err", "ExtractionMemoryExceeded",
                        f"extraction exceeded the {max_memory_mb} MB memory limit ({type(e).__name__})"))
         else:
@@ -56,7 +69,12 @@ def _child(conn: Connection, data: bytes, filename: str | None, content_type: st
         conn.send(("err", type(e).__name__, str(e)))
     except BaseException as e:  # noqa: BLE001 - anything else becomes a typed error for the dead-letter topic
         tb = traceback.format_exception_only(type(e), e)[-1].strip()
-        conn.send(("err", "CorruptDocument", f"unexpected failure while reading the document: {tb}"))
+        if _near_limit(max_memory_mb):
+            # under an address-space limit, failed allocations surface as odd errors in C code
+            conn.send(("err", "ExtractionMemoryExceeded",
+                       f"extraction reached the {max_memory_mb} MB memory limit ({tb})"))
+        else:
+            conn.send(("err", "CorruptDocument", f"unexpected failure while reading the document: {tb}"))
     finally:
         conn.close()
 

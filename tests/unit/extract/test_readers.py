@@ -128,3 +128,15 @@ def test_label_soup_never_crashes(parts: list[str]) -> None:
     # whatever it reads must come from the catalogue's key space
     assert all(k.split(".")[0] in {"applications", "review", "litigation", "proactive", "fees", "rates"}
                for k in r.metrics)
+
+
+@pytest.fixture(scope="module")
+def doc_sample() -> bytes:
+    return reportgen.doc_bytes()
+
+
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                               HealthCheck.function_scoped_fixture])
+@given(MUT)
+def test_mutated_doc_through_libreoffice_only_typed_errors(doc_sample: bytes, cuts: list) -> None:
+    _only_typed(_mutate(doc_sample, cuts), "a.doc")
