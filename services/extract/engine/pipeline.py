@@ -33,6 +33,9 @@ def extract(data: bytes, *, filename: str | None = None, content_type: str | Non
     if not doc.has_text_layer or not doc.text.strip():
         report.warnings.append("no text layer: the document has no extractable text (scanned?); nothing read")
         return report
+    if report.published_at is None:
+        m = re.search(r"(?:发布时间|发布日期|成文日期|时间)[:：]\s*((?:19|20)\d{2}[-年/.]\d{1,2}[-月/.]\d{1,2})", doc.text[:3000])
+        report.published_at = _date(m.group(1)) if m else None
     ttl = metadata.title(doc)
     report.script = Script.TRADITIONAL if doc.traditional else Script.SIMPLIFIED
     report.agency = metadata.agency(doc, ttl)
