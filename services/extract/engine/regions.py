@@ -94,6 +94,7 @@ def read_values(
     return Values(None, cands, start=start, end=end, text=region.strip(), split=True)
 
 
+_CELL_UNIT = re.compile(r"(?<=\d)\s*(?:件|条|个|项|次|宗|起)$")
 _UNITS = {"条", "件", "个", "项", "份", "次", "宗", "起", "元", "万元"}
 
 
@@ -109,6 +110,7 @@ def _read_cells(doc: Document, start: int, limit: int, n: int) -> Values | None:
         if normalize.is_absent(t):
             vals.append(None)
         else:
+            t = _CELL_UNIT.sub("", t)  # "28件"
             parts = t.split()
             if not parts or not all(_is_single_number(p) for p in parts):
                 break

@@ -17,3 +17,12 @@ def test_all_is_complete() -> None:
     assert set(engine.__all__) == {"extract", "extract_bounded"}
     for n in engine.__all__:
         assert callable(getattr(engine, n))
+
+
+def test_report_identity_is_the_content_hash() -> None:
+    import hashlib
+
+    data = "某局2020年政府信息公开工作年度报告\n本年度主动公开政府信息10条。".encode()
+    r = engine.extract(data, filename="x.txt")
+    digest = hashlib.sha256(data).hexdigest()
+    assert r.report_id == digest[:40] and r.content_sha256 == digest and r.file == "x.txt"
