@@ -31,6 +31,7 @@ class Rule:
     zero: bool = False  # a negation: the rule states 0
     context: re.Pattern[str] | None = None  # must occur in the clause or 80 chars before
     exclude: re.Pattern[str] | None = None  # must not occur in the clause
+    window: int = 80  # how far before the match the context may be
 
 
 def _r(key: str, pattern: str, **kw: object) -> Rule:
@@ -60,21 +61,21 @@ RULES: tuple[Rule, ...] = (
        context=_CONTEXT_APPLY),
     _r("applications.withdrawn", rf"{N}\s*件(?:为)?申请人(?:主动)?撤(?:销|回)", context=_CONTEXT_APPLY),
     # outcomes (2008 regulation categories and the 2019 ones)
-    _r("applications.already_public", rf"属于已(?:经)?主动公开(?:的)?(?:范围|信息|内容)?(?:的)?\s*{N}{U}"),
-    _r("applications.granted_or_partial", rf"(?:同意|予以)公开或(?:同意)?部分公开(?:答复)?(?:的)?\s*{N}{U}"),
-    _r("applications.granted", rf"(?<![不或])(?:同意公开|予以公开)(?:答复)?(?:数)?(?:的)?\s*{N}{U}"),
-    _r("applications.partially_granted", rf"(?<![或])(?:同意)?部分公开(?:答复)?(?:数)?(?:的)?\s*{N}{U}"),
-    _r("applications.refused.total", rf"(?:不同意公开|不予公开|不予以公开)(?:答复)?(?:数)?(?:的)?\s*{N}{U}"),
+    _r("applications.already_public", rf"属于已(?:经)?主动公开(?:的)?(?:范围|信息|内容)?(?:的)?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
+    _r("applications.granted_or_partial", rf"(?:同意|予以)公开或(?:同意)?部分公开(?:答复)?(?:的)?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
+    _r("applications.granted", rf"(?<![不或])(?<!主动)(?:同意公开|予以公开)(?:答复)?(?:数)?(?:的)?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
+    _r("applications.partially_granted", rf"(?<![或])(?:同意)?部分公开(?:答复)?(?:数)?(?:的)?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
+    _r("applications.refused.total", rf"(?:不同意公开|不予公开|不予以公开)(?:答复)?(?:数)?(?:的)?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
     _r("applications.unable.not_this_agency",
-       rf"(?:不属于本(?:行政)?机关(?:公开|职责|职能)?(?:范围)?(?:的)?(?:信息)?|非本(?:行政)?机关(?:公开|职责|职能)?(?:范围)?(?:的)?(?:政府)?(?:信息)?)\s*{N}{U}"),
+       rf"(?:不属于本(?:行政)?机关(?:公开|职责|职能)?(?:范围)?(?:的)?(?:信息)?|非本(?:行政)?机关(?:公开|职责|职能)?(?:范围)?(?:的)?(?:政府)?(?:信息)?)\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
     _r("applications.unable.not_held",
-       rf"(?:本(?:行政)?机关不掌握(?:的|相关)?(?:政府)?(?:信息)?|(?:申请|政府)?信息不存在(?:的)?)\s*{N}{U}"),
-    _r("applications.unable.needs_creation", rf"没有现成信息{G}{{0,6}}?另行制作(?:的)?\s*{N}{U}"),
-    _r("applications.unable.unclear", rf"(?<!补正后)申请内容不明确(?:的)?\s*{N}{U}"),
-    _r("applications.other.correction_requested", rf"告知(?:作出|申请人)?(?:更改|补正|补充){G}{{0,4}}?\s*{N}{U}"),
-    _r("applications.other.other_channel", rf"告知通过其他途径(?:办理|获取)?(?:的)?\s*{N}{U}"),
-    _r("applications.other.total", rf"其[他它](?:答复情形|类型答复|答复)(?:的)?\s*{N}{U}"),
-    _r("applications.withdrawn", rf"(?:申请人)?(?:主动)?撤(?:销|回)(?:了)?(?:申请)?(?:的)?\s*{N}{U}"),
+       rf"(?:本(?:行政)?机关不掌握(?:的|相关)?(?:政府)?(?:信息)?|(?:申请|政府)?信息不存在(?:的)?)\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
+    _r("applications.unable.needs_creation", rf"没有现成信息{G}{{0,6}}?另行制作(?:的)?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
+    _r("applications.unable.unclear", rf"(?<!补正后)申请内容不明确(?:的)?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
+    _r("applications.other.correction_requested", rf"告知(?:作出|申请人)?(?:更改|补正|补充){G}{{0,4}}?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
+    _r("applications.other.other_channel", rf"告知通过其他途径(?:办理|获取)?(?:的)?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
+    _r("applications.other.total", rf"其[他它](?:答复情形|类型答复|答复)(?:的)?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
+    _r("applications.withdrawn", rf"(?:申请人)?(?:主动)?撤(?:销|回)(?:了)?(?:申请)?(?:的)?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
     # channels and applicants
     _r("applications.channel.online", rf"(?:网上|网络|在线|网站)申请(?:数)?(?:的)?\s*{N}{U}(?!{G}{{0,3}}占{G}{{0,2}}(?:本年度)?申请总)"),
     _r("applications.channel.letter", rf"信函申请(?:数)?(?:的)?\s*{N}{U}"),
@@ -162,7 +163,8 @@ def parse(doc: Document, *, prose_text: str | None = None) -> ProseResult:
             clause = text[cs:ce]
             if rule.exclude is not None and rule.exclude.search(text, cs, max(ce, m.end())):
                 continue
-            if rule.context is not None and not rule.context.search(text, max(0, m.start() - 80), max(ce, m.end())):
+            if rule.context is not None and not rule.context.search(text, max(0, m.start() - rule.window),
+                                                                    max(ce, m.end())):
                 continue
             if rule.zero:
                 add(rule.key, 0.0, m.start(), m.end())

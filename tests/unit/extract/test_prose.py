@@ -72,3 +72,10 @@ def test_negation_does_not_reach_across_clauses() -> None:
     v = values("本年度未发生行政诉讼，行政复议1件。")
     assert v["review.total"] == 1 and v["litigation.total"] == 0
     assert values("非本机关职责范围3件。")["applications.unable.not_this_agency"] == 3
+
+
+def test_outcomes_need_an_application_context() -> None:
+    assert "applications.granted" not in values("对涉及群众切身利益的信息主动予以公开2000条。")
+    assert "applications.granted" not in values("本年度会议纪要同意公开12件。")
+    v = values("全年答复政府信息公开申请共220件。其中，予以公开49件，占22.27%；部分公开1件，占0.45%；其他答复情形4件。")
+    assert (v["applications.granted"], v["applications.partially_granted"], v["applications.other.total"]) == (49, 1, 4)
