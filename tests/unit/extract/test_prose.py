@@ -71,7 +71,7 @@ def test_application_count_phrasings() -> None:
 def test_negation_does_not_reach_across_clauses() -> None:
     v = values("本年度未发生行政诉讼，行政复议1件。")
     assert v["review.total"] == 1 and v["litigation.total"] == 0
-    assert values("非本机关职责范围3件。")["applications.unable.not_this_agency"] == 3
+    assert values("答复政府信息公开申请10件，非本机关职责范围3件。")["applications.unable.not_this_agency"] == 3
 
 
 def test_outcomes_need_an_application_context() -> None:
