@@ -55,6 +55,7 @@ _NEXT_TEXT = re.compile(r"^\s*(?:下一页|下页|后页|下一頁|下頁|後頁
 # TRS WCM sites: createPageHTML(countPage, currentPage, "index", "htm")
 _TRS_PAGER = re.compile(r"createPageHTML\(\s*(\d+)\s*,\s*(\d+)\s*,\s*[\"']([\w-]+)[\"']\s*,\s*[\"'](\w+)[\"']")
 _TRS_VARS = re.compile(r"var\s+countPage\s*=\s*(\d+).*?var\s+currentPage\s*=\s*(\d+)", re.DOTALL)
+_JCMS_RECORD = re.compile(r"<record[^>]*>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", re.DOTALL | re.IGNORECASE)
 _PUBDATE_META = ("pubdate", "publishdate", "firstpublishedtime", "article:published_time", "dc.date")
 _PUB_LABEL = re.compile(r"(?:发布时间|发布日期|发文日期|成文日期|公开日期|时间|日期)\s*[:：]?\s*")
 
@@ -192,7 +193,7 @@ def parse_list_page(
     extra_attachments: tuple[str, ...] = (),
 ) -> ListPage:
     """Report links and further list pages of one column page."""
-    soup = _soup(html)
+    soup = _soup(_inline_datastore(html))
     scope: Tag = soup
     if list_selector:
         scope = soup.select_one(list_selector) or soup
@@ -223,6 +224,17 @@ def parse_list_page(
             is_attachment=is_attachment_url(target, extra_attachments),
         ))
     return page
+
+
+def _inline_datastore(html: str) -> str:
+    """JCMS sites (common in Zhejiang: ``col/colNNN/index.html``) ship the
+    list inside ``<script type="text/xml"><datastore><record><![CDATA[<li>…
+    </li>]]></record>``, which an HTML parser treats as script text; lift the
+    records into the page so their links are seen."""
+    if "<record>" not in html and "<record " not in html:
+        return html
+    records = _JCMS_RECORD.findall(html)
+    return html + ("<div class=\"ogi-datastore\">" + "".join(records) + "</div>" if records else "")
 
 
 def pagination(soup: BeautifulSoup, html: str, url: str) -> list[str]:

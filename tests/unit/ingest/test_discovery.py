@@ -168,3 +168,16 @@ def test_fingerprint_ignores_scripts_and_whitespace_but_not_text() -> None:
     b = page_fingerprint("<p>报告\n  正文</p><script>var t='456';</script>")
     c = page_fingerprint("<p>报告 正文（修订）</p>")
     assert a == b != c
+
+
+def test_jcms_datastore_records_are_read() -> None:
+    html = """<html><body><div id="1229196373"><script type="text/xml"><datastore>
+<nextgroup><![CDATA[<a href="/module/web/jpage/dataproxy.jsp?page=1&appid=1&webid=1&path=/&columnid=1&unitid=1&webname=x&permissiontype=0"></a>]]></nextgroup>
+<recordset>
+<record><![CDATA[<li><a href="/art/2024/1/20/art_1229196373_58.html" title="杭州市市场监督管理局2023年政府信息公开工作年度报告" target="_blank">杭州市市场监督管理局2023年...</a><span>2024-01-20</span></li>]]></record>
+<record><![CDATA[<li><a href="/art/2023/1/18/art_1229196373_41.html" title="关于2023年度企业年报工作的通知">关于2023年度企业年报工作的通知</a><span>2023-01-18</span></li>]]></record>
+</recordset></datastore></script></div></body></html>"""
+    page = parse_list_page(html, "https://scjg.hangzhou.gov.cn/col/col1229196373/index.html")
+    assert [(link.url, link.year, link.published_at) for link in page.reports] == [
+        ("https://scjg.hangzhou.gov.cn/art/2024/1/20/art_1229196373_58.html", 2023, date(2024, 1, 20)),
+    ]
