@@ -110,12 +110,12 @@ def parse_applications(doc: Document, res: TableResult) -> None:
     _resolve_applications(values, res)
     decided = {k: v for k, v in values.items() if v.decided}
     for key, v in decided.items():
-        label = m_label(found, key)
+        label = _label_of(found, key)
         _store_row(doc, res, key, v.values or [], v, label)
     _derive_parents(res)
 
 
-def m_label(found: list, key: str) -> str:
+def _label_of(found: list[tuple[cat.Row, re.Match[str]]], key: str) -> str:
     for row, m in found:
         if row.key == key:
             return str(m.group())
@@ -140,11 +140,8 @@ def _derive_parents(res: TableResult) -> None:
         present = [c for c in children if c in res.breakdown]
         if not present:
             continue
-        if parent == "applications.other.total":
-            if len(present) != len(children):
-                continue
-        elif len(present) != len(children):
-            continue
+        if len(present) != len(children):
+            continue  # a reason is missing: the sum would be a guess
         cols: dict[str, float] = {}
         for col in cat.APPLICANT_COLUMNS:
             if all(col in res.breakdown[c] for c in present):
@@ -168,10 +165,8 @@ def _column_values(rows: dict[str, tuple[float, ...]], key: str) -> tuple[float,
     if key in rows:
         return rows[key]
     children = cat.PARENTS.get(key)
-    if children and all(c in rows for c in children if not (key.endswith("other.total") and False)):
-        present = [rows[c] for c in children if c in rows]
-        if len(present) == len(children):
-            return tuple(sum(x[i] for x in present) for i in range(7))
+    if children and all(c in rows for c in children):
+        return tuple(sum(rows[c][i] for c in children) for i in range(7))
     return None
 
 
