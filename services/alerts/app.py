@@ -156,7 +156,8 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
                     await warm_metadata()
                     ensure_index()
                     now = clock()
-                    hist, findings = detector.observe(load_history(report.agency_key), report, now, peers.peers)
+                    hist, findings = detector.observe(load_history(report.agency_key), report, now, peers.peers,
+                                                      lambda aid: emitted.get(aid.encode()) is not None)
                     if hist is None:
                         continue
                     history[hist.agency_key.encode()] = hist.model_dump_json().encode()

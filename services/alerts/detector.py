@@ -31,6 +31,8 @@ from services.alerts.rules import Context, Finding, PeerRecord, Rule
 RE_EVALUATE_YEARS = 5
 
 PeersFn = Callable[[AgencyHistory, int], Sequence[PeerRecord]]
+#: does an alert with this id exist already?
+AlertedFn = Callable[[str], bool]
 
 
 def record_of(report: ExtractedReport, now: datetime, previous: YearRecord | None = None) -> YearRecord:
@@ -108,16 +110,19 @@ class Detector:
         self.rules = rules
 
     def evaluate(self, history: AgencyHistory, year: int, now: datetime,
-                 peers: PeersFn | None = None) -> list[Finding]:
+                 peers: PeersFn | None = None, alerted: AlertedFn | None = None) -> list[Finding]:
         ctx = Context(history=history, year=year, now=now,
-                      peers=(lambda y: peers(history, y)) if peers else (lambda y: ()))
+                      peers=(lambda y: peers(history, y)) if peers else (lambda y: ()),
+                      alerted=(lambda rule, y, detail: alerted(Alert.make_id(rule, history.agency_key, y, detail)))
+                      if alerted else (lambda rule, y, detail: False))
         findings: list[Finding] = []
         for rule in self.rules.values():
             findings.extend(rule.evaluate(ctx))
         return findings
 
     def observe(self, history: AgencyHistory | None, report: ExtractedReport, now: datetime,
-                peers: PeersFn | None = None) -> tuple[AgencyHistory | None, list[Finding]]:
+                peers: PeersFn | None = None, alerted: AlertedFn | None = None
+                ) -> tuple[AgencyHistory | None, list[Finding]]:
         if not is_reportable(report):
             return history, []
         updated = update_history(history, report, now)
@@ -125,7 +130,7 @@ class Detector:
         findings: list[Finding] = []
         for year in sorted(updated.years):
             if report.year <= year <= report.year + RE_EVALUATE_YEARS:
-                findings.extend(self.evaluate(updated, year, now, peers))
+                findings.extend(self.evaluate(updated, year, now, peers, alerted))
         return updated, findings
 
     def scheduled(self, history: AgencyHistory, now: datetime) -> list[Finding]:
@@ -193,15 +198,17 @@ def reconcile(finding: Finding, history: AgencyHistory, previous: EmittedAlert |
     return alert, state
 
 
-def replay(detector: Detector, reports: Iterable[ExtractedReport], now: datetime) -> list[Alert]:
+def replay(detector: Detector, reports: Iterable[ExtractedReport], now: datetime,
+           emitted: dict[str, EmittedAlert] | None = None) -> list[Alert]:
     """Run reports through the detector in memory, as the app would, and
     return the alerts emitted (every revision). For tests and backtests."""
     histories: dict[str, AgencyHistory] = {}
-    emitted: dict[str, EmittedAlert] = {}
+    emitted = {} if emitted is None else emitted
     index = PeerIndex()
     out: list[Alert] = []
     for report in reports:
-        history, findings = detector.observe(histories.get(report.agency_key), report, now, index.peers)
+        history, findings = detector.observe(histories.get(report.agency_key), report, now, index.peers,
+                                             emitted.__contains__)
         if history is None:
             continue
         histories[history.agency_key] = history

@@ -47,10 +47,13 @@ def consistent(new_received: int, *, granted: int, partially_granted: int = 0, r
     handled = granted + partially_granted
     for group, values in (("refused", refused), ("unable", unable), ("not_processed", not_processed),
                           ("other", other)):
+        subtotal = 0
         for key in _KEYS[group]:
             v = (values or {}).get(key, 0)
             f[f"applications.{group}.{key}"] = v
-            handled += v
+            subtotal += v
+        f[f"applications.{group}.total"] = subtotal
+        handled += subtotal
     f["applications.total_handled"] = handled
     f["applications.carried_forward"] = new_received + carried_over - handled
     for prefix, outcome in (("review", review), ("litigation.direct", litigation_direct),

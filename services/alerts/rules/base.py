@@ -56,6 +56,8 @@ class Context:
     now: datetime
     #: the agency's peers (same region and level) for a year, itself excluded
     peers: Callable[[int], Sequence[PeerRecord]] = lambda year: ()
+    #: whether an alert (rule, year, detail) was already emitted for this agency
+    alerted: Callable[[str, int, str], bool] = lambda rule, year, detail: False
 
     @property
     def record(self) -> YearRecord | None:

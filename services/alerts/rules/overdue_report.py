@@ -13,10 +13,12 @@ time (UTC+8).
   expected to report once we know it reported before, so the first year of
   an agency never fires; a missing year in the middle of a history does.
 * ``evaluate`` (a report arrives): if it was published (``published_at``)
-  after the deadline, or — when the site gave no date — the detector saw it
-  only after the deadline although it already knew the agency before the
-  deadline, the same finding (same alert id) becomes "arrived late", so the
-  overdue alert is updated, not repeated.
+  after the deadline, or — when the site gave no date — it arrived after an
+  overdue alert had been raised for it (or the agency was watched since
+  before the deadline and the report was first seen after it), the same
+  finding (same alert id) becomes "arrived late": the overdue alert is
+  updated, not repeated. A backfill of old years for an agency first seen
+  today raises nothing.
 """
 
 from __future__ import annotations
@@ -93,7 +95,7 @@ class OverdueReport(Rule):
         limit = due + timedelta(days=self.params.grace_days)
         if record.published_at is not None:
             arrived, how = record.published_at, "published"
-        elif china_date(ctx.history.first_seen) <= due:
+        elif china_date(ctx.history.first_seen) <= due or ctx.alerted(self.name, ctx.year, ""):
             arrived, how = china_date(record.received_at), "first seen"
         else:
             return []  # backfill of an agency we did not watch at the time: lateness unknown

@@ -110,10 +110,12 @@ class RefusalSpike(Rule):
         worst = max(p_own, p_peer if p_peer is not None else 0.0)
         severity = Severity.CRITICAL if worst < p.alpha_critical else Severity.WARNING
         agency = ctx.history.agency or ctx.history.agency_key
+        # Without a peer test the peer count stays out of the finding: how many
+        # (too few) peers happened to have arrived must not make it "change".
         peers_text = (
             f"; peers ({len(peer_counts)} agencies) {peer_rate:.1%}, p={p_peer:.2g}"
             if peer_rate is not None and p_peer is not None
-            else f"; too few peers to compare ({len(peer_counts)})"
+            else "; too few peers to compare"
         )
         return [
             self.finding(
@@ -134,7 +136,7 @@ class RefusalSpike(Rule):
                     "history_rate": base_rate,
                     "history_years": float(len(pooled)),
                     "p_value_history": p_own,
-                    "peer_agencies": float(len(peer_counts)),
+                    "peer_agencies": float(len(peer_counts)) if p_peer is not None else None,
                     "peer_rate": peer_rate,
                     "p_value_peers": p_peer,
                 },

@@ -111,3 +111,28 @@ def test_peers_veto_a_spike_that_the_whole_group_shares() -> None:
     # the first two agencies of 2023 have fewer than min_peers (2) peers yet and fall back to their
     # own history; the third has two peers with the same rate, which veto it
     assert [a.agency for a in spikes] == ["甲区一局", "甲区二局"]
+
+
+def test_overdue_then_late_report_is_one_alert_in_two_revisions() -> None:
+    from datetime import datetime, timezone
+
+    from services.alerts.detector import alert_id as make_alert_id
+
+    d = detector()
+    watched_from = datetime(2025, 3, 1, tzinfo=timezone.utc)  # after the 2024 deadline: a backfill
+    h, _ = d.observe(None, make_report(2023, 1, 50), watched_from)
+    assert h is not None
+    later = datetime(2025, 4, 1, tzinfo=timezone.utc)
+    [overdue] = [f for f in d.scheduled(h, later) if f.year == 2024]
+    alert1, state = reconcile(overdue, h, None, later)  # type: ignore[misc]
+    emitted = {state.alert_id: state}
+    # the report for 2024 arrives (no publication date): the overdue alert becomes "arrived late"
+    arrival = datetime(2025, 4, 10, tzinfo=timezone.utc)
+    h2, findings = d.observe(h, make_report(2024, 1, 50), arrival, alerted=emitted.__contains__)
+    [late] = [f for f in findings if f.rule == "overdue_report"]
+    assert h2 is not None and make_alert_id(late, h2) == alert1.alert_id
+    alert2, _ = reconcile(late, h2, emitted[alert1.alert_id], arrival)  # type: ignore[misc]
+    assert alert2.revision == 2 and "late" in alert2.title and alert2.first_seen == later
+    # without the overdue alert, the same backfilled report raises nothing
+    _, quiet = d.observe(h, make_report(2024, 1, 50), arrival)
+    assert not [f for f in quiet if f.rule == "overdue_report"]

@@ -99,3 +99,10 @@ def test_too_few_peers_falls_back_or_requires() -> None:
 
 def test_disabled_by_parameters() -> None:
     assert not RefusalSpike({"enabled": False}).enabled
+
+
+def test_finding_does_not_change_with_the_number_of_too_few_peers() -> None:
+    h = make_history(make_record(2022, 2, 100), make_record(2023, 40, 100))
+    [alone] = RefusalSpike().evaluate(ctx(h, 2023))
+    [one_peer] = RefusalSpike().evaluate(ctx(h, 2023, peers_at(2023, (3, 100))))
+    assert (alone.title, alone.message, alone.figures) == (one_peer.title, one_peer.message, one_peer.figures)
