@@ -16,7 +16,7 @@ from services.extract import errors
 from services.extract.engine import extract, readers
 from services.extract.engine.readers import html, text
 
-FUZZ = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=25, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +119,7 @@ def test_mutated_html_and_text_only_typed_errors(samples: dict[str, bytes], cuts
     _only_typed(_mutate(samples["text"], cuts), "a.txt")
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, database=None)
 @given(st.lists(st.sampled_from(["本年新收政府信息公开申请数量", "（七）总计", "1.属于国家秘密", "0", "12", "640020470", "/",
                                  "行政复议", "复议后起诉", "规章", "本年制发件数", " ", "\n", "2.", "+5", "3.其他"]),
                 max_size=80))
@@ -135,7 +135,7 @@ def doc_sample() -> bytes:
     return reportgen.doc_bytes()
 
 
-@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=3, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow,
                                                                HealthCheck.function_scoped_fixture])
 @given(MUT)
 def test_mutated_doc_through_libreoffice_only_typed_errors(doc_sample: bytes, cuts: list) -> None:
