@@ -39,7 +39,7 @@ from pydantic import ValidationError
 
 from ogi.deadletter import dead_letter
 from ogi.settings import Settings, get_settings
-from ogi.topics import ALERTS, DEADLETTER, DETECT_EMITTED, DETECT_HISTORY, EXTRACTED
+from ogi.topics import ALERTS, DEADLETTER, DETECT_EMITTED, DETECT_HISTORY, EXTRACTED, TopicSpec
 from schemas import SCHEMA_VERSION, Alert, ExtractedReport, Stage, utcnow
 from schemas.events import AgencyHistory, EmittedAlert
 from services.alerts.detector import Detector, PeerIndex, alert_id, reconcile
@@ -81,7 +81,7 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
         store="memory://",
     )
 
-    def topic(spec, **kw):  # type: ignore[no-untyped-def]
+    def topic(spec: TopicSpec, **kw: Any) -> faust.TopicT:
         return app.topic(spec.name(settings), key_type=bytes, value_type=bytes, value_serializer="raw",
                          key_serializer="raw", allow_empty=True, **kw)
 
@@ -146,7 +146,7 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
         return sent
 
     @app.agent(extracted_topic, concurrency=1)
-    async def detect(stream: faust.StreamT) -> None:
+    async def detect(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             value: bytes = event.value
             msg = event.message
@@ -163,16 +163,17 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
                     history[hist.agency_key.encode()] = hist.model_dump_json().encode()
                     peers.update(hist)
                     await emit(findings, hist, now)
-            except Exception as exc:  # noqa: BLE001 - a bad record is a dead letter, never a crash
+            except Exception as exc:
                 if not isinstance(exc, RejectedReport):
                     log.exception("detector error", offset=msg.offset, partition=msg.partition)
                 letter = dead_letter(Stage.DETECT, exc, value, source_topic=msg.topic, partition=msg.partition,
                                      offset=msg.offset, key=msg.key)
                 await send(dead_topic, Stage.DETECT.value, letter.model_dump_json().encode())
 
-    @app.timer(interval=settings.detect_overdue_interval_s)
+    @app.timer(interval=settings.detect_overdue_interval_s)  # type: ignore[untyped-decorator]
     async def overdue() -> None:
-        if app.rebalancing or app.in_recovery or not app.tables.recovery.completed.is_set():
+        recovery = app.tables.recovery  # type: ignore[attr-defined]
+        if app.rebalancing or app.in_recovery or not recovery.completed.is_set():
             return  # a half-recovered history would report every agency overdue
         async with lock:
             await warm_metadata()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from schemas import Severity
@@ -88,7 +88,7 @@ def alerts_query(*, agency: str | None = None, region: str | None = None, rule: 
     if year:
         filters.append({"term": {"year": year}})
     if since_days:
-        since = datetime.now(timezone.utc) - timedelta(days=since_days)
+        since = datetime.now(UTC) - timedelta(days=since_days)
         filters.append({"range": {"updated_at": {"gte": since.isoformat()}}})
     return {"bool": {"filter": filters}}
 

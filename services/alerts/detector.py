@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from schemas.events import Alert, AgencyHistory, EmittedAlert, ExtractedReport, Template, YearRecord
+from schemas.events import AgencyHistory, Alert, EmittedAlert, ExtractedReport, Template, YearRecord
 from services.alerts.agencies import agency_kind
 from services.alerts.rules import Context, Finding, PeerRecord, Rule
 

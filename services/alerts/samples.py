@@ -110,9 +110,9 @@ def render_gb2021(agency: str, year: int, figures: Mapping[str, float]) -> str:
               "\t", "\t", "\t", "\t", "\t",
               "\t结果", "维持", "\t结果", "纠正", "\t其他", "结果", "\t尚未", "审结", "\t总计",
               "\t结果", "维持", "\t结果", "纠正", "\t其他", "结果", "\t尚未", "审结", "\t总计", ""]
-    for prefix in ("review", "litigation.direct", "litigation.after_review"):
+    for block in ("review", "litigation.direct", "litigation.after_review"):
         for name in ("upheld", "corrected", "other", "pending", "total"):
-            lines.append(f"\t{int(g(f'{prefix}.{name}', 0))}")
+            lines.append(f"\t{int(g(f'{block}.{name}', 0))}")
         lines.append("")
     lines += ["", "    五、存在的主要问题及改进情况",
               "信息公开的及时性和规范性有待进一步提升，下一步将加强培训，完善工作机制。",

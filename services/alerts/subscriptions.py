@@ -41,9 +41,7 @@ def matches(sub: Subscription, alert: Alert) -> bool:
         return False
     if sub.agencies and not ({alert.agency, alert.agency_id} & set(sub.agencies)):
         return False
-    if sub.regions and not any((alert.region or "").startswith(r) for r in sub.regions):
-        return False
-    return True
+    return not sub.regions or any((alert.region or "").startswith(r) for r in sub.regions)
 
 
 def new_subscription(*, webhook_url: str | None = None, secret: str | None = None,

@@ -60,7 +60,7 @@ def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random | No
     """Delay before attempt ``attempt + 1`` (attempt counts from 1): exponential
     with "equal jitter" (half fixed, half random) so retries spread out."""
     delay = min(cap, base * (2 ** max(0, attempt - 1)))
-    return delay / 2 + (rng or random).random() * delay / 2
+    return float(delay / 2 + (rng or random).random() * delay / 2)
 
 
 class SubscriberWorker(threading.Thread):
@@ -104,7 +104,7 @@ class SubscriberWorker(threading.Thread):
                 retry_at = self.dispatcher.attempt(key)
                 if retry_at is not None:
                     self.put(key, retry_at)
-            except Exception:  # noqa: BLE001 - a worker never dies; the delivery stays pending
+            except Exception:
                 log.exception("delivery worker error", delivery_key=key)
                 self.put(key, time.monotonic() + self.dispatcher.settings.deliver_backoff_max_s)
             finally:

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from ogi.settings import Settings, get_settings
 from services.alerts.errors import RuleConfigError
-from services.alerts.rules.base import Context, Finding, Params, PeerRecord, Rule
+from services.alerts.rules.base import Context, Finding, PeerRecord, Rule, RuleParams
 from services.alerts.rules.broken_identity import BrokenIdentity
 from services.alerts.rules.overdue_report import OverdueReport
 from services.alerts.rules.refusal_spike import RefusalSpike
@@ -30,7 +30,7 @@ RULES: dict[str, type[Rule]] = {
     OverdueReport.name: OverdueReport,
 }
 
-__all__ = ["RULES", "Context", "Finding", "Params", "PeerRecord", "Rule", "build_rules", "load_rules",
+__all__ = ["RULES", "Context", "Finding", "PeerRecord", "Rule", "RuleParams", "build_rules", "load_rules",
            "read_parameters"]
 
 

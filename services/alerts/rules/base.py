@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict
 from schemas.events import AgencyHistory, Severity, YearRecord
 
 
-class Params(BaseModel):
+class RuleParams(BaseModel):
     """Base of every rule's parameters; unknown keys are an error."""
 
     model_config = ConfigDict(extra="forbid")
@@ -93,17 +93,17 @@ class Rule:
     hooks they need."""
 
     name: ClassVar[str] = ""
-    Params: ClassVar[type[Params]] = Params
+    Params: ClassVar[type[RuleParams]] = RuleParams
 
-    def __init__(self, params: Params | dict[str, Any] | None = None) -> None:
-        if isinstance(params, Params):
+    def __init__(self, params: RuleParams | dict[str, Any] | None = None) -> None:
+        if isinstance(params, RuleParams):
             self.params = params
         else:
             self.params = self.Params.model_validate(params or {})
 
     @property
     def enabled(self) -> bool:
-        return self.params.enabled
+        return bool(self.params.enabled)
 
     def evaluate(self, ctx: Context) -> list[Finding]:
         """Findings for ``ctx.history`` in ``ctx.year`` (see module doc)."""

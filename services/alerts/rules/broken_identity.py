@@ -15,7 +15,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from schemas.events import Severity
-from services.alerts.rules.base import Context, Finding, Params, Rule
+from services.alerts.rules.base import Context, Finding, Rule, RuleParams
 
 #: the catalogue keys each check relates (shown as figures)
 CHECK_FIGURES: dict[str, tuple[str, ...]] = {
@@ -36,7 +36,7 @@ CHECK_FIGURES: dict[str, tuple[str, ...]] = {
 }
 
 
-class BrokenIdentityParams(Params):
+class BrokenIdentityParams(RuleParams):
     critical_checks: int = Field(3, ge=1, description="this many failed checks make it critical")
     critical_always: list[str] = Field(default_factory=lambda: ["intake_balance"])
     ignore_checks: list[str] = Field(default_factory=list)

@@ -23,24 +23,24 @@ time (UTC+8).
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from pydantic import Field
 
 from schemas.events import AgencyHistory, Severity
 from services.alerts.agencies import agency_kind, deadline
-from services.alerts.rules.base import Context, Finding, Params, Rule
+from services.alerts.rules.base import Context, Finding, Rule, RuleParams
 
 CHINA = timezone(timedelta(hours=8))
 
 
 def china_date(moment: datetime) -> date:
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(CHINA).date()
 
 
-class OverdueReportParams(Params):
+class OverdueReportParams(RuleParams):
     department_deadline: tuple[int, int] = Field((1, 31), description="(month, day) in year Y+1")
     government_deadline: tuple[int, int] = Field((3, 31), description="(month, day) in year Y+1")
     grace_days: int = Field(0, ge=0, description="days after the deadline before 'overdue' fires")

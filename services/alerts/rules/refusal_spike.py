@@ -39,7 +39,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from schemas.events import Severity, YearRecord
-from services.alerts.rules.base import Context, Finding, Params, Rule
+from services.alerts.rules.base import Context, Finding, Rule, RuleParams
 from services.alerts.rules.stats import baseline_tail
 
 REFUSED = "applications.refused.total"
@@ -51,10 +51,10 @@ def counts(record: YearRecord) -> tuple[int, int] | None:
     refused, handled = record.metrics.get(REFUSED), record.metrics.get(HANDLED)
     if refused is None or handled is None or handled <= 0 or refused < 0 or refused > handled:
         return None
-    return int(round(refused)), int(round(handled))
+    return round(refused), round(handled)
 
 
-class RefusalSpikeParams(Params):
+class RefusalSpikeParams(RuleParams):
     min_requests: int = Field(20, ge=1, description="least requests handled in the year under test")
     min_history_requests: int = Field(20, ge=1, description="least requests in the pooled earlier years")
     history_years: int = Field(5, ge=1, description="how many earlier years are pooled")

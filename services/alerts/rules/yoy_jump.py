@@ -19,7 +19,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from schemas.events import Severity, YearRecord
-from services.alerts.rules.base import Context, Finding, Params, Rule
+from services.alerts.rules.base import Context, Finding, Rule, RuleParams
 
 #: composite metrics the rule can watch: name -> keys summed (all must be stated)
 COMPOSITES: dict[str, tuple[str, ...]] = {
@@ -35,7 +35,7 @@ def value_of(record: YearRecord, metric: str) -> float | None:
     return float(sum(v for v in values if v is not None))
 
 
-class YoyJumpParams(Params):
+class YoyJumpParams(RuleParams):
     metrics: list[str] = Field(
         default_factory=lambda: [
             "applications.new_received",

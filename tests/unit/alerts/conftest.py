@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -11,7 +11,7 @@ import pytest
 from schemas import ExtractedReport
 from schemas.events import AgencyHistory, YearRecord
 
-NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 
 def make_record(year: int, refused: float | None = None, handled: float | None = None, *,
@@ -28,7 +28,7 @@ def make_record(year: int, refused: float | None = None, handled: float | None =
 
 
 def make_history(*records: YearRecord, agency: str = "某市某区市场监督管理局", region: str = "某市某区",
-                 level: str | None = None, first_seen: datetime = datetime(2020, 1, 1, tzinfo=timezone.utc)
+                 level: str | None = None, first_seen: datetime = datetime(2020, 1, 1, tzinfo=UTC)
                  ) -> AgencyHistory:
     return AgencyHistory(agency_key=agency, agency=agency, region=region, level=level, first_seen=first_seen,
                          years={r.year: r for r in records})

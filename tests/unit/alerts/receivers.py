@@ -43,7 +43,7 @@ def http_receiver(statuses: list[int] | None = None, delay_s: float = 0.0) -> It
     state = Receiver(url="", statuses=list(statuses or []), delay_s=delay_s)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             if state.delay_s:
                 time.sleep(state.delay_s)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from schemas import ExtractedReport
 from services.alerts.detector import (
@@ -114,20 +114,20 @@ def test_peers_veto_a_spike_that_the_whole_group_shares() -> None:
 
 
 def test_overdue_then_late_report_is_one_alert_in_two_revisions() -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from services.alerts.detector import alert_id as make_alert_id
 
     d = detector()
-    watched_from = datetime(2025, 3, 1, tzinfo=timezone.utc)  # after the 2024 deadline: a backfill
+    watched_from = datetime(2025, 3, 1, tzinfo=UTC)  # after the 2024 deadline: a backfill
     h, _ = d.observe(None, make_report(2023, 1, 50), watched_from)
     assert h is not None
-    later = datetime(2025, 4, 1, tzinfo=timezone.utc)
+    later = datetime(2025, 4, 1, tzinfo=UTC)
     [overdue] = [f for f in d.scheduled(h, later) if f.year == 2024]
     alert1, state = reconcile(overdue, h, None, later)  # type: ignore[misc]
     emitted = {state.alert_id: state}
     # the report for 2024 arrives (no publication date): the overdue alert becomes "arrived late"
-    arrival = datetime(2025, 4, 10, tzinfo=timezone.utc)
+    arrival = datetime(2025, 4, 10, tzinfo=UTC)
     h2, findings = d.observe(h, make_report(2024, 1, 50), arrival, alerted=emitted.__contains__)
     [late] = [f for f in findings if f.rule == "overdue_report"]
     assert h2 is not None and make_alert_id(late, h2) == alert1.alert_id

@@ -29,7 +29,7 @@ def test_sends_mail_with_idempotency_key() -> None:
     with smtp_receiver() as box:
         sub = new_subscription(email_to=["ops@example.org", "b@example.org"])
         EmailSink(settings(box.port)).send(alert(), sub, "a1:3")
-    [(sender, rcpts, data)] = box.messages
+    [(_, rcpts, data)] = box.messages
     assert rcpts == ["ops@example.org", "b@example.org"]
     msg = email.message_from_bytes(data, policy=policy.default)
     assert msg["X-OGI-Idempotency-Key"] == "a1:3"
@@ -46,9 +46,8 @@ def test_disabled_without_smtp_host() -> None:
 
 
 def test_refused_recipient_is_permanent() -> None:
-    with smtp_receiver(reject_rcpt=True) as box:
-        with pytest.raises(PermanentDeliveryError):
-            EmailSink(settings(box.port)).send(alert(), new_subscription(email_to=["x@example.org"]), "a1:3")
+    with smtp_receiver(reject_rcpt=True) as box, pytest.raises(PermanentDeliveryError):
+        EmailSink(settings(box.port)).send(alert(), new_subscription(email_to=["x@example.org"]), "a1:3")
 
 
 def test_unreachable_server_is_retryable() -> None:

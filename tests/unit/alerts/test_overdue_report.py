@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from services.alerts.agencies import DEPARTMENT, GOVERNMENT, agency_kind, deadline
 from services.alerts.rules import Context
@@ -13,7 +13,7 @@ GOV = "某市某区人民政府"
 
 
 def at(y: int, m: int, d: int, hour: int = 12) -> datetime:
-    return datetime(y, m, d, hour, tzinfo=timezone.utc)
+    return datetime(y, m, d, hour, tzinfo=UTC)
 
 
 def test_agency_kind_and_deadlines() -> None:

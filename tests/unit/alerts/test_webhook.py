@@ -49,9 +49,8 @@ def test_post_is_signed_with_idempotency_key() -> None:
 @pytest.mark.parametrize("status,error", [(500, DeliveryError), (503, DeliveryError), (429, DeliveryError),
                                           (404, PermanentDeliveryError), (401, PermanentDeliveryError)])
 def test_status_classification(status: int, error: type[Exception]) -> None:
-    with http_receiver([status]) as rx:
-        with pytest.raises(error) as info:
-            WebhookSink(SETTINGS).send(alert(), new_subscription(webhook_url=rx.url), "a1:2")
+    with http_receiver([status]) as rx, pytest.raises(error) as info:
+        WebhookSink(SETTINGS).send(alert(), new_subscription(webhook_url=rx.url), "a1:2")
     assert type(info.value) is error
 
 
