@@ -79,7 +79,9 @@ APPLICATION_ROWS: tuple[Row, ...] = (
     Row("applications.other.fee_unpaid",
         _n("2", r"申请人逾期未按收费通知要求缴纳费用(?:[^\d\x1f]{0,30}?申请)?"), "applications.other.total"),
     Row("applications.other.other", rf"3{_DOT}其他(?!处理|法律|结果)", "applications.other.total", True),
-    Row("applications.total_handled", _p("七", r"总计")),
+    # a bare 总计 is also a column header (repeated when the table runs over a
+    # page): accept it as the row label only when figures follow it
+    Row("applications.total_handled", r"[（(]\s*七\s*[）)]\s*总计|总计(?=[\s\x1f\x1e]*\d)"),
     Row("applications.carried_forward", r"(?:四、)?结转下年度继续办理"),
 )
 

@@ -307,8 +307,9 @@ def docx_bytes() -> bytes:
 
 # ------------------------------------------------------------------ PDF
 
-def pdf_bytes(grid: bool = True) -> bytes:
-    """``grid=False`` draws no ruling lines: the reader must fall back to text lines."""
+def pdf_bytes(grid: bool = True, repeat_header: bool = False) -> bytes:
+    """``grid=False`` draws no ruling lines: the reader must fall back to text lines.
+    ``repeat_header`` repeats the application table's header rows on the next page."""
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
@@ -343,7 +344,7 @@ def pdf_bytes(grid: bool = True) -> bytes:
             tst.append(("SPAN", (0, ri), (2, ri)))
         elif r is None:
             tst.append(("SPAN", (1, ri), (2, ri)))
-    story.append(Table(data, colWidths=[40, 70, 150] + [30] * 7, style=tst, repeatRows=0))
+    story.append(Table(data, colWidths=[40, 70, 150] + [30] * 7, style=tst, repeatRows=3 if repeat_header else 0))
     story.append(Paragraph("四、政府信息公开行政复议、行政诉讼情况", st))
     heads = ["结果维持", "结果纠正", "其他结果", "尚未审结", "总计"]
     rv = [["行政复议"] + [""] * 4 + ["行政诉讼"] + [""] * 9,

@@ -124,3 +124,8 @@ def test_pdf_without_ruling_lines_reads_the_spec_or_nothing() -> None:
     got = {k: v for k, v in r.metrics.items() if not k.startswith("rates.")}
     assert not {k: v for k, v in got.items() if EXPECTED.get(k) != v}  # never a wrong figure
     assert got == EXPECTED  # and here the identities confirm the text-line reading
+
+
+def test_pdf_table_header_repeated_on_the_next_page() -> None:
+    r = extract(reportgen.pdf_bytes(repeat_header=True), filename="repeat.pdf")
+    assert {k: v for k, v in r.metrics.items() if not k.startswith("rates.")} == EXPECTED
