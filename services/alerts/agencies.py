@@ -1,8 +1,11 @@
 """What kind of agency a report comes from, and its statutory deadline.
 
-条例 (2019) art. 49/50: departments of governments at county level and above
-publish their annual report by 31 January; governments (and the bodies that
-report like them: 管委会, 街道办事处, 乡镇) by 31 March of the following year.
+条例 (2019 revision, in force from 15 May 2019) arts. 49–50: departments of
+governments at county level and above publish their annual report by
+31 January; governments (and the bodies that report like them: 管委会,
+街道办事处, 乡镇) by 31 March of the following year. Under the 2008 条例
+(art. 31) every agency had until 31 March: that applies to reporting years
+up to 2018.
 """
 
 from __future__ import annotations
@@ -38,8 +41,16 @@ def agency_kind(agency: str | None, level: str | None = None) -> str:
     return DEPARTMENT
 
 
+#: the first reporting year under the 2019 条例
+REGULATION_2019_FIRST_YEAR = 2019
+
+
 def deadline(kind: str, year: int, *, department: tuple[int, int] = (1, 31),
-             government: tuple[int, int] = (3, 31)) -> date:
+             government: tuple[int, int] = (3, 31), before_2019: tuple[int, int] = (3, 31),
+             first_year_2019: int = REGULATION_2019_FIRST_YEAR) -> date:
     """Last day to publish the report for ``year``."""
-    month, day = government if kind == GOVERNMENT else department
+    if year < first_year_2019:
+        month, day = before_2019
+    else:
+        month, day = government if kind == GOVERNMENT else department
     return date(year + 1, month, day)

@@ -2,8 +2,9 @@
 report that arrives late.
 
 Deadlines (条例 arts. 49–50): a department publishes by 31 January, a
-government (人民政府, 管委会, 街道办事处, 乡镇) by 31 March of year Y+1; which
-one an agency is comes from its level, else its name
+government (人民政府, 管委会, 街道办事处, 乡镇) by 31 March of year Y+1; for
+reporting years before 2019 (2008 条例) everyone by 31 March. Which kind an
+agency is comes from its level, else its name
 (``services.alerts.agencies.agency_kind``). Dates are compared in China
 time (UTC+8).
 
@@ -43,6 +44,7 @@ def china_date(moment: datetime) -> date:
 class OverdueReportParams(RuleParams):
     department_deadline: tuple[int, int] = Field((1, 31), description="(month, day) in year Y+1")
     government_deadline: tuple[int, int] = Field((3, 31), description="(month, day) in year Y+1")
+    before_2019_deadline: tuple[int, int] = Field((3, 31), description="2008 条例: every agency, years < 2019")
     grace_days: int = Field(0, ge=0, description="days after the deadline before 'overdue' fires")
     lookback_years: int = Field(2, ge=1, description="how many past years the timer checks")
 
@@ -55,7 +57,8 @@ class OverdueReport(Rule):
     def deadline_for(self, history: AgencyHistory, year: int) -> date:
         kind = agency_kind(history.agency, history.level)
         return deadline(kind, year, department=self.params.department_deadline,
-                        government=self.params.government_deadline)
+                        government=self.params.government_deadline,
+                        before_2019=self.params.before_2019_deadline)
 
     def scheduled(self, history: AgencyHistory, now: datetime) -> list[Finding]:
         if not history.years:

@@ -26,6 +26,18 @@ def test_agency_kind_and_deadlines() -> None:
     assert agency_kind(None) == DEPARTMENT
     assert deadline(DEPARTMENT, 2023) == date(2024, 1, 31)
     assert deadline(GOVERNMENT, 2023) == date(2024, 3, 31)
+    # the 2008 regulation gave every agency until 31 March; the 2019 one applies from the 2019 reports
+    assert deadline(DEPARTMENT, 2018) == date(2019, 3, 31)
+    assert deadline(DEPARTMENT, 2019) == date(2020, 1, 31)
+
+
+def test_old_regulation_report_published_in_february_is_on_time() -> None:
+    rec = make_record(2017, published_at=date(2018, 2, 11))
+    h = make_history(rec, agency=DEPT)
+    assert OverdueReport().evaluate(Context(history=h, year=2017, now=at(2025, 1, 1))) == []
+    rec = make_record(2019, published_at=date(2020, 3, 12))
+    h = make_history(rec, agency=DEPT)
+    assert OverdueReport().evaluate(Context(history=h, year=2019, now=at(2025, 1, 1)))
 
 
 def test_department_overdue_after_31_january_china_time() -> None:
