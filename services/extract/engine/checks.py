@@ -55,6 +55,10 @@ def compute(metrics: dict[str, float], breakdown: dict[str, dict[str, float]], *
     else:
         total = g(a + "total_handled")
         parts = [k for k in _FREETEXT_OUTCOMES if k in metrics]
+        if a + "unable.total" in metrics:  # the 2019 grouping replaces its reasons
+            parts = [k for k in parts if not k.startswith(a + "unable.")] + [a + "unable.total"]
+        if a + "not_processed.total" in metrics:
+            parts.append(a + "not_processed.total")
         if g(a + "other.total") is not None:
             parts.append(a + "other.total")
         else:

@@ -60,6 +60,12 @@ RULES: tuple[Rule, ...] = (
     _r("applications.refused.total", rf"{N}\s*件(?:申请)?(?:为|属于)?(?:不同意公开|不予公开|不予以公开)",
        context=_CONTEXT_APPLY),
     _r("applications.withdrawn", rf"{N}\s*件(?:为)?申请人(?:主动)?撤(?:销|回)", context=_CONTEXT_APPLY),
+    _r("applications.new_received", rf"本年(?:度)?新收(?:到)?(?:政府信息公开)?申请(?:数量)?(?:为|共)?\s*{N}{U}"),
+    _r("applications.carried_over", rf"上年(?:度)?结转(?:的)?(?:政府信息公开)?(?:申请)?(?:数量)?(?:为)?\s*{N}{U}"),
+    _r("applications.carried_forward", rf"结转(?:至|到)?下(?:一)?年度?(?:继续办理)?(?:的)?\s*{N}{U}"),
+    _r("applications.carried_forward", rf"{N}\s*件(?:申请)?结转(?:至|到)?下(?:一)?年度?", context=_CONTEXT_APPLY, window=200),
+    _r("applications.unable.total", rf"(?<!\d\.)(?<![、）)])无法提供(?:的)?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
+    _r("applications.not_processed.total", rf"(?<![、）)])不予处理(?:的)?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
     # outcomes (2008 regulation categories and the 2019 ones)
     _r("applications.already_public", rf"属于已(?:经)?主动公开(?:的)?(?:范围|信息|内容)?(?:的)?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
     _r("applications.granted_or_partial", rf"(?:同意|予以)公开或(?:同意)?部分公开(?:答复)?(?:的)?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),

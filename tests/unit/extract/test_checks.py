@@ -33,3 +33,9 @@ def test_freetext_outcome_sum() -> None:
     m = {"applications.total_handled": 10, "applications.granted": 6, "applications.refused.total": 4}
     assert checks.compute(m, {}, table=False) == {"freetext_outcome_sum": True}
     assert checks.compute({"applications.total_handled": 10}, {}, table=False) == {}
+
+
+def test_freetext_outcome_sum_with_2019_groups() -> None:
+    m = {"applications.total_handled": 10, "applications.granted": 3, "applications.unable.total": 4,
+         "applications.unable.not_held": 4, "applications.not_processed.total": 3}
+    assert checks.compute(m, {}, table=False) == {"freetext_outcome_sum": True}

@@ -79,3 +79,11 @@ def test_outcomes_need_an_application_context() -> None:
     assert "applications.granted" not in values("本年度会议纪要同意公开12件。")
     v = values("全年答复政府信息公开申请共220件。其中，予以公开49件，占22.27%；部分公开1件，占0.45%；其他答复情形4件。")
     assert (v["applications.granted"], v["applications.partially_granted"], v["applications.other.total"]) == (49, 1, 4)
+
+
+def test_2019_categories_in_sentences() -> None:
+    v = values("本年新收政府信息公开申请30件，上年结转2件。共答复政府信息公开申请29件，其中予以公开10件，无法提供12件，"
+               "不予处理7件，3件结转下年度继续办理。")
+    assert (v["applications.new_received"], v["applications.carried_over"], v["applications.total_handled"]) == (30, 2, 29)
+    assert (v["applications.unable.total"], v["applications.not_processed.total"]) == (12, 7)
+    assert v["applications.carried_forward"] == 3
