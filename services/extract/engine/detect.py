@@ -29,6 +29,8 @@ def is_report(doc: Document, ttl: str) -> bool:
             return True
         if _NOT_REPORT_TITLE.search(t):
             return False
+        if re.search(r"报告|年报", t) and len(t) <= 60:
+            return False  # a report, but about something else (法治政府建设年度报告 ...)
     body = doc.text[:60000]
     score = sum(1 for p in _SECTIONS if re.search(p, body))
     return score >= 4

@@ -30,3 +30,10 @@ def test_freetext_and_none() -> None:
               "要求，现将落实情况函告如下：共受理申请121510件。")
     r = extract(letter.encode())
     assert r.template == Template.NONE and r.metrics == {}
+
+
+def test_other_annual_reports_are_not_read() -> None:
+    text = ("某市司法局2022年法治政府建设年度报告\n一、主要工作 本报告所列数据统计期限自2022年1月1日。全年办理行政复议案件35件，"
+            "其中维持20件，纠正5件。主动公开政府信息120条。存在的主要问题。依申请公开工作规范。")
+    r = extract(text.encode())
+    assert r.template == Template.NONE and r.metrics == {}
