@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -19,8 +20,24 @@ class LocalServerError(RuntimeError):
     """A local server could not be fetched, started or reached."""
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+    """A free loopback port outside the kernel's ephemeral range: a port
+    taken from that range can be grabbed by some outgoing connection between
+    our check and the server's bind (seen with Elasticsearch under load)."""
+    low, high = _ephemeral_range()
+    candidates = [p for p in range(20000, 32000) if not low <= p <= high]
+    for port in random.sample(candidates, 200):
+        if port_is_free(port):
+            return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:  # everything busy: let the kernel pick
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 

@@ -58,7 +58,12 @@ def test_a_report_with_dotted_metric_keys_is_accepted(platform: Settings, es) ->
     action = to_action(EXTRACTED.name(platform), report.model_dump_json().encode(), platform)
     result = bulk_write(es, [action], refresh=True)
     assert result.rejected == [] and result.written == 1
-    hits = es.search(index=index_name("reports", platform), query={"range": {"metrics.rates.refusal": {"gt": 0.3}}})
-    assert [h["_id"] for h in hits["hits"]["hits"]] == ["dotted-r1"]
-    failed = es.search(index=index_name("reports", platform), query={"term": {"checks.outcome_sum": False}})
-    assert [h["_id"] for h in failed["hits"]["hits"]] == ["dotted-r1"]
+    # the session's reports index is shared with other tests: look at this agency only
+    def ids(clause: dict) -> list[str]:  # type: ignore[type-arg]
+        query = {"bool": {"filter": [{"term": {"agency": "丙局"}}, clause]}}
+        return [h["_id"] for h in es.search(index=index_name("reports", platform), query=query)["hits"]["hits"]]
+
+    assert ids({"range": {"metrics.rates.refusal": {"gt": 0.3}}}) == ["dotted-r1"]
+    assert ids({"range": {"metrics.rates.refusal": {"gt": 0.4}}}) == []
+    assert ids({"term": {"checks.outcome_sum": False}}) == ["dotted-r1"]
+    assert ids({"term": {"checks.intake_balance": False}}) == []
