@@ -54,38 +54,32 @@ def _port(previous: Any) -> int:
     return free_port()
 
 
+def _servers(settings: Settings) -> tuple[LocalKafka, LocalElasticsearch]:
+    return LocalKafka(settings), LocalElasticsearch(settings)
+
+
 def up(settings: Settings | None = None) -> Endpoints:
     """Start whatever is not running and wait until both servers are healthy."""
     settings = settings or Settings()
     with _lock(settings):
         prev = read_endpoints(settings.home)
         ports = dict(prev.get("ports", {}))
-        kafka, es = LocalKafka(settings), LocalElasticsearch(settings)
-
-        bootstrap = prev.get("kafka_bootstrap", "")
-        if not (kafka.pid() and bootstrap and kafka.healthy(bootstrap)):
-            kafka.stop()
-            ports["kafka"], ports["kafka_controller"] = _port(ports.get("kafka")), _port(
-                ports.get("kafka_controller")
-            )
-            bootstrap = f"127.0.0.1:{ports['kafka']}"
-            log.info("starting", server="kafka", bootstrap=bootstrap)
-            kafka.start(ports["kafka"], ports["kafka_controller"])
-        es_url = prev.get("es_url", "")
-        if not (es.pid() and es_url and es.healthy(es_url)):
-            es.stop()
-            ports["es_http"], ports["es_transport"] = _port(ports.get("es_http")), _port(
-                ports.get("es_transport")
-            )
-            es_url = f"http://127.0.0.1:{ports['es_http']}"
-            log.info("starting", server="elasticsearch", url=es_url)
-            es.start(ports["es_http"], ports["es_transport"])
-        path = endpoints_file(settings.home)
-        path.write_text(
+        addresses: dict[str, str] = {}
+        for server in _servers(settings):
+            address = prev.get(server.endpoint_key, "")
+            if not (server.pid() and address and server.healthy(address)):
+                server.stop()
+                for name in server.port_names:
+                    ports[name] = _port(ports.get(name))
+                address = server.address(ports)
+                log.info("starting", server=server.name, address=address)
+                server.start(*(ports[name] for name in server.port_names))
+            addresses[server.endpoint_key] = address
+        endpoints = Endpoints(**addresses)
+        endpoints_file(settings.home).write_text(
             json.dumps(
                 {
-                    "kafka_bootstrap": bootstrap,
-                    "es_url": es_url,
+                    **addresses,
                     "ports": ports,
                     "kafka_version": settings.kafka_version,
                     "es_version": settings.es_version,
@@ -93,7 +87,7 @@ def up(settings: Settings | None = None) -> Endpoints:
                 indent=2,
             )
         )
-        return Endpoints(bootstrap, es_url)
+        return endpoints
 
 
 def down(settings: Settings | None = None) -> list[str]:
@@ -101,24 +95,18 @@ def down(settings: Settings | None = None) -> list[str]:
     Data stays, so the next ``up`` finds the topics and indices again."""
     settings = settings or Settings()
     with _lock(settings):
-        stopped = [s.name for s in (LocalKafka(settings), LocalElasticsearch(settings)) if s.stop()]
-        return stopped
+        return [server.name for server in _servers(settings) if server.stop()]
 
 
 def status(settings: Settings | None = None) -> dict[str, dict[str, Any]]:
     settings = settings or Settings()
     prev = read_endpoints(settings.home)
-    kafka, es = LocalKafka(settings), LocalElasticsearch(settings)
-    bootstrap, es_url = prev.get("kafka_bootstrap", ""), prev.get("es_url", "")
-    return {
-        "kafka": {
-            "pid": kafka.pid(),
-            "address": bootstrap or None,
-            "healthy": bool(kafka.pid() and bootstrap and kafka.healthy(bootstrap)),
-        },
-        "elasticsearch": {
-            "pid": es.pid(),
-            "address": es_url or None,
-            "healthy": bool(es.pid() and es_url and es.healthy(es_url)),
-        },
-    }
+    report = {}
+    for server in _servers(settings):
+        pid, address = server.pid(), prev.get(server.endpoint_key) or None
+        report[server.name] = {
+            "pid": pid,
+            "address": address,
+            "healthy": bool(pid and address and server.healthy(address)),
+        }
+    return report

@@ -53,6 +53,12 @@ def _chown_tree(path: Path, uid: int, gid: int) -> None:
 
 class LocalElasticsearch:
     name = "elasticsearch"
+    endpoint_key = "es_url"
+    port_names = ("es_http", "es_transport")
+
+    @staticmethod
+    def address(ports: dict[str, int]) -> str:
+        return f"http://127.0.0.1:{ports['es_http']}"
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

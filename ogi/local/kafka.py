@@ -34,6 +34,12 @@ logger.apache.level = warn
 
 class LocalKafka:
     name = "kafka"
+    endpoint_key = "kafka_bootstrap"
+    port_names = ("kafka", "kafka_controller")
+
+    @staticmethod
+    def address(ports: dict[str, int]) -> str:
+        return f"127.0.0.1:{ports['kafka']}"
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
