@@ -19,6 +19,7 @@ from services.extract.engine.document import CELL_SEP, ROW_SEP, Block, Document
 _NUM = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
 _REGION = re.compile(r"[\d\s+\-.．、/—–－\x1f\x1e]*")
 _TRAILING_ITEM_NO = re.compile(r"\s*\d[.．、]\s*$")
+_LAST_NUMBER = re.compile(r"[\s\x1f\x1e]*[+-]?\d+(?:\.\d+)?\s*$")
 _CJK_AHEAD = re.compile(r"[\u4e00-\u9fff（(]")
 
 
@@ -54,6 +55,11 @@ def region_end(text: str, start: int, limit: int) -> int:
     t = _TRAILING_ITEM_NO.search(text, start, end)
     if t and end < len(text) and _CJK_AHEAD.match(text, end):
         end = t.start()
+    # "…0 0\n2023 年，…": a number that runs into 年/月/日/% belongs to the prose after the row
+    if end < len(text) and text[end] in "年月日%％个件条":
+        last = _LAST_NUMBER.search(text, start, end)
+        if last:
+            end = last.start()
     return end
 
 
@@ -69,6 +75,8 @@ def read_values(
     """The ``n`` figures after position ``start`` (a label's end)."""
     text = doc.text
     blk = doc.block_at(start - 1) if start > 0 else None
+    if blk is None:  # between blocks (a separator): the block that starts here
+        blk = doc.block_at(start)
     if blk is not None and blk.table is not None:
         return _read_cells(doc, start, limit, n)
     end = region_end(text, start, limit)

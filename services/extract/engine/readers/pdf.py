@@ -12,11 +12,44 @@ it yields no blocks and ``has_text_layer=False``.
 from __future__ import annotations
 
 import io
+import re
 
 from services.extract.engine.document import Block, RawDocument
 from services.extract.errors import CorruptDocument, DocumentTooLarge
 
 MAX_PAGES = 300
+
+
+_SENTENCE_END = ("。", "：", ":", "；", ";", "！", "？")
+_HEADING = re.compile(r"^\s*(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[）)]|\d+\s*[.、．]|第[一二三四五六七八九十]+|-\s*\d+\s*-)")
+
+
+def _paragraphs(lines: list[dict]) -> list[tuple[float, str]]:  # type: ignore[type-arg]
+    """Re-join lines that the PDF wrapped at the right margin, so a sentence
+    broken across lines ("…在政" / "府网站…") is one sentence again. Short lines
+    (titles, headings, the last line of a paragraph) end their paragraph."""
+    if not lines:
+        return []
+    right = max(x["x1"] for x in lines)
+    out: list[tuple[float, str]] = []
+    cur: list[str] = []
+    top = 0.0
+    for x in lines:
+        text = x["text"]
+        if cur and _HEADING.match(text):
+            out.append((top, "".join(cur)))
+            cur = []
+        if not cur:
+            top = x["top"]
+        cur.append(text)
+        size = (x["bottom"] - x["top"]) or 10
+        wrapped = x["x1"] >= right - 1.5 * size and not text.rstrip().endswith(_SENTENCE_END)
+        if not wrapped:
+            out.append((top, "".join(cur)))
+            cur = []
+    if cur:
+        out.append((top, "".join(cur)))
+    return out
 
 
 def read(data: bytes) -> RawDocument:
@@ -52,8 +85,8 @@ def read(data: bytes) -> RawDocument:
 
             items: list[tuple[float, list[Block]]] = []
             free = page.filter(outside) if boxes else page
-            for line in free.extract_text_lines(keep_blank_chars=False) or []:
-                items.append((line["top"], [Block(line["text"], page=pno)]))
+            for top, text in _paragraphs(free.extract_text_lines(keep_blank_chars=False) or []):
+                items.append((top, [Block(text, page=pno)]))
             for t in found:
                 rows = t.extract()
                 tb: list[Block] = []
