@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -28,12 +30,15 @@ def _server_pids(home: Path) -> list[int]:
     return [int(p) for p in out.split()]
 
 
-def test_up_twice_status_and_down(servers: object, tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_up_twice_status_and_down(servers: object) -> None:
     # A separate home so this test can stop its servers without touching the
-    # session's; the downloads are shared so nothing is fetched again.
-    home = tmp_path_factory.mktemp("ogi-home")
-    home.chmod(0o755)
-    (home / "dist").symlink_to(Settings().home / "dist")
+    # session's; the downloads are shared so nothing is fetched again. It sits
+    # beside the real one, not under pytest's private temp dir, which the
+    # Elasticsearch user (when we are root) may not enter.
+    real_home = Settings().home
+    home = real_home / f"test-home-{uuid.uuid4().hex[:8]}"
+    home.mkdir(parents=True)
+    (home / "dist").symlink_to(real_home / "dist")
     try:
         first = _ogi(home, "servers", "up")
         assert first.returncode == 0, first.stderr[-3000:]
@@ -50,7 +55,10 @@ def test_up_twice_status_and_down(servers: object, tmp_path_factory: pytest.Temp
         assert status.returncode == 0 and status.stdout.count("healthy") == 2, status.stdout
     finally:
         down = _ogi(home, "servers", "down", timeout=180)
-    assert down.returncode == 0, down.stderr[-3000:]
-    assert _server_pids(home) == [], "a server process survived `down`"
-    after = _ogi(home, "servers", "status", timeout=60)
-    assert after.returncode != 0 and "stopped" in after.stdout
+    try:
+        assert down.returncode == 0, down.stderr[-3000:]
+        assert _server_pids(home) == [], "a server process survived `down`"
+        after = _ogi(home, "servers", "status", timeout=60)
+        assert after.returncode != 0 and "stopped" in after.stdout
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
