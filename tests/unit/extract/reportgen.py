@@ -21,6 +21,8 @@ INTRO = [
     "本报告由示例市示例区人民政府办公室编制。本报告所列数据的统计期限自2022年1月1日起至2022年12月31日止。",
     "一、总体情况",
     "2022年，我区持续推进政府信息公开工作。2023年3月20日发布。",
+    "我区坚持以人民为中心的发展思想，持续深化政务公开，不断完善工作制度和机制，通过政府门户网站、"
+    "政务新媒体等渠道全年主动公开政府信息3456条，及时回应社会关切。",
     "二、主动公开政府信息情况",
 ]
 OUTRO = [
@@ -109,6 +111,7 @@ def expected_metrics() -> dict[str, float]:
         for ci, col in enumerate(("upheld", "corrected", "other", "pending", "total")):
             m[f"{block}.{col}"] = float(REVIEW[bi * 5 + ci])
     m["fees.collected_yuan"] = 0.0
+    m["proactive.items_total"] = 3456.0
     return m
 
 
