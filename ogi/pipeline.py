@@ -127,44 +127,48 @@ def summary(settings: Settings) -> str:
 
 
 def run_pipeline(*, keep_running: bool = True) -> int:
+    """Run until Ctrl-C (or SIGTERM); then stop the services, and the servers
+    too if this run started them (servers started by `make up` stay up)."""
     from ogi import local
     from ogi.commands import setup
     from ogi.log import configure
 
     configure()
-    endpoints = local.up()
-    log.info("servers up", kafka=endpoints.kafka_bootstrap, elasticsearch=endpoints.es_url)
-    get_settings.cache_clear()
-    settings = get_settings()
-    log.info("setup", **setup())
 
-    stopping = False
+    def _terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
 
-    def _stop(signum: int, frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
-    log_dir = settings.home / "run" / "logs"
-    # the demo polls only its own sample site (no traffic to real agency
-    # sites); OGI_INGEST_ONLY="" polls the whole registry
-    os.environ.setdefault("OGI_INGEST_ONLY", "sample-site")
-    procs = {name: start_service(name, log_dir) for name in PIPELINE}
-    log.info("services started", services=list(procs), logs=str(log_dir))
+    signal.signal(signal.SIGTERM, _terminate)
+    started_servers = not all(s["healthy"] for s in local.status().values())
+    procs: dict[str, subprocess.Popen[bytes]] = {}
     try:
+        endpoints = local.up()
+        log.info("servers up", kafka=endpoints.kafka_bootstrap, elasticsearch=endpoints.es_url)
+        get_settings.cache_clear()
+        settings = get_settings()
+        log.info("setup", **setup())
+        log_dir = settings.home / "run" / "logs"
+        # the demo polls only its own sample site (no traffic to real agency
+        # sites); OGI_INGEST_ONLY="" polls the whole registry
+        os.environ.setdefault("OGI_INGEST_ONLY", "sample-site")
+        procs.update({name: start_service(name, log_dir) for name in PIPELINE})
+        log.info("services started", services=list(procs), logs=str(log_dir))
         report_ids = feed_samples(settings)
         wait_indexed(report_ids, settings)
         print(summary(settings), flush=True)
         if keep_running:
-            print("\nThe pipeline is running; Ctrl-C stops it (the servers stay up: `make down`).", flush=True)
-            while not stopping:
+            print("\nThe pipeline is running; Ctrl-C stops it.", flush=True)
+            while True:
                 for name, proc in procs.items():
                     if proc.poll() is not None:
                         log.error("service exited, restarting", service=name, code=proc.returncode)
                         procs[name] = start_service(name, log_dir)
                 time.sleep(1)
+    except KeyboardInterrupt:
+        log.info("stopping")
     finally:
         stop_services(procs)
+        if started_servers and keep_running:
+            local.down()
+            log.info("servers stopped")
     return 0
-

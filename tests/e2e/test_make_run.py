@@ -4,11 +4,15 @@ the sample reports picked up and indexed, a summary of what landed where."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
+from ogi.pipeline import PIPELINE
 from ogi.settings import Settings
 from services.index.store import index_name
 from tests.support import REPO, service_env
@@ -16,13 +20,35 @@ from tests.support import REPO, service_env
 pytestmark = pytest.mark.e2e
 
 
-def test_run_once_indexes_the_samples(settings: Settings, es) -> None:  # type: ignore[no-untyped-def]
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def test_run_indexes_the_samples_and_ctrl_c_stops_it(settings: Settings, es, tmp_path) -> None:  # type: ignore[no-untyped-def]
     # its own prefixes: `ogi run` creates its topics and indices itself
     run = Settings(kafka_bootstrap=settings.kafka_bootstrap, es_url=settings.es_url,
                    topic_prefix=f"{settings.topic_prefix}run.", index_prefix=f"{settings.index_prefix}run-")
-    proc = subprocess.run([sys.executable, "-m", "ogi.cli", "run", "--once"], env=service_env(run), cwd=REPO,
-                          capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    out_path, err_path = tmp_path / "stdout", tmp_path / "stderr"
+    with open(out_path, "w") as out, open(err_path, "w") as err:
+        child = subprocess.Popen([sys.executable, "-m", "ogi.cli", "run"], env=service_env(run), cwd=REPO,
+                                 stdout=out, stderr=err, text=True)
+        try:
+            deadline = time.monotonic() + 900
+            while "Ctrl-C stops it" not in out_path.read_text() and time.monotonic() < deadline:
+                assert child.poll() is None, out_path.read_text()[-3000:] + err_path.read_text()[-5000:]
+                time.sleep(1)
+            services = _children(child.pid)
+            assert len(services) == len(PIPELINE), f"expected one process per service, got {services}"
+            child.send_signal(signal.SIGINT)  # what Ctrl-C sends
+            assert child.wait(timeout=120) == 0, err_path.read_text()[-5000:]
+        finally:
+            if child.poll() is None:
+                child.kill()
+    stdout = out_path.read_text()
+    time.sleep(1)
+    assert [p for p in services if Path(f"/proc/{p}").exists()] == [], "a service outlived Ctrl-C"
+    proc = subprocess.CompletedProcess(child.args, 0, stdout, "")
 
     truth = json.loads((REPO / "data" / "samples" / "truth.json").read_text())["reports"]
     expected = {(t["agency"], t["year"]): t["metrics"]["applications.total_handled"]
