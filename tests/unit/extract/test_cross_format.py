@@ -63,7 +63,7 @@ def test_table_provenance_names_page_table_row(reports: dict) -> None:
     p = reports["pdf"].provenance["applications.carried_forward"]
     assert p.kind == "table" and p.table is not None and "结转下年度" in (p.row or "")
     first = reports["pdf"].provenance["applications.new_received"]
-    assert first.page is not None and p.page == first.page + 1  # the table runs over a page break
+    assert first.page is not None and p.page is not None and p.page > first.page  # runs over page breaks
     h = reports["html"].provenance["applications.refused.third_party_rights"]
     assert h.kind == "table" and h.table == 1 and h.column == "总计"
 
