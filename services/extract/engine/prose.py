@@ -81,7 +81,9 @@ RULES: tuple[Rule, ...] = (
     _r("applications.other.correction_requested", rf"告知(?:作出|申请人)?(?:更改|补正|补充){G}{{0,4}}?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
     _r("applications.other.other_channel", rf"告知通过其他途径(?:办理|获取)?(?:的)?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
     _r("applications.other.total", rf"其[他它](?:答复情形|类型答复|答复)(?:的)?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
-    _r("applications.withdrawn", rf"(?:申请人)?(?:主动)?撤(?:销|回)(?:了)?(?:申请)?(?:的)?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
+    _r("applications.withdrawn",
+       rf"(?:申请人(?:主动)?撤(?:销|回)(?:了)?(?:申请)?|(?:主动)?撤(?:销|回)(?:了)?申请)(?:的)?\s*{N}{U}",
+       context=_CONTEXT_APPLY, window=200, exclude=_NO_REVIEW),
     # channels and applicants
     _r("applications.channel.online", rf"(?:网上|网络|在线|网站)申请(?:数)?(?:的)?\s*{N}{U}(?!{G}{{0,3}}占{G}{{0,2}}(?:本年度)?申请总)"),
     _r("applications.channel.letter", rf"信函申请(?:数)?(?:的)?\s*{N}{U}"),

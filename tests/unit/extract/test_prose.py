@@ -87,3 +87,9 @@ def test_2019_categories_in_sentences() -> None:
     assert (v["applications.new_received"], v["applications.carried_over"], v["applications.total_handled"]) == (30, 2, 29)
     assert (v["applications.unable.total"], v["applications.not_processed.total"]) == (12, 7)
     assert v["applications.carried_forward"] == 3
+
+
+def test_review_revocation_is_not_a_withdrawal() -> None:
+    v = values("共收到政府信息公开申请10件。行政复议2件，其中维持1件，撤销1件。申请人撤回申请2件。")
+    assert v["applications.withdrawn"] == 2
+    assert v["review.corrected"] == 1
