@@ -45,14 +45,20 @@ def read(data: bytes) -> RawDocument:
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
-    for child in body.iterchildren():
-        if child.tag == qn("w:p"):
-            t = Paragraph(child, d).text
-            if t.strip():
-                blocks.append(Block(t))
-        elif child.tag == qn("w:tbl"):
-            _table(Table(child, d), tno, blocks)
-            tno += 1
+    def walk(parent) -> None:  # type: ignore[no-untyped-def]
+        nonlocal tno
+        for child in parent.iterchildren():
+            if child.tag == qn("w:p"):
+                t = Paragraph(child, d).text
+                if t.strip():
+                    blocks.append(Block(t))
+            elif child.tag == qn("w:tbl"):
+                _table(Table(child, d), tno, blocks)
+                tno += 1
+            elif child.tag in (qn("w:sdt"), qn("w:sdtContent"), qn("w:customXml")):
+                walk(child)  # content controls (WPS and template-made reports) wrap paragraphs and tables
+
+    walk(body)
     return RawDocument(blocks=blocks, format="docx")
 
 
