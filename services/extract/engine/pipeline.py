@@ -44,7 +44,8 @@ def extract(data: bytes, *, filename: str | None = None, content_type: str | Non
 
     res = tables.TableResult()
     span = tables.find_application_table(doc)
-    tables.parse_applications(doc, res)
+    if span is not None:
+        tables.parse_applications(doc, res, span)
     variant = tables.parse_proactive(doc, res, limit=span[0] if span else None)
     template = detect.template(doc, ttl, app_table=span is not None and res.found,
                                other_rows=res.other_rows, proactive_variant=variant)

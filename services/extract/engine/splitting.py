@@ -103,7 +103,27 @@ def candidates(
             return rec(ci + 1, region_chunks[ci], acc)
         if len(acc) == n:
             return True
-        # numbers left cannot exceed digits left
+        need = n - len(acc)
+        left = len(rest) + suffix[ci]
+        if left < need or left > need * (max_digits + 4):
+            return True  # the digits left cannot make the numbers left
+        # inside a sum group the total has at least as many digits as the partial sum
+        for g in open_sums:
+            if g[0] <= len(acc) < g[1] - 1:
+                partial = int(sum(acc[g[0]:len(acc)]))
+                width = len(str(partial))
+                if width > max_digits + 4 or left < (need - 1) + width:
+                    return True
+        # the next number closes a sum group: it is forced, not searched
+        for g in sums.get(len(acc) + 1, []):
+            forced = sum(acc[g[0]:len(acc)])
+            txt = f"{forced:.10g}" if forced != int(forced) else str(int(forced))
+            if rest.startswith(txt) and not (txt == "0" and rest[1:2] == "."):
+                acc.append(float(txt))
+                ok = rec(ci, rest[len(txt):], acc)
+                acc.pop()
+                return ok
+            return True
         for value, tail in _numbers(rest, max_digits):
             acc.append(value)
             ok = rec(ci, tail, acc)
@@ -112,6 +132,13 @@ def candidates(
                 return False
         return True
 
+    sums: dict[int, list[tuple[int, int, Check]]] = {}
+    for g in groups:
+        if g[2] is sums_to_last and g[1] - g[0] >= 2:
+            sums.setdefault(g[1], []).append(g)
+    open_sums = [g for gs in sums.values() for g in gs]
+    # characters in the chunks after chunk i-1 (rec's ci points at the next chunk)
+    suffix = [sum(len(c) for c in region_chunks[i:]) for i in range(len(region_chunks) + 1)]
     if not region_chunks:
         return []
     if not rec(1, region_chunks[0], []):

@@ -87,8 +87,8 @@ def find_application_table(doc: Document) -> tuple[int, int] | None:
     return None
 
 
-def parse_applications(doc: Document, res: TableResult) -> None:
-    span = find_application_table(doc)
+def parse_applications(doc: Document, res: TableResult, span: tuple[int, int] | None = None) -> None:
+    span = span or find_application_table(doc)
     if span is None:
         return
     start, end = span
