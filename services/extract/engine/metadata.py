@@ -87,6 +87,9 @@ def agency(doc: Document, ttl: str) -> str | None:
     m = re.search(r"(?:现将|现公布)(?P<agency>[\u4e00-\u9fa5（）()]{3,30}?)(?:19|20)\d{2}\s*年", head)
     if m and _ORG_TAIL.search(m.group("agency")):
         return m.group("agency")
+    publisher = doc.meta.get("publisher", "").strip()
+    if publisher and _ORG_TAIL.search(publisher):
+        return publisher  # the page's 发布机构 field
     counts = Counter(x for x in _ORG.findall(doc.text) if not x.startswith(("关于", "根据", "按照")))
     if counts:
         name, n = counts.most_common(1)[0]
