@@ -25,6 +25,7 @@ def _registry() -> dict[str, Reader]:
         "docx": docx.read,
         "doc": doc.read_doc,
         "wps": doc.read_wps,
+        "rtf": doc.read_rtf,
         "html": html.read,
         "text": text.read,
     }
@@ -53,6 +54,8 @@ def sniff(data: bytes, filename: str | None = None, content_type: str | None = N
         if "word/document.xml" in names:
             return "docx"
         raise UnsupportedFormat(f"zip archive without word/document.xml ({len(names)} entries): not a DOCX")
+    if head.startswith(b"{\\rtf"):
+        return "rtf"
     if head.startswith(_OLE):
         return "wps" if name.endswith(".wps") or "wps" in ctype else "doc"
     if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):

@@ -1,4 +1,4 @@
-"""Legacy Word (.doc) and WPS files, converted by a real converter.
+"""Legacy Word (.doc), WPS and RTF files, converted by a real converter.
 
 LibreOffice (``soffice --headless --convert-to docx``) keeps the tables, so
 the converted file goes through the DOCX reader. It runs with a private
@@ -90,6 +90,8 @@ def _read(data: bytes, fmt: str) -> RawDocument:
             else:
                 raise first
         except ConversionFailed:
+            if fmt == "rtf":
+                raise first
             try:
                 raw = _antiword(data)
             except ConversionFailed as e:
@@ -100,6 +102,10 @@ def _read(data: bytes, fmt: str) -> RawDocument:
 
 def read_doc(data: bytes) -> RawDocument:
     return _read(data, "doc")
+
+
+def read_rtf(data: bytes) -> RawDocument:
+    return _read(data, "rtf")
 
 
 def read_wps(data: bytes) -> RawDocument:
