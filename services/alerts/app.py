@@ -11,6 +11,13 @@ declare topics, as in the extract worker):
   first_seen); written from the agent and from the overdue timer, so it
   uses the key partitioner.
 
+The overdue check runs on a timer, but only once the agent has caught up:
+the offsets committed for reports.extracted (Faust commits a record only
+after the agent finished it) have reached the end of every partition, and
+no report arrived for ``detect_overdue_quiet_s``. A detector restarted
+behind a backlog would otherwise call reports overdue that are merely
+still queued.
+
 Peer groups (same region and level, same year) are an in-memory index over
 ``history``, rebuilt from the table after a restart. The index sees the
 agencies of the partitions this worker holds: run one detector (the load
@@ -29,6 +36,7 @@ never lost, because ``emitted`` is written only after the ack.
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -98,7 +106,7 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
     )
     detector = Detector(load_rules(settings))
     peers = PeerIndex()
-    state: dict[str, bool] = {"indexed": False}
+    state: dict[str, Any] = {"indexed": False, "last_event": time.monotonic()}
     lock = asyncio.Lock()  # the agent and the timer never reconcile the same alert at once
 
     def load_history(key: str) -> AgencyHistory | None:
@@ -150,6 +158,7 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
         async for event in stream.events():
             value: bytes = event.value
             msg = event.message
+            state["last_event"] = time.monotonic()
             try:
                 report = decode_report(value)
                 async with lock:
@@ -169,12 +178,37 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
                 letter = dead_letter(Stage.DETECT, exc, value, source_topic=msg.topic, partition=msg.partition,
                                      offset=msg.offset, key=msg.key)
                 await send(dead_topic, Stage.DETECT.value, letter.model_dump_json().encode())
+            finally:
+                state["last_event"] = time.monotonic()
+
+    async def caught_up() -> bool:
+        """No report arrived lately, and every record of every partition has
+        been processed and committed."""
+        if time.monotonic() - state["last_event"] < settings.detect_overdue_quiet_s:
+            return False
+        name = EXTRACTED.name(settings)
+        tps = [tp for tp in app.consumer.assignment() if tp.topic == name]
+        if not tps:
+            return False
+        highwaters = await app.consumer.highwaters(*tps)
+        # Faust's record of committed offsets (next offset to read), seeded from
+        # the broker on assignment and advanced only after the agent is done.
+        committed = getattr(app.consumer, "_committed_offset", None)
+        for tp in tps:
+            end = highwaters.get(tp) or 0
+            done = committed.get(tp) if committed is not None else await app.consumer.position(tp)
+            if end > (done or 0):
+                return False
+        return True
 
     @app.timer(interval=settings.detect_overdue_interval_s)  # type: ignore[untyped-decorator]
     async def overdue() -> None:
         recovery = app.tables.recovery  # type: ignore[attr-defined]
         if app.rebalancing or app.in_recovery or not recovery.completed.is_set():
             return  # a half-recovered history would report every agency overdue
+        if not await caught_up():
+            log.info("overdue check postponed: reports still arriving")
+            return
         async with lock:
             await warm_metadata()
             now = clock()

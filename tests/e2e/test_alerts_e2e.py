@@ -183,7 +183,8 @@ def test_refusal_spike_and_broken_identity_end_to_end_with_detector_crash(
                               if r.agency in AGENCIES]) >= total, 240, f"all {total} documents extracted",
                  dump, services.values())
         # restarted with a short timer interval, so the overdue check runs on the complete stream
-        services["detect"] = Service("detect", platform, logs, OGI_DETECT_OVERDUE_INTERVAL_S="2")
+        services["detect"] = Service("detect", platform, logs, OGI_DETECT_OVERDUE_INTERVAL_S="2",
+                                     OGI_DETECT_OVERDUE_QUIET_S="5")
 
         def settled() -> bool:
             got = {(a["agency"], a["rule"]) for a in es_alerts(es, platform)}
