@@ -9,6 +9,7 @@ so each message says what was wrong with *this* document::
     ├── CorruptDocument               a known format, but broken (truncated PDF, bad zip ...)
     ├── DocumentTooLarge              over a size limit, or a decompression bomb
     ├── ConversionFailed              the external converter (LibreOffice/antiword) failed
+    ├── ParseError                    the document was read, but a parser failed on it (a bug)
     └── ResourceLimitExceeded         the bounded child process was stopped
         ├── ExtractionTimeout         ... because it ran past its wall-clock limit
         └── ExtractionMemoryExceeded  ... because it hit its address-space limit
@@ -25,6 +26,7 @@ __all__ = [
     "CorruptDocument",
     "DocumentTooLarge",
     "ConversionFailed",
+    "ParseError",
     "ResourceLimitExceeded",
     "ExtractionTimeout",
     "ExtractionMemoryExceeded",
@@ -49,6 +51,11 @@ class DocumentTooLarge(ExtractError):
 
 class ConversionFailed(ExtractError):
     """An external converter (LibreOffice, antiword) failed or is missing."""
+
+
+class ParseError(ExtractError):
+    """The document was read but a parser failed on it: an engine bug to fix,
+    reported with the stage and the original error."""
 
 
 class ResourceLimitExceeded(ExtractError):

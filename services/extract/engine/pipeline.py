@@ -9,7 +9,8 @@ import re
 
 from schemas.events import ExtractedReport, Provenance, Script, Template
 from services.extract.engine import checks, detect, metadata, prose, rates, readers, tables
-from services.extract.engine.document import Document, linearise
+from services.extract.engine.document import Document, RawDocument, linearise
+from services.extract.errors import CorruptDocument, ExtractError, ParseError
 
 # keys a table report may take from its prose (the tables do not carry them)
 _PROSE_KEYS_FOR_TABLE_REPORTS = ("proactive.items_total", "fees.collected_yuan")
@@ -18,7 +19,23 @@ _PROSE_KEYS_FOR_TABLE_REPORTS = ("proactive.items_total", "fees.collected_yuan")
 def extract(data: bytes, *, filename: str | None = None, content_type: str | None = None) -> ExtractedReport:
     """Read one document and return every figure it states."""
     digest = hashlib.sha256(data).hexdigest()
-    raw = readers.read(data, filename, content_type)
+    try:
+        raw = readers.read(data, filename, content_type)
+    except (ExtractError, MemoryError):
+        raise
+    except RecursionError as e:
+        raise CorruptDocument(f"document nests too deeply to read: {e}") from e
+    except Exception as e:  # a reader library failing on a damaged file
+        raise CorruptDocument(f"cannot read the document: {type(e).__name__}: {e}") from e
+    try:
+        return _parse(raw, digest, filename)
+    except (ExtractError, MemoryError):
+        raise
+    except Exception as e:
+        raise ParseError(f"parser failed: {type(e).__name__}: {e}") from e
+
+
+def _parse(raw: RawDocument, digest: str, filename: str | None) -> ExtractedReport:
     doc = linearise(raw)
     published = _date(raw.meta.get("published") or "")
     report = ExtractedReport(

@@ -26,3 +26,16 @@ def test_report_identity_is_the_content_hash() -> None:
     r = engine.extract(data, filename="x.txt")
     digest = hashlib.sha256(data).hexdigest()
     assert r.report_id == digest[:40] and r.content_sha256 == digest and r.file == "x.txt"
+
+
+def test_a_parser_bug_is_a_typed_error(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from services.extract.engine import prose
+
+    def boom(*a, **k):  # type: ignore[no-untyped-def]
+        raise IndexError("list index out of range")
+
+    monkeypatch.setattr(prose, "parse", boom)
+    with pytest.raises(errors.ParseError, match="IndexError"):
+        engine.extract("某局2015年政府信息公开工作年度报告\n共收到政府信息公开申请3件。".encode(), filename="a.txt")
