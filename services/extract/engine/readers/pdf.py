@@ -65,7 +65,7 @@ def read(data: bytes) -> RawDocument:
     except Exception as e:  # pdfminer raises many unrelated types on damaged files
         if "allocate" in str(e).lower():
             raise MemoryError(f"pdf: {e}") from e
-        raise CorruptDocument(f"pdf: cannot open: {type(e).__name__}: {e}") from e
+        raise CorruptDocument(f"pdf: cannot open (truncated or damaged file): {type(e).__name__}: {e}") from e
     if len(pages) > MAX_PAGES:
         raise DocumentTooLarge(f"pdf: {len(pages)} pages, over the {MAX_PAGES}-page limit for an annual report")
     blocks: list[Block] = []
