@@ -159,7 +159,8 @@ def test_refusal_spike_and_broken_identity_end_to_end_with_detector_crash(
     with http_receiver() as hook, http_receiver(statuses=[503] * 1000) as down:
         # subscriptions through the CLI: ours, and one whose endpoint is down
         added = ogi(platform, "subscribe", "add", "--name", "e2e", "--webhook", hook.url, "--secret", SECRET,
-                    "--rule", "refusal_spike", "--rule", "broken_identity", "--min-severity", "warning")
+                    "--rule", "refusal_spike", "--rule", "broken_identity", "--min-severity", "warning",
+                    "--region", "丙市", "--agency", AGENCY_A, "--agency", AGENCY_B)
         sub = json.loads(added[: added.rindex("}") + 1])
         ogi(platform, "subscribe", "add", "--name", "down", "--webhook", down.url, "--agency", AGENCY_A)
         listed = ogi(platform, "subscribe", "list", "--json")
