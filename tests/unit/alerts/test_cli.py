@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import pytest
+
+from ogi.cli import build_parser
+from services.alerts.cli import alerts_query
+
+
+def test_commands_are_registered() -> None:
+    parser = build_parser()
+    args = parser.parse_args(["subscribe", "add", "--webhook", "http://127.0.0.1/x", "--rule", "yoy_jump",
+                              "--agency", "甲局", "--min-severity", "critical"])
+    assert args.rule == ["yoy_jump"] and args.agency == ["甲局"] and args.min_severity == "critical"
+    assert parser.parse_args(["subscribe", "remove", "abc"]).subscription_id == "abc"
+    assert parser.parse_args(["alerts", "--rule", "refusal_spike", "--json"]).json
+    with pytest.raises(SystemExit):
+        parser.parse_args(["alerts", "--min-severity", "fatal"])
+
+
+def test_alerts_query_filters() -> None:
+    q = alerts_query(agency="甲局", region="浙江省", rule=["refusal_spike"], min_severity="warning", year=2023,
+                     since_days=7)
+    filters = q["bool"]["filter"]
+    assert {"range": {"severity_rank": {"gte": 1}}} in filters
+    assert {"prefix": {"region": "浙江省"}} in filters
+    assert {"terms": {"rule": ["refusal_spike"]}} in filters
+    assert {"term": {"year": 2023}} in filters
+    assert any("updated_at" in f.get("range", {}) for f in filters)
+    assert alerts_query()["bool"]["filter"] == [{"range": {"severity_rank": {"gte": 0}}}]
