@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, timezone
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -245,7 +244,7 @@ def leaves(aggs: dict[str, Any], result: dict[str, Any]) -> list[dict[str, Any]]
 def filled(platform: Settings, es, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
     """Reports from three agencies over four years, through the real engine
     and the real indexer; one refusal spike and one broken identity."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     agencies = {"甲市乙区交通运输局": "甲市乙区", "甲市乙区民政局": "甲市乙区", "甲市乙区人民政府": "甲市乙区"}
     reports: list[ExtractedReport] = []
     for agency, region in agencies.items():
