@@ -107,6 +107,8 @@ def make_consumer(
         "auto_offset_reset": "earliest",
         "max_partition_fetch_bytes": settings.max_message_bytes,
         "fetch_max_bytes": settings.max_message_bytes * 2,
+        # kafka-python refuses network frames above this (default 1 MB)
+        "receive_message_max_bytes": settings.max_message_bytes * 2 + 1024 * 1024,
         "max_poll_records": 200,
         # a bulk write may wait out an Elasticsearch restart
         "max_poll_interval_ms": 900_000,

@@ -143,9 +143,10 @@ class Settings(BaseSettings):
 
     @property
     def max_message_bytes(self) -> int:
-        """Kafka record limit: a raw document travels base64 in a JSON
-        envelope (4/3 of its size) plus metadata, so leave room."""
-        return self.max_document_bytes * 3 // 2 + 1024 * 1024
+        """Kafka record limit. A raw document travels base64 in a JSON
+        envelope (4/3 of its size); its dead letter base64-encodes that
+        envelope again (16/9 in all), plus metadata: twice the document."""
+        return self.max_document_bytes * 2 + 1024 * 1024
 
 
 def read_endpoints(home: Path | None = None) -> dict[str, Any]:

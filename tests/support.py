@@ -87,6 +87,7 @@ def read_topic(spec: TopicSpec, settings: Settings, model: type[M] | None = None
         enable_auto_commit=False,
         max_partition_fetch_bytes=settings.max_message_bytes,
         fetch_max_bytes=settings.max_message_bytes * 2,
+        receive_message_max_bytes=settings.max_message_bytes * 2 + 1024 * 1024,
     )
     try:
         name = spec.name(settings)

@@ -31,6 +31,17 @@ def test_raw_topic_fits_a_max_size_document() -> None:
     assert envelope < int(RAW.config(s)["max.message.bytes"]) <= s.max_message_bytes
 
 
+def test_the_dead_letter_of_a_max_size_document_fits() -> None:
+    from ogi.deadletter import dead_letter
+    from ogi.topics import DEADLETTER
+    from schemas import Stage
+
+    s = _settings(max_document_bytes=4 * 1024 * 1024)
+    raw = RawReport.from_bytes(b"\xff" * s.max_document_bytes, agency_id="a", source_url="u" * 2000)
+    letter = dead_letter(Stage.EXTRACT, ValueError("x" * 5000), raw.model_dump_json().encode())
+    assert len(letter.model_dump_json()) < int(DEADLETTER.config(s)["max.message.bytes"])
+
+
 def test_compaction_only_where_latest_wins() -> None:
     compacted = {spec.suffix for spec in TOPICS.values() if spec.compacted}
     assert "alerts" in compacted and "raw.reports" not in compacted
