@@ -13,6 +13,8 @@ from schemas.events import (
     Severity,
     Stage,
     Template,
+    UndecodableRecord,
+    decode,
     stable_id,
     utcnow,
 )
@@ -30,6 +32,8 @@ __all__ = [
     "Severity",
     "Stage",
     "Template",
+    "UndecodableRecord",
+    "decode",
     "stable_id",
     "utcnow",
 ]

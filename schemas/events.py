@@ -20,7 +20,7 @@ import base64
 import hashlib
 from datetime import date, datetime, timezone
 from enum import Enum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -28,9 +28,11 @@ from pydantic import (
     Field,
     PlainSerializer,
     PlainValidator,
+    ValidationError,
 )
 
 SCHEMA_VERSION = 1
+_M = TypeVar("_M", bound=BaseModel)
 
 
 def _b64decode(value: Any) -> bytes:
@@ -48,6 +50,24 @@ Base64Bytes = Annotated[
     PlainValidator(_b64decode),
     PlainSerializer(lambda b: base64.b64encode(b).decode("ascii"), return_type=str, when_used="json"),
 ]
+
+
+class UndecodableRecord(ValueError):
+    """A record that is not a valid instance of the model its topic carries,
+    or that was written by a newer schema version than this code knows."""
+
+
+def decode(model: type[_M], value: bytes) -> _M:
+    """Validate one record's JSON against ``model``; raises
+    ``UndecodableRecord`` with the reason."""
+    try:
+        obj = model.model_validate_json(value)
+    except ValidationError as exc:
+        raise UndecodableRecord(f"not a valid {model.__name__}: {exc.error_count()} errors: {exc.errors()[:3]}") from exc
+    version = getattr(obj, "schema_version", SCHEMA_VERSION)
+    if version > SCHEMA_VERSION:
+        raise UndecodableRecord(f"{model.__name__} schema_version {version} is newer than {SCHEMA_VERSION}")
+    return obj
 
 
 def utcnow() -> datetime:

@@ -38,17 +38,16 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import faust
 import structlog
-from pydantic import ValidationError
 
 from ogi.deadletter import dead_letter
 from ogi.settings import Settings, get_settings
+from ogi.streams import bytes_topic, make_app, run, send_acked
 from ogi.topics import ALERTS, DEADLETTER, DETECT_EMITTED, DETECT_HISTORY, EXTRACTED, TopicSpec
-from schemas import SCHEMA_VERSION, Alert, ExtractedReport, Stage, utcnow
+from schemas import Alert, ExtractedReport, Stage, UndecodableRecord, decode, utcnow
 from schemas.events import AgencyHistory, EmittedAlert
 from services.alerts.detector import Detector, PeerIndex, alert_id, reconcile
 from services.alerts.rules import Finding, load_rules
@@ -56,42 +55,12 @@ from services.alerts.rules import Finding, load_rules
 log = structlog.get_logger("ogi.detect")
 
 
-class RejectedReport(ValueError):
-    """A record on reports.extracted that is not an ExtractedReport we can read."""
-
-
-def decode_report(value: bytes) -> ExtractedReport:
-    try:
-        report = ExtractedReport.model_validate_json(value)
-    except ValidationError as exc:
-        raise RejectedReport(f"not a valid extracted report: {exc.errors()[:3]}") from exc
-    if report.schema_version > SCHEMA_VERSION:
-        raise RejectedReport(f"schema_version {report.schema_version} is newer than {SCHEMA_VERSION}")
-    return report
-
-
 def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
-    datadir = settings.home / "run" / "faust" / settings.detect_app_id
-    app = faust.App(
-        settings.detect_app_id,
-        broker=";".join(f"kafka://{b}" for b in settings.bootstrap_servers),
-        datadir=str(datadir),
-        web_enabled=False,
-        producer_acks=-1,
-        consumer_auto_offset_reset="earliest",
-        topic_replication_factor=settings.topic_replication,
-        topic_partitions=settings.topic_partitions,
-        # the topic table owns every topic, changelogs included
-        topic_allow_declare=False,
-        stream_wait_empty=False,
-        broker_commit_every=1,
-        table_standby_replicas=0,
-        store="memory://",
-    )
+    # the topic table owns every topic, the tables' changelogs included
+    app = make_app(settings.detect_app_id, settings, table_standby_replicas=0, store="memory://")
 
     def topic(spec: TopicSpec, **kw: Any) -> faust.TopicT:
-        return app.topic(spec.name(settings), key_type=bytes, value_type=bytes, value_serializer="raw",
-                         key_serializer="raw", allow_empty=True, **kw)
+        return bytes_topic(app, spec, settings, **kw)
 
     extracted_topic, alerts_topic, dead_topic = topic(EXTRACTED), topic(ALERTS), topic(DEADLETTER)
     history = app.Table(
@@ -132,9 +101,8 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
             await producer.partitions_for(DETECT_EMITTED.name(settings))
             state["warm"] = True
 
-    async def send(target: faust.TopicT, key: str | None, value: bytes) -> None:
-        fut = await target.send(key=key.encode() if key else None, value=value)
-        await fut  # the broker's ack, before the state that says "sent" is written
+    # send_acked waits for the broker's ack, before the state that says "sent" is written
+    send = send_acked
 
     async def emit(findings: list[Finding], hist: AgencyHistory, now: datetime) -> list[Alert]:
         sent = []
@@ -160,7 +128,7 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
             msg = event.message
             state["last_event"] = time.monotonic()
             try:
-                report = decode_report(value)
+                report = decode(ExtractedReport, value)
                 async with lock:
                     await warm_metadata()
                     ensure_index()
@@ -173,7 +141,7 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
                     peers.update(hist)
                     await emit(findings, hist, now)
             except Exception as exc:
-                if not isinstance(exc, RejectedReport):
+                if not isinstance(exc, UndecodableRecord):
                     log.exception("detector error", offset=msg.offset, partition=msg.partition)
                 letter = dead_letter(Stage.DETECT, exc, value, source_topic=msg.topic, partition=msg.partition,
                                      offset=msg.offset, key=msg.key)
@@ -229,7 +197,4 @@ app = create_app(get_settings())
 
 def run_detector(loglevel: str = "warning") -> None:
     """Run the detector until SIGINT/SIGTERM (``ogi serve detect``)."""
-    from faust.worker import Worker
-
-    Path(app.conf.datadir).parent.mkdir(parents=True, exist_ok=True)
-    Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
+    run(app, loglevel)

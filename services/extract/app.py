@@ -17,6 +17,7 @@ import structlog
 
 from ogi.deadletter import dead_letter
 from ogi.settings import Settings, get_settings
+from ogi.streams import bytes_topic, make_app, run, send_acked
 from ogi.topics import DEADLETTER, EXTRACTED, METRICS, RAW
 from schemas import Stage
 from services.extract.handler import handle_raw
@@ -25,39 +26,15 @@ log = structlog.get_logger("ogi.extract")
 
 
 def create_app(settings: Settings) -> faust.App:
-    limit = settings.max_message_bytes
-    datadir = settings.home / "run" / "faust" / settings.faust_app_id
-    datadir.parent.mkdir(parents=True, exist_ok=True)
-    app = faust.App(
+    app = make_app(
         settings.faust_app_id,
-        broker=";".join(f"kafka://{b}" for b in settings.bootstrap_servers),
-        datadir=str(datadir),
-        web_enabled=False,
-        producer_acks=-1,
-        producer_max_request_size=limit,
-        consumer_max_fetch_size=limit,
-        consumer_auto_offset_reset="earliest",
-        topic_replication_factor=settings.topic_replication,
-        topic_partitions=settings.topic_partitions,
-        # the topic table owns topic configs; Faust must not create or alter them
-        topic_allow_declare=False,
-        stream_wait_empty=False,
-        broker_commit_every=1,
+        settings,
         # extraction of a large document can take a while
         broker_max_poll_interval=max(300.0, settings.extract_timeout_s * 3),
     )
-
-    def topic(spec):  # type: ignore[no-untyped-def]
-        return app.topic(spec.name(settings), key_type=bytes, value_type=bytes, value_serializer="raw",
-                         key_serializer="raw", allow_empty=True)
-
     raw_topic, extracted_topic, metrics_topic, dead_topic = (
-        topic(RAW), topic(EXTRACTED), topic(METRICS), topic(DEADLETTER),
+        bytes_topic(app, spec, settings) for spec in (RAW, EXTRACTED, METRICS, DEADLETTER)
     )
-
-    async def send(target: faust.TopicT, key: str | None, value: bytes) -> None:
-        fut = await target.send(key=key.encode() if key else None, value=value)
-        await fut  # wait for the broker's ack before the offset may be committed
 
     @app.agent(raw_topic, concurrency=1)
     async def extract_reports(stream: faust.StreamT) -> None:
@@ -72,13 +49,12 @@ def create_app(settings: Settings) -> faust.App:
                     Stage.EXTRACT, exc, value, source_topic=msg.topic, partition=msg.partition,
                     offset=msg.offset, key=msg.key,
                 )
-                await send(dead_topic, Stage.EXTRACT.value, letter.model_dump_json().encode())
+                await send_acked(dead_topic, Stage.EXTRACT.value, letter.model_dump_json().encode())
                 continue
             report = result.report
             key = report.agency_key
-            await send(extracted_topic, key, report.model_dump_json().encode())
-            for metric in result.metrics:
-                await send(metrics_topic, key, metric.model_dump_json().encode())
+            await send_acked(extracted_topic, key, report.model_dump_json().encode())
+            await send_acked(metrics_topic, key, *(m.model_dump_json().encode() for m in result.metrics))
             log.info(
                 "extracted",
                 report_id=report.report_id,
@@ -97,7 +73,5 @@ app = create_app(get_settings())
 
 
 def run_worker(loglevel: str = "warning") -> None:
-    """Run the worker until SIGINT/SIGTERM (``ogi extract worker``)."""
-    from faust.worker import Worker
-
-    Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
+    """Run the worker until SIGINT/SIGTERM (``ogi serve extract``)."""
+    run(app, loglevel)

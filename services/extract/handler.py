@@ -6,10 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pydantic import ValidationError
-
 from ogi.settings import Settings
-from schemas import SCHEMA_VERSION, ExtractedReport, MetricEvent, RawReport
+from schemas import ExtractedReport, MetricEvent, RawReport, UndecodableRecord, decode
 from services.extract.engine import extract_bounded
 from services.extract.errors import DocumentTooLarge, ExtractError
 from services.extract.events import to_metric_events
@@ -27,12 +25,9 @@ class Extracted:
 
 def decode_raw(value: bytes) -> RawReport:
     try:
-        raw = RawReport.model_validate_json(value)
-    except ValidationError as exc:
-        raise RejectedRecord(f"not a valid raw report: {exc.error_count()} errors: {exc.errors()[:3]}") from exc
-    if raw.schema_version > SCHEMA_VERSION:
-        raise RejectedRecord(f"raw report schema_version {raw.schema_version} is newer than {SCHEMA_VERSION}")
-    return raw
+        return decode(RawReport, value)
+    except UndecodableRecord as exc:
+        raise RejectedRecord(f"not a raw report we can read: {exc}") from exc
 
 
 def handle_raw(value: bytes, settings: Settings) -> Extracted:

@@ -7,11 +7,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from pydantic import ValidationError
-
 from ogi.settings import Settings
 from ogi.topics import ALERTS, DEADLETTER, EXTRACTED, METRICS, TopicSpec
-from schemas import SCHEMA_VERSION, Alert, DeadLetter, ExtractedReport, MetricEvent
+from schemas import Alert, DeadLetter, ExtractedReport, MetricEvent, UndecodableRecord, decode
 from services.index.errors import DocumentRejected
 from services.index.store import Action, index_name
 
@@ -59,10 +57,8 @@ def to_action(topic: str, value: bytes, settings: Settings) -> Action:
         raise DocumentRejected(f"no index for topic {topic!r}")
     spec, kind, convert = ROUTES[suffix]
     try:
-        model = spec.model.model_validate_json(value)
-    except ValidationError as exc:
-        raise DocumentRejected(f"not a valid {spec.model.__name__}: {exc.errors()[:3]}") from exc
-    if getattr(model, "schema_version", SCHEMA_VERSION) > SCHEMA_VERSION:
-        raise DocumentRejected(f"schema_version {model.schema_version} is newer than {SCHEMA_VERSION}")
+        model = decode(spec.model, value)
+    except UndecodableRecord as exc:
+        raise DocumentRejected(str(exc)) from exc
     doc_id, source = convert(model)
     return Action(index_name(kind, settings), doc_id, source)
