@@ -23,7 +23,9 @@ def _registrars() -> list[Register]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ogi", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="ogi", description="Watch open government information annual reports: ingest, extract, index, alert."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for register in _registrars():
         register(sub)
