@@ -76,6 +76,7 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
     detector = Detector(load_rules(settings))
     peers = PeerIndex()
     state: dict[str, Any] = {"indexed": False, "last_event": time.monotonic()}
+    processed: dict[Any, int] = {}  # partition -> next offset after the last report the agent finished
     lock = asyncio.Lock()  # the agent and the timer never reconcile the same alert at once
 
     def load_history(key: str) -> AgencyHistory | None:
@@ -148,6 +149,7 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
                 await send(dead_topic, Stage.DETECT.value, letter.model_dump_json().encode())
             finally:
                 state["last_event"] = time.monotonic()
+                processed[msg.tp] = msg.offset + 1
 
     async def caught_up() -> bool:
         """No report arrived lately, and every record of every partition has
@@ -159,13 +161,14 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
         if not tps:
             return False
         highwaters = await app.consumer.highwaters(*tps)
-        # Faust's record of committed offsets (next offset to read), seeded from
-        # the broker on assignment and advanced only after the agent is done.
+        # Done up to: what the agent finished since this worker started, or,
+        # for a partition it has not read from yet, Faust's committed offset
+        # (next offset to read, seeded from the broker on assignment).
         committed = getattr(app.consumer, "_committed_offset", None)
         for tp in tps:
             end = highwaters.get(tp) or 0
-            done = committed.get(tp) if committed is not None else await app.consumer.position(tp)
-            if end > (done or 0):
+            seeded = committed.get(tp) if committed is not None else await app.consumer.position(tp)
+            if end > max(processed.get(tp, 0), seeded or 0):
                 return False
         return True
 
