@@ -8,6 +8,8 @@ import random
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+from ogi.backoff import equal_jitter
+
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504, 507, 509, 520, 521, 522, 523, 524})
 
 
@@ -45,5 +47,4 @@ def backoff_delay(
     asked = retry_after_seconds(retry_after)
     if asked is not None:
         return min(asked, cap_s)
-    exp = min(cap_s, base_s * (2 ** attempt))
-    return float(min(cap_s, exp / 2 + (rng or random).uniform(0, exp / 2)))
+    return equal_jitter(attempt, base_s, cap_s, rng)

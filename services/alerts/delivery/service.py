@@ -41,6 +41,7 @@ import structlog
 from kafka import KafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
+from ogi.backoff import equal_jitter
 from ogi.broker import make_consumer, make_producer, publish
 from ogi.deadletter import dead_letter
 from ogi.settings import Settings, get_settings
@@ -59,8 +60,7 @@ Persist = Callable[[Delivery], None]
 def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:
     """Delay before attempt ``attempt + 1`` (attempt counts from 1): exponential
     with "equal jitter" (half fixed, half random) so retries spread out."""
-    delay = min(cap, base * (2 ** max(0, attempt - 1)))
-    return float(delay / 2 + (rng or random).random() * delay / 2)
+    return equal_jitter(attempt - 1, base, cap, rng)
 
 
 class SubscriberWorker(threading.Thread):
