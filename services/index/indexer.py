@@ -9,9 +9,7 @@ restart delays indexing, it never drops a record.
 
 from __future__ import annotations
 
-import signal
 import time
-from types import FrameType
 
 import structlog
 from kafka import KafkaConsumer, KafkaProducer
@@ -20,6 +18,7 @@ from kafka.errors import CommitFailedError
 from ogi.broker import make_consumer, make_producer, publish
 from ogi.deadletter import dead_letter
 from ogi.settings import Settings, get_settings
+from ogi.signals import stop_on_signals
 from ogi.topics import ALERTS, DEADLETTER, EXTRACTED, METRICS
 from schemas import Stage
 from services.index.documents import to_action
@@ -115,10 +114,5 @@ class Indexer:
 
 def run_indexer() -> None:
     indexer = Indexer()
-
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        indexer.stop()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    stop_on_signals(indexer.stop)
     indexer.run()

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import random
 import re
-import signal
 import threading
 import time
 from collections import deque
@@ -44,6 +43,7 @@ from kafka import KafkaProducer
 
 from ogi.broker import ensure_topics, make_producer, publish
 from ogi.settings import Settings, get_settings
+from ogi.signals import stop_on_signals
 from ogi.topics import DEADLETTER, INGEST_SEEN, INGEST_STATUS, RAW
 from schemas.events import RawReport, SeenDocument, SourceStatus, utcnow
 from services.ingest.discovery import (
@@ -481,13 +481,7 @@ def run_monitor() -> None:
     settings = get_settings()
     ensure_topics(settings, [RAW, DEADLETTER, INGEST_SEEN, INGEST_STATUS])
     monitor = Monitor(settings)
-
-    def _stop(signum: int, frame: object) -> None:
-        log.info("signal", signal=signum)
-        monitor.stop()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    stop_on_signals(monitor.stop)
     try:
         monitor.run()
     finally:

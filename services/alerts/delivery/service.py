@@ -31,11 +31,9 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
-import signal
 import threading
 import time
 from collections.abc import Callable, Iterable
-from types import FrameType
 
 import structlog
 from kafka import KafkaConsumer, TopicPartition
@@ -45,6 +43,7 @@ from ogi.backoff import equal_jitter
 from ogi.broker import make_consumer, make_producer, publish
 from ogi.deadletter import dead_letter
 from ogi.settings import Settings, get_settings
+from ogi.signals import stop_on_signals
 from ogi.topics import ALERTS, DEADLETTER, DELIVERIES
 from schemas import Alert, Stage, utcnow
 from schemas.events import Delivery, DeliveryStatus, Subscription
@@ -341,10 +340,5 @@ class Deliverer:
 
 def run_deliverer() -> None:
     deliverer = Deliverer()
-
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        deliverer.stop()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    stop_on_signals(deliverer.stop)
     deliverer.run()
