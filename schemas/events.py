@@ -252,9 +252,20 @@ class Severity(str, Enum):
         return ["info", "warning", "critical"].index(self.value)
 
 
+class AlertStatus(str, Enum):
+    """An alert is open while its finding holds; ``resolved`` when the
+    finding disappeared (a corrected report balances, the late report
+    arrived, a re-test no longer fires, a source recovered)."""
+
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
 class Alert(_Event):
-    """A finding about an agency-year. One finding is one alert: a later
-    observation of the same finding updates it (same ``alert_id``)."""
+    """A finding about an agency-year (or, for ``source_unhealthy``, about a
+    source; ``year`` is then empty). One finding is one alert: a later
+    observation of the same finding updates it (same ``alert_id``), and its
+    disappearance is a last revision with ``status`` ``resolved``."""
 
     alert_id: str
     rule: str
@@ -272,6 +283,12 @@ class Alert(_Event):
     first_seen: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     revision: int = Field(1, description="bumped each time the finding is updated")
+    status: AlertStatus = Field(AlertStatus.OPEN, description="open while the finding holds, then resolved")
+    resolved_at: datetime | None = Field(None, description="when the finding was seen to be gone")
+    bundled: list[Alert] = Field(
+        default_factory=list,
+        description="a digest message only (rule 'digest', never on the alerts topic): the alerts it bundles",
+    )
 
     @staticmethod
     def make_id(rule: str, agency_key: str | None, year: int | None, detail: str = "") -> str:
@@ -312,6 +329,10 @@ class SourceStatus(_Event):
     last_error: str | None = None
     last_error_at: datetime | None = None
     reports_found: int = Field(0, ge=0, description="report links recognised on the last successful poll")
+    failed_polls: int = Field(0, ge=0, description="polls that failed in a row (0 after a success)")
+    last_found_at: datetime | None = Field(
+        None, description="last poll whose list pages yielded at least one report link"
+    )
     published_total: int = Field(0, ge=0, description="documents published from this source, all time")
     refused_total: int = Field(0, ge=0, description="fetches refused by policy, all time")
     last_refusal: str | None = None
@@ -353,13 +374,30 @@ class AgencyHistory(_Event):
 class EmittedAlert(_Event):
     """The detector's memory of one alert it emitted (changelog keyed by
     ``alert_id``): an unchanged finding is not re-emitted, a changed one
-    bumps ``revision``."""
+    bumps ``revision``, a vanished one is resolved from the ``alert`` kept
+    here (records written before resolution existed lack it)."""
 
     alert_id: str
     fingerprint: str
     revision: int = 1
     first_seen: datetime
     updated_at: datetime
+    agency_key: str | None = Field(None, description="whose alert: the detector resolves by agency")
+    status: AlertStatus = AlertStatus.OPEN
+    alert: Alert | None = Field(None, description="the last revision sent")
+
+
+class Silence(BaseModel):
+    """Mute a subscription's alerts of some agencies, rules or regions until
+    a moment. Every non-empty list must match (an empty one matches all);
+    a silence with all lists empty mutes everything."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agencies: list[str] = Field(default_factory=list, description="agency names or ids")
+    rules: list[str] = Field(default_factory=list)
+    regions: list[str] = Field(default_factory=list, description="region prefixes")
+    until: datetime
 
 
 class Subscription(_Event):
@@ -377,6 +415,11 @@ class Subscription(_Event):
     webhook_secret: str | None = Field(None, description="HMAC-SHA256 key for the X-OGI-Signature header")
     email_to: list[str] = Field(default_factory=list)
     created_at: datetime = Field(default_factory=utcnow)
+    resolutions: bool = Field(True, description="also send the resolution of an alert this subscriber was sent")
+    digest_s: float | None = Field(
+        None, gt=0, description="bundle alerts into one message per this many seconds; empty = one message each"
+    )
+    silences: list[Silence] = Field(default_factory=list)
 
 
 class DeliveryStatus(str, Enum):
@@ -401,6 +444,7 @@ class Delivery(_Event):
     last_error: str | None = None
     updated_at: datetime = Field(default_factory=utcnow)
     alert: Alert | None = None
+    digest: bool = Field(False, description="waits for the subscription's next digest message")
 
     @staticmethod
     def make_key(subscription_id: str, sink: str, alert_id: str) -> str:
@@ -417,6 +461,16 @@ class Stage(str, Enum):
     INDEX = "index"
     DETECT = "detect"
     DELIVER = "deliver"
+
+
+class LeaderLease(_Event):
+    """Written by a service instance when it becomes its group's leader (see
+    ``ogi/leader.py``): who leads, since when. Informational; leadership
+    itself is the Kafka group membership."""
+
+    group: str
+    holder: str = Field(description="host:pid of the leading process")
+    acquired_at: datetime = Field(default_factory=utcnow)
 
 
 class DeadLetter(_Event):
@@ -445,4 +499,5 @@ ALL_MODELS: dict[str, type[BaseModel]] = {
     "emitted_alert": EmittedAlert,
     "subscription": Subscription,
     "delivery": Delivery,
+    "leader_lease": LeaderLease,
 }

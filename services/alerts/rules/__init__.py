@@ -21,6 +21,7 @@ from services.alerts.rules.base import Context, Finding, PeerRecord, Rule, RuleP
 from services.alerts.rules.broken_identity import BrokenIdentity
 from services.alerts.rules.overdue_report import OverdueReport
 from services.alerts.rules.refusal_spike import RefusalSpike
+from services.alerts.rules.source_unhealthy import SourceUnhealthy
 from services.alerts.rules.yoy_jump import YoyJump
 
 RULES: dict[str, type[Rule]] = {
@@ -28,6 +29,7 @@ RULES: dict[str, type[Rule]] = {
     YoyJump.name: YoyJump,
     BrokenIdentity.name: BrokenIdentity,
     OverdueReport.name: OverdueReport,
+    SourceUnhealthy.name: SourceUnhealthy,
 }
 
 __all__ = ["RULES", "Context", "Finding", "PeerRecord", "Rule", "RuleParams", "build_rules", "load_rules",

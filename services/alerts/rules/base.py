@@ -14,6 +14,16 @@ rule's block in the parameters YAML) and two hooks:
     called on a timer for every known agency, for rules that fire on
     *absence* (a report that should exist by now). Default: nothing.
 
+``check_source(status)``
+    called for each source status the monitor publishes, for rules about
+    the sources themselves (``source_unhealthy``). Default: nothing.
+
+Resolution: when the detector re-evaluates a rule for an agency-year and
+an alert of that rule for that agency-year is open but no longer found,
+the detector resolves it (a new revision with status ``resolved``). A rule
+may also return a finding with ``resolved=True`` to close its alert with
+its own words (the overdue report that arrived late).
+
 A rule never emits alerts itself: the detector turns findings into
 ``Alert`` events, keeps one alert per finding id and bumps its revision
 when a finding changes.
@@ -28,7 +38,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from schemas.events import AgencyHistory, Severity, YearRecord
+from schemas.events import AgencyHistory, Severity, SourceStatus, YearRecord
 
 
 class RuleParams(BaseModel):
@@ -78,7 +88,7 @@ class Finding:
     metric of a year-on-year jump); it is part of the alert id."""
 
     rule: str
-    year: int
+    year: int | None
     severity: Severity
     title: str
     message: str
@@ -86,6 +96,9 @@ class Finding:
     detail: str = ""
     report_id: str | None = None
     report_url: str | None = None
+    #: the finding closes its alert (e.g. "the overdue report arrived"): sent
+    #: as a revision with status ``resolved``
+    resolved: bool = False
 
 
 class Rule:
@@ -94,6 +107,9 @@ class Rule:
 
     name: ClassVar[str] = ""
     Params: ClassVar[type[RuleParams]] = RuleParams
+    #: ``evaluate`` reads ``ctx.peers``: when a peer group gains or changes a
+    #: year, the detector re-runs the rule for the group's other agencies
+    uses_peers: ClassVar[bool] = False
 
     def __init__(self, params: RuleParams | dict[str, Any] | None = None) -> None:
         if isinstance(params, RuleParams):
@@ -111,6 +127,10 @@ class Rule:
 
     def scheduled(self, history: AgencyHistory, now: datetime) -> list[Finding]:
         """Findings that depend on the clock, not on a new report."""
+        return []
+
+    def check_source(self, status: SourceStatus) -> list[Finding]:
+        """Findings about one source's health (see module doc)."""
         return []
 
     def finding(self, ctx: Context, **fields: Any) -> Finding:

@@ -4,8 +4,9 @@
 
 One finding per agency-year listing every failed check, with the figures
 the checks relate, so the alert shows the arithmetic that does not add up.
-A later report for the same year that passes every check yields nothing
-(the earlier alert stays as the record of what was published). Severity is
+A later report for the same year that passes every check yields nothing,
+so the detector resolves the earlier alert (its revisions stay as the record
+of what was published). Severity is
 critical from ``critical_checks`` failed checks upward, or when a check in
 ``critical_always`` fails.
 """

@@ -17,9 +17,11 @@ time (UTC+8).
   after the deadline, or — when the site gave no date — it arrived after an
   overdue alert had been raised for it (or the agency was watched since
   before the deadline and the report was first seen after it), the same
-  finding (same alert id) becomes "arrived late": the overdue alert is
-  updated, not repeated. A backfill of old years for an agency first seen
-  today raises nothing.
+  finding (same alert id) becomes "arrived late" and closes the alert (a
+  revision with status ``resolved``), never a second alert. A report that
+  arrived in time resolves an open overdue alert all the same (the
+  detector resolves what a re-evaluation no longer finds). A backfill of
+  old years for an agency first seen today raises nothing.
 """
 
 from __future__ import annotations
@@ -114,5 +116,6 @@ class OverdueReport(Rule):
                 message=f"The {ctx.year} report was {how} on {arrived.isoformat()}, "
                         f"{days} days after the deadline {due.isoformat()}.",
                 figures={"days_late": float(days)},
+                resolved=True,
             )
         ]

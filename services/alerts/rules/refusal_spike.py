@@ -71,6 +71,7 @@ class RefusalSpikeParams(RuleParams):
 class RefusalSpike(Rule):
     name = "refusal_spike"
     Params = RefusalSpikeParams
+    uses_peers = True
     params: RefusalSpikeParams
 
     def evaluate(self, ctx: Context) -> list[Finding]:

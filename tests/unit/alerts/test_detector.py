@@ -109,8 +109,10 @@ def test_peers_veto_a_spike_that_the_whole_group_shares() -> None:
     reports += [make_report(2023, 40, 100, agency=f"甲区{n}局", region="某市甲区") for n in "一二三"]
     spikes = [a for a in replay(detector(), reports, NOW) if a.rule == "refusal_spike"]
     # the first two agencies of 2023 have fewer than min_peers (2) peers yet and fall back to their
-    # own history; the third has two peers with the same rate, which veto it
-    assert [a.agency for a in spikes] == ["甲区一局", "甲区二局"]
+    # own history; the third has two peers with the same rate, which veto it — and, its group having
+    # gained a report, the first two are re-tested against their peers: the veto resolves them
+    assert [(a.agency, a.status.value, a.revision) for a in spikes] == [
+        ("甲区一局", "open", 1), ("甲区二局", "open", 1), ("甲区一局", "resolved", 2), ("甲区二局", "resolved", 2)]
 
 
 def test_overdue_then_late_report_is_one_alert_in_two_revisions() -> None:
