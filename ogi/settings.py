@@ -104,8 +104,11 @@ class Settings(BaseSettings):
     alert_rules: Path | None = Field(None, description="rule parameters YAML; empty = the shipped one")
     detect_app_id: str = Field("ogi-detect", description="Faust app id / consumer group of the detector")
     detect_overdue_interval_s: float = Field(3600.0, gt=0, description="how often overdue reports are checked")
-    detect_overdue_quiet_s: float = Field(
-        30.0, ge=0, description="the overdue check waits until no report arrived for this long (no backlog)"
+    detect_overdue_wait_s: float = Field(
+        600.0, gt=0, description="longest wait for the detector to reach the overdue check's offset snapshot"
+    )
+    leader_session_timeout_s: float = Field(
+        10.0, ge=6, description="a dead detector/deliverer leader is replaced after this long"
     )
     deliver_group: str = Field("ogi-deliver", description="consumer group of the alert deliverer")
     deliver_max_attempts: int = Field(8, ge=1, description="attempts per alert and sink before it is dead-lettered")

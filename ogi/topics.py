@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from ogi.settings import Settings, get_settings
 from schemas import Alert, DeadLetter, ExtractedReport, MetricEvent, RawReport
 from schemas.events import SeenDocument, SourceStatus
-from schemas.events import AgencyHistory, Delivery, EmittedAlert, Subscription
+from schemas.events import AgencyHistory, Delivery, EmittedAlert, LeaderLease, Subscription
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -131,6 +131,15 @@ DELIVERIES = TopicSpec(
     description="per subscription x sink x alert: pending / delivered / failed, with attempts",
     compacted=True,
 )
+# Leader election (ogi/leader.py): instances join a consumer group on this
+# topic and the holder of partition 0 leads; the records only say who led when.
+LEASES = TopicSpec(
+    "leases",
+    LeaderLease,
+    key="group",
+    description="leader election groups of the detector and the deliverer; records: who became leader, when",
+    compacted=True,
+)
 
 TOPICS: dict[str, TopicSpec] = {
     "raw": RAW,
@@ -144,4 +153,5 @@ TOPICS: dict[str, TopicSpec] = {
     "detect_emitted": DETECT_EMITTED,
     "subscriptions": SUBSCRIPTIONS,
     "deliveries": DELIVERIES,
+    "leases": LEASES,
 }

@@ -1,5 +1,6 @@
-"""The detector worker: a faust-streaming app whose agent runs every
-extracted report through the rules and puts alerts on the alerts topic.
+"""The detector worker: a faust-streaming app whose agents run every
+extracted report and every source status through the detector engine
+(``detector.Engine``) and put alerts on the alerts topic.
 
 State lives in two Faust tables, each backed by a compacted changelog topic
 from the topic table (``ogi setup`` creates them; Faust is not allowed to
@@ -8,61 +9,140 @@ declare topics, as in the extract worker):
 * ``history`` — agency_key -> ``AgencyHistory`` (the figures of each year);
   written from the agent, so co-partitioned with ``reports.extracted``;
 * ``emitted`` — alert_id -> ``EmittedAlert`` (fingerprint, revision,
-  first_seen); written from the agent and from the overdue timer, so it
-  uses the key partitioner.
+  status, last revision sent); written from the agents and from the overdue
+  timer, so it uses the key partitioner.
 
-The overdue check runs on a timer, but only once the agent has caught up:
-the offsets committed for reports.extracted (Faust commits a record only
-after the agent finished it) have reached the end of every partition, and
-no report arrived for ``detect_overdue_quiet_s``. A detector restarted
-behind a backlog would otherwise call reports overdue that are merely
-still queued.
+**One active detector, hot standbys** (``ogi/leader.py``): ``ogi serve
+detect`` first wins a leader election, then starts the Faust worker, which
+then holds every partition. Peer groups span partitions, and the peer index
+(in memory, rebuilt from ``history``) must see them all; so must the
+overdue check's offset snapshot. A standby takes over when the leader dies.
 
-Peer groups (same region and level, same year) are an in-memory index over
-``history``, rebuilt from the table after a restart. The index sees the
-agencies of the partitions this worker holds: run one detector (the load
-is a few thousand reports a year), or peers are compared per partition.
+**The overdue check decides from a known-complete history.** At each timer
+tick it takes a snapshot of the end offsets of ``reports.extracted`` from
+the broker; it runs once, for every partition, the detector's processed
+position has reached the snapshot. The processed position is what this
+process finished (the agent records ``offset + 1`` after each report) or,
+for what an earlier process finished, the group's committed offset read
+from the broker (Faust commits an offset only after the agent finished the
+record and the table changelogs were flushed, so a history recovered after
+a restart holds every record below it). So a report already on the topic
+when the check starts is in the history when the check decides, however
+large the backlog; and reports that keep arriving after the snapshot never
+postpone it.
 
-Delivery guarantees: for each report the agent (1) updates ``history``,
-(2) for each finding that is new or changed, sends the alert and waits for
-the broker's ack, then (3) records it in ``emitted``. Faust flushes the
-changelogs before it commits the report's offset. A crash anywhere replays
-the report: an alert whose ack arrived but whose ``emitted`` record did not
-is sent once more with the same id and revision (the compacted topic, the
-Elasticsearch id and the deliverer's idempotency key absorb it); an alert is
-never lost, because ``emitted`` is written only after the ack.
+Delivery guarantees: for each record the agent (1) updates ``history``,
+(2) for each alert revision (new, changed or resolved finding) sends it and
+waits for the broker's ack, then (3) records it in ``emitted``. Faust
+flushes the changelogs before it commits the record's offset. A crash
+anywhere replays the record: a revision whose ack arrived but whose
+``emitted`` record did not is sent once more with the same id and revision
+(the compacted topic, the Elasticsearch id and the deliverer's idempotency
+key absorb it); a revision is never lost, because ``emitted`` is written
+only after the ack.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, Generic, TypeVar
 
 import faust
 import structlog
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from pydantic import BaseModel
 
 from ogi.deadletter import dead_letter
+from ogi.leader import Leadership
 from ogi.settings import Settings, get_settings
 from ogi.streams import bytes_topic, make_app, run, send_acked
-from ogi.topics import ALERTS, DEADLETTER, DETECT_EMITTED, DETECT_HISTORY, EXTRACTED, TopicSpec
-from schemas import Alert, ExtractedReport, Stage, UndecodableRecord, decode, utcnow
-from schemas.events import AgencyHistory, EmittedAlert
-from services.alerts.detector import Detector, PeerIndex, alert_id, reconcile
-from services.alerts.rules import Finding, load_rules
+from ogi.topics import ALERTS, DEADLETTER, DETECT_EMITTED, DETECT_HISTORY, EXTRACTED, INGEST_STATUS, TopicSpec
+from schemas import ExtractedReport, Stage, UndecodableRecord, decode, utcnow
+from schemas.events import AgencyHistory, EmittedAlert, SourceStatus
+from services.alerts.detector import Detector, Engine, Outcome
+from services.alerts.rules import load_rules
 
 log = structlog.get_logger("ogi.detect")
 
+M = TypeVar("M", bound=BaseModel)
+
+
+class TableStore(Generic[M]):
+    """A Faust table of JSON bytes seen as a key -> model store."""
+
+    def __init__(self, table: faust.Table, model: type[M]) -> None:
+        self.table = table
+        self.model = model
+
+    def get(self, key: str) -> M | None:
+        raw = self.table.get(key.encode())
+        return self.model.model_validate_json(raw) if raw else None
+
+    def put(self, key: str, value: M) -> None:
+        self.table[key.encode()] = value.model_dump_json().encode()
+
+    def values(self) -> Iterable[M]:
+        return [self.model.model_validate_json(raw) for raw in list(self.table.values()) if raw]
+
+
+class BrokerOffsets:
+    """End offsets of a topic and a group's committed offsets, asked of the
+    broker (not of Faust's consumer, whose view may lag)."""
+
+    def __init__(self, settings: Settings, spec: TopicSpec, group: str) -> None:
+        self.settings = settings
+        self.topic = spec.name(settings)
+        self.group = group
+        self._consumer: KafkaConsumer | None = None
+        self._admin: KafkaAdminClient | None = None
+
+    def _clients(self) -> tuple[KafkaConsumer, KafkaAdminClient]:
+        if self._consumer is None or self._admin is None:
+            servers = self.settings.bootstrap_servers
+            self._consumer = KafkaConsumer(bootstrap_servers=servers, enable_auto_commit=False,
+                                           client_id="ogi-detect-offsets")
+            self._admin = KafkaAdminClient(bootstrap_servers=servers, client_id="ogi-detect-offsets")
+        return self._consumer, self._admin
+
+    def ends(self) -> dict[int, int]:
+        consumer, _ = self._clients()
+        tps = [TopicPartition(self.topic, p) for p in sorted(consumer.partitions_for_topic(self.topic) or [])]
+        return {tp.partition: off for tp, off in consumer.end_offsets(tps).items()} if tps else {}
+
+    def committed(self) -> dict[int, int]:
+        _, admin = self._clients()
+        offsets = admin.list_consumer_group_offsets(self.group)
+        return {tp.partition: meta.offset for tp, meta in offsets.items()
+                if tp.topic == self.topic and meta.offset is not None and meta.offset >= 0}
+
+
+def behind(snapshot: dict[int, int], processed: dict[int, int], committed: dict[int, int]) -> dict[int, int]:
+    """Per partition, how many records of the snapshot are not yet known to
+    be in the history (empty: the check may decide)."""
+    out = {}
+    for partition, end in snapshot.items():
+        done = max(processed.get(partition, 0), committed.get(partition, 0))
+        if done < end:
+            out[partition] = end - done
+    return out
+
 
 def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
-    # the topic table owns every topic, the tables' changelogs included
-    app = make_app(settings.detect_app_id, settings, table_standby_replicas=0, store="memory://")
+    # the topic table owns every topic, the tables' changelogs included; a
+    # short session lets a standby's worker take the partitions of a killed leader soon
+    app = make_app(settings.detect_app_id, settings, table_standby_replicas=0, store="memory://",
+                   broker_session_timeout=settings.leader_session_timeout_s,
+                   broker_heartbeat_interval=max(1.0, settings.leader_session_timeout_s / 4))
 
     def topic(spec: TopicSpec, **kw: Any) -> faust.TopicT:
         return bytes_topic(app, spec, settings, **kw)
 
-    extracted_topic, alerts_topic, dead_topic = topic(EXTRACTED), topic(ALERTS), topic(DEADLETTER)
+    extracted_topic, status_topic = topic(EXTRACTED), topic(INGEST_STATUS)
+    alerts_topic, dead_topic = topic(ALERTS), topic(DEADLETTER)
     history = app.Table(
         "history", key_type=bytes, value_type=bytes,
         partitions=settings.topic_partitions,
@@ -73,24 +153,16 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
         partitions=settings.topic_partitions, use_partitioner=True,
         changelog_topic=topic(DETECT_EMITTED, partitions=settings.topic_partitions, compacting=True, internal=True),
     )
-    detector = Detector(load_rules(settings))
-    peers = PeerIndex()
-    state: dict[str, Any] = {"indexed": False, "last_event": time.monotonic()}
-    processed: dict[Any, int] = {}  # partition -> next offset after the last report the agent finished
-    lock = asyncio.Lock()  # the agent and the timer never reconcile the same alert at once
+    engine = Engine(Detector(load_rules(settings)), TableStore(history, AgencyHistory),
+                    TableStore(emitted, EmittedAlert))
+    offsets = BrokerOffsets(settings, EXTRACTED, settings.detect_app_id)
+    processed: dict[int, int] = {}  # partition -> next offset after the last report the agent finished
+    lock = asyncio.Lock()  # the agents and the timer never reconcile the same alert at once
+    state: dict[str, bool] = {}
 
-    def load_history(key: str) -> AgencyHistory | None:
-        raw = history.get(key.encode())
-        return AgencyHistory.model_validate_json(raw) if raw else None
-
-    def ensure_index() -> None:
-        if state["indexed"]:
-            return
-        for raw in list(history.values()):
-            if raw:
-                peers.update(AgencyHistory.model_validate_json(raw))
-        state["indexed"] = True
-        log.info("peer index rebuilt", agencies=len(peers))
+    @app.on_rebalance_complete.connect  # type: ignore[misc]
+    async def _reindex(sender: Any = None, **kwargs: Any) -> None:
+        engine.reset_index()  # the tables may hold other partitions now
 
     async def warm_metadata() -> None:
         # ``emitted`` picks partitions with the key partitioner, which needs the
@@ -102,95 +174,82 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
             await producer.partitions_for(DETECT_EMITTED.name(settings))
             state["warm"] = True
 
-    # send_acked waits for the broker's ack, before the state that says "sent" is written
-    send = send_acked
-
-    async def emit(findings: list[Finding], hist: AgencyHistory, now: datetime) -> list[Alert]:
-        sent = []
-        for finding in findings:
-            aid = alert_id(finding, hist).encode()
-            raw = emitted.get(aid)
-            previous = EmittedAlert.model_validate_json(raw) if raw else None
-            result = reconcile(finding, hist, previous, now)
-            if result is None:
-                continue
-            alert, remembered = result
-            await send(alerts_topic, alert.alert_id, alert.model_dump_json().encode())
-            emitted[aid] = remembered.model_dump_json().encode()
-            sent.append(alert)
+    async def emit(outcomes: list[Outcome]) -> None:
+        for outcome in outcomes:
+            alert = outcome.alert
+            await send_acked(alerts_topic, alert.alert_id, alert.model_dump_json().encode())
+            engine.commit(outcome)  # only after the ack (see the module doc)
             log.info("alert", rule=alert.rule, agency=alert.agency, year=alert.year, severity=alert.severity.value,
-                     revision=alert.revision, alert_id=alert.alert_id)
-        return sent
+                     revision=alert.revision, status=alert.status.value, alert_id=alert.alert_id)
 
-    @app.agent(extracted_topic, concurrency=1)
-    async def detect(stream: faust.StreamT[bytes]) -> None:
+    async def consume(stream: faust.StreamT[bytes], model: type[M],
+                      handle: Callable[[M], list[Outcome]], after: Callable[[Any], None]) -> None:
         async for event in stream.events():
             value: bytes = event.value
             msg = event.message
-            state["last_event"] = time.monotonic()
             try:
-                report = decode(ExtractedReport, value)
+                record = decode(model, value)
                 async with lock:
                     await warm_metadata()
-                    ensure_index()
-                    now = clock()
-                    hist, findings = detector.observe(load_history(report.agency_key), report, now, peers.peers,
-                                                      lambda aid: emitted.get(aid.encode()) is not None)
-                    if hist is None:
-                        continue
-                    history[hist.agency_key.encode()] = hist.model_dump_json().encode()
-                    peers.update(hist)
-                    await emit(findings, hist, now)
+                    await emit(handle(record))
             except Exception as exc:
                 if not isinstance(exc, UndecodableRecord):
-                    log.exception("detector error", offset=msg.offset, partition=msg.partition)
+                    log.exception("detector error", topic=msg.topic, offset=msg.offset, partition=msg.partition)
                 letter = dead_letter(Stage.DETECT, exc, value, source_topic=msg.topic, partition=msg.partition,
                                      offset=msg.offset, key=msg.key)
-                await send(dead_topic, Stage.DETECT.value, letter.model_dump_json().encode())
+                await send_acked(dead_topic, Stage.DETECT.value, letter.model_dump_json().encode())
             finally:
-                state["last_event"] = time.monotonic()
-                processed[msg.tp] = msg.offset + 1
+                after(msg)
 
-    async def caught_up() -> bool:
-        """No report arrived lately, and every record of every partition has
-        been processed and committed."""
-        if time.monotonic() - state["last_event"] < settings.detect_overdue_quiet_s:
-            return False
-        name = EXTRACTED.name(settings)
-        tps = [tp for tp in app.consumer.assignment() if tp.topic == name]
-        if not tps:
-            return False
-        highwaters = await app.consumer.highwaters(*tps)
-        # Done up to: what the agent finished since this worker started, or,
-        # for a partition it has not read from yet, Faust's committed offset
-        # (next offset to read, seeded from the broker on assignment).
-        committed = getattr(app.consumer, "_committed_offset", None)
-        for tp in tps:
-            end = highwaters.get(tp) or 0
-            seeded = committed.get(tp) if committed is not None else await app.consumer.position(tp)
-            if end > max(processed.get(tp, 0), seeded or 0):
+    def mark_processed(msg: Any) -> None:
+        processed[msg.partition] = msg.offset + 1
+
+    @app.agent(extracted_topic, concurrency=1)
+    async def detect(stream: faust.StreamT[bytes]) -> None:
+        await consume(stream, ExtractedReport, lambda r: engine.on_report(r, clock()), mark_processed)
+
+    @app.agent(status_topic, concurrency=1)
+    async def watch_sources(stream: faust.StreamT[bytes]) -> None:
+        await consume(stream, SourceStatus, lambda s: engine.on_source(s, clock()), lambda msg: None)
+
+    def ready() -> bool:
+        recovery = app.tables.recovery  # type: ignore[attr-defined]
+        return not (app.rebalancing or app.in_recovery or not recovery.completed.is_set())
+
+    async def in_thread(fn: Callable[[], Any]) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(None, fn)
+
+    async def wait_for_snapshot() -> bool:
+        """Take the snapshot and wait until the history holds it (see the
+        module doc); False if that did not happen in time."""
+        snapshot = await in_thread(offsets.ends)
+        deadline = time.monotonic() + settings.detect_overdue_wait_s
+        log.info("overdue check: waiting for the history to reach the snapshot", snapshot=snapshot)
+        committed: dict[int, int] = {}
+        while True:
+            if not ready():
+                log.info("overdue check postponed: rebalancing")
                 return False
-        return True
+            missing = behind(snapshot, processed, committed)
+            if not missing:
+                return True
+            if time.monotonic() > deadline:
+                log.warning("overdue check skipped: the snapshot was not reached in time", behind=missing)
+                return False
+            await asyncio.sleep(0.5)
+            committed = await in_thread(offsets.committed)
 
     @app.timer(interval=settings.detect_overdue_interval_s)  # type: ignore[untyped-decorator]
     async def overdue() -> None:
-        recovery = app.tables.recovery  # type: ignore[attr-defined]
-        if app.rebalancing or app.in_recovery or not recovery.completed.is_set():
+        if not ready():
             return  # a half-recovered history would report every agency overdue
-        if not await caught_up():
-            log.info("overdue check postponed: reports still arriving")
+        if not await wait_for_snapshot():
             return
         async with lock:
             await warm_metadata()
-            now = clock()
-            count = 0
-            for raw in list(history.values()):
-                if not raw:
-                    continue
-                hist = AgencyHistory.model_validate_json(raw)
-                count += len(await emit(detector.scheduled(hist, now), hist, now))
-            if count:
-                log.info("overdue check", alerts=count)
+            outcomes = engine.on_schedule(clock())
+            await emit(outcomes)
+        log.info("overdue check done", alerts=len(outcomes))
 
     return app
 
@@ -199,5 +258,16 @@ app = create_app(get_settings())
 
 
 def run_detector(loglevel: str = "warning") -> None:
-    """Run the detector until SIGINT/SIGTERM (``ogi serve detect``)."""
-    run(app, loglevel)
+    """Run the detector until SIGINT/SIGTERM (``ogi serve detect``): stand by
+    until this instance leads, then run the Faust worker."""
+    settings = get_settings()
+    leadership = Leadership(settings.detect_app_id, settings,
+                            on_lost=lambda: os.kill(os.getpid(), signal.SIGTERM))
+    try:
+        if leadership.acquire():
+            run(app, loglevel)
+    finally:
+        leadership.release()
+
+
+__all__ = ["BrokerOffsets", "TableStore", "behind", "create_app", "run_detector"]

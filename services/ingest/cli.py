@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from services.ingest.monitor import Monitor, PollResult
@@ -116,8 +117,22 @@ def _status(args: argparse.Namespace) -> int:
     finally:
         table.close()
     sources = load_registry(Path(args.registry) if args.registry else None, settings)
-    print(render_status(sources, rows))
+    print(render_status(sources, rows, source_problem(settings)))
     return 0
+
+
+def source_problem(settings: Any) -> Callable[[Any], str | None]:
+    """What the detector's ``source_unhealthy`` rule says of a source status
+    (None: healthy or the rule is disabled)."""
+    from services.alerts.rules import load_rules
+
+    rules = load_rules(settings)
+
+    def problem(row: Any) -> str | None:
+        findings = [f for rule in rules.values() for f in rule.check_source(row)]
+        return "; ".join(f.title for f in findings) or None
+
+    return problem
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

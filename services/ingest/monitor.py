@@ -396,10 +396,15 @@ class Monitor:
             if not result.errors and not result.stopped:
                 update["last_success"] = now
                 update["reports_found"] = result.found
+                update["failed_polls"] = 0
+                if result.found:
+                    update["last_found_at"] = now
             error = error or (result.errors[-1] if result.errors else None)
         if error:
             update["last_error"] = error[:1000]
             update["last_error_at"] = now
+            # counted here, judged by the detector's source_unhealthy rule
+            update["failed_polls"] = prev.failed_polls + 1
         status = prev.model_copy(update=update)
         self.status.put(status)
         return status

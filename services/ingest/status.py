@@ -1,8 +1,11 @@
 """``ogi status``: per source, the last success, the last error and how
-many reports its column listed, from the ``ingest.status`` topic."""
+many reports its column listed, from the ``ingest.status`` topic, and the
+``source_unhealthy`` finding the detector raises for it (same rule, same
+parameters: ``services/alerts/rules/source_unhealthy.py``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from schemas.events import SourceStatus
@@ -13,9 +16,11 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else "-"
 
 
-def render_status(sources: list[Source], rows: list[SourceStatus]) -> str:
+def render_status(sources: list[Source], rows: list[SourceStatus],
+                  unhealthy: Callable[[SourceStatus], str | None] = lambda row: None) -> str:
     """A table of every registry source (and any source that reported
-    status but left the registry since)."""
+    status but left the registry since); ``unhealthy`` names what is wrong
+    with a source (the alert's title), appended as ``UNHEALTHY: ...``."""
     by_id = {row.agency_id: row for row in rows}
     ids = [s.id for s in sources] + sorted(set(by_id) - {s.id for s in sources})
     names = {s.id: s.name for s in sources}
@@ -37,4 +42,7 @@ def render_status(sources: list[Source], rows: list[SourceStatus]) -> str:
         )
         if names.get(source_id) is None and row.agency_name:
             lines[-1] += f"  [{row.agency_name}; not in the registry]"
+        problem = unhealthy(row)
+        if problem:
+            lines[-1] += f"  UNHEALTHY: {problem}"
     return "\n".join(lines)

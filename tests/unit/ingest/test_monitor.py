@@ -208,7 +208,10 @@ def test_status_counts_and_errors() -> None:
     status = m.status.get("t")
     assert status is not None and (status.reports_found, status.published_total, status.refused_total) == (6, 5, 2)
     assert status.last_error is None and status.last_success is not None
+    assert (status.failed_polls, status.last_found_at) == (0, status.last_success)
     site.docs.pop(f"{NB}index.htm")
+    m.poll_and_record(SOURCE)
     m.poll_and_record(SOURCE)
     status = m.status.get("t")
     assert status is not None and "404" in (status.last_error or "")
+    assert status.failed_polls == 2, "failed polls are counted in a row"

@@ -25,3 +25,24 @@ def test_status_table() -> None:
     assert "HTTP 503" in by_id["broken"] and "(recovered)" not in by_id["broken"]
     assert "never polled" in by_id["new"]
     assert "not in the registry" in by_id["gone"]
+
+
+def test_status_table_names_an_unhealthy_source() -> None:
+    from ogi.settings import Settings
+    from services.ingest.cli import source_problem
+
+    t = lambda h: datetime(2024, 1, 15, h, tzinfo=UTC)
+    sources = [Source(id=i, name=i.upper(), urls=["http://x"]) for i in ("down", "blind", "fine")]
+    rows = [
+        SourceStatus(agency_id="down", agency_name="DOWN", last_success=t(1), last_error="HTTP 503",
+                     last_error_at=t(9), failed_polls=3),
+        SourceStatus(agency_id="blind", agency_name="BLIND", last_success=t(9), reports_found=0,
+                     last_found_at=t(1)),
+        SourceStatus(agency_id="fine", agency_name="FINE", last_success=t(9), reports_found=5,
+                     last_found_at=t(9), failed_polls=0),
+    ]
+    lines = render_status(sources, rows, source_problem(Settings())).splitlines()
+    by_id = {line.split()[0]: line for line in lines[2:]}
+    assert "UNHEALTHY: DOWN: source unreachable" in by_id["down"]
+    assert "UNHEALTHY: BLIND: list pages yield no report links" in by_id["blind"]
+    assert "UNHEALTHY" not in by_id["fine"]
