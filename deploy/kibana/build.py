@@ -173,9 +173,10 @@ VISUALIZATIONS: list[dict[str, Any]] = [
     {
         "id": "ogi-alerts-by-rule-severity",
         "title": "Alerts by rule and severity",
-        "description": "Open findings of the detector (one document per alert, latest revision).",
+        "description": "Open findings of the detector (one document per alert, latest revision; "
+                       "resolved ones are filtered out: toggle the status filter to see them).",
         "index": "ogi-alerts",
-        "filters": [],
+        "filters": [phrase("status", "open")],
         "type": "histogram",
         "params": xy_params("histogram"),
         "aggs": [metric("1", "count", None, "alerts"),
@@ -188,10 +189,19 @@ SAVED_SEARCHES = [
     {
         "id": "ogi-alert-list",
         "title": "Alert list",
-        "description": "Latest alerts, newest first.",
+        "description": "Latest alerts, newest first, open and resolved (the status column says which).",
         "index": "ogi-alerts",
         "filters": [],
-        "columns": ["severity", "rule", "agency", "region", "year", "title", "revision", "report_url"],
+        "columns": ["status", "severity", "rule", "agency", "region", "year", "title", "revision", "report_url"],
+        "sort": [["updated_at", "desc"]],
+    },
+    {
+        "id": "ogi-open-alert-list",
+        "title": "Open alerts",
+        "description": "Alerts whose finding still holds, newest first (negate the status filter for resolved).",
+        "index": "ogi-alerts",
+        "filters": [phrase("status", "open")],
+        "columns": ["severity", "rule", "agency", "region", "year", "title", "revision", "first_seen"],
         "sort": [["updated_at", "desc"]],
     },
 ]
@@ -239,7 +249,8 @@ def dashboard() -> dict[str, Any]:
         ("ogi-review-litigation-outcomes", "visualization", 16, 15, 32, 15),
         ("ogi-broken-identity-reports", "visualization", 0, 30, 24, 15),
         ("ogi-alerts-by-rule-severity", "visualization", 24, 30, 24, 15),
-        ("ogi-alert-list", "search", 0, 45, 48, 18),
+        ("ogi-open-alert-list", "search", 0, 45, 48, 18),
+        ("ogi-alert-list", "search", 0, 63, 48, 18),
     ]
     for i, (oid, kind, x, y, w, h) in enumerate(layout, start=1):
         panels.append({"version": VERSION, "type": kind, "gridData": {"x": x, "y": y, "w": w, "h": h, "i": str(i)},

@@ -1,7 +1,10 @@
 """Subscriptions: who gets which alerts.
 
 A subscription is a filter (agencies, regions, rules, minimum severity) and
-destinations (a webhook with its HMAC secret, e-mail addresses). They live
+destinations (a webhook with its HMAC secret, e-mail addresses), plus noise
+control: silences (agencies, rules or regions muted until a moment), an
+optional digest (one message per interval bundling the alerts), and whether
+resolutions are sent (default yes). They live
 on a compacted Kafka topic keyed by subscription id (``alerts.subscriptions``
 in the topic table; removal is a tombstone):
 
@@ -17,18 +20,67 @@ signatures, so restrict the topic with ACLs on a shared cluster.
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 import uuid
 from collections.abc import Iterable
+from datetime import date, datetime, time as clock_time, timedelta, timezone
 
 from kafka import KafkaConsumer, TopicPartition
 
 from ogi.broker import make_producer
 from ogi.settings import Settings, get_settings
 from ogi.topics import SUBSCRIPTIONS
-from schemas import Alert, Severity
-from schemas.events import Subscription
+from schemas import Alert, Severity, utcnow
+from schemas.events import Silence, Subscription
+
+#: dates on the command line are China dates (the reports' calendar)
+CHINA = timezone(timedelta(hours=8))
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_duration(text: str) -> float:
+    """``90``, ``90s``, ``30m``, ``1h``, ``1d``, ``2w`` -> seconds."""
+    m = _DURATION.match(text)
+    if not m or float(m.group(1)) <= 0:
+        raise ValueError(f"not a duration: {text!r} (e.g. 30m, 1h, 1d)")
+    return float(m.group(1)) * _UNIT_S[m.group(2)]
+
+
+def parse_until(text: str, now: datetime | None = None) -> datetime:
+    """When a silence ends: an ISO date (silenced through that whole day,
+    China time), an ISO date-time, or a duration from now (``7d``)."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        pass
+    else:
+        return datetime.combine(day + timedelta(days=1), clock_time(), CHINA)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return (now or utcnow()) + timedelta(seconds=parse_duration(text))
+    return moment if moment.tzinfo else moment.replace(tzinfo=CHINA)
+
+
+def _agency_matches(names: list[str], alert: Alert) -> bool:
+    return not names or bool({alert.agency, alert.agency_id} & set(names))
+
+
+def _region_matches(prefixes: list[str], alert: Alert) -> bool:
+    return not prefixes or any((alert.region or "").startswith(r) for r in prefixes)
+
+
+def silenced(sub: Subscription, alert: Alert, now: datetime | None = None) -> Silence | None:
+    """The silence of ``sub`` that mutes ``alert`` now, if any."""
+    now = now or utcnow()
+    for silence in sub.silences:
+        if (now < silence.until and (not silence.rules or alert.rule in silence.rules)
+                and _agency_matches(silence.agencies, alert) and _region_matches(silence.regions, alert)):
+            return silence
+    return None
 
 
 def matches(sub: Subscription, alert: Alert) -> bool:
@@ -39,15 +91,14 @@ def matches(sub: Subscription, alert: Alert) -> bool:
         return False
     if sub.rules and alert.rule not in sub.rules:
         return False
-    if sub.agencies and not ({alert.agency, alert.agency_id} & set(sub.agencies)):
-        return False
-    return not sub.regions or any((alert.region or "").startswith(r) for r in sub.regions)
+    return _agency_matches(sub.agencies, alert) and _region_matches(sub.regions, alert)
 
 
 def new_subscription(*, webhook_url: str | None = None, secret: str | None = None,
                      email_to: Iterable[str] = (), agencies: Iterable[str] = (), regions: Iterable[str] = (),
                      rules: Iterable[str] = (), min_severity: Severity | str = Severity.INFO,
-                     name: str | None = None) -> Subscription:
+                     name: str | None = None, digest_s: float | None = None,
+                     resolutions: bool = True) -> Subscription:
     if not webhook_url and not list(email_to):
         raise ValueError("a subscription needs a webhook URL or an e-mail address")
     return Subscription(
@@ -60,6 +111,8 @@ def new_subscription(*, webhook_url: str | None = None, secret: str | None = Non
         webhook_url=webhook_url,
         webhook_secret=(secret or secrets.token_hex(32)) if webhook_url else None,
         email_to=list(email_to),
+        digest_s=digest_s,
+        resolutions=resolutions,
     )
 
 
@@ -82,6 +135,16 @@ class SubscriptionStore:
     def add(self, sub: Subscription) -> Subscription:
         self._write(sub.subscription_id, sub.model_dump_json().encode())
         return sub
+
+    def update(self, subscription_id: str, **changes: object) -> Subscription | None:
+        """Rewrite one subscription with ``changes`` (None if there is none);
+        the compacted topic keeps the new record."""
+        current = self.load().get(subscription_id)
+        if current is None:
+            return None
+        updated = Subscription.model_validate({**current.model_dump(), **changes})
+        self.add(updated)
+        return updated
 
     def remove(self, subscription_id: str) -> bool:
         """Tombstone the subscription; False if there was none."""

@@ -18,18 +18,33 @@ Guarantees and how they are kept:
   retry schedule (a heap ordered by next attempt); the consumer loop only
   writes state records and never waits for a subscriber, so a slow or
   failing endpoint delays nobody else.
+* **Noise control.** An alert a subscription's silence covers is not
+  queued for it. A resolution (a revision with status ``resolved``) is sent
+  only to subscriptions that were sent an earlier revision of the alert
+  and did not opt out (``resolutions``). A subscription with a digest
+  (``digest_s``) gets its alerts as ``pending`` records marked ``digest``;
+  at each interval boundary (wall clock, multiples of ``digest_s``) its
+  worker sends them bundled in one message (``rule`` ``digest``, the alerts
+  in ``bundled``) whose idempotency key is derived from the bundled
+  revisions, so a retry or a replay after a crash repeats the same key.
 * **Backoff.** Attempt n waits ``min(max, base * 2**(n-1))`` with jitter
   (``OGI_DELIVER_BACKOFF_*``); after ``OGI_DELIVER_MAX_ATTEMPTS`` attempts,
   or at once on a permanent error (HTTP 4xx, refused recipient), the
   delivery is marked ``failed`` and a dead letter (stage ``deliver``) is sent.
 
-Run one deliverer: the delivery state is read whole at start-up.
+**One active deliverer, hot standbys** (``ogi/leader.py``): ``ogi serve
+deliver`` waits until it leads, then reads the delivery state whole and
+consumes every partition of the alerts topic. When the leader dies, a
+standby takes over from the committed offsets and the compacted delivery
+state: pending deliveries resume, recorded ones are not repeated.
 """
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import itertools
+import math
 import random
 import threading
 import time
@@ -42,18 +57,46 @@ from pydantic import ValidationError
 from ogi.backoff import equal_jitter
 from ogi.broker import make_consumer, make_producer, publish
 from ogi.deadletter import dead_letter
+from ogi.leader import Leadership
 from ogi.settings import Settings, get_settings
 from ogi.signals import stop_on_signals
 from ogi.topics import ALERTS, DEADLETTER, DELIVERIES
-from schemas import Alert, Stage, utcnow
-from schemas.events import Delivery, DeliveryStatus, Subscription
+from schemas import Alert, Severity, Stage, utcnow
+from schemas.events import AlertStatus, Delivery, DeliveryStatus, Subscription
 from services.alerts.delivery.base import Sink, idempotency_key
 from services.alerts.errors import DeliveryError, PermanentDeliveryError
-from services.alerts.subscriptions import SubscriptionStore, matches
+from services.alerts.subscriptions import SubscriptionStore, matches, silenced
 
 log = structlog.get_logger("ogi.deliver")
 
 Persist = Callable[[Delivery], None]
+
+#: heap entries of a subscriber worker that stand for "send the digest of this sink"
+DIGEST_PREFIX = "digest|"
+
+
+def next_boundary(now_s: float, interval_s: float) -> float:
+    """The next multiple of ``interval_s`` after ``now_s`` (Unix seconds):
+    digests go out at fixed wall-clock boundaries."""
+    return (math.floor(now_s / interval_s) + 1) * interval_s
+
+
+def bundle(subscription: Subscription, deliveries: list[Delivery]) -> tuple[Alert, str]:
+    """One digest message for ``deliveries`` (each carrying its alert) and
+    its idempotency key (the same for the same revisions)."""
+    alerts = [d.alert for d in sorted(deliveries, key=lambda d: d.idempotency_key) if d.alert is not None]
+    key = "digest:" + hashlib.sha256("\n".join(d.idempotency_key for d in sorted(
+        deliveries, key=lambda d: d.idempotency_key)).encode()).hexdigest()[:32]
+    resolved = sum(a.status == AlertStatus.RESOLVED for a in alerts)
+    worst = max((a.severity for a in alerts if a.status == AlertStatus.OPEN), key=lambda s: s.rank,
+                default=Severity.INFO)
+    lines = [f"[{a.severity.value}{', resolved' if a.status == AlertStatus.RESOLVED else ''}] {a.title}"
+             for a in alerts]
+    digest = Alert(alert_id=key, rule="digest", agency=None, agency_id=None, year=None, severity=worst,
+                   title=f"{len(alerts)} alert(s), {resolved} resolved ({subscription.name or subscription.subscription_id})",
+                   message="\n".join(lines), figures={"alerts": float(len(alerts)), "resolved": float(resolved)},
+                   bundled=alerts)
+    return digest, key
 
 
 def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:
@@ -76,6 +119,7 @@ class SubscriberWorker(threading.Thread):
         self.busy = False
 
     def put(self, delivery_key: str, due: float | None = None) -> None:
+        """Queue ``delivery_key`` (or a digest entry) for ``due`` (monotonic time)."""
         with self._cv:
             heapq.heappush(self._heap, (due if due is not None else time.monotonic(), next(self._seq), delivery_key))
             self._cv.notify()
@@ -100,7 +144,7 @@ class SubscriberWorker(threading.Thread):
                 _, _, key = heapq.heappop(self._heap)
                 self.busy = True
             try:
-                retry_at = self.dispatcher.attempt(key)
+                retry_at = self.dispatcher.attempt(key, self.subscription_id)
                 if retry_at is not None:
                     self.put(key, retry_at)
             except Exception:
@@ -127,6 +171,8 @@ class Dispatcher:
         self.states: dict[str, Delivery] = {}
         self.workers: dict[str, SubscriberWorker] = {}
         self._lock = threading.Lock()
+        self._digests_due: set[tuple[str, str]] = set()  # (subscription, sink) with a digest entry queued
+        self._digest_attempts: dict[tuple[str, str], int] = {}
 
     # -- state -------------------------------------------------------------
     def _record(self, delivery: Delivery) -> None:
@@ -152,9 +198,23 @@ class Dispatcher:
             self.states[d.delivery_key] = d
         for d in list(self.states.values()):
             if d.status == DeliveryStatus.PENDING and d.alert is not None:
-                self._worker(d.subscription_id).put(d.delivery_key)
+                self._queue(d)
                 resumed += 1
         return resumed
+
+    def _queue(self, d: Delivery) -> None:
+        if not d.digest:
+            self._worker(d.subscription_id).put(d.delivery_key)
+            return
+        sub = self.subscriptions().get(d.subscription_id)
+        interval = sub.digest_s if sub is not None and sub.digest_s else 0.0
+        with self._lock:
+            if (d.subscription_id, d.sink) in self._digests_due:
+                return
+            self._digests_due.add((d.subscription_id, d.sink))
+        now = time.time()
+        wait = next_boundary(now, interval) - now if interval else 0.0
+        self._worker(d.subscription_id).put(f"{DIGEST_PREFIX}{d.sink}", time.monotonic() + wait)
 
     # -- intake ------------------------------------------------------------
     def submit(self, alert: Alert) -> list[str]:
@@ -162,8 +222,11 @@ class Dispatcher:
         delivery keys queued. Pending records are persisted before return."""
         queued = []
         key = idempotency_key(alert)
+        resolution = alert.status == AlertStatus.RESOLVED and alert.revision > 1
         for sub in self.subscriptions().values():
-            if not matches(sub, alert):
+            if not matches(sub, alert) or silenced(sub, alert):
+                continue
+            if resolution and not sub.resolutions:
                 continue
             for sink in self.sinks.values():
                 if not sink.applies(sub):
@@ -173,16 +236,22 @@ class Dispatcher:
                     current = self.states.get(dkey)
                 if current is not None and current.revision >= alert.revision:
                     continue  # this revision (or a newer one) is already pending or done
-                self._record(Delivery(delivery_key=dkey, subscription_id=sub.subscription_id, sink=sink.name,
-                                      alert_id=alert.alert_id, revision=alert.revision, idempotency_key=key,
-                                      status=DeliveryStatus.PENDING, alert=alert))
-                self._worker(sub.subscription_id).put(dkey)
+                if resolution and current is None:
+                    continue  # never told about this alert (filtered or silenced then): no resolution either
+                delivery = Delivery(delivery_key=dkey, subscription_id=sub.subscription_id, sink=sink.name,
+                                    alert_id=alert.alert_id, revision=alert.revision, idempotency_key=key,
+                                    status=DeliveryStatus.PENDING, alert=alert, digest=bool(sub.digest_s))
+                self._record(delivery)
+                self._queue(delivery)
                 queued.append(dkey)
         return queued
 
     # -- sending -----------------------------------------------------------
-    def attempt(self, delivery_key: str) -> float | None:
+    def attempt(self, delivery_key: str, subscription_id: str | None = None) -> float | None:
         """One attempt; returns when to retry (monotonic time) or None."""
+        if delivery_key.startswith(DIGEST_PREFIX):
+            assert subscription_id is not None
+            return self.attempt_digest(subscription_id, delivery_key[len(DIGEST_PREFIX):])
         with self._lock:
             d = self.states.get(delivery_key)
         if d is None or d.status != DeliveryStatus.PENDING or d.alert is None:
@@ -208,6 +277,54 @@ class Dispatcher:
         self._finish(d, DeliveryStatus.DELIVERED, None, attempts)
         log.info("delivered", subscription=d.subscription_id, sink=d.sink, alert_id=d.alert_id,
                  revision=d.revision, attempts=attempts)
+        return None
+
+    def attempt_digest(self, subscription_id: str, sink_name: str) -> float | None:
+        """Send every pending digest delivery of one subscription x sink as
+        one message; returns when to retry, or None."""
+        slot = (subscription_id, sink_name)
+        with self._lock:
+            batch = [d for d in self.states.values()
+                     if d.subscription_id == subscription_id and d.sink == sink_name and d.digest
+                     and d.status == DeliveryStatus.PENDING and d.alert is not None]
+        sub = self.subscriptions().get(subscription_id)
+        sink = self.sinks.get(sink_name)
+        if not batch or sub is None or sink is None:
+            with self._lock:
+                self._digests_due.discard(slot)
+            for d in batch:
+                self._finish(d, DeliveryStatus.FAILED, "subscription removed" if sub is None else "unknown sink")
+            return None
+        message, key = bundle(sub, batch)
+        attempts = self._digest_attempts.get(slot, 0) + 1
+        try:
+            sink.send(message, sub, key)
+        except DeliveryError as exc:
+            permanent = isinstance(exc, PermanentDeliveryError)
+            log.warning("digest failed", subscription=subscription_id, sink=sink_name, alerts=len(batch),
+                        attempt=attempts, error=str(exc)[:300], permanent=permanent)
+            if permanent or attempts >= self.settings.deliver_max_attempts:
+                self._digest_attempts.pop(slot, None)
+                with self._lock:
+                    self._digests_due.discard(slot)
+                for d in batch:
+                    self._finish(d, DeliveryStatus.FAILED, str(exc), d.attempts + attempts)
+                return None
+            self._digest_attempts[slot] = attempts
+            s = self.settings
+            return time.monotonic() + backoff_delay(attempts, s.deliver_backoff_base_s, s.deliver_backoff_max_s)
+        self._digest_attempts.pop(slot, None)
+        with self._lock:
+            self._digests_due.discard(slot)
+        for d in batch:
+            self._finish(d, DeliveryStatus.DELIVERED, None, d.attempts + attempts)
+        log.info("digest delivered", subscription=subscription_id, sink=sink_name, alerts=len(batch),
+                 idempotency_key=key)
+        with self._lock:  # what arrived while sending waits for the next boundary
+            late = [d for d in self.states.values() if d.subscription_id == subscription_id and d.sink == sink_name
+                    and d.digest and d.status == DeliveryStatus.PENDING and d.alert is not None]
+        if late:
+            self._queue(late[0])
         return None
 
     def _update(self, d: Delivery, **changes: object) -> None:
@@ -297,6 +414,14 @@ class Deliverer:
             self._subs = subs
 
     def run(self) -> None:
+        leadership = Leadership(self.settings.deliver_group, self.settings, on_lost=self.stop)
+        try:
+            if leadership.acquire(lambda: self._stopping):
+                self._serve()
+        finally:
+            leadership.release()
+
+    def _serve(self) -> None:
         s = self.settings
         producer = make_producer(s)
 
