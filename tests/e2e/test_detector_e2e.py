@@ -262,13 +262,14 @@ def test_two_detectors_and_two_deliverers_lose_nothing_and_duplicate_nothing_whe
         wait_for(lambda: len(keys()) >= 5, 240, "the first five alerts delivered", lambda: dump(services),
                  services.values())
 
-        # the rest arrives, and both leaders die with it in flight
-        publisher.send(*[r for a in agencies[5:] for r in broken_pair(a)],
+        # more arrives, both leaders die with it in flight, and the rest arrives while they are dead
+        publisher.send(*[r for a in agencies[5:8] for r in broken_pair(a)])
+        services["detect1"].stop(signal.SIGKILL)
+        services["deliver1"].stop(signal.SIGKILL)
+        publisher.send(*[r for a in agencies[8:] for r in broken_pair(a)],
                        report(agencies[0], last, version="-corrected"),  # balances: resolves agency 0's alert
                        SourceStatus(agency_id=source, agency_name="多实例网站", failed_polls=3,
                                     last_error="HTTP 503"))
-        services["detect1"].stop(signal.SIGKILL)
-        services["deliver1"].stop(signal.SIGKILL)
         standbys = [services["detect2"], services["deliver2"]]
         wait_for(lambda: all(leading(s) for s in standbys), 180, "the standbys take over",
                  lambda: dump(services), standbys)
@@ -281,6 +282,8 @@ def test_two_detectors_and_two_deliverers_lose_nothing_and_duplicate_nothing_whe
         wait_for(lambda: len(keys()) >= 13, 120, "the source's resolution delivered", lambda: dump(services),
                  standbys)
         received = list(hook.received)
+    # the standbys did real work: what arrived after the kill was detected and delivered by them
+    assert events(services["detect2"], "alert") >= 3 and events(services["deliver2"], "delivered") >= 3
 
     on_topic = alerts_of(platform, {*agencies, source})
     by_id: dict[str, list[Alert]] = {}
