@@ -126,4 +126,4 @@ class Leadership:
     def release(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=15)
+            self._thread.join(timeout=5)  # a daemon thread: never hold up a stopping service
