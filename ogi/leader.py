@@ -30,6 +30,7 @@ from collections.abc import Callable
 
 import structlog
 from kafka import ConsumerRebalanceListener, KafkaConsumer
+from kafka.errors import KafkaError
 
 from ogi.broker import make_producer, publish
 from ogi.settings import Settings, get_settings
@@ -62,6 +63,7 @@ class Leadership:
         self.holder = f"{socket.gethostname()}:{os.getpid()}"
         self.on_lost = on_lost
         self._leading = threading.Event()
+        self.joined = threading.Event()  # set once the group gave this instance an assignment
         self._stop = threading.Event()
         self._was_leader = False
         self._thread: threading.Thread | None = None
@@ -71,6 +73,7 @@ class Leadership:
         return self._leading.is_set()
 
     def _assigned(self, leader: bool) -> None:
+        self.joined.set()
         if leader and not self._was_leader:
             self._was_leader = True
             self._leading.set()
@@ -86,15 +89,30 @@ class Leadership:
             log.error("leadership lost: another instance leads now; stopping", group=self.group)
             self.on_lost()
 
-    def _loop(self) -> None:
+    def _connect(self) -> KafkaConsumer | None:
+        """The election client, retried while Kafka is unreachable (None once stopped)."""
         s = self.settings
         timeout_ms = int(s.leader_session_timeout_s * 1000)
-        consumer = KafkaConsumer(
-            bootstrap_servers=s.bootstrap_servers, group_id=self.group, enable_auto_commit=False,
-            client_id=f"ogi-lease-{time.time_ns():020d}-{self.holder}",
-            session_timeout_ms=timeout_ms, heartbeat_interval_ms=max(1000, timeout_ms // 4),
-            max_poll_interval_ms=max(timeout_ms, 60_000),
-        )
+        # the start time in the id: members are ordered by id, the oldest gets partition 0
+        client_id = f"ogi-lease-{time.time_ns():020d}-{self.holder}"
+        while not self._stop.is_set():
+            try:
+                return KafkaConsumer(
+                    bootstrap_servers=s.bootstrap_servers, group_id=self.group, enable_auto_commit=False,
+                    client_id=client_id, session_timeout_ms=timeout_ms,
+                    heartbeat_interval_ms=max(1000, timeout_ms // 4), max_poll_interval_ms=max(timeout_ms, 60_000),
+                    request_timeout_ms=timeout_ms + 5000,
+                )
+            except (KafkaError, OSError) as exc:
+                log.warning("kafka unavailable for the leader election, retrying", group=self.group, error=str(exc))
+                self._stop.wait(2)
+        return None
+
+    def _loop(self) -> None:
+        s = self.settings
+        consumer = self._connect()
+        if consumer is None:
+            return
         try:
             consumer.subscribe([LEASES.name(s)], listener=_Listener(self))
             while not self._stop.is_set():

@@ -103,9 +103,12 @@ class BrokerOffsets:
     def _clients(self) -> tuple[KafkaConsumer, KafkaAdminClient]:
         if self._consumer is None or self._admin is None:
             servers = self.settings.bootstrap_servers
+            # short timeouts: a call blocks an executor thread that a stopping process waits for
             self._consumer = KafkaConsumer(bootstrap_servers=servers, enable_auto_commit=False,
-                                           client_id="ogi-detect-offsets")
-            self._admin = KafkaAdminClient(bootstrap_servers=servers, client_id="ogi-detect-offsets")
+                                           client_id="ogi-detect-offsets", session_timeout_ms=6000,
+                                           request_timeout_ms=10_000)
+            self._admin = KafkaAdminClient(bootstrap_servers=servers, client_id="ogi-detect-offsets",
+                                           request_timeout_ms=10_000)
         return self._consumer, self._admin
 
     def ends(self) -> dict[int, int]:

@@ -72,6 +72,13 @@ def install_templates(es: Elasticsearch, settings: Settings | None = None) -> li
             except ApiError as exc:
                 if "resource_already_exists" not in str(exc):
                     raise
+        else:
+            # fields a newer template adds (e.g. the alerts' status) reach an index created
+            # before it; Elasticsearch accepts additions and refuses changes, which stay manual
+            try:
+                es.indices.put_mapping(index=name, properties=body["template"]["mappings"]["properties"])
+            except ApiError as exc:
+                log.warning("index mapping not updated", index=name, error=str(exc)[:300])
         names.append(name)
     return names
 

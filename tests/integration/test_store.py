@@ -67,3 +67,17 @@ def test_a_report_with_dotted_metric_keys_is_accepted(platform: Settings, es) ->
     assert ids({"range": {"metrics.rates.refusal": {"gt": 0.4}}}) == []
     assert ids({"term": {"checks.outcome_sum": False}}) == ["dotted-r1"]
     assert ids({"term": {"checks.intake_balance": False}}) == []
+
+
+def test_an_index_created_before_a_field_was_added_gets_it(platform: Settings, es) -> None:  # type: ignore[no-untyped-def]
+    # an alerts index from before alerts had a status: install_templates adds the new fields
+    old = Settings(**{**platform.model_dump(), "index_prefix": f"{platform.index_prefix}old-"})
+    name = index_name("alerts", old)
+    es.indices.create(index=name, mappings={"dynamic": "strict", "properties": {"alert_id": {"type": "keyword"}}})
+    try:
+        install_templates(es, old)
+        properties = es.indices.get_mapping(index=name)[name]["mappings"]["properties"]
+        assert properties["status"] == {"type": "keyword"} and properties["resolved_at"]["type"] == "date"
+    finally:
+        for kind in ("reports", "metrics", "alerts", "deadletters"):
+            es.indices.delete(index=index_name(kind, old), ignore_unavailable=True)
