@@ -74,7 +74,7 @@ M = TypeVar("M", bound=BaseModel)
 class TableStore(Generic[M]):
     """A Faust table of JSON bytes seen as a key -> model store."""
 
-    def __init__(self, table: faust.Table, model: type[M]) -> None:
+    def __init__(self, table: faust.types.TableT[Any, Any], model: type[M]) -> None:
         self.table = table
         self.model = model
 
@@ -163,7 +163,7 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
     lock = asyncio.Lock()  # the agents and the timer never reconcile the same alert at once
     state: dict[str, bool] = {}
 
-    @app.on_rebalance_complete.connect  # type: ignore[misc]
+    @app.on_rebalance_complete.connect  # type: ignore[arg-type]
     async def _reindex(sender: Any = None, **kwargs: Any) -> None:
         engine.reset_index()  # the tables may hold other partitions now
 

@@ -12,9 +12,7 @@ from schemas import Severity
 
 def _add(args: argparse.Namespace) -> int:
     from services.alerts.rules import RULES
-    from services.alerts.subscriptions import SubscriptionStore, new_subscription
-
-    from services.alerts.subscriptions import parse_duration
+    from services.alerts.subscriptions import SubscriptionStore, new_subscription, parse_duration
 
     unknown = set(args.rule or []) - set(RULES)
     if unknown:

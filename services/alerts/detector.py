@@ -354,7 +354,7 @@ class Engine:
         self.histories.put(history.agency_key, history)
         self.peers.update(history)
         year = report.year
-        scope = {(r, y) for r in self.detector.rules for y in evaluated_years(history, year)}
+        scope: Scope = {(r, y) for r in self.detector.rules for y in evaluated_years(history, year)}
         out = self.settle(history, findings, scope, now, f"re-evaluated with report {report.report_id}")
         if _record_changed(before, history, year):
             out += self.rerun_peers(history, year, now)

@@ -25,7 +25,8 @@ import secrets
 import time
 import uuid
 from collections.abc import Iterable
-from datetime import date, datetime, time as clock_time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from datetime import time as clock_time
 
 from kafka import KafkaConsumer, TopicPartition
 
