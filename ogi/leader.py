@@ -141,6 +141,36 @@ class Leadership:
                 return False
         return True
 
+    def wait_for_group_to_empty(self, group: str, stopping: Callable[[], bool] = lambda: False) -> bool:
+        """Wait until the consumer group ``group`` (the service's own work)
+        has no members left, i.e. a dead leader's consumer has been expired
+        by the coordinator; False if ``stopping()`` first.
+
+        Why: a new leader joining while the dead one's member is still in
+        the group gets two rebalances in quick succession, and Faust loses
+        the events it had buffered at the second one (it commits their
+        offsets without having processed them): reports missing from the
+        history, a false "overdue", a lost alert. Starting on an empty group
+        gives one clean assignment."""
+        from kafka import KafkaAdminClient
+
+        admin = KafkaAdminClient(bootstrap_servers=self.settings.bootstrap_servers, client_id="ogi-lease-admin")
+        try:
+            announced = False
+            while True:
+                [info] = admin.describe_consumer_groups([group])
+                if not info.members:
+                    return True
+                if stopping():
+                    return False
+                if not announced:
+                    log.info("waiting for the previous leader's consumers to leave", group=group,
+                             members=len(info.members), state=info.state)
+                    announced = True
+                self._stop.wait(0.5)
+        finally:
+            admin.close()
+
     def release(self) -> None:
         self._stop.set()
         if self._thread is not None:

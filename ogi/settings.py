@@ -108,7 +108,7 @@ class Settings(BaseSettings):
         600.0, gt=0, description="longest wait for the detector to reach the overdue check's offset snapshot"
     )
     leader_session_timeout_s: float = Field(
-        10.0, ge=6, description="a dead detector/deliverer leader is replaced after this long"
+        20.0, ge=6, description="a dead detector/deliverer leader loses its leadership after this long"
     )
     deliver_group: str = Field("ogi-deliver", description="consumer group of the alert deliverer")
     deliver_max_attempts: int = Field(8, ge=1, description="attempts per alert and sink before it is dead-lettered")

@@ -16,7 +16,10 @@ declare topics, as in the extract worker):
 detect`` first wins a leader election, then starts the Faust worker, which
 then holds every partition. Peer groups span partitions, and the peer index
 (in memory, rebuilt from ``history``) must see them all; so must the
-overdue check's offset snapshot. A standby takes over when the leader dies.
+overdue check's offset snapshot. A standby takes over when the leader dies,
+once the dead leader's Faust consumer has left the group (one clean
+assignment: Faust can lose the events it buffered when a second rebalance
+follows the first).
 
 **The overdue check decides from a known-complete history.** At each timer
 tick it takes a snapshot of the end offsets of ``reports.extracted`` from
@@ -135,11 +138,11 @@ def behind(snapshot: dict[int, int], processed: dict[int, int], committed: dict[
 
 
 def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
-    # the topic table owns every topic, the tables' changelogs included; a
-    # short session lets a standby's worker take the partitions of a killed leader soon
-    app = make_app(settings.detect_app_id, settings, table_standby_replicas=0, store="memory://",
-                   broker_session_timeout=settings.leader_session_timeout_s,
-                   broker_heartbeat_interval=max(1.0, settings.leader_session_timeout_s / 4))
+    # the topic table owns every topic, the tables' changelogs included. Faust's
+    # own session timeout (60 s) stays: a shorter one turns a loaded machine's
+    # pauses into rebalances, and Faust can lose buffered events at a rebalance
+    # (see ogi/leader.py: wait_for_group_to_empty)
+    app = make_app(settings.detect_app_id, settings, table_standby_replicas=0, store="memory://")
 
     def topic(spec: TopicSpec, **kw: Any) -> faust.TopicT:
         return bytes_topic(app, spec, settings, **kw)
@@ -267,7 +270,7 @@ def run_detector(loglevel: str = "warning") -> None:
     leadership = Leadership(settings.detect_app_id, settings,
                             on_lost=lambda: os.kill(os.getpid(), signal.SIGTERM))
     try:
-        if leadership.acquire():
+        if leadership.acquire() and leadership.wait_for_group_to_empty(settings.detect_app_id):
             run(app, loglevel)
     finally:
         leadership.release()

@@ -151,7 +151,7 @@ def test_refusal_spike_and_broken_identity_end_to_end_with_detector_crash(
     last = last_due_year(china_today)
     years = list(range(last - 4, last + 1))
     files, stated = write_reports(tmp_path, years)
-    services = dict(running)
+    services = running  # the fixture stops what is in it, the restarted detector included
 
     def dump() -> str:
         return "\n".join(f"--- {n} ---\n{s.log()[-4000:]}" for n, s in services.items())

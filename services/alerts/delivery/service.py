@@ -416,7 +416,9 @@ class Deliverer:
     def run(self) -> None:
         leadership = Leadership(self.settings.deliver_group, self.settings, on_lost=self.stop)
         try:
-            if leadership.acquire(lambda: self._stopping):
+            stopping = lambda: self._stopping  # noqa: E731
+            if leadership.acquire(stopping) and leadership.wait_for_group_to_empty(self.settings.deliver_group,
+                                                                                   stopping):
                 self._serve()
         finally:
             leadership.release()
