@@ -31,11 +31,11 @@ import pytest
 
 from ogi.broker import make_producer, publish
 from ogi.settings import Settings
-from ogi.topics import ALERTS, EXTRACTED, INGEST_STATUS
+from ogi.topics import ALERTS, DETECT_HISTORY, EXTRACTED, INGEST_STATUS
 from schemas import Alert, ExtractedReport
-from schemas.events import AlertStatus, SourceStatus
+from schemas.events import AgencyHistory, AlertStatus, SourceStatus
 from services.alerts.delivery.webhook import IDEMPOTENCY_KEY
-from tests.e2e.test_alerts_e2e import group_caught_up, last_due_year, ogi
+from tests.e2e.test_alerts_e2e import last_due_year, ogi
 from tests.support import Service, read_topic, wait_for
 from tests.unit.alerts.receivers import http_receiver
 
@@ -106,6 +106,22 @@ def alerts_of(settings: Settings, agencies: set[str]) -> list[Alert]:
     return [a for a in read_topic(ALERTS, settings, Alert) if a.agency in agencies or a.agency_id in agencies]
 
 
+def histories(settings: Settings) -> dict[str, set[int]]:
+    """The years the detector's history holds per agency, from its changelog
+    (what it has processed, observed from outside)."""
+    latest: dict[str, set[int]] = {}
+    for rec in read_topic(DETECT_HISTORY, settings):
+        if rec.value:
+            history = AgencyHistory.model_validate_json(rec.value)
+            latest[history.agency_key] = set(history.years)
+    return latest
+
+
+def holds(settings: Settings, expected: dict[str, set[int]]) -> bool:
+    have = histories(settings)
+    return all(years <= have.get(agency, set()) for agency, years in expected.items())
+
+
 def events(service: Service, name: str) -> int:
     return sum(1 for line in service.log().splitlines() if f'"event": "{name}"' in line)
 
@@ -129,9 +145,8 @@ def test_restarted_detector_with_a_300_report_backlog_raises_only_the_true_overd
     # published yet, would be right, and is not what this test is about
     publisher.send(*[report(steady, y) for y in years[:4]], *[report(missing, y) for y in years[:4]])
     services["detect"] = Service("detect", platform, logs)
-    group = f"{platform.topic_prefix}detect"
-    wait_for(lambda: group_caught_up(platform, group), 240, "the detector read the first reports",
-             lambda: dump(services), services.values())
+    wait_for(lambda: holds(platform, {steady: set(years[:4]), missing: set(years[:4])}), 240,
+             "the detector read the first reports", lambda: dump(services), services.values())
     services.pop("detect").stop(signal.SIGKILL)
 
     # 300 reports arrive while it is down, oldest year first; the steady agency's last report is the
@@ -142,9 +157,11 @@ def test_restarted_detector_with_a_300_report_backlog_raises_only_the_true_overd
 
     detect = services["detect"] = Service("detect", platform, logs, OGI_DETECT_OVERDUE_INTERVAL_S="1")
 
+    backlog_read = {a: set(years) for a in [steady, *others]}
+
     def settled() -> bool:
         overdue = [a for a in alerts_of(platform, mine) if a.rule == "overdue_report"]
-        return bool(overdue) and group_caught_up(platform, group)
+        return bool(overdue) and holds(platform, backlog_read)
 
     wait_for(settled, 300, "the true overdue alert, with the backlog read", lambda: dump(services),
              services.values())
@@ -166,7 +183,6 @@ def test_overdue_check_runs_under_continuous_traffic_without_a_false_alert(
     last = last_year()
     years = list(range(last - 4, last + 1))
     steady, missing = f"稳定局{run}", f"缺报局{run}"
-    noise: list[str] = []
     mine = {steady, missing}
 
     # the steady agency complete (its last year first in the stream), the other one short of its last year
@@ -174,6 +190,7 @@ def test_overdue_check_runs_under_continuous_traffic_without_a_false_alert(
                                                                                     for y in years[:4]])
     stop = threading.Event()
     sent = {"count": 0}
+    published: dict[str, set[int]] = {}
 
     def traffic() -> None:
         # new agencies, newest year first: their histories never have a gap, so any overdue alert
@@ -185,9 +202,10 @@ def test_overdue_check_runs_under_continuous_traffic_without_a_false_alert(
             while not stop.is_set() and time.monotonic() - t0 < TRAFFIC_S:
                 agency = f"流量局{run}-{i // len(years):04d}"
                 if agency not in mine:
-                    noise.append(agency)
                     mine.add(agency)
-                p.send(report(agency, years[-1 - i % len(years)]))
+                year = years[-1 - i % len(years)]
+                p.send(report(agency, year))
+                published.setdefault(agency, set()).add(year)
                 i += 1
                 sent["count"] = i
                 stop.wait(max(0.0, t0 + i / TRAFFIC_PER_S - time.monotonic()))
@@ -212,9 +230,8 @@ def test_overdue_check_runs_under_continuous_traffic_without_a_false_alert(
     assert checks_during >= 1
     assert sent["count"] >= TRAFFIC_S * TRAFFIC_PER_S * 0.6, "the publisher fell far behind its 5 reports a second"
 
-    group = f"{platform.topic_prefix}detect"
-    wait_for(lambda: group_caught_up(platform, group), 240, "the detector caught up", lambda: dump(services),
-             services.values())
+    wait_for(lambda: holds(platform, published), 240, "the detector read every report",
+             lambda: dump(services), services.values())
     checks = events(detect, "overdue check done")
     wait_for(lambda: events(detect, "overdue check done") >= checks + 1, 120, "one more overdue check",
              lambda: dump(services), services.values())
