@@ -21,6 +21,12 @@ once the dead leader's Faust consumer has left the group (one clean
 assignment: Faust can lose the events it buffered when a second rebalance
 follows the first).
 
+**Every offset, in order.** The agent compares each record's offset with
+its own processed position; records the Faust consumer skipped (it can, at
+a rebalance: it then commits offsets it never handed over) are read from
+the broker and processed first. The history is complete by construction,
+not by trust in the consumer.
+
 **The overdue check decides from a known-complete history.** At each timer
 tick it takes a snapshot of the end offsets of ``reports.extracted`` from
 the broker; it runs once, for every partition, the detector's processed
@@ -50,6 +56,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, Generic, TypeVar
@@ -102,6 +109,7 @@ class BrokerOffsets:
         self.group = group
         self._consumer: KafkaConsumer | None = None
         self._admin: KafkaAdminClient | None = None
+        self._lock = threading.Lock()  # called from executor threads; the clients are not thread-safe
 
     def _clients(self) -> tuple[KafkaConsumer, KafkaAdminClient]:
         if self._consumer is None or self._admin is None:
@@ -115,15 +123,55 @@ class BrokerOffsets:
         return self._consumer, self._admin
 
     def ends(self) -> dict[int, int]:
-        consumer, _ = self._clients()
-        tps = [TopicPartition(self.topic, p) for p in sorted(consumer.partitions_for_topic(self.topic) or [])]
-        return {tp.partition: off for tp, off in consumer.end_offsets(tps).items()} if tps else {}
+        with self._lock:
+            consumer, _ = self._clients()
+            tps = [TopicPartition(self.topic, p) for p in sorted(consumer.partitions_for_topic(self.topic) or [])]
+            return {tp.partition: off for tp, off in consumer.end_offsets(tps).items()} if tps else {}
 
     def committed(self) -> dict[int, int]:
-        _, admin = self._clients()
-        offsets = admin.list_consumer_group_offsets(self.group)
+        with self._lock:
+            _, admin = self._clients()
+            offsets = admin.list_consumer_group_offsets(self.group)
         return {tp.partition: meta.offset for tp, meta in offsets.items()
                 if tp.topic == self.topic and meta.offset is not None and meta.offset >= 0}
+
+
+def gap(expected: int | None, offset: int) -> tuple[int, int] | None:
+    """The offsets ``[start, end)`` the consumer skipped before ``offset``,
+    if the detector expected an earlier one (None: no gap; an offset below
+    the expected one is a replay, processed again harmlessly)."""
+    if expected is None or offset <= expected:
+        return None
+    return expected, offset
+
+
+class RangeReader:
+    """Reads given offsets of one topic straight from the broker: the
+    detector's own way to get records its Faust consumer skipped."""
+
+    def __init__(self, settings: Settings, spec: TopicSpec) -> None:
+        self.settings = settings
+        self.topic = spec.name(settings)
+        self._consumer: KafkaConsumer | None = None
+
+    def read(self, partition: int, start: int, end: int) -> list[Any]:
+        if self._consumer is None:
+            s = self.settings
+            self._consumer = KafkaConsumer(
+                bootstrap_servers=s.bootstrap_servers, enable_auto_commit=False, client_id="ogi-detect-gaps",
+                max_partition_fetch_bytes=s.max_message_bytes, fetch_max_bytes=s.max_message_bytes * 2,
+                receive_message_max_bytes=s.max_message_bytes * 2 + 1024 * 1024,
+                session_timeout_ms=6000, request_timeout_ms=30_000)
+        consumer = self._consumer
+        tp = TopicPartition(self.topic, partition)
+        consumer.assign([tp])
+        consumer.seek(tp, start)
+        out: list[Any] = []
+        deadline = time.monotonic() + 120
+        while consumer.position(tp) < end and time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=500).values():
+                out.extend(r for r in batch if start <= r.offset < end)
+        return out
 
 
 def behind(snapshot: dict[int, int], processed: dict[int, int], committed: dict[int, int]) -> dict[int, int]:
@@ -162,6 +210,7 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
     engine = Engine(Detector(load_rules(settings)), TableStore(history, AgencyHistory),
                     TableStore(emitted, EmittedAlert))
     offsets = BrokerOffsets(settings, EXTRACTED, settings.detect_app_id)
+    reader = RangeReader(settings, EXTRACTED)
     processed: dict[int, int] = {}  # partition -> next offset after the last report the agent finished
     lock = asyncio.Lock()  # the agents and the timer never reconcile the same alert at once
     state: dict[str, bool] = {}
@@ -169,6 +218,9 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
     @app.on_rebalance_complete.connect  # type: ignore[arg-type]
     async def _reindex(sender: Any = None, **kwargs: Any) -> None:
         engine.reset_index()  # the tables may hold other partitions now
+
+    async def in_thread(fn: Callable[[], Any]) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(None, fn)
 
     async def warm_metadata() -> None:
         # ``emitted`` picks partitions with the key partitioner, which needs the
@@ -188,42 +240,62 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
             log.info("alert", rule=alert.rule, agency=alert.agency, year=alert.year, severity=alert.severity.value,
                      revision=alert.revision, status=alert.status.value, alert_id=alert.alert_id)
 
-    async def consume(stream: faust.StreamT[bytes], model: type[M],
-                      handle: Callable[[M], list[Outcome]], after: Callable[[Any], None]) -> None:
-        async for event in stream.events():
-            value: bytes = event.value
-            msg = event.message
-            try:
-                record = decode(model, value)
-                async with lock:
-                    await warm_metadata()
-                    await emit(handle(record))
-            except Exception as exc:
-                if not isinstance(exc, UndecodableRecord):
-                    log.exception("detector error", topic=msg.topic, offset=msg.offset, partition=msg.partition)
-                letter = dead_letter(Stage.DETECT, exc, value, source_topic=msg.topic, partition=msg.partition,
-                                     offset=msg.offset, key=msg.key)
-                await send_acked(dead_topic, Stage.DETECT.value, letter.model_dump_json().encode())
-            finally:
-                after(msg)
+    async def process(model: type[M], handle: Callable[[M], list[Outcome]], value: bytes, topic_name: str,
+                      partition: int, offset: int, key: Any) -> None:
+        try:
+            record = decode(model, value)
+            async with lock:
+                await warm_metadata()
+                await emit(handle(record))
+        except Exception as exc:
+            if not isinstance(exc, UndecodableRecord):
+                log.exception("detector error", topic=topic_name, offset=offset, partition=partition)
+            letter = dead_letter(Stage.DETECT, exc, value, source_topic=topic_name, partition=partition,
+                                 offset=offset, key=key)
+            await send_acked(dead_topic, Stage.DETECT.value, letter.model_dump_json().encode())
 
-    def mark_processed(msg: Any) -> None:
-        processed[msg.partition] = msg.offset + 1
+    async def fill_gap(msg: Any, handle: Callable[[ExtractedReport], list[Outcome]]) -> None:
+        """Faust can hand the agent a later record while skipping earlier
+        ones (seen at rebalances); the detector checks every offset against
+        its own position and reads what was skipped from the broker, in
+        order, before the record in hand (same partition, so the history
+        writes land where they belong)."""
+        expected = processed.get(msg.partition)
+        if expected is None:  # first record of the partition in this process: resume point
+            expected = (await in_thread(offsets.committed)).get(msg.partition)
+        missing = gap(expected, msg.offset)
+        if missing is None:
+            return
+        log.warning("records skipped by the consumer: reading them from the broker", partition=msg.partition,
+                    start=missing[0], end=missing[1])
+        records = await in_thread(lambda: reader.read(msg.partition, *missing))
+        for rec in records:
+            await process(ExtractedReport, handle, rec.value, msg.topic, rec.partition, rec.offset, rec.key)
+            processed[msg.partition] = rec.offset + 1
 
     @app.agent(extracted_topic, concurrency=1)
     async def detect(stream: faust.StreamT[bytes]) -> None:
-        await consume(stream, ExtractedReport, lambda r: engine.on_report(r, clock()), mark_processed)
+        def handle(r: ExtractedReport) -> list[Outcome]:
+            return engine.on_report(r, clock())
+
+        async for event in stream.events():
+            msg = event.message
+            try:
+                await fill_gap(msg, handle)
+                await process(ExtractedReport, handle, event.value, msg.topic, msg.partition, msg.offset, msg.key)
+            finally:
+                processed[msg.partition] = max(processed.get(msg.partition, 0), msg.offset + 1)
 
     @app.agent(status_topic, concurrency=1)
     async def watch_sources(stream: faust.StreamT[bytes]) -> None:
-        await consume(stream, SourceStatus, lambda s: engine.on_source(s, clock()), lambda msg: None)
+        async for event in stream.events():
+            msg = event.message
+            await process(SourceStatus, lambda s: engine.on_source(s, clock()), event.value, msg.topic,
+                          msg.partition, msg.offset, msg.key)
 
     def ready() -> bool:
         recovery = app.tables.recovery  # type: ignore[attr-defined]
         return not (app.rebalancing or app.in_recovery or not recovery.completed.is_set())
-
-    async def in_thread(fn: Callable[[], Any]) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(None, fn)
 
     async def wait_for_snapshot() -> bool:
         """Take the snapshot and wait until the history holds it (see the
@@ -276,4 +348,4 @@ def run_detector(loglevel: str = "warning") -> None:
         leadership.release()
 
 
-__all__ = ["BrokerOffsets", "TableStore", "behind", "create_app", "run_detector"]
+__all__ = ["BrokerOffsets", "RangeReader", "TableStore", "behind", "create_app", "gap", "run_detector"]

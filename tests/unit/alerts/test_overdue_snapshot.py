@@ -18,3 +18,12 @@ def test_waits_for_every_partition_of_the_snapshot() -> None:
 def test_records_after_the_snapshot_do_not_postpone_it() -> None:
     # continuous traffic: the topic grew past the snapshot, the detector is past it too
     assert behind({0: 50, 1: 50}, processed={0: 75, 1: 51}, committed={0: 40}) == {}
+
+
+def test_gap_is_what_the_consumer_skipped() -> None:
+    from services.alerts.app import gap
+
+    assert gap(None, 7) is None  # nothing known yet
+    assert gap(5, 5) is None  # the next record
+    assert gap(5, 3) is None  # a replay after a rebalance: processed again, harmlessly
+    assert gap(5, 8) == (5, 8)  # 5, 6 and 7 were skipped
