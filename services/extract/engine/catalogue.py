@@ -223,6 +223,12 @@ PROACTIVE_COLUMN_LABELS = {
     "amount_wan_yuan": "金额, in 万元 (收费: 本年收费金额; 采购: 采购总金额, converted from 元 when printed so)",
     "projects": "采购项目数量",
 }
+TEMPLATE_MEANINGS = {
+    "gb2021": "standard tables of 国办公开办函〔2021〕30号 (reports for 2021 and later); 其他处理 has three rows",
+    "gb2019": "standard tables of 国办公开办函〔2019〕60号 (reports for 2019–2020); 其他处理 is one row",
+    "freetext": "prose with numbers, mostly before 2019 (2008 regulation): figures read from sentences",
+    "none": "not an annual report (a notice, a work plan): nothing is read from it",
+}
 CHECK_IDENTITIES = {
     "intake_balance": "new_received + carried_over = total_handled + carried_forward",
     "outcome_sum": "granted + partially_granted + refused.total + unable.total + not_processed.total + "
