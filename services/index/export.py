@@ -72,7 +72,7 @@ class Column:
 _AGENCY_COLUMNS = (
     Column("agency", pa.string(), "agency name as printed in the report, simplified Chinese"),
     Column("agency_id", pa.string(), "registry id of the source the report was fetched from"),
-    Column("region", pa.string(), "province / city / district, as printed (e.g. 浙江省杭州市)"),
+    Column("region", pa.string(), "province / city / district as the report (else its source) names it, e.g. 杭州市拱墅区"),
     Column("level", pa.string(), "national | province | city | district | zone | department"),
     Column("year", pa.int32(), "the reporting year (not the publication year)"),
 )

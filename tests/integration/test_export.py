@@ -322,7 +322,8 @@ def big(platform: Settings, es) -> Iterator[Settings]:  # type: ignore[no-untype
         if len(batch) >= 5000:
             assert bulk_write(es, batch).rejected == []
             batch = []
-    assert bulk_write(es, batch, refresh=True).rejected == []
+    assert bulk_write(es, batch).rejected == []
+    es.indices.refresh(index=index)
     assert es.count(index=index)["count"] == BIG_ROWS
     yield settings
     _drop(es, settings)
