@@ -76,7 +76,7 @@ def _export(args: argparse.Namespace) -> int:
     settings = get_settings()
     stop = threading.Event()
     stop_on_signals(stop.set)  # Ctrl-C / SIGTERM: stop after the page in hand, remove the partial file
-    bar = tqdm(desc=path.name, unit=" rows", unit_scale=True, disable=None, file=sys.stderr)  # only on a terminal
+    bar = tqdm(desc=path.name, unit=" figures", unit_scale=True, disable=None, file=sys.stderr)  # only on a terminal
 
     def set_total(n: int) -> None:
         bar.total = n

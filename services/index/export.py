@@ -31,8 +31,7 @@ from typing import IO, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import structlog
-from elasticsearch import ApiError, Elasticsearch, NotFoundError
-from elasticsearch import ConnectionError as ESConnectionError
+from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError
 
 from services.extract.engine import catalogue
 from services.index.errors import ExportFailed, ExportInterrupted, StoreUnavailable
@@ -194,7 +193,7 @@ class ExportFilter:
 def _store_call(what: str, call: Callable[[], Any]) -> Any:
     try:
         return call()
-    except ESConnectionError as exc:
+    except TransportError as exc:  # refused connection or timeout
         raise StoreUnavailable(f"Elasticsearch not reachable while {what}: {exc}") from exc
     except NotFoundError as exc:
         raise ExportFailed(f"no metrics index to export ({what}); run `ogi setup` and index some "
@@ -219,7 +218,7 @@ class Snapshot:
     def __exit__(self, *exc: object) -> None:
         try:
             self.es.close_point_in_time(id=self.pit)
-        except (ApiError, ESConnectionError) as error:  # it expires by itself after KEEP_ALIVE
+        except (ApiError, TransportError) as error:  # it expires by itself after KEEP_ALIVE
             log.warning("point-in-time not closed", error=str(error))
 
     def _search(self, what: str, **kwargs: Any) -> dict[str, Any]:

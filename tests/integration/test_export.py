@@ -290,6 +290,37 @@ def test_the_cli_writes_both_files_and_a_failed_export_leaves_none(seeded: Setti
     assert not any(p.name.startswith(("y.", ".y.")) for p in tmp_path.iterdir())
 
 
+@pytest.fixture(scope="module")
+def unnamed(platform: Settings, es) -> Iterator[Settings]:  # type: ignore[no-untyped-def]
+    """Reports without an agency or a year (the extractor could not tell):
+    their sort values are missing, which paging must survive."""
+    settings = _scoped(platform, "exportpaging")
+    install_templates(es, settings)
+    index = index_name("metrics", settings)
+    reports = [ExtractedReport(report_id=f"paging-{i}", agency=agency, year=year, template=Template.FREETEXT,
+                               metrics={"applications.new_received": i, "applications.total_handled": i + 1,
+                                        "review.total": 0},
+                               breakdown={"applications.new_received": {"natural_person": i, "total": i}})
+               for i, (agency, year) in enumerate([("甲局", 2020), (None, 2021), ("乙局", None), (None, None),
+                                                   ("甲局", 2021), (None, None)])]
+    actions = [Action(index, *metric_doc(e)) for r in reports for e in to_metric_events(r)]
+    assert bulk_write(es, actions, refresh=True).rejected == []
+    yield settings
+    _drop(es, settings)
+
+
+@pytest.mark.parametrize("wide", [False, True])
+def test_small_pages_give_the_same_file_even_across_missing_agencies_and_years(unnamed: Settings, es, tmp_path: Path, wide: bool) -> None:  # type: ignore[no-untyped-def]
+    index = index_name("metrics", unnamed)
+    one_page = export(es, index, tmp_path / "one.parquet", wide=wide)
+    paged = export(es, index, tmp_path / "paged.parquet", wide=wide, page_size=4)
+    assert one_page.rows == paged.rows == (6 if wide else 6 * 4)
+    a, b = pd.read_parquet(tmp_path / "one.parquet"), pd.read_parquet(tmp_path / "paged.parquet")
+    pd.testing.assert_frame_equal(a, b)
+    assert a.agency.isna().sum() == (3 if wide else 12) and a.year.isna().sum() == (3 if wide else 12)
+    assert not a.drop(columns=["failed_checks"]).astype(str).duplicated().any()
+
+
 # ---------------------------------------------------------------------------
 # 100,000 rows: constant memory, and interruption
 
