@@ -67,3 +67,16 @@ def test_run_indexes_the_samples_and_ctrl_c_stops_it(settings: Settings, es, tmp
     assert es.count(index=index_name("reports", run))["count"] == len(truth)
     for line in ("Topics (records):", "Elasticsearch indices (documents):", "curl -s"):
         assert line in proc.stdout
+
+    # what a researcher does next (issue 16): both files hold the seeds' values
+    import pandas as pd
+
+    for name in ("x.parquet", "x.csv"):
+        fmt = name.rsplit(".", 1)[1]
+        done = subprocess.run([sys.executable, "-m", "ogi.cli", "export", "--format", fmt, "-o", str(tmp_path / name)],
+                              env=service_env(run), cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        frame = pd.read_parquet(tmp_path / name) if fmt == "parquet" else pd.read_csv(tmp_path / name)
+        handled = frame[(frame.metric == "applications.total_handled") & (frame.applicant == "total")]
+        assert {(a, int(y)): v for a, y, v in zip(handled.agency, handled.year, handled.value)} == expected
+        assert (tmp_path / f"{name}.README.md").exists()
