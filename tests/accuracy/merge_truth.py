@@ -37,7 +37,8 @@ class Disagreement:
 
 def _flatten(entry: dict[str, Any]) -> dict[str, Any]:
     """The entry as path -> value, so both readers compare value by value."""
-    flat: dict[str, Any] = {f: entry[f] for f in SCALARS if f in entry}
+    # an empty agency is a reader's "the document never names it": nothing to score
+    flat: dict[str, Any] = {f: entry[f] for f in SCALARS if f in entry and entry[f] != ""}
     for key, value in entry.get("metrics", {}).items():
         flat[f"metrics.{key}"] = value
     for key, columns in entry.get("breakdown", {}).items():
