@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from services.ingest import guard
-from services.ingest.errors import BlockedAddress, UnsupportedScheme
-from services.ingest.guard import GuardedTransport, address_refusal, check_url
+from ogi.net import guard
+from ogi.net.errors import BlockedAddress, UnsupportedScheme
+from ogi.net.guard import GuardedTransport, address_refusal, check_url
 
 
 @pytest.mark.parametrize(("address", "private_ok", "refused"), [
@@ -29,7 +29,7 @@ from services.ingest.guard import GuardedTransport, address_refusal, check_url
     ("fd00::1", False, "private address"),
     ("169.254.169.254", False, "link-local address"),
     ("169.254.169.254", True, "link-local address"),  # never, even for local sources
-    ("::ffff:169.254.169.254", True, "link-local address"),
+    ("::ffff:169.254.169.254", True, "IPv4-mapped address carrying 169.254.169.254, a link-local address"),
     ("fe80::1", True, "link-local address"),
     ("0.0.0.0", True, "unspecified address"),
     ("224.0.0.1", True, "multicast address"),
@@ -116,7 +116,7 @@ def test_connects_to_the_checked_address(monkeypatch: pytest.MonkeyPatch) -> Non
 
     monkeypatch.setattr(socket, "create_connection", record)
     try:
-        stream = guard.GuardedBackend(allow_private=True).connect_tcp("local.test", port, timeout=2)
+        stream = guard.GuardedBackend(guard.AddressPolicy(allow_private=True)).connect_tcp("local.test", port, timeout=2)
         stream.close()
     finally:
         server.close()
