@@ -25,8 +25,13 @@ from contextlib import contextmanager
 
 import httpx
 
-from ogi.net.errors import InvalidURL
+from ogi.net.errors import InvalidURL, TooLarge
 from ogi.net.guard import AddressPolicy, GuardedTransport, check_url, deadline
+
+
+#: h11's words when a response head outgrows httpcore's buffer (``HEAD_LIMIT``)
+_H11_HEAD_TOO_LONG = "Receive buffer too long"
+HEAD_LIMIT = 100 * 1024
 
 
 class OutboundClient:
@@ -76,7 +81,12 @@ class OutboundClient:
                 request = self._client.build_request(method, url, headers=headers, content=content)
             except (httpx.InvalidURL, ValueError) as exc:  # e.g. a bad IDNA host name
                 raise InvalidURL(f"URL cannot be requested: {exc}") from exc
-            response = self._client.send(request, stream=True)
+            try:
+                response = self._client.send(request, stream=True)
+            except httpx.RemoteProtocolError as exc:
+                if str(exc) == _H11_HEAD_TOO_LONG:
+                    raise TooLarge(f"response headers passed the {HEAD_LIMIT // 1024} KB limit") from exc
+                raise
             try:
                 yield response
             finally:
