@@ -86,6 +86,6 @@ def test_plain_auth_only_when_explicitly_allowed(certs: Certs) -> None:
 
 
 def test_crlf_in_an_address_is_permanent() -> None:
-    sub = new_subscription(email_to=["ops@example.org\r\nBcc: all@example.org"])
+    sub = SUB.model_copy(update={"email_to": ["ops@example.org\r\nBcc: all@example.org"]})
     with pytest.raises(PermanentDeliveryError, match="CR/LF"):
         EmailSink(settings(25, smtp_user="")).send(alert(), sub, "a1:3")
