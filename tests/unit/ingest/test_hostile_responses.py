@@ -185,3 +185,22 @@ def test_userinfo_never_reaches_the_fetch_log() -> None:
     assert "hunter2" not in text and "pw2" not in text and "abc" not in text
     [event] = [e for e in logs if e["event"] == "fetch" and e["kind"] == "page"]
     assert event["url"] == "http://***@site.test/a.pdf?token=***&id=7"
+
+
+def test_a_poll_with_broken_links_still_publishes_the_good_reports() -> None:
+    from .test_monitor import NB, SOURCE, FakeProducer, paths
+    from .test_monitor import Site as ColumnSite
+    from .test_monitor import monitor as make_monitor
+
+    site, producer = ColumnSite(), FakeProducer()
+    site.docs[f"{NB}index.htm"] = ColumnSite.list_page(
+        ("2021.pdf", "2021年政府信息公开年报"),
+        ("http://[bad/2020.pdf", "2020年政府信息公开工作年度报告"),
+        ("http://site.test:99999999/2019.pdf", "2019年政府信息公开工作年度报告"),  # (200 KB links: the
+        ("old.pdf", "2012年政府信息公开工作年度报告"),  # integration test; this site's cap is 1000 bytes)
+    )
+    with structlog.testing.capture_logs() as logs:
+        result = make_monitor(site, producer=producer).poll(SOURCE)
+    assert paths(producer.raw()) == [f"{NB}2021.pdf", f"{NB}old.pdf"]
+    assert not result.errors and len(result.refused) == 2
+    assert [e["error_class"] for e in logs if e["event"] == "link refused"] == ["InvalidLink"] * 2
