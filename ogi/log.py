@@ -38,7 +38,8 @@ def configure(level: str | None = None, *, json_output: bool | None = None) -> N
     )
 
 
-def _strip_userinfo(_logger: object, _method: str, event: dict[str, object]) -> dict[str, object]:
+def _strip_userinfo(_logger: structlog.typing.WrappedLogger, _method: str,
+                    event: structlog.typing.EventDict) -> structlog.typing.EventDict:
     """Last line of defence: no ``user:password@`` of any URL in any string
     field of any event (call sites redact the URLs they know; this catches
     the ones quoted inside exception messages)."""

@@ -5,7 +5,14 @@ redaction for logs, topics and indices (:mod:`.redact`)."""
 
 from ogi.net.body import read_bounded
 from ogi.net.client import OutboundClient
-from ogi.net.errors import BlockedAddress, EncodingRefused, InvalidURL, NetRefusal, TooLarge, UnsupportedScheme
+from ogi.net.errors import (
+    BlockedAddress,
+    EncodingRefused,
+    InvalidURL,
+    NetRefusal,
+    TooLarge,
+    UnsupportedScheme,
+)
 from ogi.net.guard import AddressPolicy, check_url, deadline
 from ogi.net.redact import redact_url, scrub
 

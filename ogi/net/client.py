@@ -28,7 +28,6 @@ import httpx
 from ogi.net.errors import InvalidURL, TooLarge
 from ogi.net.guard import AddressPolicy, GuardedTransport, check_url, deadline
 
-
 #: h11's words when a response head outgrows httpcore's buffer (``HEAD_LIMIT``)
 _H11_HEAD_TOO_LONG = "Receive buffer too long"
 HEAD_LIMIT = 100 * 1024

@@ -42,6 +42,7 @@ import structlog
 from kafka import KafkaProducer
 
 from ogi.broker import ensure_topics, make_producer, publish
+from ogi.net import redact_url
 from ogi.settings import Settings, get_settings
 from ogi.signals import stop_on_signals
 from ogi.topics import DEADLETTER, INGEST_SEEN, INGEST_STATUS, RAW
@@ -54,8 +55,14 @@ from services.ingest.discovery import (
     parse_article,
     parse_list_page,
 )
-from ogi.net import redact_url
-from services.ingest.errors import FetchError, InvalidURL, NotADocument, Refused, RegistryError, RobotsDisallowed
+from services.ingest.errors import (
+    FetchError,
+    InvalidURL,
+    NotADocument,
+    Refused,
+    RegistryError,
+    RobotsDisallowed,
+)
 from services.ingest.fetch import Fetched, Fetcher
 from services.ingest.registry import Source, load_registry, my_sources, registry_path, runtime_file
 from services.ingest.sniff import DOCUMENT_TYPES, HTML, TEXT, decode_text
@@ -268,7 +275,7 @@ class Monitor:
                 self.seen.put(base.model_copy(update={"refused": str(exc)[:500], "seen_at": utcnow()}))
         except FetchError as exc:
             result.errors.append(f"{redact_url(exc.url or link.url)}: {exc}")
-        except Exception as exc:  # noqa: BLE001 - one link's bug must not cost the poll the other reports
+        except Exception as exc:
             log.exception("link failed", source=source.id, url=redact_url(link.url), error_class=type(exc).__name__)
             result.errors.append(f"{redact_url(link.url)}: {type(exc).__name__}: {exc}")
 

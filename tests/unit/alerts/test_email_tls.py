@@ -4,7 +4,6 @@ password never goes over an unencrypted connection unless allowed."""
 
 from __future__ import annotations
 
-
 import pytest
 
 from ogi.settings import Settings
