@@ -9,6 +9,8 @@ import sys
 
 import structlog
 
+from ogi.net.redact import strip_userinfo
+
 
 def configure(level: str | None = None, *, json_output: bool | None = None) -> None:
     level_name = (level or os.environ.get("OGI_LOG_LEVEL", "INFO")).upper()
@@ -24,6 +26,7 @@ def configure(level: str | None = None, *, json_output: bool | None = None) -> N
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            _strip_userinfo,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
@@ -33,3 +36,14 @@ def configure(level: str | None = None, *, json_output: bool | None = None) -> N
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
+
+
+def _strip_userinfo(_logger: structlog.typing.WrappedLogger, _method: str,
+                    event: structlog.typing.EventDict) -> structlog.typing.EventDict:
+    """Last line of defence: no ``user:password@`` of any URL in any string
+    field of any event (call sites redact the URLs they know; this catches
+    the ones quoted inside exception messages)."""
+    for key, value in event.items():
+        if isinstance(value, str) and "@" in value:
+            event[key] = strip_userinfo(value)
+    return event

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from kafka import KafkaConsumer, TopicPartition
 
 from ogi.broker import make_producer
+from ogi.net import AddressPolicy, NetRefusal, check_url
 from ogi.settings import Settings, get_settings
 from ogi.topics import SUBSCRIPTIONS
 from schemas import Alert, Severity
@@ -48,8 +49,18 @@ def new_subscription(*, webhook_url: str | None = None, secret: str | None = Non
                      email_to: Iterable[str] = (), agencies: Iterable[str] = (), regions: Iterable[str] = (),
                      rules: Iterable[str] = (), min_severity: Severity | str = Severity.INFO,
                      name: str | None = None) -> Subscription:
-    if not webhook_url and not list(email_to):
+    email_to = list(email_to)
+    if not webhook_url and not email_to:
         raise ValueError("a subscription needs a webhook URL or an e-mail address")
+    if webhook_url:
+        try:
+            # the shape only (scheme, host, length, never a link-local literal): which
+            # addresses it may reach is the deliverer's policy, checked at every connect
+            check_url(webhook_url, AddressPolicy(allow_private=True))
+        except NetRefusal as exc:
+            raise ValueError(f"webhook URL refused: {exc}") from exc
+    if any("\r" in a or "\n" in a for a in email_to):
+        raise ValueError("an e-mail address may not contain CR or LF")
     return Subscription(
         subscription_id=uuid.uuid4().hex[:16],
         name=name,
@@ -59,7 +70,7 @@ def new_subscription(*, webhook_url: str | None = None, secret: str | None = Non
         min_severity=Severity(min_severity),
         webhook_url=webhook_url,
         webhook_secret=(secret or secrets.token_hex(32)) if webhook_url else None,
-        email_to=list(email_to),
+        email_to=email_to,
     )
 
 
