@@ -133,24 +133,29 @@ def _shapes(
     rects: list[dict[str, Any]] = []
     lines: list[dict[str, Any]] = []
     point = (ctypes.c_float(), ctypes.c_float())
-    for obj in page.get_objects(max_depth=0):
-        if obj.type == raw.FPDF_PAGEOBJ_FORM:
+    matrix = raw.FS_MATRIX()
+    # raw calls, not page.get_objects(): a report page holds hundreds of text
+    # objects, and wrapping each one in Python costs more than reading the paths
+    for index in range(raw.FPDFPage_CountObjects(page.raw)):
+        obj = raw.FPDFPage_GetObject(page.raw, index)
+        kind = raw.FPDFPageObj_GetType(obj)
+        if kind == raw.FPDF_PAGEOBJ_FORM:
             return None  # nested transforms: let pdfminer compose them
-        if obj.type != raw.FPDF_PAGEOBJ_PATH:
+        if kind != raw.FPDF_PAGEOBJ_PATH or not raw.FPDFPageObj_GetMatrix(obj, matrix):
             continue
-        a, b, c, d, e, f = obj.get_matrix().get()
+        a, b, c, d, e, f = matrix.a, matrix.b, matrix.c, matrix.d, matrix.e, matrix.f
         subpaths: list[list[tuple[float, float]]] = []
         closed: list[bool] = []
-        for s in range(raw.FPDFPath_CountSegments(obj.raw)):
-            seg = raw.FPDFPath_GetPathSegment(obj.raw, s)
+        for s in range(raw.FPDFPath_CountSegments(obj)):
+            seg = raw.FPDFPath_GetPathSegment(obj, s)
             raw.FPDFPathSegment_GetPoint(seg, ctypes.byref(point[0]), ctypes.byref(point[1]))
             x, y = point[0].value, point[1].value
             pt = (a * x + c * y + e, b * x + d * y + f)
-            kind = raw.FPDFPathSegment_GetType(seg)
-            if kind == raw.FPDF_SEGMENT_MOVETO or not subpaths:
+            segment = raw.FPDFPathSegment_GetType(seg)
+            if segment == raw.FPDF_SEGMENT_MOVETO or not subpaths:
                 subpaths.append([pt])
                 closed.append(False)
-            elif kind == raw.FPDF_SEGMENT_LINETO:
+            elif segment == raw.FPDF_SEGMENT_LINETO:
                 subpaths[-1].append(pt)
             else:  # a Bézier piece: this subpath is not a ruling line
                 subpaths[-1].append((float("nan"), float("nan")))
