@@ -72,6 +72,11 @@ RULES: tuple[Rule, ...] = (
     _r("applications.granted", rf"(?<![不或])(?<!主动)(?:同意公开|予以公开)(?:答复)?(?:数)?(?:的)?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
     _r("applications.partially_granted", rf"(?<![或])(?:同意)?部分公开(?:答复)?(?:数)?(?:的)?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
     _r("applications.refused.total", rf"(?:不同意公开|不予公开|不予以公开)(?:答复)?(?:数)?(?:的)?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
+    # an explicit "there were none" ("无不予公开政府信息情况", "没有不予公开的申请"); the
+    # noun after the phrase is required, so a bare "无不予公开" in a heading reads nothing
+    _r("applications.refused.total",
+       r"(?:无|没有|不存在|未出现)(?:任何)?(?:不予公开|不予以公开|不同意公开)(?:的)?(?:政府)?(?:信息)?(?:公开)?(?:申请)?(?:的)?(?:情况|情形|答复|申请)",
+       zero=True),
     _r("applications.unable.not_this_agency",
        rf"(?:不属于本(?:行政)?机关(?:公开|职责|职能)?(?:范围)?(?:的)?(?:信息)?|非本(?:行政)?机关(?:公开|职责|职能)?(?:范围)?(?:的)?(?:政府)?(?:信息)?)\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
     _r("applications.unable.not_held",
@@ -104,6 +109,9 @@ RULES: tuple[Rule, ...] = (
        context=re.compile(r"信息公开|依申请|信息处理费")),
     _r("fees.collected_yuan", r"(?:未|没有|无|不)(?:收取|收费|产生)(?:任何)?(?:费用|信息处理费)?|暂不收费|无收取信息处理费",
        zero=True, context=re.compile(r"公开|申请|信息处理费|收费及减免")),
+    # "没有政府信息公开收费及减免情况": the negation governs the whole 收费及减免 phrase
+    _r("fees.collected_yuan", rf"(?:未|没有|无)(?:发生|产生)?{G}{{0,12}}?收费(?:及|和|与)减免(?:的)?情况", zero=True,
+       context=re.compile(r"公开|申请|信息处理费")),
 )
 
 # review / litigation

@@ -93,3 +93,15 @@ def test_review_revocation_is_not_a_withdrawal() -> None:
     v = values("共收到政府信息公开申请10件。行政复议2件，其中维持1件，撤销1件。申请人撤回申请2件。")
     assert v["applications.withdrawn"] == 2
     assert v["review.corrected"] == 1
+
+
+def test_explicit_none_statements_state_zero() -> None:
+    """Issue 12 (3): a sentence that says there were none states 0; silence,
+    a heading, or a negation of something else states nothing."""
+    v = values("本年度无不予公开政府信息情况。本年度没有政府信息公开收费及减免情况。")
+    assert v["applications.refused.total"] == 0 and v["fees.collected_yuan"] == 0
+    assert values("没有不予公开的申请。")["applications.refused.total"] == 0
+    for silent in ("六、政府信息公开收费及减免情况", "（三）不予公开", "无不予公开", "本年度收取政府信息公开费用及减免情况如下"):
+        got = values(silent)
+        assert "applications.refused.total" not in got and "fees.collected_yuan" not in got, silent
+    assert values("答复政府信息公开申请10件，其中不予公开3件。")["applications.refused.total"] == 3
