@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from schemas.events import Template
 from services.extract.engine import extract, readers
 from tests.accuracy import wordproc
 from tests.unit.extract import reportgen
@@ -87,3 +88,18 @@ def test_the_hostile_shapes_are_really_there(word_processor_html: dict[str, byte
     continued = wordproc.page_continuation(html)
     assert continued.count("<table") == html.count("<table") + 1
     assert continued.count("三、本年度办理结果") == 2  # the row-group label repeated on the new page
+
+
+@pytest.mark.parametrize("variant", ["clean", *wordproc.HOSTILE])
+def test_2019_template_word_page_keeps_its_application_table(variant: str) -> None:
+    # the page that started issue 20: a 2019-template report pasted from Word
+    html = wordproc.gb2019_html(reportgen.html_gbk().decode("gbk"))
+    if variant != "clean":
+        html = wordproc.HOSTILE[variant](html)
+    r = extract(html.encode("gbk"), filename="report.html")
+    assert r.template == Template.GB2019 and not r.incomplete_sections
+    spec = {k: v for k, v in reportgen.expected_metrics().items()
+            if k.startswith(("applications.", "review.", "litigation.")) and not k.startswith("applications.other.")}
+    spec["applications.other.total"] = 4.0  # the 2019 table's single 其他处理 row
+    assert {k: v for k, v in r.metrics.items() if k in spec or k.startswith("applications.")} == spec
+    assert len(r.breakdown) == 26 and all(r.checks.values())

@@ -192,3 +192,39 @@ HOSTILE: dict[str, Callable[[str], str]] = {
     "nbsp_cells": nbsp_cells,
     "page_continuation": page_continuation,
 }
+
+
+# ------------------------------------------------------------------ the 2019 template
+
+_PROACTIVE_2019 = (
+    "<table><tr><td colspan='4'>第二十条第（一）项</td></tr>"
+    "<tr><td>信息内容</td><td>本年新制作数量</td><td>本年新公开数量</td><td>对外公开总数量</td></tr>"
+    "<tr><td>规章</td><td>1</td><td>1</td><td>12</td></tr><tr><td>规范性文件</td><td>5</td><td>5</td><td>40</td></tr>"
+    "<tr><td colspan='4'>第二十条第（五）项</td></tr>"
+    "<tr><td>信息内容</td><td>上一年项目数量</td><td>本年增/减</td><td>处理决定数量</td></tr>"
+    "<tr><td>行政许可</td><td>20</td><td>+17</td><td>1234</td></tr>"
+    "<tr><td>其他对外管理服务事项</td><td>14</td><td>+5</td><td>149</td></tr>"
+    "<tr><td colspan='4'>第二十条第（六）项</td></tr>"
+    "<tr><td>信息内容</td><td>上一年项目数量</td><td>本年增/减</td><td>处理决定数量</td></tr>"
+    "<tr><td>行政处罚</td><td>67</td><td>+36</td><td>56</td></tr><tr><td>行政强制</td><td>0</td><td>0</td><td>7</td></tr>"
+    "<tr><td colspan='4'>第二十条第（八）项</td></tr>"
+    "<tr><td>信息内容</td><td>上一年项目数量</td><td>本年增/减</td><td></td></tr>"
+    "<tr><td>行政事业性收费</td><td>3</td><td>-1</td><td></td></tr></table>"
+)
+
+
+def gb2019_html(gb2021_html: str) -> str:
+    """The generated gb2021 report (``reportgen.html_gbk``) recast in the 2019
+    template, the one of the pasted Word page that lost its application
+    table: 制作数量 columns in the proactive table, and one （六）其他处理 row
+    (its three 2021 sub-rows summed)."""
+    h = gb2021_html
+    start = h.index("<table>")
+    h = h[:start] + _PROACTIVE_2019 + h[h.index("</table>", start) + len("</table>"):]
+    other = re.search(r"<tr><td rowspan='3'>（六）其他处理</td>.*?(?=<tr><td colspan='2'>（七）总计)", h, re.S)
+    assert other is not None
+    h = h[:other.start()] + ("<tr><td colspan='2'>（六）其他处理</td><td>3</td><td>0</td><td>0</td><td>0</td><td>0</td>"
+                             "<td>1</td><td>4</td></tr>\n") + h[other.end():]
+    group = re.search(r"rowspan='(\d+)'>三、本年度办理结果", h)
+    assert group is not None
+    return h[:group.start(1)] + str(int(group.group(1)) - 2) + h[group.end(1):]
