@@ -56,6 +56,12 @@ def test_source_line_wrap_inside_chinese_text_disappears() -> None:
     assert _prose("<p>政府信息\n公开工作</p><p>申请\n12件</p>") == ["政府信息公开工作", "申请 12件"]
 
 
+def test_hidden_elements_and_pre() -> None:
+    assert _prose("<p>申请<span style='display: none'>9</span>12件<span style='mso-hide:all'>PAGE</span></p>"
+                  "<div hidden>导航</div><pre>自然人\n商业企业</pre>") == ["申请12件", "自然人", "商业企业"]
+    assert _prose("<p>地区<select><option>北京</option><option>上海</option></select></p>") == ["地区", "北京", "上海"]
+
+
 def test_title_and_prose_use_the_same_rule() -> None:
     raw = _read("<h1><span>某县</span><span>2023</span><span>年</span></h1><p>x<br>y</p>",
                 head="<title>\n  某县政府\n  信息公开&nbsp;\n</title>")

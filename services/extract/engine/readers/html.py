@@ -33,8 +33,9 @@ _BLOCK_TAGS = frozenset({
     "address", "article", "aside", "blockquote", "body", "caption", "center", "dd", "details", "dialog", "dir",
     "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6",
     "header", "hgroup", "hr", "html", "legend", "li", "main", "menu", "nav", "ol", "p", "pre", "section",
-    "summary", "table", "tbody", "td", "tfoot", "th", "thead", "title", "tr", "ul",
+    "summary", "table", "tbody", "td", "tfoot", "th", "thead", "title", "tr", "ul", "option", "optgroup",
 })
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|mso-hide\s*:\s*all", re.I)
 _LINE_BREAK = "\u2029"  # marks a block edge or <br> while the text is assembled (never in page text)
 _SOURCE_WHITESPACE = re.compile(r"[ \t\n\r\f]+")  # HTML's collapsible whitespace; &nbsp; is not in it
 
@@ -87,6 +88,10 @@ def _layout(node, parts: list[str], on_table=None) -> None:  # type: ignore[no-u
             parts.append(str(child))
         elif name == "br":
             parts.append(_LINE_BREAK)
+        elif child.has_attr("hidden") or _HIDDEN_STYLE.search(child.get("style") or ""):
+            continue  # not shown (Word's mso-hide:all marks its field codes and hidden text)
+        elif name == "pre":  # a browser keeps pre's line breaks
+            parts.append(_LINE_BREAK + child.get_text().replace("\n", _LINE_BREAK) + _LINE_BREAK)
         elif name == "table" and on_table is not None:
             on_table(child)
         elif name in _BLOCK_TAGS:
