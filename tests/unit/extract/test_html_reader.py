@@ -117,3 +117,18 @@ def test_info_index_label_only_agency_does_not_glue_to_the_title() -> None:
             "三、收到和处理政府信息公开申请情况</p>")
     r = extract(f"<html><body>{page}</body></html>".encode(), filename="page.html")
     assert r.agency == "某某县发展和改革局"
+
+
+def test_info_index_written_as_list_lines() -> None:
+    raw = _read("<ul class=xxgk><li><b>索引号：</b>113/2024-00012</li><li><b>名 称：</b>某某县发展和改革局2023年"
+                "政府信息公开工作年度报告</li><li><b>发布机构：</b>某某县发展和改革局 <b>发文日期：</b>2024-01-18</li></ul>"
+                "<p>来源：本网</p><p>一、总体情况</p><p>正文</p><p>正文</p><p>名称：不是索引</p>")
+    assert raw.meta["publisher"] == "某某县发展和改革局" and raw.meta["published"] == "2024-01-18"
+    assert raw.meta["title"] == "某某县发展和改革局2023年政府信息公开工作年度报告"
+    # the index lines leave the text; a lone label line far from them stays
+    assert [b.text for b in raw.blocks] == ["一、总体情况", "正文", "正文", "名称：不是索引"]
+
+
+def test_an_article_header_line_alone_is_not_an_index() -> None:
+    raw = _read("<div>来源：区政府办 时间：2023-03-20 字号：大 中 小</div><p>正文</p>")
+    assert "publisher" not in raw.meta and len(raw.blocks) == 2

@@ -149,7 +149,7 @@ def read(data: bytes) -> RawDocument:
 
     _layout(soup.body or soup, buf, on_table)
     flush()
-    return RawDocument(blocks=blocks, format="html", meta=meta)
+    return RawDocument(blocks=_take_index_lines(blocks, meta), format="html", meta=meta)
 
 
 def _table(table, number: int, blocks: list[Block]) -> None:  # type: ignore[no-untyped-def]
@@ -203,6 +203,51 @@ _INDEX_CELL = re.compile("(" + "|".join(sorted(_INDEX_LABELS, key=len, reverse=T
 _PRIORITY = {label: i for i, label in enumerate(_INDEX_LABELS)}
 
 
+# "label：" at the start of a line or after a space ("名 称：" spaced out to align)
+_INDEX_FIELD = re.compile(r"(?:^|(?<=\s))(" + "|".join(
+    r"\s*".join(label) for label in sorted(_INDEX_LABELS, key=len, reverse=True)) + r")\s*[:：]")
+_INDEX_GAP = 2  # an index written as lines (<li>, <div>) is lines in a row, perhaps one label's value between
+
+
+def _index_fields(line: str) -> list[tuple[str, str]]:
+    """(label, value) of a line that starts with an index label, else []."""
+    found = list(_INDEX_FIELD.finditer(line))
+    if not found or found[0].start() != 0:
+        return []
+    ends = [m.start() for m in found[1:]] + [len(line)]
+    return [("".join(m.group(1).split()), line[m.end():end].strip()) for m, end in zip(found, ends)]
+
+
+def _take_index_lines(blocks: list[Block], meta: dict[str, str]) -> list[Block]:
+    """The information index written as lines (``<li>索引号：…</li>``), not a
+    table: a run of label lines with at least two different labels
+    becomes metadata, as in :func:`_read_info_index`,
+    and leave the text."""
+    lines = {i: f for i, b in enumerate(blocks[:200]) if b.table is None and (f := _index_fields(b.text))}
+    runs: list[list[int]] = []  # index lines at most _INDEX_GAP lines apart
+    for i in sorted(lines):
+        if runs and i - runs[-1][-1] <= _INDEX_GAP:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    taken = {i for run in runs if len({label for i in run for label, _ in lines[i]}) >= 2 for i in run}
+    if not taken:
+        return blocks
+    _keep_index_fields([field for i in sorted(taken) for field in lines[i]], meta)
+    return [b for i, b in enumerate(blocks) if i not in taken]
+
+
+def _keep_index_fields(fields: list[tuple[str, str]], meta: dict[str, str]) -> None:
+    """Index fields into ``meta``: per key, the value of its preferred label."""
+    best: dict[str, tuple[int, str]] = {}
+    for label, value in fields:
+        key = _INDEX_LABELS[label]
+        if key and value and (key not in best or _PRIORITY[label] < best[key][0]):
+            best[key] = (_PRIORITY[label], value)
+    for key, (_, value) in best.items():
+        meta.setdefault(key, value)
+
+
 def _read_info_index(table, meta: dict[str, str]) -> bool:  # type: ignore[no-untyped-def]
     """If ``table`` is a page's information-index table, put its fields into
     ``meta`` and return True. Recognised by at least two label cells
@@ -226,11 +271,5 @@ def _read_info_index(table, meta: dict[str, str]) -> bool:  # type: ignore[no-un
             i += 1
     if len({label for label, _ in labelled}) < 2:
         return False
-    best: dict[str, tuple[int, str]] = {}
-    for label, value in labelled:
-        key = _INDEX_LABELS[label]
-        if key and value and (key not in best or _PRIORITY[label] < best[key][0]):
-            best[key] = (_PRIORITY[label], value)
-    for key, (_, value) in best.items():
-        meta.setdefault(key, value)
+    _keep_index_fields(labelled, meta)
     return True
