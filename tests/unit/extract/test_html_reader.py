@@ -132,3 +132,9 @@ def test_info_index_written_as_list_lines() -> None:
 def test_an_article_header_line_alone_is_not_an_index() -> None:
     raw = _read("<div>来源：区政府办 时间：2023-03-20 字号：大 中 小</div><p>正文</p>")
     assert "publisher" not in raw.meta and len(raw.blocks) == 2
+
+
+def test_a_long_table_with_index_like_labels_stays_content() -> None:
+    rows = "".join(f"<tr><td>{label}</td><td>{n}</td></tr>" for n, label in enumerate(["分类", "来源"] + ["行"] * 20))
+    raw = _read(f"<table>{rows}</table>")
+    assert "publisher" not in raw.meta and len(raw.blocks) == 44

@@ -143,19 +143,22 @@ def read(data: bytes) -> RawDocument:
                 if td.find_parent("table") is table:
                     _layout(td, buf, on_table)
                     flush()
-        elif not _read_info_index(table, meta):
-            _table(table, table_no, blocks)
-            table_no += 1
+        else:
+            rows = _rows(table)
+            if not _read_info_index(rows, meta):
+                _table(rows, table_no, blocks)
+                table_no += 1
 
     _layout(soup.body or soup, buf, on_table)
     flush()
     return RawDocument(blocks=_take_index_lines(blocks, meta), format="html", meta=meta)
 
 
-def _table(table, number: int, blocks: list[Block]) -> None:  # type: ignore[no-untyped-def]
-    """Emit each cell once, with its grid column after rowspans/colspans."""
+def _table(rows: list[list], number: int, blocks: list[Block]) -> None:  # type: ignore[type-arg]
+    """Emit each cell of a table's rows (:func:`_rows`) once, with its grid
+    column after rowspans/colspans."""
     occupied: dict[tuple[int, int], bool] = {}
-    for r, cells in enumerate(_rows(table)):
+    for r, cells in enumerate(rows):
         c = 0
         out: list[Block] = []
         for td in cells:
@@ -179,8 +182,17 @@ def _table(table, number: int, blocks: list[Block]) -> None:  # type: ignore[no-
 
 def _rows(table) -> list[list]:  # type: ignore[type-arg,no-untyped-def]
     """The table's own rows (not a nested table's), each as its own cells."""
-    rows = [tr for tr in table.find_all("tr") if tr.find_parent("table") is table]
-    return [[td for td in tr.find_all(["td", "th"]) if td.find_parent("tr") is tr] for tr in rows]
+    rows = [tr for tr in table.find_all("tr") if _nearest(tr, "table") is table]
+    return [[td for td in tr.find_all(["td", "th"]) if _nearest(td, "tr") is tr] for tr in rows]
+
+
+def _nearest(element, name: str):  # type: ignore[no-untyped-def]
+    """The closest ancestor called ``name`` (bs4's find_parent, without its
+    filter machinery: this runs for every cell)."""
+    parent = element.parent
+    while parent is not None and parent.name != name:
+        parent = parent.parent
+    return parent
 
 
 # ------------------------------------------------------------------ page chrome
@@ -201,6 +213,7 @@ _INDEX_LABELS: dict[str, str | None] = {
 # a label cell: the label alone, or "label：value" (a colon is required before an inline value)
 _INDEX_CELL = re.compile("(" + "|".join(sorted(_INDEX_LABELS, key=len, reverse=True)) + r")(?:[:：](.*))?")
 _PRIORITY = {label: i for i, label in enumerate(_INDEX_LABELS)}
+_INDEX_MAX_ROWS = 15  # an index table is a few rows: a longer table is content, whatever its labels
 
 
 # "label：" at the start of a line or after a space ("名 称：" spaced out to align)
@@ -248,13 +261,15 @@ def _keep_index_fields(fields: list[tuple[str, str]], meta: dict[str, str]) -> N
         meta.setdefault(key, value)
 
 
-def _read_info_index(table, meta: dict[str, str]) -> bool:  # type: ignore[no-untyped-def]
-    """If ``table`` is a page's information-index table, put its fields into
+def _read_info_index(rows: list[list], meta: dict[str, str]) -> bool:  # type: ignore[type-arg]
+    """If a table's ``rows`` (:func:`_rows`) are a page's information-index table, put its fields into
     ``meta`` and return True. Recognised by at least two label cells
     (``索引号``, ``发布机构`` ...; a report's own tables have none); a label's
     value is the rest of its cell (``发布机构：某某局``) or the next cell."""
+    if len(rows) > _INDEX_MAX_ROWS:
+        return False
     labelled: list[tuple[str, str]] = []
-    for cells in _rows(table):
+    for cells in rows:
         texts = [_text(td) for td in cells]
         i = 0
         while i < len(texts):
