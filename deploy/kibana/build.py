@@ -171,6 +171,22 @@ VISUALIZATIONS: list[dict[str, Any]] = [
                  {**terms("4", "failed_checks", "bucket", size=20, label="failed check")}],
     },
     {
+        "id": "ogi-incomplete-reports",
+        "title": "Incomplete reports: sections printed but not read",
+        "description": "Reports with a template section (proactive, applications, review_litigation, fees) whose "
+                       "heading or table is in the document but whose figures could not be read. Their figures "
+                       "are missing from the other panels, not zero.",
+        "index": "ogi-reports",
+        "filters": [exists("incomplete_sections")],
+        "type": "table",
+        "params": {"perPage": 20, "showPartialRows": False, "showMetricsAtAllLevels": False,
+                   "showTotal": False, "totalFunc": "sum", "percentageCol": "", "autoFitRowToContent": False},
+        "aggs": [metric("1", "count", None, "reports"),
+                 {**terms("2", "agency", "bucket", size=100, label="agency")},
+                 {**terms("3", "year", "bucket", size=30, order_by="_key", order="desc", label="year")},
+                 {**terms("4", "incomplete_sections", "bucket", size=10, label="section not read")}],
+    },
+    {
         "id": "ogi-alerts-by-rule-severity",
         "title": "Alerts by rule and severity",
         "description": "Open findings of the detector (one document per alert, latest revision).",
@@ -239,14 +255,16 @@ def dashboard() -> dict[str, Any]:
         ("ogi-review-litigation-outcomes", "visualization", 16, 15, 32, 15),
         ("ogi-broken-identity-reports", "visualization", 0, 30, 24, 15),
         ("ogi-alerts-by-rule-severity", "visualization", 24, 30, 24, 15),
-        ("ogi-alert-list", "search", 0, 45, 48, 18),
+        ("ogi-incomplete-reports", "visualization", 0, 45, 48, 15),
+        ("ogi-alert-list", "search", 0, 60, 48, 18),
     ]
     for i, (oid, kind, x, y, w, h) in enumerate(layout, start=1):
         panels.append({"version": VERSION, "type": kind, "gridData": {"x": x, "y": y, "w": w, "h": h, "i": str(i)},
                        "panelIndex": str(i), "embeddableConfig": {"enhancements": {}}, "panelRefName": f"panel_{i}"})
         refs.append({"name": f"{i}:panel_{i}", "type": kind, "id": oid})
     return {"attributes": {"description": "Annual reports on open government information: requests, outcomes, "
-                                          "refusals, review and litigation, broken identities and alerts.",
+                                          "refusals, review and litigation, broken identities, incomplete reports and "
+                                          "alerts.",
                            "kibanaSavedObjectMeta": {"searchSourceJSON": json.dumps(
                                {"query": {"query": "", "language": "kuery"}, "filter": []})},
                            "optionsJSON": json.dumps({"useMargins": True, "syncColors": False,

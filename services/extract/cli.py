@@ -56,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
                   f"{report.format}] {len(report.metrics)} figures; checks "
                   f"{sum(report.checks.values())}/{len(report.checks)} ok"
                   + (f" (failed: {', '.join(failed_checks)})" if failed_checks else "")
+                  + (f"; sections not read: {', '.join(report.incomplete_sections)}"
+                     if report.incomplete_sections else "")
                   + (f"; {len(report.warnings)} warnings" if report.warnings else ""), flush=True)
     return 1 if failed else 0
 

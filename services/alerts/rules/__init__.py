@@ -19,6 +19,7 @@ from ogi.settings import Settings, get_settings
 from services.alerts.errors import RuleConfigError
 from services.alerts.rules.base import Context, Finding, PeerRecord, Rule, RuleParams
 from services.alerts.rules.broken_identity import BrokenIdentity
+from services.alerts.rules.incomplete_report import IncompleteReport
 from services.alerts.rules.overdue_report import OverdueReport
 from services.alerts.rules.refusal_spike import RefusalSpike
 from services.alerts.rules.yoy_jump import YoyJump
@@ -28,6 +29,7 @@ RULES: dict[str, type[Rule]] = {
     YoyJump.name: YoyJump,
     BrokenIdentity.name: BrokenIdentity,
     OverdueReport.name: OverdueReport,
+    IncompleteReport.name: IncompleteReport,
 }
 
 __all__ = ["RULES", "Context", "Finding", "PeerRecord", "Rule", "RuleParams", "build_rules", "load_rules",

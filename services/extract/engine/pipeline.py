@@ -8,7 +8,7 @@ import hashlib
 import re
 
 from schemas.events import ExtractedReport, Provenance, Script, Template
-from services.extract.engine import checks, detect, metadata, prose, rates, readers, tables
+from services.extract.engine import checks, detect, metadata, prose, rates, readers, sections, tables
 from services.extract.engine.document import Document, RawDocument, linearise
 from services.extract.errors import CorruptDocument, ExtractError, ParseError
 
@@ -89,6 +89,9 @@ def _parse(raw: RawDocument, digest: str, filename: str | None) -> ExtractedRepo
                 metrics[k] = p_vals[k]
                 prov[k] = p_prov[k]
         report.checks = checks.compute(metrics, report.breakdown, table=True)
+        for name, why in sections.incomplete(doc, metrics):
+            report.incomplete_sections.append(name)
+            warnings.append(why)
     else:
         _freetext(doc, metrics, prov, warnings)
         report.checks = checks.compute(metrics, {}, table=False)
