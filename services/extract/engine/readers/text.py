@@ -143,8 +143,11 @@ def _as_row(line_no: int, line: str, prefer: str | None = None) -> _Row | None:
             while fields and not fields[0]:
                 fields.pop(0)
         filled = [f for f in fields if f]
-        # two filled cells, or a label-only row of a wider table ("三、本年度办理结果,,,,,,,")
-        if not filled or len(filled) < 2 and len(fields) < 3:
+        if prefer == sep:  # inside a table any line its separator splits is a row ("| | 1234 | |")
+            if len(fields) < 2:
+                continue
+        # else two filled cells, or a label-only row of a wider table ("三、本年度办理结果,,,,,,,")
+        elif not filled or len(filled) < 2 and len(fields) < 3:
             continue
         if any(len(f) > _MAX_FIELD or _SENTENCE.search(f) for f in filled):
             continue
