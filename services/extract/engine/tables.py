@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from services.extract.engine import catalogue as cat
+from services.extract.engine import rows
 from services.extract.engine.document import Document
 from services.extract.engine.regions import Values, read_values
 from services.extract.engine.splitting import sums_to_last
@@ -106,13 +107,40 @@ def parse_applications(doc: Document, res: TableResult, span: tuple[int, int] | 
         v = read_values(doc, m.end(), limit, 7, groups=[(0, 7, sums_to_last)])
         if v is not None:
             values[row.key] = v
-    res.other_rows = sum(1 for k in values if k.startswith("applications.other.") and k != "applications.other.total")
     _resolve_applications(values, res)
+    _read_broken_rows(doc, res, values, start, end)
+    res.other_rows = sum(1 for k in values if k.startswith("applications.other.") and k != "applications.other.total")
     decided = {k: v for k, v in values.items() if v.decided}
     for key, v in decided.items():
         label = _label_of(found, key)
         _store_row(doc, res, key, v.values or [], v, label)
     _derive_parents(res)
+
+
+def _read_broken_rows(doc: Document, res: TableResult, values: dict[str, Values], start: int, end: int) -> None:
+    """Rows the labels did not give: read the table line by line (:mod:`rows`)
+    and take its rows only when they agree with every row already read."""
+    decided = {k: v for k, v in values.items() if v.decided}
+    if all(k in decided for k in rows.PRINTED_GB2021) or all(k in decided for k in rows.PRINTED_OTHER_SINGLE):
+        return
+    warnings: list[str] = []
+    placed = rows.read(doc, start, end, warnings)
+    if not placed:
+        res.warnings += warnings
+        return
+    # the line-by-line reading may fill a cell a labelled row read as blank (a cell pushed into
+    # the next row), never change one it read
+    clash = [k for k, v in decided.items() if k in placed and any(
+        a is not None and a != b for a, b in zip(v.values or [], placed[k].values or []))]
+    if clash:
+        res.warnings.append(f"applications: reading the table line by line disagrees with its labelled rows "
+                            f"({', '.join(clash)}); the line-by-line reading is left out")
+        return
+    res.warnings += warnings
+    for k, v in placed.items():
+        if k not in decided or v.values != decided[k].values:
+            values[k] = v
+            res.warnings.append(f"{k}: read line by line (label and figures separated by the conversion)")
 
 
 def _label_of(found: list[tuple[cat.Row, re.Match[str]]], key: str) -> str:
