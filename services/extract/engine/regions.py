@@ -21,6 +21,8 @@ _REGION = re.compile(r"[\d\s+\-.．、/—–－\x1f\x1e]*")
 _TRAILING_ITEM_NO = re.compile(r"\s*\d[.．、]\s*$")
 _LAST_NUMBER = re.compile(r"[\s\x1f\x1e]*[+-]?\d+(?:\.\d+)?\s*$")
 _CJK_AHEAD = re.compile(r"[\u4e00-\u9fff（(]")
+# a note printed after a figure: "12（其中修订3件）" states 12
+NOTE = re.compile(r"[（(](?:其中|含|包括|包含|注)[^（()）\n\x1f\x1e]{0,40}[）)]")
 
 
 @dataclass
@@ -79,11 +81,13 @@ def read_values(
         blk = doc.block_at(start)
     if blk is not None and blk.table is not None:
         return _read_cells(doc, start, limit, n)
-    end = region_end(text, start, limit)
-    region = text[start:end].replace(CELL_SEP, " ").replace(ROW_SEP, " ")
+    end, region, repeat = _region_without_notes(text, start, limit)
     toks = region.split()
     if not toks:
         return None
+    if repeat and len(toks) == n + 1:
+        toks.pop()  # a figure repeated with a note on its own line, above the next row
+        region = " ".join(toks)
     if len(toks) == n and all(_is_single_number(t) or normalize.is_absent(t) for t in toks):
         vals = [None if normalize.is_absent(t) else float(t) for t in toks]
         if all(v is None for v in vals):
@@ -102,6 +106,27 @@ def read_values(
     return Values(None, cands, start=start, end=end, text=region.strip(), split=True)
 
 
+def _region_without_notes(text: str, start: int, limit: int) -> tuple[int, str, bool]:
+    """The value region, read on past a note that follows a figure, with the
+    notes left out. The flag says the last figure stands alone on its line
+    with a note: a cell of the next row repeated above it."""
+    end = region_end(text, start, limit)
+    parts = [text[start:end]]
+    repeat = False
+    while end < limit and end > start and text[end - 1].isdigit():
+        note = NOTE.match(text, end, limit)
+        if note is None:
+            break
+        line_start = text.rfind("\n", start, end) + 1
+        repeat = line_start > start and re.fullmatch(r"[\s\x1f\x1e]*[+-]?\d+(?:\.\d+)?", text[line_start:end]) is not None
+        end = region_end(text, note.end(), limit)
+        parts.append(text[note.end():end])
+        if text[note.end():end].strip():
+            repeat = False
+    region = " ".join(parts).replace(CELL_SEP, " ").replace(ROW_SEP, " ")
+    return end, region, repeat
+
+
 _CELL_UNIT = re.compile(r"(?<=\d)\s*(?:件|条|个|项|次|宗|起)$")
 _UNITS = {"条", "件", "个", "项", "份", "次", "宗", "起", "元", "万元"}
 
@@ -111,10 +136,17 @@ def _read_cells(doc: Document, start: int, limit: int, n: int) -> Values | None:
     first: Block | None = None
     texts: list[str] = []
     end = start
+    this_row: tuple[int | None, int | None] | None = None
     for span in doc.cells_in(start, limit):
-        t = doc.text[span.start:span.end].strip()
+        t = NOTE.sub("", doc.text[span.start:span.end]).strip()
+        row = (span.block.table, span.block.row)
+        if row != this_row and this_row is not None and len(_trimmed(vals)) == n:
+            break  # the row is complete: a new row (a cell repeated above the next one) is not its
+        this_row = row
         if t in _UNITS and not vals:
             continue  # the 计量单位 column of the 2008-era table
+        if not t and all(v is None for v in vals):
+            continue  # blank cells before the figures pad the label columns; counting them would shift the row
         if normalize.is_absent(t):
             vals.append(None)
         else:
@@ -127,10 +159,17 @@ def _read_cells(doc: Document, start: int, limit: int, n: int) -> Values | None:
             first = span.block
         texts.append(t)
         end = span.end
+    vals = _trimmed(vals, n)
+    if len(vals) != n or all(v is None for v in vals):
+        return None
+    return Values(vals, start=start, end=end, text=" | ".join(texts), block=first)
+
+
+def _trimmed(vals: list[float | None], n: int = 0) -> list[float | None]:
+    """Blank cells around a row's figures (label columns, padding) dropped down to ``n``."""
+    vals = list(vals)
     while len(vals) > n and vals and vals[0] is None:
         vals.pop(0)
     while len(vals) > n and vals and vals[-1] is None:
         vals.pop()
-    if len(vals) != n or all(v is None for v in vals):
-        return None
-    return Values(vals, start=start, end=end, text=" | ".join(texts), block=first)
+    return vals

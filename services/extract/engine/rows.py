@@ -25,11 +25,10 @@ from dataclasses import dataclass, field
 from services.extract.engine import catalogue as cat
 from services.extract.engine import normalize
 from services.extract.engine.document import CELL_SEP, ROW_SEP, Document
-from services.extract.engine.regions import Values
+from services.extract.engine.regions import NOTE, Values
 from services.extract.engine.splitting import sums_to_last
 
 N = len(cat.APPLICANT_COLUMNS)
-_NOTE = re.compile(r"[（(](?:其中|含|包括|包含|注)[^（()）\n\x1f\x1e]{0,40}[）)]")
 _ITEM_NO = re.compile(r"(?<![\d.])\d{1,2}\s*[.．、](?=\s*[^\d\s\x1f\x1e])")
 _NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
 _UNIT = re.compile(r"\s*(?:件|条|个|项|次|宗|起)")
@@ -96,7 +95,7 @@ def _line(doc: Document, start: int, end: int) -> Line | None:
             continue
         i = 0
         while i < len(body):
-            note = _NOTE.match(body, i)
+            note = NOTE.match(body, i)
             if note:
                 if tokens and tokens[-1].end == cell_start + i:
                     tokens[-1].noted = True
@@ -149,7 +148,7 @@ def _keys(label: str) -> list[str]:
 
 def _continues(label: str) -> bool:
     """A text-only line that starts no catalogue label: the rest of a wrapped label."""
-    return bool(label) and not _keys(label) and not re.match(r"[（(]?[一二三四五六七]、?[）)]?|\d[.．、]", label)
+    return bool(label) and not _keys(label) and not re.match(r"[（(][一二三四五六七][）)]|[一二三四五六七]、|\d[.．、]", label)
 
 
 def _repair(lines: list[Line], warnings: list[str]) -> list[Line]:
