@@ -38,11 +38,9 @@ _MAX_DIGITS = 6  # a longer run is cells run together: the splitter's business, 
 _PARENTS = set(cat.PARENTS)
 PRINTED_GB2021 = tuple(r.key for r in cat.APPLICATION_ROWS if r.key not in _PARENTS)
 # the 2019 layout prints (六)其他处理 as one row without reasons
+_OTHER = cat.PARENTS["applications.other.total"]
 PRINTED_OTHER_SINGLE = tuple(
-    k for k in (r.key if r.key != "applications.other.no_correction" else "applications.other.total"
-                for r in cat.APPLICATION_ROWS)
-    if k not in _PARENTS - {"applications.other.total"} and k not in cat.PARENTS["applications.other.total"]
-)
+    "applications.other.total" if k == _OTHER[0] else k for k in PRINTED_GB2021 if k not in _OTHER[1:])
 
 
 @dataclass

@@ -85,6 +85,22 @@ def find_application_table(doc: Document) -> tuple[int, int] | None:
             nxt = re.compile(r"行政复议|五、|存在的主要问题").search(doc.text, end_m.end())
             end = nxt.start() if nxt else min(len(doc.text), end_m.end() + 400)
         return start, end
+    return _application_section(doc)
+
+
+_APPLICATION_SECTION = re.compile(r"收到和处理政府信息公开申请情况")
+_APPLICATION_SECTION_END = re.compile(r"行政复议|五、|存在的主要问题")
+
+
+def _application_section(doc: Document) -> tuple[int, int] | None:
+    """The section of the application table when no row label starts it (a
+    conversion lost the labels): from its heading to the review section."""
+    for m in _APPLICATION_SECTION.finditer(doc.text):
+        e = _APPLICATION_SECTION_END.search(doc.text, m.end())
+        end = e.start() if e else min(len(doc.text), m.end() + 3000)
+        # the heading is also named in the report's opening list of sections: take the one with figures
+        if len(re.findall(r"\d", doc.text[m.end():end])) >= 7 * 20:
+            return m.end(), end
     return None
 
 
@@ -93,15 +109,21 @@ def parse_applications(doc: Document, res: TableResult, span: tuple[int, int] | 
     if span is None:
         return
     start, end = span
-    rows = list(cat.APPLICATION_ROWS)
-    matches = _ordered_matches(doc, [r.pattern for r in rows], start, end)
-    found = [(r, m) for r, m in zip(rows, matches) if m is not None]
-    if not found:
-        return
-    res.found = True
-    blk = doc.block_at(found[0][1].end() - 1)
-    res.apps_from_cells = blk is not None and blk.table is not None
+    matches = _ordered_matches(doc, [r.pattern for r in cat.APPLICATION_ROWS], start, end)
+    found = [(r, m) for r, m in zip(cat.APPLICATION_ROWS, matches) if m is not None]
     values: dict[str, Values] = {}
+    if found and found[0][0].key == "applications.total_handled":
+        found = found[1:]  # the 总计 column header of a table whose row labels were lost
+    if not found:
+        _read_broken_rows(doc, res, values, start, end)
+        if not values:
+            return
+        blk = next(iter(values.values())).block
+        found = []
+    else:
+        blk = doc.block_at(found[0][1].end() - 1)
+    res.found = True
+    res.apps_from_cells = blk is not None and blk.table is not None
     for i, (row, m) in enumerate(found):
         limit = found[i + 1][1].start() if i + 1 < len(found) else end
         v = read_values(doc, m.end(), limit, 7, groups=[(0, 7, sums_to_last)])
