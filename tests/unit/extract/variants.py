@@ -287,18 +287,27 @@ def _format(table: _Table, fmt: str) -> list[str]:
     raise ValueError(fmt)
 
 
-def expected_for(clean: ExtractedReport, layout: str) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
-    """What the variant must read: the clean form's figures, except that a
-    blank applicant column states nothing, and that rows without labels are
-    placed by the template's order only when the report's identities hold
-    (a report whose figures break them cannot confirm the order)."""
-    if layout == "unlabeled" and not (clean.checks.get("intake_balance") and clean.checks.get("outcome_sum")):
-        return ({k: v for k, v in clean.metrics.items() if not k.startswith(("applications.", "rates.grant",
-                                                                              "rates.refusal"))}, {})
-    if layout != "partial_columns":
-        return dict(clean.metrics), {k: dict(v) for k, v in clean.breakdown.items()}
-    keep = ("natural_person", "total")
-    return dict(clean.metrics), {k: {c: x for c, x in v.items() if c in keep} for k, v in clean.breakdown.items()}
+def expected_for(clean: ExtractedReport, layout: str
+                 ) -> tuple[dict[str, float], dict[str, dict[str, float]], dict[str, bool]]:
+    """What the variant must read (metrics, breakdown, checks): the clean
+    form's, except that a blank applicant column states nothing (and leaves
+    the applicant identity unchecked), and that rows without labels are
+    placed by the template's order only when the report's identities hold (a
+    report whose figures break them cannot confirm the order)."""
+    metrics = dict(clean.metrics)
+    breakdown = {k: dict(v) for k, v in clean.breakdown.items()}
+    checks = dict(clean.checks)
+    if layout == "unlabeled" and not (checks.get("intake_balance") and checks.get("outcome_sum")):
+        metrics = {k: v for k, v in metrics.items() if not k.startswith(("applications.", "rates.grant", "rates.refusal"))}
+        checks = {k: v for k, v in checks.items() if k not in _APPLICATION_CHECKS}
+        return metrics, {}, checks
+    if layout == "partial_columns":
+        breakdown = {k: {c: x for c, x in v.items() if c in ("natural_person", "total")} for k, v in breakdown.items()}
+        checks.pop("applicant_sums", None)
+    return metrics, breakdown, checks
+
+
+_APPLICATION_CHECKS = ("intake_balance", "outcome_sum", "reason_sums", "applicant_sums")
 
 
 __all__ = ["FORMATS", "LAYOUTS", "Tables", "expected_for", "from_corpus", "from_spec", "render"]
