@@ -111,19 +111,9 @@ def parse_applications(doc: Document, res: TableResult, span: tuple[int, int] | 
     start, end = span
     matches = _ordered_matches(doc, [r.pattern for r in cat.APPLICATION_ROWS], start, end)
     found = [(r, m) for r, m in zip(cat.APPLICATION_ROWS, matches) if m is not None]
-    values: dict[str, Values] = {}
     if found and found[0][0].key == "applications.total_handled":
         found = found[1:]  # the 总计 column header of a table whose row labels were lost
-    if not found:
-        _read_broken_rows(doc, res, values, start, end)
-        if not values:
-            return
-        blk = next(iter(values.values())).block
-        found = []
-    else:
-        blk = doc.block_at(found[0][1].end() - 1)
-    res.found = True
-    res.apps_from_cells = blk is not None and blk.table is not None
+    values: dict[str, Values] = {}
     for i, (row, m) in enumerate(found):
         limit = found[i + 1][1].start() if i + 1 < len(found) else end
         v = read_values(doc, m.end(), limit, 7, groups=[(0, 7, sums_to_last)])
@@ -131,6 +121,12 @@ def parse_applications(doc: Document, res: TableResult, span: tuple[int, int] | 
             values[row.key] = v
     _resolve_applications(values, res)
     _read_broken_rows(doc, res, values, start, end)
+    if not found and not values:
+        return
+    res.found = True
+    blk = doc.block_at(found[0][1].end() - 1) if found else next(iter(values.values())).block
+    res.apps_from_cells = blk is not None and blk.table is not None
+    _note_applicant_columns(doc, res, values, start, end)
     res.other_rows = sum(1 for k in values if k.startswith("applications.other.") and k != "applications.other.total")
     decided = {k: v for k, v in values.items() if v.decided}
     for key, v in decided.items():
@@ -159,10 +155,32 @@ def _read_broken_rows(doc: Document, res: TableResult, values: dict[str, Values]
                             f"({', '.join(clash)}); the line-by-line reading is left out")
         return
     res.warnings += warnings
-    for k, v in placed.items():
-        if k not in decided or v.values != decided[k].values:
-            values[k] = v
-            res.warnings.append(f"{k}: read line by line (label and figures separated by the conversion)")
+    filled = [k for k, v in placed.items() if k not in decided or v.values != decided[k].values]
+    for k in filled:
+        values[k] = placed[k]
+    if filled:
+        # the label-anchored reading's complaints about these rows no longer hold
+        res.warnings[:] = [w for w in res.warnings if not w.startswith(tuple(f"{k}: " for k in filled))]
+        res.warnings.append(f"applications: {len(filled)} rows read line by line (labels and figures separated "
+                            f"by the conversion): {', '.join(filled)}")
+
+
+_GENERIC_HEADER = re.compile(r"数据\s*[1１一]")
+
+
+def _note_applicant_columns(doc: Document, res: TableResult, values: dict[str, Values], start: int, end: int
+                            ) -> None:
+    """Say how the applicant columns were read where the table does not say it:
+    generic headers (数据1…数据6) are the template's columns in its order (the
+    applicant identity confirms it); blank columns leave that identity unchecked."""
+    if _GENERIC_HEADER.search(doc.text, max(0, start - 400), min(end, start + 600)):
+        res.warnings.append("applications: applicant columns headed 数据1…数据6 read as the template's columns "
+                            "(自然人, 商业企业, 科研机构, 社会公益组织, 法律服务机构, 其他, 总计)")
+    blank = sorted({cat.APPLICANT_COLUMN_LABELS[c] for v in values.values() if v.decided
+                    for c, x in zip(cat.APPLICANT_COLUMNS, v.values or []) if x is None})
+    if blank:
+        res.warnings.append(f"applications: applicant columns left blank ({', '.join(blank)}): the applicant "
+                            "identity is not checked (absent, not failed)")
 
 
 def _label_of(found: list[tuple[cat.Row, re.Match[str]]], key: str) -> str:
