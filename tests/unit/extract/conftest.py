@@ -8,10 +8,7 @@ import pytest
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
-_REPO = Path(__file__).resolve().parents[3]
-# beside the repository (as in CI), or beside the folder of worktrees a checkout sits in
-CORPUS = next((p / "shared" / "corpus" for p in (_REPO.parent, _REPO.parent.parent)
-               if (p / "shared" / "corpus").exists()), _REPO.parent / "shared" / "corpus")
+CORPUS = Path(__file__).resolve().parents[3].parent / "shared" / "corpus"
 
 
 def text_doc(s: str):  # type: ignore[no-untyped-def]
