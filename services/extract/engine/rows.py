@@ -170,12 +170,17 @@ def _repair(lines: list[Line], warnings: list[str]) -> list[Line]:
             warnings.append(f"applications: '{ln.tokens[0].value:g}' with a note above its row read as a repeat")
             i += 1
             continue
-        # a label alone on its line: the figures are on the next line, which has no label
-        if not ln.tokens and ln.keys and i + 1 < len(lines) and lines[i + 1].tokens and not lines[i + 1].label:
+        # a label alone on its line: the figures are on the next line, which has no label; the
+        # label may go on below the figures (pdftotext -layout centres the figures on a wrapped label)
+        if not ln.tokens and i + 1 < len(lines) and lines[i + 1].tokens and not lines[i + 1].label:
             nxt = lines[i + 1]
-            out.append(Line(ln.label, nxt.tokens, ln.start, nxt.end, ln.keys, nxt.opaque))
-            i += 2
-            continue
+            after = lines[i + 2] if i + 2 < len(lines) else None
+            wraps = after is not None and not after.tokens and _continues(after.label) \
+                and bool(_keys(ln.label + after.label))
+            if ln.keys or wraps:
+                out.append(Line(ln.label, nxt.tokens, ln.start, nxt.end, _keys(ln.label), nxt.opaque))
+                i += 2
+                continue
         out.append(ln)
         i += 1
     return [ln for ln in out if ln.tokens or ln.keys]

@@ -167,8 +167,8 @@ def _label(r: Row) -> str:
 # ------------------------------------------------------------------ rendering
 
 FORMATS = ("markdown", "markdown_bare", "pipes_fullwidth", "tsv", "csv", "csv_fullwidth", "spaces")
-LAYOUTS = ("clean", "label_above", "split_labels", "unlabeled", "stray_cell", "repeated_note", "generic_headers",
-           "partial_columns")
+LAYOUTS = ("clean", "label_above", "split_labels", "figures_between_label_lines", "rowspans_repeated", "unlabeled",
+           "stray_cell", "repeated_note", "generic_headers", "partial_columns")
 
 
 @dataclass
@@ -180,7 +180,7 @@ class _Table:
 def render(t: Tables, fmt: str, layout: str = "clean") -> str:
     """The report as text with its tables in ``fmt`` and ``layout``."""
     header = APPLICANT_HEADER if layout != "generic_headers" else [f"数据{i}" for i in range(1, 7)] + ["总计"]
-    apps = _first_occurrences(t.applications)
+    apps = t.applications if layout == "rowspans_repeated" else _first_occurrences(t.applications)
     if layout == "partial_columns":
         apps = [(k, r[:4] + [""] * 5 + r[9:]) for k, r in apps]
     app_rows: list[Row] = [["（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）", "", "", "申请人情况"] + [""] * 6,
@@ -192,6 +192,8 @@ def render(t: Tables, fmt: str, layout: str = "clean") -> str:
         proactive = [x for r in proactive for x in ([[r[0], "", "", ""], [""] + r[1:]] if _is_value_row(r) else [r])]
     elif layout == "split_labels":
         body = [x for r in body for x in _split_label(r)]
+    elif layout == "figures_between_label_lines":
+        body = [x for r in body for x in _label_around_figures(r)]
     elif layout == "unlabeled":
         body = [["", "", ""] + r[3:] for r in body]
     elif layout == "stray_cell":
@@ -226,6 +228,15 @@ def _split_label(r: Row) -> list[Row]:
     cont = ["", "", ""] + [""] * 7
     cont[i] = rest
     return [first, cont]
+
+
+def _label_around_figures(r: Row) -> list[Row]:
+    """pdftotext -layout: a wrapped label's first line above the figures, its
+    second line below them."""
+    first, cont = _split_label(r)[0], _split_label(r)[1:]
+    if not cont:
+        return [r]
+    return [first[:3] + [""] * 7, ["", "", ""] + first[3:], cont[0]]
 
 
 def _stray(body: list[Row]) -> list[Row]:
