@@ -93,6 +93,9 @@ def read_values(
         if all(v is None for v in vals):
             return None
         return Values(vals, start=start, end=end, text=region.strip())
+    if n == 1 and len(toks) > 1 and len(set(toks)) == 1 and _is_single_number(toks[0]):
+        # one figure repeated in every column its merged cell spans
+        return Values([float(toks[0])], start=start, end=end, text=region.strip())
     if any(normalize.is_absent(t) for t in toks):
         return None  # absent markers mixed into a run: no safe split
     ch = splitting.chunks(region)
@@ -137,8 +140,17 @@ def _read_cells(doc: Document, start: int, limit: int, n: int) -> Values | None:
     texts: list[str] = []
     end = start
     this_row: tuple[int | None, int | None] | None = None
+    text = doc.text
+    # the label's own cell: a converter that repeats a merged cell in every column it spans
+    # writes it again before the figures
+    cell_start = max(text.rfind(CELL_SEP, 0, start), text.rfind("\n", 0, start)) + 1
+    cell_end = text.find(CELL_SEP, start, limit)
+    prev = text[cell_start:cell_end].strip() if cell_end >= 0 else ""
     for span in doc.cells_in(start, limit):
         t = NOTE.sub("", doc.text[span.start:span.end]).strip()
+        if not vals and t and t == prev:
+            continue
+        prev = t
         row = (span.block.table, span.block.row)
         if row != this_row and this_row is not None and len(_trimmed(vals)) == n:
             break  # the row is complete: a new row (a cell repeated above the next one) is not its
@@ -160,6 +172,8 @@ def _read_cells(doc: Document, start: int, limit: int, n: int) -> Values | None:
         texts.append(t)
         end = span.end
     vals = _trimmed(vals, n)
+    if n == 1 and len(vals) > 1 and vals[0] is not None and len(set(vals)) == 1:
+        vals = vals[:1]  # one figure repeated in every column its merged cell spans
     if len(vals) != n or all(v is None for v in vals):
         return None
     return Values(vals, start=start, end=end, text=" | ".join(texts), block=first)

@@ -167,8 +167,8 @@ def _label(r: Row) -> str:
 # ------------------------------------------------------------------ rendering
 
 FORMATS = ("markdown", "markdown_bare", "pipes_fullwidth", "tsv", "csv", "csv_fullwidth", "spaces")
-LAYOUTS = ("clean", "label_above", "split_labels", "figures_between_label_lines", "rowspans_repeated", "unlabeled",
-           "stray_cell", "repeated_note", "generic_headers", "partial_columns")
+LAYOUTS = ("clean", "label_above", "split_labels", "figures_between_label_lines", "rowspans_repeated",
+           "colspans_repeated", "unlabeled", "stray_cell", "repeated_note", "generic_headers", "partial_columns")
 
 
 @dataclass
@@ -202,6 +202,9 @@ def render(t: Tables, fmt: str, layout: str = "clean") -> str:
         body = _repeat_with_note(body)
         proactive = _repeat_with_note_proactive(proactive)
     tables = [_Table(proactive), _Table(app_rows + body), _Table(_review_rows(t.review))]
+    if layout == "colspans_repeated":
+        tables = [_Table([_colspans_repeated(r, 3 if i == 1 else len(r)) for r in tb.rows]) for i, tb in enumerate(tables)]
+        tables[1].rows[:2] = [_colspans_repeated(r, len(r)) for r in tables[1].rows[:2]]
     out = [t.head.rstrip("\n"), ""]
     out += _format(tables[0], fmt)
     out += ["三、收到和处理政府信息公开申请情况"] + _format(tables[1], fmt)
@@ -228,6 +231,18 @@ def _split_label(r: Row) -> list[Row]:
     cont = ["", "", ""] + [""] * 7
     cont[i] = rest
     return [first, cont]
+
+
+def _colspans_repeated(r: Row, upto: int) -> Row:
+    """A converter that writes a merged cell's content into every column it
+    spans (a blank cell right of a filled one, within the first ``upto``)."""
+    out = list(r)
+    if sum(1 for c in r[1:] if re.match(r"^[+-]?\d", c)) > 1:
+        return out  # which of several figures spans the blank columns is not known
+    for i in range(1, min(upto, len(out))):
+        if not out[i] and out[i - 1]:
+            out[i] = out[i - 1]
+    return out
 
 
 def _label_around_figures(r: Row) -> list[Row]:
