@@ -116,10 +116,13 @@ def _line(doc: Document, start: int, end: int) -> Line | None:
                 if unit:
                     i = unit.end()
                 continue
+            word = re.match(r"\S+", body[i:]) if i == 0 or body[i - 1].isspace() else None
+            if word and normalize.is_absent(word.group()):  # "/", "-", "—" standing for a cell
+                tokens.append(Token(None, cell_start + i, cell_start + i + word.end()))
+                i += word.end()
+                continue
             ch = body[i]
-            if ch in "/—－–" and (i + 1 == len(body) or body[i + 1].isspace()) and (i == 0 or body[i - 1].isspace()):
-                tokens.append(Token(None, cell_start + i, cell_start + i + 1))
-            elif not ch.isspace():
+            if not ch.isspace():
                 if tokens and not in_cells:
                     opaque = True  # text after figures on one text line: not a table row
                 label.append(ch)
