@@ -145,7 +145,7 @@ def _read_cells(doc: Document, start: int, limit: int, n: int) -> Values | None:
     # writes it again before the figures
     cell_start = max(text.rfind(CELL_SEP, 0, start), text.rfind("\n", 0, start)) + 1
     cell_end = text.find(CELL_SEP, start, limit)
-    prev = text[cell_start:cell_end].strip() if cell_end >= 0 else ""
+    prev = text[cell_start:cell_end].strip() if cell_end >= 0 and cell_start < start else ""
     for span in doc.cells_in(start, limit):
         t = NOTE.sub("", doc.text[span.start:span.end]).strip()
         if not vals and t and t == prev:

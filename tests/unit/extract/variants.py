@@ -166,7 +166,7 @@ def _label(r: Row) -> str:
 
 # ------------------------------------------------------------------ rendering
 
-FORMATS = ("markdown", "markdown_bare", "pipes_fullwidth", "tsv", "csv", "csv_fullwidth", "spaces")
+FORMATS = ("markdown", "markdown_bare", "pipes_fullwidth", "grid", "tsv", "csv", "csv_fullwidth", "spaces")
 LAYOUTS = ("clean", "label_above", "split_labels", "figures_between_label_lines", "rowspans_repeated",
            "colspans_repeated", "unlabeled", "stray_cell", "repeated_note", "generic_headers", "partial_columns")
 
@@ -298,6 +298,9 @@ def _format(table: _Table, fmt: str) -> list[str]:
     if fmt == "markdown":
         lines = ["| " + " | ".join(r) + " |" for r in rows]
         return lines[:1] + ["|" + "---|" * len(rows[0])] + lines[1:]
+    if fmt == "grid":  # pandoc's grid table: a border line between rows
+        border = "+" + "---+" * len(rows[0])
+        return [border] + [x for r in rows for x in ("| " + " | ".join(r) + " |", border)]
     if fmt == "markdown_bare":
         return [" | ".join(r) for r in rows]
     if fmt == "pipes_fullwidth":

@@ -69,7 +69,8 @@ def read_str(text: str, fmt: str = "text") -> RawDocument:
 
 _PIPES = "|｜"
 _SEPARATORS = ("|", "\t", ",", "，")  # in order of preference when a line has several
-_RULE_LINE = re.compile(r"^[|｜]?\s*:?-{2,}:?\s*(?:[|｜]\s*:?-{2,}:?\s*)*[|｜]?$")
+# a Markdown rule (|---|:--:|), or a border of a grid table (+----+====+) as pandoc writes it
+_RULE_LINE = re.compile(r"^[|｜]?\s*:?-{2,}:?\s*(?:[|｜]\s*:?-{2,}:?\s*)*[|｜]?$|^\+[-=:+]{3,}\+?$")
 _NUMERIC_FIELD = re.compile(r"^[+-]?\d+(?:\.\d+)?$|^[/—－–-]$")
 _SENTENCE = re.compile(r"[。；;]")
 _MARKUP = re.compile(r"<br\s*/?>|\*\*|__", re.I)
