@@ -67,3 +67,23 @@ def test_variant_reads_like_the_clean_form(reports: dict, fmt: str, layout: str)
         if got.checks != checks:
             problems.append(f"{name}: checks {got.checks} (want {checks})")
     assert not problems, "\n".join(problems)
+
+
+@pytest.fixture(scope="module")
+def legacy_reports(corpus: Path) -> dict[str, tuple[variants.Legacy, object]]:
+    out = {}
+    for folder in ("seeds", "dev"):
+        for name in json.loads((corpus / folder / "truth.json").read_text(encoding="utf-8"))["reports"]:
+            found = variants.legacy_from_corpus(corpus / folder / name) if name.endswith(".txt") else None
+            if found is not None and len(found[0].rows) > 10:
+                out[name] = found
+    return out
+
+
+@pytest.mark.parametrize("fmt", variants.FORMATS)
+def test_legacy_statistics_table_variant_reads_like_the_clean_form(legacy_reports: dict, fmt: str) -> None:
+    assert len(legacy_reports) >= 2  # dev-01 and dev-04 print the 2008-era table
+    for name, (table, clean) in legacy_reports.items():
+        got = extract(variants.render_legacy(table, fmt).encode("utf-8"), filename=f"{name}.{fmt}.txt")
+        assert got.metrics == clean.metrics, name
+        assert got.checks == clean.checks, name

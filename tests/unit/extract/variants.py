@@ -25,6 +25,7 @@ import reportgen
 from schemas.events import ExtractedReport
 from services.extract.engine import catalogue as cat
 from services.extract.engine import extract, readers
+from services.extract.engine.readers import text as text_reader
 from services.extract.engine.document import CELL_SEP, ROW_SEP, linearise
 
 Row = list[str]
@@ -74,7 +75,7 @@ def from_corpus(path: Path) -> tuple[Tables, ExtractedReport]:
     if clean.template.value not in ("gb2021", "gb2019"):
         raise ValueError(f"{path.name}: {clean.template.value} has no standard tables")
     if path.suffix == ".txt":
-        text = readers.text.decode(data)
+        text = text_reader.decode(data)
     else:  # the text of a PDF, cells joined by spaces
         doc = linearise(readers.read(data, path.name))
         text = doc.text.replace(CELL_SEP, " ").replace(ROW_SEP, "")
@@ -316,6 +317,39 @@ def _format(table: _Table, fmt: str) -> list[str]:
     raise ValueError(fmt)
 
 
+# ------------------------------------------------------------------ the 2008-era statistics table
+
+_LEGACY_HEAD = re.compile(r"指标名称\s*计量\s*单位\s*(?P<year>\d{4})\s*年度\s*历年累计")
+_LEGACY_ROW = re.compile(r"\s*(?P<label>\S+?)\s+(?P<unit>条|件|个|项)\s+(?P<v1>\d+)(?:\s+(?P<v2>\d+))?(?=\s|$)")
+
+
+@dataclass
+class Legacy:
+    head: str
+    rows: list[Row]  # 指标名称, 计量单位, this year, 历年累计
+    tail: str
+
+
+def legacy_from_corpus(path: Path) -> tuple[Legacy, ExtractedReport] | None:
+    """A freetext report's 政府信息公开情况统计表 printed with spaces between
+    its cells (as the crawler saved it), or None when it has none."""
+    data = path.read_bytes()
+    text = text_reader.decode(data)
+    m = _LEGACY_HEAD.search(text)
+    if m is None:
+        return None
+    rows: list[Row] = [["指标名称", "计量单位", f"{m.group('year')}年度", "历年累计"]]
+    pos = m.end()
+    while (r := _LEGACY_ROW.match(text, pos)) is not None:
+        rows.append([r.group("label"), r.group("unit"), r.group("v1"), r.group("v2") or ""])
+        pos = r.end()
+    return Legacy(text[:m.start()], rows, text[pos:]), extract(data, filename=path.name)
+
+
+def render_legacy(t: Legacy, fmt: str) -> str:
+    return "\n".join([t.head.rstrip(), ""] + _format(_Table(t.rows), fmt) + ["", t.tail.lstrip()]) + "\n"
+
+
 def expected_for(clean: ExtractedReport, layout: str
                  ) -> tuple[dict[str, float], dict[str, dict[str, float]], dict[str, bool]]:
     """What the variant must read (metrics, breakdown, checks): the clean
@@ -339,4 +373,5 @@ def expected_for(clean: ExtractedReport, layout: str
 _APPLICATION_CHECKS = ("intake_balance", "outcome_sum", "reason_sums", "applicant_sums")
 
 
-__all__ = ["FORMATS", "LAYOUTS", "Tables", "expected_for", "from_corpus", "from_spec", "render"]
+__all__ = ["FORMATS", "LAYOUTS", "Legacy", "Tables", "expected_for", "from_corpus", "from_spec", "legacy_from_corpus",
+           "render", "render_legacy"]
