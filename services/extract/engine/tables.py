@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from services.extract.engine import catalogue as cat
-from services.extract.engine import rows
+from services.extract.engine import checks, linewise
 from services.extract.engine.document import Document
 from services.extract.engine.regions import Values, read_values
 from services.extract.engine.splitting import sums_to_last
@@ -136,13 +136,13 @@ def parse_applications(doc: Document, res: TableResult, span: tuple[int, int] | 
 
 
 def _read_broken_rows(doc: Document, res: TableResult, values: dict[str, Values], start: int, end: int) -> None:
-    """Rows the labels did not give: read the table line by line (:mod:`rows`)
+    """Rows the labels did not give: read the table line by line (:mod:`linewise`)
     and take its rows only when they agree with every row already read."""
     decided = {k: v for k, v in values.items() if v.decided}
-    if all(k in decided for k in rows.PRINTED_GB2021) or all(k in decided for k in rows.PRINTED_OTHER_SINGLE):
+    if all(k in decided for k in linewise.PRINTED_GB2021) or all(k in decided for k in linewise.PRINTED_OTHER_SINGLE):
         return
     warnings: list[str] = []
-    placed = rows.read(doc, start, end, warnings)
+    placed = linewise.read(doc, start, end, warnings)
     if not placed:
         res.warnings += warnings
         return
@@ -229,30 +229,6 @@ def _derive_parents(res: TableResult) -> None:
             res.breakdown[parent] = cols
 
 
-def _column_values(rows: dict[str, tuple[float, ...]], key: str) -> tuple[float, ...] | None:
-    if key in rows:
-        return rows[key]
-    children = cat.PARENTS.get(key)
-    if children and all(c in rows for c in children):
-        return tuple(sum(rows[c][i] for c in children) for i in range(7))
-    return None
-
-
-def _identities_hold(rows: dict[str, tuple[float, ...]]) -> bool:
-    """Every cross-row identity whose rows are all known holds."""
-    get = lambda k: _column_values(rows, k)  # noqa: E731
-    new, co, th, cf = (get("applications." + k) for k in ("new_received", "carried_over", "total_handled",
-                                                         "carried_forward"))
-    if new and co and th and cf:
-        if any(abs(new[i] + co[i] - th[i] - cf[i]) > 1e-6 for i in range(7)):
-            return False
-    parts = [get(k) for k in cat.OUTCOME_KEYS]
-    if th and all(parts):
-        if any(abs(sum(p[i] for p in parts if p) - th[i]) > 1e-6 for i in range(7)):
-            return False
-    return True
-
-
 def _resolve_applications(values: dict[str, Values], res: TableResult) -> None:
     """Decide ambiguous run-together rows with the cross-row identities."""
     ambiguous = {k: v for k, v in values.items() if not v.decided and v.candidates}
@@ -276,7 +252,7 @@ def _resolve_applications(values: dict[str, Values], res: TableResult) -> None:
     for combo in itertools.product(*(ambiguous[k].candidates for k in keys)):
         rows = dict(fixed)
         rows.update(zip(keys, combo))
-        if _identities_hold(rows):
+        if checks.rows_hold(rows):
             passing.append(combo)
             if len(passing) > 1000:
                 break

@@ -169,7 +169,8 @@ def _label(r: Row) -> str:
 
 FORMATS = ("markdown", "markdown_bare", "pipes_fullwidth", "grid", "tsv", "csv", "csv_fullwidth", "spaces")
 LAYOUTS = ("clean", "label_above", "split_labels", "figures_between_label_lines", "rowspans_repeated",
-           "colspans_repeated", "unlabeled", "stray_cell", "repeated_note", "generic_headers", "partial_columns")
+           "colspans_repeated", "group_totals", "unlabeled", "stray_cell", "repeated_note", "generic_headers",
+           "partial_columns")
 
 
 @dataclass
@@ -181,7 +182,10 @@ class _Table:
 def render(t: Tables, fmt: str, layout: str = "clean") -> str:
     """The report as text with its tables in ``fmt`` and ``layout``."""
     header = APPLICANT_HEADER if layout != "generic_headers" else [f"数据{i}" for i in range(1, 7)] + ["总计"]
-    apps = t.applications if layout == "rowspans_repeated" else _first_occurrences(t.applications)
+    apps = list(t.applications)
+    if layout == "group_totals":
+        apps = _with_group_totals(apps)
+    apps = apps if layout == "rowspans_repeated" else _first_occurrences(apps)
     if layout == "partial_columns":
         apps = [(k, r[:4] + [""] * 5 + r[9:]) for k, r in apps]
     app_rows: list[Row] = [["（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）", "", "", "申请人情况"] + [""] * 6,
@@ -232,6 +236,20 @@ def _split_label(r: Row) -> list[Row]:
     cont = ["", "", ""] + [""] * 7
     cont[i] = rest
     return [first, cont]
+
+
+def _with_group_totals(apps: list[tuple[str, Row]]) -> list[tuple[str, Row]]:
+    """Some tables print each group's total as a row of its own above its reasons."""
+    out: list[tuple[str, Row]] = []
+    for key, r in apps:
+        parent = next((p for p, children in cat.PARENTS.items() if key == children[0]), None)
+        if parent is not None and r[2]:
+            children = [x for k, x in apps if k in cat.PARENTS[parent]]
+            sums = [ABSENT if any(c[i] == ABSENT for c in children) else _fmt(sum(float(c[i]) for c in children))
+                    for i in range(3, 10)]
+            out.append((parent, [r[0], r[1], ""] + sums))
+        out.append((key, r))
+    return out
 
 
 def _colspans_repeated(r: Row, upto: int) -> Row:

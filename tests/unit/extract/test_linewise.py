@@ -9,7 +9,7 @@ from __future__ import annotations
 import reportgen
 import variants
 from schemas.events import Provenance
-from services.extract.engine import extract, pipeline, rows, tables
+from services.extract.engine import extract, linewise, pipeline, tables
 
 SPEC = {key: dict(zip(reportgen.APPLICANT_COLS, map(float, vals))) for *_, key, vals in reportgen.APPS}
 
@@ -23,9 +23,9 @@ def _apps(r) -> dict[str, float]:  # type: ignore[no-untyped-def]
 
 
 def test_the_two_row_orders() -> None:
-    assert len(rows.PRINTED_GB2021) == 25 and len(set(rows.PRINTED_GB2021)) == 25
-    assert len(rows.PRINTED_OTHER_SINGLE) == 23 and "applications.other.total" in rows.PRINTED_OTHER_SINGLE
-    assert not set(rows.PRINTED_OTHER_SINGLE) & {"applications.other.no_correction", "applications.other.other"}
+    assert len(linewise.PRINTED_GB2021) == 25 and len(set(linewise.PRINTED_GB2021)) == 25
+    assert len(linewise.PRINTED_OTHER_SINGLE) == 23 and "applications.other.total" in linewise.PRINTED_OTHER_SINGLE
+    assert not set(linewise.PRINTED_OTHER_SINGLE) & {"applications.other.no_correction", "applications.other.other"}
 
 
 def test_unlabeled_rows_placed_by_order_when_every_identity_holds() -> None:

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 
 from services.extract.engine import catalogue as cat
-from services.extract.engine import normalize
+from services.extract.engine import checks, normalize
 from services.extract.engine.document import CELL_SEP, ROW_SEP, Document
 from services.extract.engine.regions import NOTE, Values
 from services.extract.engine.splitting import sums_to_last
@@ -225,22 +225,23 @@ def read(doc: Document, start: int, end: int, warnings: list[str]) -> dict[str, 
         return {}
     _move_strays(rows, warnings)
     fits = [p for p in (_place(rows, order) for order in (PRINTED_GB2021, PRINTED_OTHER_SINGLE)) if p is not None]
-    if not fits:
-        warnings.append(f"applications: {len(rows)} rows of figures do not fit the template's row order; left out")
+    # the row order that leaves fewest rows unplaced, then places fewest by order alone
+    fits.sort(key=lambda p: (p[2], len(p[1])))
+    if len(fits) == 2 and fits[0] != fits[1] and fits[0][2:] == fits[1][2:] and len(fits[0][1]) == len(fits[1][1]):
+        warnings.append("applications: the rows fit both the 2021 and the 2019 row order; left out")
         return {}
-    if len(fits) == 2 and fits[0] != fits[1]:
-        fits = [p for p in fits if not p[1]]  # placed by labels alone: the order does not matter
-        if len(fits) != 1:
-            warnings.append("applications: the rows fit both the 2021 and the 2019 row order; left out")
-            return {}
-    placed, by_order = fits[0]
+    if not fits:
+        warnings.append("applications: the row labels contradict the template's row order; left out")
+        return {}
+    placed, by_order, unplaced = fits[0]
+    if unplaced:
+        warnings.append(f"applications: {unplaced} rows without labels do not fit the template's row order "
+                        "between their labelled neighbours; left out")
     if by_order:
-        from services.extract.engine.tables import _identities_hold  # the identities live with the table parser
-
         table = {k: tuple(t.value if t.value is not None else float("nan") for t in ln.tokens)
                  for k, ln in placed.items()}
         if not all(_sums(placed[k].tokens) for k in by_order) or not _identities_checked(table) \
-                or not _identities_hold(table):
+                or not checks.rows_hold(table):
             warnings.append("applications: rows without labels placed by the template's order do not satisfy "
                             "the table's identities; left out")
             placed = {k: ln for k, ln in placed.items() if k not in by_order}
@@ -253,35 +254,44 @@ def read(doc: Document, start: int, end: int, warnings: list[str]) -> dict[str, 
             for k, ln in placed.items() if len(ln.tokens) == N}
 
 
-def _place(rows: list[Line], order: tuple[str, ...]) -> tuple[dict[str, Line], set[str]] | None:
+def _place(rows: list[Line], order: tuple[str, ...]) -> tuple[dict[str, Line], set[str], int] | None:
     """Rows to keys: a labelled row takes its label's key; the unlabelled rows
-    between two labelled ones take the keys between them, and must be exactly
-    as many. Returns the placement and the keys placed by order alone."""
+    between two labelled ones take the keys between them when they are
+    exactly as many (else they stay unplaced). Returns the placement, the
+    keys placed by order alone and the number of rows left unplaced; None
+    when the labels contradict this order."""
     index = {k: i for i, k in enumerate(order)}
-    anchors: list[tuple[int, int]] = []  # (row number, template index)
-    for ri, ln in enumerate(rows):
+    placed: dict[str, Line] = {}
+    seq: list[Line] = []
+    for ln in rows:
         own = [k for k in ln.keys if k in index]
         if ln.keys and not own:
-            return None  # a label of the other layout
+            if ln.keys[-1] not in cat.PARENTS:
+                return None  # a label of the other layout
+            placed[ln.keys[-1]] = ln  # a group's own total row, e.g. （三）不予公开 with figures
+            continue
+        seq.append(ln)
+    anchors: list[tuple[int, int]] = []  # (row number in seq, template index)
+    for ri, ln in enumerate(seq):
+        own = [k for k in ln.keys if k in index]
         if own:
             if anchors and index[own[-1]] <= anchors[-1][1]:
                 return None  # labels out of the template's order
             anchors.append((ri, index[own[-1]]))
-    placed: dict[str, Line] = {}
     by_order: set[str] = set()
-    bounds = [(-1, -1)] + anchors + [(len(rows), len(order))]
+    unplaced = 0
+    bounds = [(-1, -1)] + anchors + [(len(seq), len(order))]
     for (r0, t0), (r1, t1) in zip(bounds, bounds[1:]):
-        if 0 <= r1 < len(rows):
-            placed[order[t1]] = rows[r1]
-        gap_rows, gap_keys = rows[r0 + 1:r1], order[t0 + 1:t1]
-        if not gap_rows:
-            continue
+        if 0 <= r1 < len(seq):
+            placed[order[t1]] = seq[r1]
+        gap_rows, gap_keys = seq[r0 + 1:r1], order[t0 + 1:t1]
         if len(gap_rows) != len(gap_keys):
-            return None
+            unplaced += len(gap_rows)
+            continue
         for ln, key in zip(gap_rows, gap_keys):
             placed[key] = ln
             by_order.add(key)
-    return placed, by_order
+    return placed, by_order, unplaced
 
 
 def _identities_checked(table: dict[str, tuple[float, ...]]) -> bool:
