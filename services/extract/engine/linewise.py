@@ -9,12 +9,14 @@ a cell repeated above its row with a note (``12（其中修订3件）``).
 Here the table is read as lines (a text line, or a table row): each line has
 its label text and its figures. Lines are repaired (a wrapped label's
 continuation joins the line above, a label-only line takes the figures of the
-line below, a noted repeat is dropped, a stray cell moves back), then placed
-by their labels and, where labels are missing, by the template's fixed row
-order. Every placement must satisfy the table's identities (applicant
-columns sum to the total, intake balances, outcomes sum to the total
-handled); otherwise nothing is placed. Used only for rows the label-anchored
-parser left out.
+line below, a noted repeat is dropped, a stray cell moves back when both rows
+then sum), then placed by their labels and, where labels are missing, by the
+template's fixed row order. Rows placed by order alone are kept only when the
+table's identities confirm them (each row's applicant columns sum to its
+total, intake balances, outcomes sum to the total handled); otherwise they
+stay absent with a warning. The caller (:mod:`tables`) takes these rows only
+where the label-anchored reading left a row out, and drops them all if they
+disagree with any row that reading took.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ PRINTED_GB2021 = tuple(r.key for r in cat.APPLICATION_ROWS if r.key not in _PARE
 _OTHER = cat.PARENTS["applications.other.total"]
 PRINTED_OTHER_SINGLE = tuple(
     "applications.other.total" if k == _OTHER[0] else k for k in PRINTED_GB2021 if k not in _OTHER[1:])
+ORDERS = (PRINTED_GB2021, PRINTED_OTHER_SINGLE)
 
 
 @dataclass
@@ -106,10 +109,9 @@ def _line(doc: Document, start: int, end: int) -> Line | None:
                 continue
             num = _NUMBER.match(body, i)
             if num and (i == 0 or not body[i - 1].isdigit()):
-                digits = len(num.group().lstrip("+-").split(".")[0])
-                if digits > _MAX_DIGITS or len(num.group().lstrip("+-")) > 1 and num.group().lstrip("+-")[0] == "0" \
-                        and "." not in num.group():
-                    opaque = True
+                whole = num.group().lstrip("+-").split(".")[0]
+                if len(whole) > _MAX_DIGITS or len(whole) > 1 and whole[0] == "0":
+                    opaque = True  # cells run together ("0000000"): the splitter's business
                 tokens.append(Token(float(num.group()), cell_start + i, cell_start + num.end()))
                 i = num.end()
                 unit = _UNIT.match(body, i)
@@ -127,7 +129,7 @@ def _line(doc: Document, start: int, end: int) -> Line | None:
                     opaque = True  # text after figures on one text line: not a table row
                 label.append(ch)
             i += 1
-    while tokens and tokens[-1].value is None and in_cells and not text[tokens[-1].start:tokens[-1].end].strip():
+    while in_cells and tokens and tokens[-1].value is None and not text[tokens[-1].start:tokens[-1].end].strip():
         tokens.pop()  # trailing empty cells pad the row
     lab = "".join(label)
     if not lab and not tokens:
@@ -160,7 +162,8 @@ def _repair(lines: list[Line], warnings: list[str]) -> list[Line]:
     while i < len(lines):
         ln = lines[i]
         # a wrapped label: the continuation joins the line above (which holds the figures)
-        if not ln.tokens and out and out[-1].tokens and _continues(ln.label) and _keys(out[-1].label + ln.label):
+        if not ln.tokens and out and out[-1].tokens and _continues(ln.label) \
+                and _keys(out[-1].label + ln.label):
             prev = out[-1]
             prev.label += ln.label
             prev.keys = _keys(prev.label)
@@ -170,7 +173,8 @@ def _repair(lines: list[Line], warnings: list[str]) -> list[Line]:
         # a noted figure alone on its line, repeated in the row below: drop it
         if not ln.label and len(ln.tokens) == 1 and ln.tokens[0].noted and i + 1 < len(lines) \
                 and any(t.value == ln.tokens[0].value for t in lines[i + 1].tokens):
-            warnings.append(f"applications: '{ln.tokens[0].value:g}' with a note above its row read as a repeat")
+            warnings.append(f"applications: '{ln.tokens[0].value:g}' with a note above its row "
+                            "read as a repeat")
             i += 1
             continue
         # a label alone on its line: the figures are on the next line, which has no label; the
@@ -224,10 +228,10 @@ def read(doc: Document, start: int, end: int, warnings: list[str]) -> dict[str, 
     if not rows or any(ln.opaque for ln in rows):
         return {}
     _move_strays(rows, warnings)
-    fits = [p for p in (_place(rows, order) for order in (PRINTED_GB2021, PRINTED_OTHER_SINGLE)) if p is not None]
+    fits = [p for p in (_place(rows, order) for order in ORDERS) if p is not None]
     # the row order that leaves fewest rows unplaced, then places fewest by order alone
     fits.sort(key=lambda p: (p[2], len(p[1])))
-    if len(fits) == 2 and fits[0] != fits[1] and fits[0][2:] == fits[1][2:] and len(fits[0][1]) == len(fits[1][1]):
+    if len(fits) == 2 and fits[0] != fits[1] and (fits[0][2], len(fits[0][1])) == (fits[1][2], len(fits[1][1])):
         warnings.append("applications: the rows fit both the 2021 and the 2019 row order; left out")
         return {}
     if not fits:
@@ -246,8 +250,8 @@ def read(doc: Document, start: int, end: int, warnings: list[str]) -> dict[str, 
                             "the table's identities; left out")
             placed = {k: ln for k, ln in placed.items() if k not in by_order}
         else:
-            warnings.append(f"applications: {len(by_order)} rows without labels placed by the template's row order "
-                            "(every identity holds)")
+            warnings.append(f"applications: {len(by_order)} rows without labels placed by the template's "
+                            "row order (every identity holds)")
     return {k: Values([t.value for t in ln.tokens], start=ln.tokens[0].start, end=ln.tokens[-1].end,
                       text=doc.text[ln.tokens[0].start:ln.tokens[-1].end].replace(CELL_SEP, " ")
                       .replace(ROW_SEP, "").strip()[:200], block=doc.block_at(ln.tokens[0].start))

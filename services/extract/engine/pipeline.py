@@ -120,7 +120,7 @@ def _distrust_pdf_text_layout(res: tables.TableResult) -> None:
     c = checks.compute(res.metrics, res.breakdown, table=True)
     needed = ["intake_balance", "outcome_sum", "applicant_sums"]
     if "applicant_sums" not in c and res.breakdown:
-        needed.remove("applicant_sums")  # blank applicant columns: the identity cannot run, which is no failure
+        needed.remove("applicant_sums")  # blank applicant columns: the identity cannot run; no failure
     if all(c.get(k) is True for k in needed):
         res.warnings.append("application table read from PDF text lines; every identity holds")
         return

@@ -22,6 +22,7 @@ _TRAILING_ITEM_NO = re.compile(r"\s*\d[.．、]\s*$")
 _LAST_NUMBER = re.compile(r"[\s\x1f\x1e]*[+-]?\d+(?:\.\d+)?\s*$")
 _CJK_AHEAD = re.compile(r"[\u4e00-\u9fff（(]")
 # a note printed after a figure: "12（其中修订3件）" states 12
+_LONE_FIGURE = re.compile(r"[\s\x1f\x1e]*[+-]?\d+(?:\.\d+)?")
 NOTE = re.compile(r"[（(](?:其中|含|包括|包含|注)[^（()）\n\x1f\x1e]{0,40}[）)]")
 
 
@@ -121,7 +122,7 @@ def _region_without_notes(text: str, start: int, limit: int) -> tuple[int, str, 
         if note is None:
             break
         line_start = text.rfind("\n", start, end) + 1
-        repeat = line_start > start and re.fullmatch(r"[\s\x1f\x1e]*[+-]?\d+(?:\.\d+)?", text[line_start:end]) is not None
+        repeat = line_start > start and _LONE_FIGURE.fullmatch(text, line_start, end) is not None
         end = region_end(text, note.end(), limit)
         parts.append(text[note.end():end])
         if text[note.end():end].strip():
@@ -158,7 +159,7 @@ def _read_cells(doc: Document, start: int, limit: int, n: int) -> Values | None:
         if t in _UNITS and not vals:
             continue  # the 计量单位 column of the 2008-era table
         if not t and all(v is None for v in vals):
-            continue  # blank cells before the figures pad the label columns; counting them would shift the row
+            continue  # blank cells before the figures pad the label columns; counted, they shift the row
         if normalize.is_absent(t):
             vals.append(None)
         else:

@@ -135,11 +135,12 @@ def parse_applications(doc: Document, res: TableResult, span: tuple[int, int] | 
     _derive_parents(res)
 
 
-def _read_broken_rows(doc: Document, res: TableResult, values: dict[str, Values], start: int, end: int) -> None:
+def _read_broken_rows(doc: Document, res: TableResult, values: dict[str, Values], start: int, end: int
+                      ) -> None:
     """Rows the labels did not give: read the table line by line (:mod:`linewise`)
     and take its rows only when they agree with every row already read."""
     decided = {k: v for k, v in values.items() if v.decided}
-    if all(k in decided for k in linewise.PRINTED_GB2021) or all(k in decided for k in linewise.PRINTED_OTHER_SINGLE):
+    if any(all(k in decided for k in order) for order in linewise.ORDERS):
         return
     warnings: list[str] = []
     placed = linewise.read(doc, start, end, warnings)
@@ -161,8 +162,8 @@ def _read_broken_rows(doc: Document, res: TableResult, values: dict[str, Values]
     if filled:
         # the label-anchored reading's complaints about these rows no longer hold
         res.warnings[:] = [w for w in res.warnings if not w.startswith(tuple(f"{k}: " for k in filled))]
-        res.warnings.append(f"applications: {len(filled)} rows read line by line (labels and figures separated "
-                            f"by the conversion): {', '.join(filled)}")
+        res.warnings.append(f"applications: {len(filled)} rows read line by line (labels and figures "
+                            f"separated by the conversion): {', '.join(filled)}")
 
 
 _GENERIC_HEADER = re.compile(r"数据\s*[1１一]")

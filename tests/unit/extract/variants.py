@@ -194,7 +194,8 @@ def render(t: Tables, fmt: str, layout: str = "clean") -> str:
     proactive = [list(r) for r in t.proactive]
     if layout == "label_above":
         body = [x for r in body for x in (r[:3] + [""] * 7, ["", "", ""] + r[3:])]
-        proactive = [x for r in proactive for x in ([[r[0], "", "", ""], [""] + r[1:]] if _is_value_row(r) else [r])]
+        proactive = [x for r in proactive
+                     for x in ([[r[0], "", "", ""], [""] + r[1:]] if _is_value_row(r) else [r])]
     elif layout == "split_labels":
         body = [x for r in body for x in _split_label(r)]
     elif layout == "figures_between_label_lines":
@@ -208,8 +209,9 @@ def render(t: Tables, fmt: str, layout: str = "clean") -> str:
         proactive = _repeat_with_note_proactive(proactive)
     tables = [_Table(proactive), _Table(app_rows + body), _Table(_review_rows(t.review))]
     if layout == "colspans_repeated":
-        tables = [_Table([_colspans_repeated(r, 3 if i == 1 else len(r)) for r in tb.rows]) for i, tb in enumerate(tables)]
-        tables[1].rows[:2] = [_colspans_repeated(r, len(r)) for r in tables[1].rows[:2]]
+        # in the application table only the header and the label columns hold merged cells
+        tables = [_Table([_colspans_repeated(r, 3 if i == 1 and ri >= 2 else len(r)) for ri, r in enumerate(tb.rows)])
+                  for i, tb in enumerate(tables)]
     out = [t.head.rstrip("\n"), ""]
     out += _format(tables[0], fmt)
     out += ["三、收到和处理政府信息公开申请情况"] + _format(tables[1], fmt)
@@ -379,11 +381,13 @@ def expected_for(clean: ExtractedReport, layout: str
     breakdown = {k: dict(v) for k, v in clean.breakdown.items()}
     checks = dict(clean.checks)
     if layout == "unlabeled" and not (checks.get("intake_balance") and checks.get("outcome_sum")):
-        metrics = {k: v for k, v in metrics.items() if not k.startswith(("applications.", "rates.grant", "rates.refusal"))}
+        derived = ("applications.", "rates.grant", "rates.refusal")
+        metrics = {k: v for k, v in metrics.items() if not k.startswith(derived)}
         checks = {k: v for k, v in checks.items() if k not in _APPLICATION_CHECKS}
         return metrics, {}, checks
     if layout == "partial_columns":
-        breakdown = {k: {c: x for c, x in v.items() if c in ("natural_person", "total")} for k, v in breakdown.items()}
+        filled = ("natural_person", "total")
+        breakdown = {k: {c: x for c, x in v.items() if c in filled} for k, v in breakdown.items()}
         checks.pop("applicant_sums", None)
     return metrics, breakdown, checks
 
