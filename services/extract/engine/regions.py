@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from services.extract.engine import catalogue as cat
 from services.extract.engine import normalize, splitting
 from services.extract.engine.document import CELL_SEP, ROW_SEP, Block, Document
 
@@ -141,6 +142,7 @@ def _read_cells(doc: Document, start: int, limit: int, n: int) -> Values | None:
     texts: list[str] = []
     end = start
     this_row: tuple[int | None, int | None] | None = None
+    lead = 0
     text = doc.text
     # the label's own cell: a converter that repeats a merged cell in every column it spans
     # writes it again before the figures
@@ -155,11 +157,14 @@ def _read_cells(doc: Document, start: int, limit: int, n: int) -> Values | None:
         row = (span.block.table, span.block.row)
         if row != this_row and this_row is not None and len(_trimmed(vals)) == n:
             break  # the row is complete: a new row (a cell repeated above the next one) is not its
+        if row != this_row and not vals:
+            lead = 0
         this_row = row
         if t in _UNITS and not vals:
             continue  # the 计量单位 column of the 2008-era table
-        if not t and all(v is None for v in vals):
-            continue  # blank cells before the figures pad the label columns; counted, they shift the row
+        if not t and not vals:
+            lead += 1  # blank cells before the figures: label padding, or a blank first column (below)
+            continue
         if normalize.is_absent(t):
             vals.append(None)
         else:
@@ -173,11 +178,20 @@ def _read_cells(doc: Document, start: int, limit: int, n: int) -> Values | None:
         texts.append(t)
         end = span.end
     vals = _trimmed(vals, n)
+    if lead and len(vals) == n - 1 and vals and (n != len(cat.APPLICANT_COLUMNS) or _blank_first_sums(vals)):
+        # one figure short and a blank cell before them: the blank is the first column, unless the
+        # applicant identity says the row is missing another cell (a cell pushed into the next row)
+        vals = [None] + vals
     if n == 1 and len(vals) > 1 and vals[0] is not None and len(set(vals)) == 1:
         vals = vals[:1]  # one figure repeated in every column its merged cell spans
     if len(vals) != n or all(v is None for v in vals):
         return None
     return Values(vals, start=start, end=end, text=" | ".join(texts), block=first)
+
+
+def _blank_first_sums(vals: list[float | None]) -> bool:
+    """With a blank first column, do the other applicant columns sum to the total?"""
+    return None not in vals and abs(sum(vals[:-1]) - vals[-1]) < 1e-6  # type: ignore[arg-type, operator]
 
 
 def _trimmed(vals: list[float | None], n: int = 0) -> list[float | None]:

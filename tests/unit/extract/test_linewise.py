@@ -111,3 +111,13 @@ def test_pdf_text_layout_with_blank_applicant_columns_is_kept_when_totals_confir
     tables._derive_parents(res)
     pipeline._distrust_pdf_text_layout(res)
     assert res.metrics["applications.total_handled"] == 45 and res.breakdown
+
+
+def test_a_blank_first_applicant_column_is_read_when_the_others_sum_to_the_total() -> None:
+    t = variants.from_spec()
+    t.applications = [(k, r[:3] + ["", "3", "0", "1", "0", "2", "6"]) if k == "applications.new_received" else (k, r)
+                      for k, r in t.applications]
+    r = _read(variants.render(t, "markdown"))
+    assert r.breakdown["applications.new_received"] == {"commercial": 3, "research": 0, "social_org": 1,
+                                                        "legal_service": 0, "other_org": 2, "total": 6}
+    assert r.checks["intake_balance"] is False  # the printed figures, kept as printed
