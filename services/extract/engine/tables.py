@@ -121,8 +121,9 @@ def parse_applications(doc: Document, res: TableResult, span: tuple[int, int] | 
             values[row.key] = v
     _resolve_applications(values, res)
     _read_broken_rows(doc, res, values, start, end)
-    if not found and not values:
-        return
+    labelled = re.compile(cat.APPLICATION_ROWS[0].pattern).match(doc.text, start) is not None
+    if not labelled and not any(v.decided for v in values.values()):
+        return  # a section found by its heading alone counts as a table only once rows were read from it
     res.found = True
     blk = doc.block_at(found[0][1].end() - 1) if found else next(iter(values.values())).block
     res.apps_from_cells = blk is not None and blk.table is not None

@@ -121,3 +121,15 @@ def test_a_blank_first_applicant_column_is_read_when_the_others_sum_to_the_total
     assert r.breakdown["applications.new_received"] == {"commercial": 3, "research": 0, "social_org": 1,
                                                         "legal_service": 0, "other_org": 2, "total": 6}
     assert r.checks["intake_balance"] is False  # the printed figures, kept as printed
+
+
+def test_a_section_heading_over_prose_is_not_taken_for_a_table() -> None:
+    # the heading that finds a table whose row labels were lost must not turn a report that states its
+    # figures in sentences into a table report
+    prose = ("本年度共收到政府信息公开申请46件，其中予以公开12件，部分公开5件，不予公开8件。"
+             "咨询电话0591-12345678，传真0591-87654321，邮编350400。" * 5)
+    text = "\n".join([reportgen.TITLE, *reportgen.INTRO, "三、收到和处理政府信息公开申请情况", prose,
+                      "四、政府信息公开行政复议、行政诉讼情况", "本年度未发生行政复议和行政诉讼。", *reportgen.OUTRO])
+    r = _read(text)
+    assert r.template.value == "freetext"
+    assert r.metrics["applications.granted"] == 12
