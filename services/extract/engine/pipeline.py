@@ -76,7 +76,7 @@ def _parse(raw: RawDocument, digest: str, filename: str | None) -> ExtractedRepo
     warnings: list[str] = []
     if template in (Template.GB2021, Template.GB2019):
         tables.parse_review(doc, res, after=span[0] if span else 0)
-        if doc.format == "pdf" and not res.apps_from_cells:
+        if doc.format == "pdf" and not res.apps_from_cells or res.figures_above_labels:
             _distrust_pdf_text_layout(res)
         metrics.update(res.metrics)
         prov.update(res.provenance)

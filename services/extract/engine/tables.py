@@ -32,6 +32,9 @@ class TableResult:
     found: bool = False
     apps_from_cells: bool = False  # the application table came from real table cells
     other_rows: int = 0  # how many 其他处理 sub-rows were printed
+    # a row of figures stands above the first row label: the figures may sit above their labels
+    # (a PDF's text lines), so reading the figures after each label is confirmed by the identities
+    figures_above_labels: bool = False
 
 
 def _prov(doc: Document, v: Values, row: str, column: str | None) -> Provenance:
@@ -127,6 +130,8 @@ def parse_applications(doc: Document, res: TableResult, span: tuple[int, int] | 
     res.found = True
     blk = doc.block_at(found[0][1].end() - 1) if found else next(iter(values.values())).block
     res.apps_from_cells = blk is not None and blk.table is not None
+    res.figures_above_labels = labelled and not res.apps_from_cells and _FIGURES_LINE.search(
+        doc.text, max(0, start - 200), start) is not None
     _note_applicant_columns(doc, res, values, start, end)
     res.other_rows = sum(1 for k in values if k.startswith("applications.other.") and k != "applications.other.total")
     decided = {k: v for k, v in values.items() if v.decided}
@@ -167,6 +172,8 @@ def _read_broken_rows(doc: Document, res: TableResult, values: dict[str, Values]
                             f"separated by the conversion): {', '.join(filled)}")
 
 
+# a line of seven figures ending just before the first row label
+_FIGURES_LINE = re.compile(r"(?:^|\n)[ \t]*(?:[+-]?\d+(?:\.\d+)?[ \t]+){6}[+-]?\d+(?:\.\d+)?[ \t]*\n[ \t]*\Z")
 _GENERIC_HEADER = re.compile(r"数据\s*[1１一]")
 
 

@@ -133,3 +133,20 @@ def test_a_section_heading_over_prose_is_not_taken_for_a_table() -> None:
     r = _read(text)
     assert r.template.value == "freetext"
     assert r.metrics["applications.granted"] == 12
+
+
+def test_figures_printed_above_their_labels_are_never_read_as_the_next_rows() -> None:
+    # a PDF's text lines can put a row's figures above its label: reading the figures after each label
+    # would give every row its neighbour's; such a reading is kept only when every identity holds
+    t = variants.from_spec()
+    body = variants.render(t, "spaces")
+    for _, r in t.applications:
+        label = " ".join(c for c in r[:3] if c)
+        figures = " ".join(r[3:])
+        body = body.replace(f"{label} {figures}\n", f"{figures}\n{label}\n", 1)
+    assert "\n40 3 0 1 0 2 46\n一、本年新收" in body
+    r = _read(body)
+    expected = reportgen.expected_metrics()
+    wrong = {k: v for k, v in _apps(r).items() if k in expected and v != expected[k]}
+    assert not wrong
+    assert any("identities do not confirm" in w for w in r.warnings)
