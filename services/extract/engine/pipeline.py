@@ -114,9 +114,10 @@ def _date(s: str) -> dt.date | None:
 
 
 def _distrust_pdf_text_layout(res: tables.TableResult) -> None:
-    """A PDF table read from its text lines (no ruling lines found) can put a
-    row's figures above a multi-line label; keep the application figures only
-    when every identity confirms the reading."""
+    """A PDF table read from its text lines (no ruling lines found), or a text
+    table with figures above its first label, can put a row's figures above
+    its label; keep the application figures only when every identity confirms
+    the reading."""
     c = checks.compute(res.metrics, res.breakdown, table=True)
     needed = ["intake_balance", "outcome_sum", "applicant_sums"]
     if "applicant_sums" not in c and res.breakdown:
@@ -128,8 +129,8 @@ def _distrust_pdf_text_layout(res: tables.TableResult) -> None:
         res.metrics.pop(k)
         res.provenance.pop(k, None)
     res.breakdown.clear()
-    res.warnings.append("application table read from PDF text lines (no table grid) and its identities do not "
-                        "confirm the row order; application figures left out")
+    res.warnings.append("application table read from text lines (a PDF without a table grid, or figures above "
+                        "their labels) and its identities do not confirm the row order; application figures left out")
 
 
 def _settle_pending(res: tables.TableResult, stated: dict[str, float], metrics: dict[str, float],
