@@ -143,6 +143,7 @@ def _read_cells(doc: Document, start: int, limit: int, n: int) -> Values | None:
     end = start
     this_row: tuple[int | None, int | None] | None = None
     lead = 0
+    blank_tail = 0  # empty cells (not "/" or "—") at the end of the figures so far
     text = doc.text
     # the label's own cell: a converter that repeats a merged cell in every column it spans
     # writes it again before the figures
@@ -167,7 +168,9 @@ def _read_cells(doc: Document, start: int, limit: int, n: int) -> Values | None:
             continue
         if normalize.is_absent(t):
             vals.append(None)
+            blank_tail = blank_tail + 1 if not t else 0
         else:
+            blank_tail = 0
             t = _CELL_UNIT.sub("", t)  # "28件"
             parts = t.split()
             if not parts or not all(_is_single_number(p) for p in parts):
@@ -177,6 +180,10 @@ def _read_cells(doc: Document, start: int, limit: int, n: int) -> Values | None:
             first = span.block
         texts.append(t)
         end = span.end
+    if n == len(cat.APPLICANT_COLUMNS) and blank_tail and len(_trimmed(vals, n)) == n:
+        # an applicant row whose 总计 cell would be an empty one: a row that lost a cell (pushed into
+        # the next row) reads like that, shifted; a blank total is not a reading to trust
+        return None
     vals = _trimmed(vals, n)
     if lead and len(vals) == n - 1 and vals and (n != len(cat.APPLICANT_COLUMNS) or _blank_first_sums(vals)):
         # one figure short and a blank cell before them: the blank is the first column, unless the

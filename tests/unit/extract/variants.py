@@ -169,7 +169,7 @@ def _label(r: Row) -> str:
 
 FORMATS = ("markdown", "markdown_bare", "pipes_fullwidth", "grid", "tsv", "csv", "csv_fullwidth", "spaces")
 LAYOUTS = ("clean", "label_above", "split_labels", "figures_between_label_lines", "rowspans_repeated",
-           "colspans_repeated", "group_totals", "unlabeled", "stray_cell", "repeated_note", "generic_headers",
+           "colspans_repeated", "group_totals", "unlabeled", "stray_cell", "stray_cell_up", "repeated_note", "generic_headers",
            "partial_columns")
 
 
@@ -204,6 +204,8 @@ def render(t: Tables, fmt: str, layout: str = "clean") -> str:
         body = [["", "", ""] + r[3:] for r in body]
     elif layout == "stray_cell":
         body = _stray(body)
+    elif layout == "stray_cell_up":
+        body = _stray_up(body)
     elif layout == "repeated_note":
         body = _repeat_with_note(body)
         proactive = _repeat_with_note_proactive(proactive)
@@ -285,6 +287,18 @@ def _stray(body: list[Row]) -> list[Row]:
             r.append("")
             nxt = out[i + 1]
             out[i + 1] = nxt[:3] + [last] + nxt[3:]
+    return out
+
+
+def _stray_up(body: list[Row]) -> list[Row]:
+    """The first cell of 部分公开 and of 没有现成信息需要另行制作 pulled up to the
+    end of the row above."""
+    out = [list(r) for r in body]
+    for i, r in enumerate(out[1:], 1):
+        if r[2] == "2.没有现成信息需要另行制作" or r[1].startswith("（二）部分公开"):
+            first = r.pop(3)
+            r.append("")
+            out[i - 1] = out[i - 1] + [first]
     return out
 
 
