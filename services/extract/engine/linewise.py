@@ -252,6 +252,13 @@ def read(doc: Document, start: int, end: int, warnings: list[str]) -> dict[str, 
         else:
             warnings.append(f"applications: {len(by_order)} rows without labels placed by the template's "
                             "row order (every identity holds)")
+    # a row the label reader could not read came through a broken conversion: its own identity must
+    # hold (a row with blank columns cannot say, and is kept as printed)
+    off = sorted(k for k, ln in placed.items() if len(ln.tokens) == N and not _sums(ln.tokens))
+    if off:
+        warnings.append(f"applications: {', '.join(off)}: applicant columns do not sum to the total in the "
+                        "line-by-line reading; left out")
+        placed = {k: ln for k, ln in placed.items() if k not in off}
     return {k: Values([t.value for t in ln.tokens], start=ln.tokens[0].start, end=ln.tokens[-1].end,
                       text=doc.text[ln.tokens[0].start:ln.tokens[-1].end].replace(CELL_SEP, " ")
                       .replace(ROW_SEP, "").strip()[:200], block=doc.block_at(ln.tokens[0].start))

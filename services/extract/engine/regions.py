@@ -170,12 +170,12 @@ def _read_cells(doc: Document, start: int, limit: int, n: int) -> Values | None:
             vals.append(None)
             blank_tail = blank_tail + 1 if not t else 0
         else:
-            blank_tail = 0
             t = _CELL_UNIT.sub("", t)  # "28件"
             parts = t.split()
             if not parts or not all(_is_single_number(p) for p in parts):
                 break
             vals.extend(float(p) for p in parts)
+            blank_tail = 0
         if first is None and not normalize.is_absent(t):
             first = span.block
         texts.append(t)
@@ -184,7 +184,13 @@ def _read_cells(doc: Document, start: int, limit: int, n: int) -> Values | None:
         # an applicant row whose 总计 cell would be an empty one: a row that lost a cell (pushed into
         # the next row) reads like that, shifted; a blank total is not a reading to trust
         return None
+    read = len(vals)
     vals = _trimmed(vals, n)
+    if n == len(cat.APPLICANT_COLUMNS) and len(vals) == n and (len(vals) < read or lead) and None not in vals \
+            and not _sums(vals):
+        # blank cells around the figures (label padding, dropped to make the row): where the row starts
+        # is not printed, and only the applicant identity can confirm the fit
+        return None
     if lead and len(vals) == n - 1 and vals and (n != len(cat.APPLICANT_COLUMNS) or _blank_first_sums(vals)):
         # one figure short and a blank cell before them: the blank is the first column, unless the
         # applicant identity says the row is missing another cell (a cell pushed into the next row)
@@ -196,9 +202,15 @@ def _read_cells(doc: Document, start: int, limit: int, n: int) -> Values | None:
     return Values(vals, start=start, end=end, text=" | ".join(texts), block=first)
 
 
-def _blank_first_sums(vals: list[float | None]) -> bool:
-    """With a blank first column, do the other applicant columns sum to the total?"""
+def _sums(vals: list[float | None]) -> bool:
     return None not in vals and abs(sum(vals[:-1]) - vals[-1]) < 1e-6  # type: ignore[arg-type, operator]
+
+
+def _blank_first_sums(vals: list[float | None]) -> bool:
+    """With a blank first column, do the other applicant columns sum to the
+    total? Only a row without zeros can say: losing a 0 cell anywhere keeps
+    the sum, so with a zero the blank may as well be a lost cell's place."""
+    return 0 not in vals[:-1] and _sums(vals)
 
 
 def _trimmed(vals: list[float | None], n: int = 0) -> list[float | None]:

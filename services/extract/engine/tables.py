@@ -123,6 +123,7 @@ def parse_applications(doc: Document, res: TableResult, span: tuple[int, int] | 
         if v is not None:
             values[row.key] = v
     _resolve_applications(values, res)
+    _distrust_neighbours_of_broken_rows(found, values, res)
     _read_broken_rows(doc, res, values, start, end)
     labelled = re.compile(cat.APPLICATION_ROWS[0].pattern).match(doc.text, start) is not None
     if not labelled and not any(v.decided for v in values.values()):
@@ -139,6 +140,23 @@ def parse_applications(doc: Document, res: TableResult, span: tuple[int, int] | 
         label = _label_of(found, key)
         _store_row(doc, res, key, v.values or [], v, label)
     _derive_parents(res)
+
+
+def _distrust_neighbours_of_broken_rows(found: list[tuple[cat.Row, re.Match[str]]], values: dict[str, Values],
+                                       res: TableResult) -> None:
+    """A row that could not be read may have lost a cell to its neighbour, or
+    taken one: a neighbour whose applicant columns then do not sum to its
+    total is as likely shifted as misprinted, so it is left out."""
+    keys = [row.key for row, _ in found]
+    for i, key in enumerate(keys):
+        v = values.get(key)
+        if v is None or not v.decided or None in (v.values or []) or sums_to_last(v.values or []):
+            continue
+        near = keys[max(0, i - 1):i] + keys[i + 1:i + 2]
+        if any(k not in values or not values[k].decided for k in near):
+            values.pop(key)
+            res.warnings.append(f"{key}: applicant columns do not sum to the total next to a row that could not "
+                                "be read (a cell moved between them?); left out")
 
 
 def _read_broken_rows(doc: Document, res: TableResult, values: dict[str, Values], start: int, end: int

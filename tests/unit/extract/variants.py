@@ -249,8 +249,8 @@ def _with_group_totals(apps: list[tuple[str, Row]]) -> list[tuple[str, Row]]:
         parent = next((p for p, children in cat.PARENTS.items() if key == children[0]), None)
         if parent is not None and r[2]:
             children = [x for k, x in apps if k in cat.PARENTS[parent]]
-            sums = [ABSENT if any(c[i] == ABSENT for c in children) else _fmt(sum(float(c[i]) for c in children))
-                    for i in range(3, 10)]
+            sums = [ABSENT if any(c[i] in (ABSENT, "") for c in children)
+                    else _fmt(sum(float(c[i]) for c in children)) for i in range(3, 10)]
             out.append((parent, [r[0], r[1], ""] + sums))
         out.append((key, r))
     return out
