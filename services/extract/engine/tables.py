@@ -147,7 +147,8 @@ def _distrust_neighbours_of_broken_rows(found: list[tuple[cat.Row, re.Match[str]
     """A row that could not be read may have lost a cell to its neighbour, or
     taken one: a neighbour whose applicant columns then do not sum to its
     total is as likely shifted as misprinted, so it is left out."""
-    keys = [row.key for row, _ in found]
+    # the group labels (（三）不予公开 …) have no figures of their own in most tables: not rows here
+    keys = [row.key for row, _ in found if row.key not in cat.PARENTS or row.key in values]
     for i, key in enumerate(keys):
         v = values.get(key)
         if v is None or not v.decided or None in (v.values or []) or sums_to_last(v.values or []):
