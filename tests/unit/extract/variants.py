@@ -18,7 +18,7 @@ then require the variant to read exactly like the clean form.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import reportgen
@@ -46,7 +46,6 @@ class Tables:
     applications: list[tuple[str, Row]]  # (catalogue key, 3 label cells + 7 value cells)
     review: Row  # 15 cells
     template: str = "gb2021"
-    notes: list[str] = field(default_factory=list)
 
 
 def _fmt(v: float | None, signed: bool = False) -> str:
@@ -161,10 +160,6 @@ def _first_occurrences(rows: list[tuple[str, Row]]) -> list[tuple[str, Row]]:
     return out
 
 
-def _label(r: Row) -> str:
-    return "".join(r[:3])
-
-
 # ------------------------------------------------------------------ rendering
 
 FORMATS = ("markdown", "markdown_bare", "pipes_fullwidth", "grid", "tsv", "csv", "csv_fullwidth", "spaces")
@@ -271,7 +266,7 @@ def _colspans_repeated(r: Row, upto: int) -> Row:
 def _label_around_figures(r: Row) -> list[Row]:
     """pdftotext -layout: a wrapped label's first line above the figures, its
     second line below them."""
-    first, cont = _split_label(r)[0], _split_label(r)[1:]
+    first, *cont = _split_label(r)
     if not cont:
         return [r]
     return [first[:3] + [""] * 7, ["", "", ""] + first[3:], cont[0]]
