@@ -52,7 +52,7 @@ APPLICATION_ROWS: tuple[Row, ...] = (
     Row("applications.new_received", r"(?:一、)?本年新收(?:政府信息公开)?申请数量?"),
     Row("applications.carried_over", r"(?:二、)?上年结转(?:政府信息公开)?申请数量?"),
     Row("applications.granted", _p("一", r"予以公开")),
-    Row("applications.partially_granted", _p("二", r"部分公开(?:[（(][^）)]{0,40}[）)])?")),
+    Row("applications.partially_granted", _p("二", r"部分公开(?:[（(][^）)\d\x1f\x1e]{0,40}[）)])?")),
     Row("applications.refused.total", _p("三", r"不予公开")),
     Row("applications.refused.state_secret", _n("1", r"属于国家秘密"), "applications.refused.total"),
     Row("applications.refused.prohibited_by_law", _n("2", r"其他法律行政[^\d\x1f]{0,4}?公开"), "applications.refused.total"),
