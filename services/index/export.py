@@ -177,7 +177,7 @@ class ExportFilter:
 
     def describe(self) -> list[str]:
         out = []
-        for label, values in (("region starts with", self.regions), ("agency", self.agencies),
+        for label, values in (("region within", self.regions), ("agency", self.agencies),
                               ("level", self.levels), ("metric matches", self.metrics),
                               ("applicant", self.applicants)):
             if values:
