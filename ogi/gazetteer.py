@@ -269,8 +269,9 @@ def _combine(source: Place, printed: Place) -> Place:
 
 def _below_source(source: Place, rest: str) -> Place:
     """A printed name no division accounts for (威海火炬高技术产业开发区)
-    lies within the source's region."""
-    if not rest or rest in source.text:
+    lies within the source's region, unless it names the source's own
+    places again (国家税务总局杭州市 in the 浙江省杭州市 column)."""
+    if not rest or rest in source.text or any(unit in rest for unit in source.units):
         return source
     return Place(source.units, source.rest + rest)
 

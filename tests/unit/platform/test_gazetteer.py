@@ -63,6 +63,8 @@ def test_registry_and_printed_region_combine_without_losing_the_province() -> No
     assert full_region("杭州市拱墅区", None) == "浙江省杭州市拱墅区"
     # a zone no table names lies within its source's region
     assert full_region("威海火炬高技术产业开发区", "山东省威海市") == "山东省威海市威海火炬高技术产业开发区"
+    # a printed prefix that only repeats the source's places adds nothing
+    assert full_region("国家税务总局杭州市", "浙江省杭州市") == "浙江省杭州市"
     # same province, another branch: the report names its own agency more closely
     assert full_region("平潭县", "福建省平潭综合实验区") == "福建省福州市平潭县"
     # another province: the source's region stands
