@@ -165,7 +165,7 @@ class ExtractedReport(_Event):
     file: str | None = Field(None, description="path or filename given to the extractor")
     agency: str | None = Field(None, description="agency name as printed, simplified")
     agency_id: str | None = None
-    region: str | None = None
+    region: str | None = Field(None, description="administrative path from the province down (浙江省杭州市拱墅区)")
     level: str | None = None
     year: int | None = Field(None, description="reporting year, not the publication year")
     template: Template = Template.NONE

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from kafka import KafkaConsumer, TopicPartition
 
 from ogi.broker import make_producer
+from ogi.gazetteer import region_matches
 from ogi.net import AddressPolicy, NetRefusal, check_url
 from ogi.settings import Settings, get_settings
 from ogi.topics import SUBSCRIPTIONS
@@ -34,15 +35,15 @@ from schemas.events import Subscription
 
 def matches(sub: Subscription, alert: Alert) -> bool:
     """Does ``alert`` pass ``sub``'s filter? Empty lists match anything;
-    agencies match the agency name or id exactly; a region matches as a
-    prefix (``浙江省`` matches ``浙江省杭州市``)."""
+    agencies match the agency name or id exactly; a region matches every
+    place within it (``浙江`` matches ``浙江省杭州市``, see ``ogi.gazetteer``)."""
     if alert.severity.rank < sub.min_severity.rank:
         return False
     if sub.rules and alert.rule not in sub.rules:
         return False
     if sub.agencies and not ({alert.agency, alert.agency_id} & set(sub.agencies)):
         return False
-    return not sub.regions or any((alert.region or "").startswith(r) for r in sub.regions)
+    return not sub.regions or region_matches(alert.region, sub.regions)
 
 
 def new_subscription(*, webhook_url: str | None = None, secret: str | None = None,

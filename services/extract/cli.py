@@ -27,6 +27,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ogi.gazetteer import full_region
     from services.extract.engine import extract, extract_bounded
     from services.extract.errors import ExtractError
 
@@ -46,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps({"file": path, "error": str(e), "error_class": type(e).__name__}, ensure_ascii=False),
                   flush=True)
             continue
+        report = report.model_copy(update={"region": full_region(report.region)})  # as the worker stores it
         obj = json.loads(report.model_dump_json())
         obj["file"] = path
         if args.json:

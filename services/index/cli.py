@@ -122,7 +122,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     e.add_argument("--format", choices=["csv", "parquet"], help="default: from the file name, else csv")
     e.add_argument("--wide", action="store_true", help="one row per agency-year, one column per metric")
     e.add_argument("--bom", action="store_true", help="CSV: start with a UTF-8 BOM so Excel reads the Chinese")
-    e.add_argument("--region", action="append", help="region prefix, e.g. 浙江 (repeatable or comma-separated)")
+    e.add_argument("--region", action="append",
+                   help="place, e.g. 浙江 or 杭州: every agency within it (repeatable or comma-separated)")
     e.add_argument("--agency", action="append", help="agency name or registry id, exactly")
     e.add_argument("--level", action="append", help="national, province, city, district, zone, department")
     e.add_argument("--years", type=_years, help="2021, 2019-2024, 2019- or -2020")

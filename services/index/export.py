@@ -33,6 +33,7 @@ import pyarrow.parquet as pq
 import structlog
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError
 
+from ogi.gazetteer import region_prefixes
 from services.extract.engine import catalogue
 from services.index.errors import ExportFailed, ExportInterrupted, StoreUnavailable
 
@@ -71,7 +72,8 @@ class Column:
 _AGENCY_COLUMNS = (
     Column("agency", pa.string(), "agency name as printed in the report, simplified Chinese"),
     Column("agency_id", pa.string(), "registry id of the source the report was fetched from"),
-    Column("region", pa.string(), "province / city / district as the report (else its source) names it, e.g. 杭州市拱墅区"),
+    Column("region", pa.string(), "administrative path from the province down, e.g. 浙江省杭州市拱墅区 (the "
+           "registry's region placing what the report prints; a name in two provinces stays as printed)"),
     Column("level", pa.string(), "national | province | city | district | zone | department"),
     Column("year", pa.int32(), "the reporting year (not the publication year)"),
 )
@@ -140,7 +142,7 @@ class ExportFilter:
     values of one filter are alternatives (OR), different filters all apply
     (AND)."""
 
-    regions: tuple[str, ...] = ()  # prefix of the printed region: 浙江 matches 浙江省杭州市
+    regions: tuple[str, ...] = ()  # a place, read like a report's region: 浙江 matches 浙江省杭州市拱墅区
     agencies: tuple[str, ...] = ()  # agency name or registry id, exactly
     levels: tuple[str, ...] = ()
     years: YearRange | None = None
@@ -154,7 +156,8 @@ class ExportFilter:
 
         filters: list[dict[str, Any]] = []
         if self.regions:
-            filters.append(any_of([{"prefix": {"region": r}} for r in self.regions]))
+            prefixes = [p for r in self.regions for p in region_prefixes(r)]
+            filters.append(any_of([{"prefix": {"region": p}} for p in prefixes]))
         if self.agencies:
             filters.append(any_of([{"terms": {"agency": list(self.agencies)}},
                                    {"terms": {"agency_id": list(self.agencies)}}]))
@@ -174,7 +177,7 @@ class ExportFilter:
 
     def describe(self) -> list[str]:
         out = []
-        for label, values in (("region starts with", self.regions), ("agency", self.agencies),
+        for label, values in (("region within", self.regions), ("agency", self.agencies),
                               ("level", self.levels), ("metric matches", self.metrics),
                               ("applicant", self.applicants)):
             if values:

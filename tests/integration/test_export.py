@@ -34,6 +34,7 @@ from services.extract.handler import handle_raw
 from services.index.documents import metric_doc, to_action
 from services.index.export import ExportFilter, Format, YearRange, export
 from services.index.store import INDICES, Action, bulk_write, index_name, install_templates
+from services.ingest.files import raw_from_file
 from tests.support import REPO, service_env, wait_for
 
 pytestmark = pytest.mark.integration
@@ -215,10 +216,14 @@ def test_wide_export_has_one_row_per_agency_year_and_the_same_figures(seeded: Se
     assert cells == len(indexed)
 
 
+#: the places the filters name, written out by hand as the paths stored
+PLACES = {"杭州": "浙江省杭州市", "广州": "广东省广州市", "威海": "山东省威海市"}
+
+
 def _expected(docs: list[dict[str, Any]], f: ExportFilter) -> set[tuple[Any, ...]]:
     """The filter's meaning, written out by hand over the documents."""
     def keep(d: dict[str, Any]) -> bool:
-        return ((not f.regions or any((d["region"] or "").startswith(r) for r in f.regions))
+        return ((not f.regions or any((d["region"] or "").startswith(PLACES[r]) for r in f.regions))
                 and (not f.agencies or d["agency"] in f.agencies or d["agency_id"] in f.agencies)
                 and (not f.levels or d["level"] in f.levels)
                 and (f.years is None or ((f.years.first is None or d["year"] >= f.years.first)
@@ -230,7 +235,7 @@ def _expected(docs: list[dict[str, Any]], f: ExportFilter) -> set[tuple[Any, ...
 
 
 FILTERS = {
-    # regions as indexed: the extractor's reading of the report (杭州市拱墅区) wins over the registry's
+    # a place without its province finds the full paths indexed (浙江省杭州市拱墅区)
     "region prefix": ExportFilter(regions=("杭州",)),
     "region, two values": ExportFilter(regions=("广州", "威海")),
     "agency by name or id": ExportFilter(agencies=("杭州市拱墅区市场监督管理局", "guangzhou-amr")),
@@ -288,6 +293,47 @@ def test_the_cli_writes_both_files_and_a_failed_export_leaves_none(seeded: Setti
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 1 and "no file written" in out.stderr
     assert not any(p.name.startswith(("y.", ".y.")) for p in tmp_path.iterdir())
+
+
+@pytest.fixture(scope="module")
+def regions(platform: Settings, es) -> Iterator[Settings]:  # type: ignore[no-untyped-def]
+    """Two Zhejiang reports, one ingested as a file (no registry region: the
+    report prints 杭州市拱墅区) and one from its registry source (浙江省杭州市),
+    and a Guangdong file; all through the production path."""
+    settings = _scoped(platform, "exportregions")
+    install_templates(es, settings)
+    seeds = {path.name[:3]: path for path in SAMPLES.glob("*.txt")}
+    agency_id, region, level, published = SEED_SOURCES["000"]
+    raws = [RawReport.from_bytes(seeds["000"].read_bytes(), agency_id=agency_id, region=region, level=level,
+                                 source_url="https://example.invalid/000.txt", published_at=published,
+                                 filename=seeds["000"].name, content_type="text/plain"),
+            raw_from_file(seeds["004"], settings=settings),
+            raw_from_file(seeds["001"], settings=settings)]
+    actions: list[Action] = []
+    for raw in raws:
+        extracted = handle_raw(raw.model_dump_json().encode(), settings)
+        actions += [to_action(METRICS.name(settings), m.model_dump_json().encode(), settings)
+                    for m in extracted.metrics]
+    assert bulk_write(es, actions, refresh=True).rejected == []
+    yield settings
+    _drop(es, settings)
+
+
+def _cli_export_region(settings: Settings, out: Path, place: str) -> pd.DataFrame:
+    done = subprocess.run([sys.executable, "-m", "ogi.cli", "export", "--region", place, "-o", str(out)],
+                          env=service_env(settings), cwd=out.parent, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return pd.read_csv(out, dtype={"agency_id": str}, keep_default_na=False, na_values=[""])
+
+
+def test_a_province_finds_reports_with_and_without_a_registry_region(regions: Settings, tmp_path: Path) -> None:
+    frame = _cli_export_region(regions, tmp_path / "zj.csv", "浙江")
+    assert dict(zip(frame.agency, frame.region)) == {
+        "杭州市市场监督管理局": "浙江省杭州市",  # registry 浙江省杭州市, report 杭州市
+        "杭州市拱墅区市场监督管理局": "浙江省杭州市拱墅区",  # no registry region: the gazetteer placed it
+    }
+    assert set(frame[frame.agency == "杭州市拱墅区市场监督管理局"].agency_id) == {"file"}
+    assert set(_cli_export_region(regions, tmp_path / "gd.csv", "廣東").region) == {"广东省广州市"}
 
 
 @pytest.fixture(scope="module")

@@ -93,7 +93,7 @@ def test_the_dictionary_states_the_absent_rule_every_column_and_each_metrics_mea
     assert "| applications.refused.total | （三）不予公开 — sum of its reasons |" in text
     assert "| review.corrected | 行政复议 — 结果纠正 |" in text
     assert "| made.up | not in the catalogue |" in text
-    assert "region starts with 浙江" in text and "| intake_balance |" in text
+    assert "region within 浙江" in text and "| intake_balance |" in text
 
 
 def test_format_follows_the_file_name() -> None:
