@@ -1,5 +1,10 @@
 """structlog set-up shared by every process: one event per line, JSON when
-the output is not a terminal (so logs can be shipped), readable otherwise."""
+the output is not a terminal (so logs can be shipped), readable otherwise.
+
+The client libraries (kafka-python, aiokafka, Faust, mode, the
+Elasticsearch transport, httpx) log through the standard library; their
+records go through the same structlog processors, so a log file holds
+only JSON lines and never a terminal control sequence."""
 
 from __future__ import annotations
 
@@ -9,27 +14,46 @@ import sys
 
 import structlog
 
+#: libraries that are chatty at INFO about every reconnect
+NOISY = ("kafka", "aiokafka", "elastic_transport", "httpx", "faust", "mode")
+
 
 def configure(level: str | None = None, *, json_output: bool | None = None) -> None:
     level_name = (level or os.environ.get("OGI_LOG_LEVEL", "INFO")).upper()
+    level_no = logging.getLevelName(level_name)
     if json_output is None:
         json_output = os.environ.get("OGI_LOG_JSON", "") == "1" or not sys.stderr.isatty()
-    logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level_name)
-    # Client libraries are chatty at INFO about every reconnect.
-    for noisy in ("kafka", "aiokafka", "elastic_transport", "httpx", "faust", "mode"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level_name)))
     renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer(ensure_ascii=False) if json_output else structlog.dev.ConsoleRenderer()
+        structlog.processors.JSONRenderer(ensure_ascii=False) if json_output
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
+    stamp = structlog.processors.TimeStamper(fmt="iso", utc=True)
+
+    # the standard library's records (the client libraries): rendered by structlog
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.add_logger_name, structlog.stdlib.add_log_level, stamp],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+    ))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level_no)
+    for noisy in NOISY:
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, level_no))
+
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            stamp,
             structlog.processors.format_exc_info,
             renderer,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level_name)),
+        wrapper_class=structlog.make_filtering_bound_logger(level_no),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )

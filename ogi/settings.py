@@ -119,6 +119,12 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_starttls: bool = False
 
+    # --- every service -----------------------------------------------------
+    stop_grace_s: float = Field(
+        8.0, gt=0, description="after SIGTERM/SIGINT a service that has not finished by then (a server that "
+                               "does not answer) logs what it abandons and exits (replayed by the next one)"
+    )
+
     # --- local servers -----------------------------------------------------
     kafka_version: str = "4.1.1"
     es_version: str = "8.19.7"
