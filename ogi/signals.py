@@ -39,6 +39,7 @@ _in_hand: dict[int, str] = {}
 _tokens = itertools.count()
 _installed = False
 _deadline: threading.Thread | None = None
+_stopper: threading.Thread | None = None
 
 
 class StopRequested(Exception):
@@ -87,12 +88,16 @@ def request_stop(signame: str = "SIGTERM", *, shutdown: str | None = None) -> No
     be writing to) log, run the registered callbacks and start the stop
     deadline. ``shutdown`` names work the shutdown itself still has to do
     (in hand until the process ends)."""
+    global _stopper
     first = not _stop.is_set()
     _stop.set()
     if shutdown:
         with _lock:
             _in_hand[next(_tokens)] = shutdown
-    threading.Thread(target=_on_stop, args=(signame, first), name="ogi-stop", daemon=True).start()
+    thread = threading.Thread(target=_on_stop, args=(signame, first), name="ogi-stop", daemon=True)
+    if first:
+        _stopper = thread
+    thread.start()
 
 
 def _on_stop(signame: str, first: bool) -> None:
@@ -156,4 +161,6 @@ def stop_on_signals(stop: Callable[[], None] | None = None) -> None:
 def report_stopped(service: str, abandoned: list[str] | None = None) -> None:
     """The last line of a service that returned on a stop."""
     abandoned = abandoned or []
+    if _stopper is not None:
+        _stopper.join(timeout=1)  # its "stopping" line comes first
     (log.warning if abandoned else log.info)("stopped", service=service, abandoned=abandoned)
