@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
+from typing import Any
 
 import structlog
 
@@ -45,6 +47,8 @@ def configure(level: str | None = None, *, json_output: bool | None = None) -> N
     for noisy in NOISY:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, level_no))
 
+    _route_uncaught_exceptions()
+
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -57,3 +61,28 @@ def configure(level: str | None = None, *, json_output: bool | None = None) -> N
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
+
+
+def _route_uncaught_exceptions() -> None:
+    """What Python prints by itself (an uncaught exception, in the main
+    thread or another; an exception ignored in a finalizer; a warning) goes
+    through logging too, so it is a JSON line like the rest."""
+    logging.captureWarnings(True)
+    crash = logging.getLogger("ogi.uncaught")
+
+    def _main(exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
+        crash.critical("uncaught exception", exc_info=(exc_type, exc, tb))
+
+    def _thread(args: threading.ExceptHookArgs) -> None:
+        if args.exc_type is SystemExit or args.exc_value is None:
+            return
+        crash.error("uncaught exception in thread %s", getattr(args.thread, "name", "?"),
+                    exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
+
+    def _unraisable(args: Any) -> None:
+        crash.warning("exception ignored in %r: %s", args.object, args.err_msg or "",
+                      exc_info=(args.exc_type, args.exc_value, args.exc_traceback) if args.exc_value else None)
+
+    sys.excepthook = _main
+    threading.excepthook = _thread
+    sys.unraisablehook = _unraisable

@@ -6,6 +6,7 @@ from __future__ import annotations
 import atexit
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -170,7 +171,8 @@ class Service:
         return self.proc.poll() is None
 
     def log(self) -> str:
-        self._out.flush()
+        if not self._out.closed:  # also after stop()
+            self._out.flush()
         return self.log_path.read_text(errors="replace")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
@@ -231,3 +233,74 @@ def wait_for(
             detail = on_fail() if on_fail else ""
             raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}\n{detail[-6000:]}")
         time.sleep(0.5)
+
+
+class TcpProxy:
+    """A loopback TCP forwarder to ``host:port`` that a test can cut: the
+    server becomes unreachable to whoever talks through the proxy (open
+    connections reset, new ones refused) while the real one, which the other
+    tests share, keeps running."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self._target = (host, port)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._listener.getsockname()[1]
+        self._open: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._cut = threading.Event()
+        threading.Thread(target=self._accept, name="tcp-proxy", daemon=True).start()
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _accept(self) -> None:
+        while not self._cut.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self._target, timeout=10)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                if self._cut.is_set():  # accepted just as the proxy was cut
+                    client.close()
+                    upstream.close()
+                    return
+                self._open += [client, upstream]
+            for src, dst in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def cut(self) -> None:
+        """From now on the server is unreachable through the proxy."""
+        with self._lock:
+            self._cut.set()
+            conns, self._open = self._open, []
+        try:
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() that close() alone would not
+        except OSError:
+            pass
+        self._listener.close()
+        for s in conns:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()

@@ -24,6 +24,10 @@ try:
     raise ValueError("boom")
 except ValueError:
     logging.getLogger("mode.worker").exception("Error: %r", "x")
+import threading
+t = threading.Thread(target=lambda: 1 / 0, name="boom-thread")
+t.start()
+t.join()
 # what mode's Worker sets up when it configures logging itself: colorlog
 import colorlog
 logging.getLogger("faust").warning("after colorlog import")
@@ -48,6 +52,7 @@ def test_library_records_are_json_lines_without_control_sequences() -> None:
     assert by_event["broker gone"]["level"] == "error"
     assert "ValueError: boom" in by_event["Error: 'x'"]["exception"]
     assert "chatty at info: filtered" not in by_event
+    assert "ZeroDivisionError" in by_event["uncaught exception in thread boom-thread"]["exception"]
 
 
 def test_a_faust_worker_keeps_our_logging_and_draws_no_spinner() -> None:
