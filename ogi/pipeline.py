@@ -152,6 +152,8 @@ def run_pipeline(*, keep_running: bool = True) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _terminate)
+    # explicitly: started from a background job, SIGINT would be ignored by inheritance
+    signal.signal(signal.SIGINT, _terminate)
     started_servers = not all(s["healthy"] for s in local.status().values())
     procs: dict[str, subprocess.Popen[bytes]] = {}
     try:
