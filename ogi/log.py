@@ -31,7 +31,9 @@ def configure(level: str | None = None, *, json_output: bool | None = None) -> N
     )
     stamp = structlog.processors.TimeStamper(fmt="iso", utc=True)
 
-    # the standard library's records (the client libraries): rendered by structlog
+    # One handler renders everything: our events and the standard library's
+    # records (the client libraries). One writer, one write per line: two
+    # writers on one stream interleave their lines under load.
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[structlog.stdlib.add_logger_name, structlog.stdlib.add_log_level, stamp],
@@ -46,7 +48,6 @@ def configure(level: str | None = None, *, json_output: bool | None = None) -> N
     root.setLevel(level_no)
     for noisy in NOISY:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, level_no))
-
     _route_uncaught_exceptions()
 
     structlog.configure(
@@ -54,11 +55,10 @@ def configure(level: str | None = None, *, json_output: bool | None = None) -> N
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             stamp,
-            structlog.processors.format_exc_info,
-            renderer,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level_no),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=False,
     )
 

@@ -74,3 +74,27 @@ except SystemExit:
     assert lines and all("\x1b" not in line for line in lines), lines
     events = [json.loads(line) for line in lines]
     assert any(e.get("logger", "").startswith(("faust", "mode", "aiokafka")) for e in events), events
+
+
+def test_lines_from_many_threads_never_interleave() -> None:
+    # ours and a library's, from several threads at once (a Faust worker's
+    # shutdown logs from its consumer thread while the main thread logs)
+    lines = _lines("""
+import logging, threading
+import structlog
+from ogi.log import configure
+configure(json_output=True)
+def ours(n):
+    log = structlog.get_logger("ogi.test")
+    for i in range(1500):
+        log.info("ours", thread=n, i=i)
+def theirs(n):
+    for i in range(1500):
+        logging.getLogger("aiokafka").warning("theirs %d %d", n, i)
+threads = [threading.Thread(target=f, args=(n,)) for n in range(3) for f in (ours, theirs)]
+for t in threads: t.start()
+for t in threads: t.join()
+""")
+    assert len(lines) == 6 * 1500
+    for line in lines:
+        json.loads(line)
