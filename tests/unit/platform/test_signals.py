@@ -39,7 +39,7 @@ def _run(body: str, *, sig: int = signal.SIGTERM, inherit_ignored_sigint: bool =
     try:
         assert proc.stderr is not None
         assert proc.stderr.readline().strip() == b"ready"
-        time.sleep(0.3)  # into the body's wait
+        time.sleep(0.3)  # likely inside the body's wait; a stop before it interrupts it as well
         sent = time.monotonic()
         proc.send_signal(sig)
         out = proc.stderr.read()
@@ -61,7 +61,7 @@ try:
 except signals.StopRequested as exc:
     signals.report_stopped("test", exc.abandoned)
 """)
-    assert code == 0 and elapsed < 3
+    assert code == 0 and elapsed < 5  # interrupted, not the 60 s wait
     stopped = [line for line in lines if line["event"] == "stopped"]
     assert stopped and stopped[0]["abandoned"] == ["3 polled records", "waiting for Elasticsearch"]
 
@@ -86,7 +86,7 @@ try:
 except signals.StopRequested as exc:
     signals.report_stopped("test", exc.abandoned)
 """, sig=signal.SIGINT, inherit_ignored_sigint=True)
-    assert code == 0 and elapsed < 3
+    assert code == 0 and elapsed < 5  # interrupted, not the 60 s wait
     assert any(line["event"] == "stopping" and line["signal"] == "SIGINT" for line in lines)
 
 
