@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-unit test-integration up down status setup schemas bench-extract bench clean
+.PHONY: install run test test-unit test-integration test-stress up down status setup schemas bench-extract bench clean
 
 install: $(STAMP)
 
@@ -31,6 +31,10 @@ test-unit: install
 
 test-integration: install
 	$(BIN)/python -m pytest tests/integration tests/e2e
+
+## tests/e2e three times in a row while stress-ng keeps every core busy; all three must pass
+test-stress: install
+	bash scripts/test-stress.sh
 
 up: install
 	$(BIN)/ogi servers up

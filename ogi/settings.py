@@ -127,6 +127,12 @@ class Settings(BaseSettings):
     smtp_allow_plain_auth: bool = Field(
         False, description="allow AUTH (the password) over an unencrypted connection: a trusted local relay only")
 
+    # --- every service -----------------------------------------------------
+    stop_grace_s: float = Field(
+        8.0, gt=0, description="after SIGTERM/SIGINT a service that has not finished by then (a server that "
+                               "does not answer) logs what it abandons and exits (replayed by the next one)"
+    )
+
     # --- local servers -----------------------------------------------------
     kafka_version: str = "4.1.1"
     es_version: str = "8.19.7"

@@ -16,6 +16,7 @@ from elasticsearch import ConnectionError as ESConnectionError
 from elasticsearch.helpers import BulkIndexError, streaming_bulk
 
 from ogi.settings import Settings, get_settings
+from ogi.signals import pause
 from services.index.errors import StoreUnavailable
 
 log = structlog.get_logger("ogi.index")
@@ -54,7 +55,7 @@ def wait_for_store(es: Elasticsearch, timeout_s: float = 120) -> None:
         except (ESConnectionError, ApiError) as exc:
             if time.monotonic() > deadline:
                 raise StoreUnavailable(f"Elasticsearch not reachable: {exc}") from exc
-        time.sleep(1)
+        pause(1, "Elasticsearch")  # a stop must not wait for the store
 
 
 def install_templates(es: Elasticsearch, settings: Settings | None = None) -> list[str]:

@@ -44,7 +44,7 @@ from kafka import KafkaProducer
 from ogi.broker import ensure_topics, make_producer, publish
 from ogi.net import redact_url
 from ogi.settings import Settings, get_settings
-from ogi.signals import stop_on_signals
+from ogi.signals import in_hand, stop_on_signals
 from ogi.topics import DEADLETTER, INGEST_SEEN, INGEST_STATUS, RAW
 from schemas.events import RawReport, SeenDocument, SourceStatus, utcnow
 from services.ingest.discovery import (
@@ -476,6 +476,8 @@ class Monitor:
                         due[source_id] = time.monotonic() + self.next_delay()
                 self.stop_event.wait(0.25)
             log.info("monitor stopping", polls_in_hand=len(running))
+            with in_hand(f"polls of {sorted(running)} (what they did not publish, the next poll finds again)"):
+                pool.shutdown(wait=True)
 
     def stop(self) -> None:
         self.stop_event.set()
