@@ -140,3 +140,24 @@ def doc_sample() -> bytes:
 @given(MUT)
 def test_mutated_doc_through_libreoffice_only_typed_errors(doc_sample: bytes, cuts: list) -> None:
     _only_typed(_mutate(doc_sample, cuts), "a.doc")
+
+
+def test_deeply_nested_html_tables_are_refused_before_parsing() -> None:
+    # issue 8 #12: 5,000 nested tables took 18 s before the recursion limit refused them
+    import time
+
+    from services.extract.engine.readers import html
+    from services.extract.errors import CorruptDocument
+
+    page = ("<html><body>" + "<table><tr><td>" * 5000 + "x" + "</td></tr></table>" * 5000 + "</body></html>").encode()
+    start = time.perf_counter()
+    with pytest.raises(CorruptDocument, match="nest more than"):
+        html.read(page)
+    assert time.perf_counter() - start < 3
+
+
+def test_layout_tables_a_few_deep_are_read() -> None:
+    from services.extract.engine.readers import html
+
+    page = ("<html><body>" + "<table><tr><td>" * 5 + "<p>正文</p>" + "</td></tr></table>" * 5 + "</body></html>").encode()
+    assert any("正文" in b.text for b in html.read(page).blocks)
