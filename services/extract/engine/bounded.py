@@ -23,6 +23,7 @@ import tempfile
 import threading
 import time
 import traceback
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
 from schemas.events import ExtractedReport
@@ -56,6 +57,22 @@ def _near_limit(max_memory_mb: int) -> bool:
     except OSError:
         pass
     return False
+
+
+def _peak_rss_kb() -> int | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _send(conn: Connection, msg: tuple[str, ...]) -> None:
+    """A result, with what the child cost (for :class:`Usage`)."""
+    conn.send((*msg, _peak_rss_kb()))
 
 
 def _stop(signum: int, frame: object) -> None:
@@ -106,28 +123,37 @@ def _extract_and_send(conn: Connection, data: bytes, filename: str | None, conte
         from services.extract.engine.pipeline import extract
 
         report = extract(data, filename=filename, content_type=content_type)
-        conn.send(("ok", report.model_dump_json()))
+        _send(conn, ("ok", report.model_dump_json()))
     except MemoryError:
-        conn.send(("err", "ExtractionMemoryExceeded", f"extraction exceeded the {max_memory_mb} MB memory limit"))
+        _send(conn, ("err", "ExtractionMemoryExceeded", f"extraction exceeded the {max_memory_mb} MB memory limit"))
     except (ImportError, OSError) as e:
         if isinstance(e, OSError) and e.errno == errno.ENOMEM or "map" in str(e) or "allocate memory" in str(e) \
                 or _near_limit(max_memory_mb):
-            conn.send(("err", "ExtractionMemoryExceeded",
+            _send(conn, ("err", "ExtractionMemoryExceeded",
                        f"extraction exceeded the {max_memory_mb} MB memory limit ({type(e).__name__})"))
         else:
-            conn.send(("err", "CorruptDocument", f"unexpected failure while reading the document: {e}"))
+            _send(conn, ("err", "CorruptDocument", f"unexpected failure while reading the document: {e}"))
     except errors.ExtractError as e:
-        conn.send(("err", type(e).__name__, str(e)))
+        _send(conn, ("err", type(e).__name__, str(e)))
     except (SystemExit, KeyboardInterrupt):
         raise  # stopped from outside: nobody is waiting for a result
     except BaseException as e:  # noqa: BLE001 - anything else becomes a typed error for the dead-letter topic
         tb = traceback.format_exception_only(type(e), e)[-1].strip()
         if _near_limit(max_memory_mb):
             # under an address-space limit, failed allocations surface as odd errors in C code
-            conn.send(("err", "ExtractionMemoryExceeded",
+            _send(conn, ("err", "ExtractionMemoryExceeded",
                        f"extraction reached the {max_memory_mb} MB memory limit ({tb})"))
         else:
-            conn.send(("err", "CorruptDocument", f"unexpected failure while reading the document: {tb}"))
+            _send(conn, ("err", "CorruptDocument", f"unexpected failure while reading the document: {tb}"))
+
+
+@dataclass
+class Usage:
+    """What one bounded extraction cost; pass one to :func:`extract_bounded`
+    to have it filled in."""
+
+    seconds: float = 0.0
+    peak_rss_mb: float | None = None  # the child's peak resident set; None when it was killed
 
 
 def extract_bounded(
@@ -137,10 +163,12 @@ def extract_bounded(
     content_type: str | None = None,
     timeout_s: float = 60,
     max_memory_mb: int = 1024,
+    usage: Usage | None = None,
 ) -> ExtractedReport:
     """:func:`extract` in a child process; raises :class:`ExtractionTimeout` or
     :class:`ExtractionMemoryExceeded` when a limit is hit, and the same typed
     errors as :func:`extract` otherwise."""
+    started = time.monotonic()
     ctx = _context()
     scratch = tempfile.mkdtemp(prefix="ogi-extract-")
     parent, child = ctx.Pipe(duplex=False)
@@ -171,6 +199,11 @@ def extract_bounded(
         proc.join(5)
         parent.close()
         shutil.rmtree(scratch, ignore_errors=True)
+        if usage is not None:
+            usage.seconds = time.monotonic() - started
+    *msg, peak_kb = msg
+    if usage is not None and peak_kb is not None:
+        usage.peak_rss_mb = peak_kb / 1024
     if msg[0] == "ok":
         return ExtractedReport.model_validate_json(msg[1])
     cls = getattr(errors, msg[1], errors.CorruptDocument)
