@@ -105,7 +105,8 @@ class Tally:
 
 
 def _one(i: int, seed: Seed, data: bytes, how: str, tally: Tally, timeout_s: float, max_memory_mb: int,
-         keep: Path | None) -> None:
+         keep: Path | None) -> int:
+    """Extract one document and count it; returns how many are counted now."""
     from services.extract.engine.bounded import Usage, extract_bounded
     from services.extract.errors import ExtractError
 
@@ -142,6 +143,7 @@ def _one(i: int, seed: Seed, data: bytes, how: str, tally: Tally, timeout_s: flo
             tally.over_time.append(f"{label}: {usage.seconds:.1f} s")
         if outcome == "ExtractionMemoryExceeded" or (usage.peak_rss_mb or 0) > max_memory_mb:
             tally.over_memory.append(f"{label}: {usage.peak_rss_mb or 0:.0f} MB")
+        return tally.documents
 
 
 def _processes_mentioning(text: str) -> list[str]:
@@ -227,8 +229,8 @@ def run(n: int, *, seed: int = 1, jobs: int = 1, corpus: str | None = None, doc_
         else:  # every format equally often, whatever the corpus holds most of
             s = rnd.choice(by_fmt[rnd.choice(sorted(by_fmt))])
         data, how = mutate(s.data, s.fmt, rnd, others)
-        _one(i, s, data, how, tally, timeout_s, max_memory_mb, keep)
-        if progress_every and tally.documents % progress_every == 0:
+        done = _one(i, s, data, how, tally, timeout_s, max_memory_mb, keep)
+        if progress_every and done % progress_every == 0:
             print(f"  {tally.documents}/{n}  extracted {tally.extracted}  typed {sum(tally.typed.values())}  "
                   f"untyped {len(tally.untyped)}  worst {tally.worst_time[0]:.1f} s / {tally.worst_memory[0]:.0f} MB  "
                   f"({time.monotonic() - started:.0f} s)", file=out, flush=True)
