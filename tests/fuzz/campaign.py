@@ -16,7 +16,9 @@ It prints documents, extracted, typed errors by class, untyped crashes,
 worst time, worst memory, orphan processes and temporary files left, and
 exits 1 unless the bar is met: 0 untyped crashes, every document within the
 time and memory limits (one stopped at a limit is not), 0 orphans, 0 files
-left.
+left. A document that crashes or hits a limit is printed as it happens
+(and saved with ``--keep``); Ctrl-C ends the run early with the figures of
+the documents done.
 
 An *untyped crash* is an exception that is no ``ExtractError``, or one the
 child caught only in its catch-all ("unexpected failure ..."): an error the
@@ -33,12 +35,14 @@ import multiprocessing.util
 import os
 import random
 import shutil
+import signal
 import sys
 import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -102,6 +106,7 @@ class Tally:
     worst_memory: tuple[float, str] = (0.0, "")
     by_format: collections.Counter[str] = field(default_factory=collections.Counter)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    out: Any = None  # where problems are printed as they happen
 
 
 def _one(i: int, seed: Seed, data: bytes, how: str, tally: Tally, timeout_s: float, max_memory_mb: int,
@@ -123,13 +128,18 @@ def _one(i: int, seed: Seed, data: bytes, how: str, tally: Tally, timeout_s: flo
             crash = f"{label}: {outcome}: {str(e)[:300]}"
     except Exception as e:  # noqa: BLE001 - exactly what the campaign looks for
         crash = f"{label}: {type(e).__name__}: {str(e)[:300]}"
+    problem = crash
+    if outcome in ("ExtractionTimeout", "ExtractionMemoryExceeded"):
+        problem = f"{label}: {outcome} after {usage.seconds:.1f} s"
+    if problem and tally.out is not None:
+        print(f"  ! {problem}", file=tally.out, flush=True)
+    if problem and keep is not None:
+        (keep / f"doc-{i}.{seed.ext}").write_bytes(data)
     with tally.lock:
         tally.documents += 1
         tally.by_format[seed.fmt] += 1
         if crash:
             tally.untyped.append(crash)
-            if keep is not None:
-                (keep / f"crash-{i}.{seed.ext}").write_bytes(data)
         elif outcome:
             tally.typed[outcome] += 1
         else:
@@ -217,12 +227,19 @@ def run(n: int, *, seed: int = 1, jobs: int = 1, corpus: str | None = None, doc_
     multiprocessing.util.get_temp_dir()  # multiprocessing's own directory stays where it was
     scratch_root = Path(tempfile.mkdtemp(prefix="ogi-fuzz-"))
     tempfile.tempdir = str(scratch_root)  # every extraction's scratch directory goes in here
-    tally = Tally()
+    tally = Tally(out=out)
     started = time.monotonic()
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        # Ctrl-C (or SIGTERM) ends the campaign early with the figures of the documents done
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
     print(f"fuzz: {n} documents from {len(pool)} seeds ({', '.join(sorted({s.fmt for s in pool}))}), "
           f"limits {timeout_s:g} s / {max_memory_mb} MB, {jobs} job(s), seed {seed}", file=out, flush=True)
 
     def work(i: int) -> None:
+        if stop.is_set():
+            return
         rnd = random.Random(seed * 1_000_003 + i)
         if docs and doc_every > 0 and i % doc_every == doc_every // 2:
             s = rnd.choice(docs)
@@ -250,6 +267,7 @@ def run(n: int, *, seed: int = 1, jobs: int = 1, corpus: str | None = None, doc_
         shutil.rmtree(scratch_root, ignore_errors=True)
     summary = {
         "documents": tally.documents,
+        "stopped_early": stop.is_set(),
         "extracted": tally.extracted,
         "typed_errors": dict(sorted(tally.typed.items())),
         "untyped_crashes": len(tally.untyped),
@@ -277,7 +295,7 @@ def report(summary: dict[str, object], out=sys.stdout) -> None:  # type: ignore[
     typed = summary["typed_errors"]
     assert isinstance(typed, dict)
     lines = [
-        f"documents            {summary['documents']}  ({', '.join(f'{k} {v}' for k, v in summary['by_format'].items())})",  # type: ignore[union-attr]
+        f"documents            {summary['documents']}{' (stopped early)' if summary['stopped_early'] else ''}  ({', '.join(f'{k} {v}' for k, v in summary['by_format'].items())})",  # type: ignore[union-attr]
         f"extracted            {summary['extracted']}",
         f"typed errors         {sum(typed.values())}" + "".join(f"\n  {k:<26} {v}" for k, v in typed.items()),
         f"untyped crashes      {summary['untyped_crashes']}",
@@ -306,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--doc-every", type=int, default=200, help="one DOC (LibreOffice) per this many documents; 0 = none")
     p.add_argument("--timeout", type=float, help="seconds per document (default: the worker's setting)")
     p.add_argument("--max-memory-mb", type=int, help="memory per document (default: the worker's setting)")
-    p.add_argument("--keep", type=Path, help="save the documents that crashed here")
+    p.add_argument("--keep", type=Path, help="save the documents that crashed or hit a limit here")
     p.add_argument("--json", action="store_true", help="the summary as JSON")
     a = p.parse_args(argv)
     if a.keep:

@@ -161,3 +161,26 @@ def test_layout_tables_a_few_deep_are_read() -> None:
 
     page = ("<html><body>" + "<table><tr><td>" * 5 + "<p>正文</p>" + "</td></tr></table>" * 5 + "</body></html>").encode()
     assert any("正文" in b.text for b in html.read(page).blocks)
+
+
+def test_a_huge_docx_grid_span_is_clamped_not_expanded() -> None:
+    # found by the fuzz campaign: python-docx repeats a cell once per spanned
+    # column, and gridSpan="99999999" held a worker for its whole timeout
+    import re
+    import time
+
+    from services.extract.engine.readers import docx as docx_reader
+
+    src = reportgen.docx_bytes()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(src)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            body = zin.read(info)
+            if info.filename == "word/document.xml":
+                body = re.sub(rb"<w:tcPr>", b'<w:tcPr><w:gridSpan w:val="99999999"/>', body, count=3)
+                assert b"99999999" in body
+            zout.writestr(info, body)
+    start = time.perf_counter()
+    raw = docx_reader.read(out.getvalue())
+    assert time.perf_counter() - start < 10
+    assert any(b.table is not None for b in raw.blocks)

@@ -8,6 +8,7 @@ import io
 import zipfile
 
 from services.extract.engine.document import Block, RawDocument
+from services.extract.engine.readers.limits import clamp_docx_grid_spans
 from services.extract.errors import CorruptDocument, DocumentTooLarge
 
 MAX_UNCOMPRESSED = 200 * 1024 * 1024
@@ -42,6 +43,7 @@ def read(data: bytes) -> RawDocument:
     blocks: list[Block] = []
     tno = 0
     body = d.element.body
+    clamp_docx_grid_spans(body)
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
