@@ -223,3 +223,16 @@ def test_when_the_worker_dies_the_converter_and_its_files_go_too(tmp_path, reap)
         worker.communicate()
     assert _wait_until(lambda: not _processes_mentioning(marker), 10), _processes_mentioning(marker)
     assert _leftovers(tmp_path / "tmp") == []
+
+
+def test_as_another_user_isolation_maps_root_in_a_user_namespace(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # A plain `unshare --net` needs CAP_SYS_ADMIN; as another user the unprivileged
+    # user-namespace variant is tried first (checked by hand as nobody: only `lo`, down).
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    sandbox.isolation.cache_clear()
+    try:
+        prefix = sandbox.isolation()
+    finally:
+        sandbox.isolation.cache_clear()
+    if prefix is not None:  # None: this host allows no user namespaces, and LibreOffice is not run
+        assert "--map-root-user" in prefix and "--net" in prefix
