@@ -184,3 +184,30 @@ def test_a_huge_docx_grid_span_is_clamped_not_expanded() -> None:
     raw = docx_reader.read(out.getvalue())
     assert time.perf_counter() - start < 10
     assert any(b.table is not None for b in raw.blocks)
+
+
+def test_a_long_vertically_merged_column_is_read_in_linear_time() -> None:
+    # found by the fuzz campaign: python-docx resolves each merge continuation
+    # by searching the rows above, so 1,000 continued rows took minutes
+    import re
+    import time
+
+    from services.extract.engine.readers import docx as docx_reader
+
+    src = reportgen.docx_bytes()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(src)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            body = zin.read(info)
+            if info.filename == "word/document.xml":
+                row = re.search(rb"<w:tr[ >].*?</w:tr>", body, re.S)
+                assert row is not None and b"<w:tcPr>" in row.group(0)
+                first = row.group(0).replace(b"<w:tcPr>", b'<w:tcPr><w:vMerge w:val="restart"/>')
+                continued = row.group(0).replace(b"<w:tcPr>", b"<w:tcPr><w:vMerge/>")
+                body = body[:row.start()] + first + continued * 1000 + body[row.end():]
+            zout.writestr(info, body)
+    start = time.perf_counter()
+    raw = docx_reader.read(out.getvalue())
+    assert time.perf_counter() - start < 15
+    assert sum(1 for b in raw.blocks if b.table == 0 and b.row == 0) >= 1
+    assert not [b for b in raw.blocks if b.table == 0 and 1 <= (b.row or 0) <= 1000]  # continuations carry no text
