@@ -198,13 +198,15 @@ def _descendants(root: int) -> list[str]:
     return out
 
 
-def orphans(scratch_root: Path) -> list[str]:
+def orphans(scratch_root: Path, before: set[str]) -> list[str]:
     """Processes left behind: any process whose command line names the
     campaign's temporary directory (a converter, its profile lives there),
-    and any descendant of this process but multiprocessing's forkserver."""
+    and any descendant of this process that was not there before the run
+    (``before``: say, servers a test session started), but multiprocessing's
+    forkserver."""
     left = set(_processes_mentioning(str(scratch_root)))
-    left |= {p for p in _descendants(os.getpid()) if "multiprocessing.forkserver" not in p
-             and "multiprocessing.resource_tracker" not in p}
+    left |= {p for p in _descendants(os.getpid()) if p.split(" ", 1)[0] not in before
+             and "multiprocessing.forkserver" not in p and "multiprocessing.resource_tracker" not in p}
     return sorted(left)
 
 
@@ -224,6 +226,7 @@ def run(n: int, *, seed: int = 1, jobs: int = 1, corpus: str | None = None, doc_
         by_fmt[s.fmt].append(s)
     docs = by_fmt.pop("doc", [])
     others = [s.data for group in by_fmt.values() for s in group]
+    already_running = {p.split(" ", 1)[0] for p in _descendants(os.getpid())}
     multiprocessing.util.get_temp_dir()  # multiprocessing's own directory stays where it was
     scratch_root = Path(tempfile.mkdtemp(prefix="ogi-fuzz-"))
     tempfile.tempdir = str(scratch_root)  # every extraction's scratch directory goes in here
@@ -258,9 +261,9 @@ def run(n: int, *, seed: int = 1, jobs: int = 1, corpus: str | None = None, doc_
                 f.result()
         # a killed converter's processes take a moment to disappear
         deadline = time.monotonic() + 10
-        while orphans(scratch_root) and time.monotonic() < deadline:
+        while orphans(scratch_root, already_running) and time.monotonic() < deadline:
             time.sleep(0.2)
-        left = orphans(scratch_root)
+        left = orphans(scratch_root, already_running)
         files_left = sorted(p.name for p in scratch_root.iterdir())
     finally:
         tempfile.tempdir = None
