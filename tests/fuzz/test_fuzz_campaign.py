@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import io
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-import campaign
+sys.path.append(str(Path(__file__).parent))  # the campaign is a script, not a package
+import campaign  # noqa: E402
 
 
 @pytest.mark.timeout(300)
