@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-unit test-integration test-stress up down status setup schemas bench-extract bench clean
+.PHONY: install run test test-unit test-integration test-stress up down status setup schemas bench-extract bench fuzz clean
 
 install: $(STAMP)
 
@@ -57,6 +57,11 @@ bench-extract: install
 
 bench: bench-extract install
 	$(BIN)/python benchmarks/bench_pipeline.py
+
+## mutated reports in every format through the bounded extraction (make fuzz N=200 for a quick one)
+N ?= 10000
+fuzz: install
+	$(BIN)/python tests/fuzz/campaign.py -n $(N)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

@@ -28,21 +28,24 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ogi.gazetteer import full_region
+    from ogi.localfiles import LocalFileRefused, read_document_file
+    from ogi.settings import get_settings
     from services.extract.engine import extract, extract_bounded
     from services.extract.errors import ExtractError
 
+    max_bytes = get_settings().max_document_bytes
     failed = 0
     for path in args.files:
         try:
-            with open(path, "rb") as f:
-                data = f.read()
+            # only a regular file, and no larger than the worker accepts
+            data = read_document_file(path, max_bytes)
             ctype = mimetypes.guess_type(path)[0]
             if args.unbounded:
                 report = extract(data, filename=path, content_type=ctype)
             else:
                 report = extract_bounded(data, filename=path, content_type=ctype, timeout_s=args.timeout,
                                          max_memory_mb=args.max_memory_mb)
-        except (ExtractError, OSError) as e:
+        except (ExtractError, LocalFileRefused, OSError) as e:
             failed += 1
             print(json.dumps({"file": path, "error": str(e), "error_class": type(e).__name__}, ensure_ascii=False),
                   flush=True)

@@ -16,8 +16,16 @@ from services.extract.engine import normalize
 from services.extract.engine.document import Document
 from schemas.events import Provenance
 
-N = r"(?P<n>\d+(?:\.\d+)?|[零〇○一二两三四五六七八九十百千万]+)"
-NU = r"(\d+|[零〇○一二两三四五六七八九十百千万]+)"  # unnamed, for patterns with several slots
+# A number slot starts only where a number starts and holds at most a
+# figure's worth of digits. Without the look-behinds every position inside a
+# long digit (or numeral) run was a fresh start that swallowed the rest of
+# the run and backtracked: quadratic, and a 100 KB run of digits held a worker
+# for its whole timeout. Now a run costs one bounded attempt per rule; a run
+# longer than a figure can be is no figure (and is not read).
+_DIGITS = r"(?<!\d)\d{1,12}(?:\.\d{1,4})?(?!\d)"
+_NUMERALS = r"(?<![零〇○一二两三四五六七八九十百千万])[零〇○一二两三四五六七八九十百千万]{1,16}(?![零〇○一二两三四五六七八九十百千万])"
+N = rf"(?P<n>{_DIGITS}|{_NUMERALS})"
+NU = rf"((?<!\d)\d{{1,12}}(?!\d)|{_NUMERALS})"  # unnamed, for patterns with several slots
 U = r"\s*(?:件|条|宗|起|个|份|次|项)"
 G = r"[^，,。；;：:\n]"  # any char inside one clause
 
@@ -149,16 +157,26 @@ class ProseResult:
         return out, prov, warns
 
 
+# How far a clause or sentence reaches on either side of a match. Real ones
+# are far shorter; without a bound, text with no punctuation made every match
+# scan to both ends of the document (quadratic in the number of matches).
+_SPAN_MAX = 600
+
+
+def _bounded_span(text: str, pos: int, stops: str, end_rx: re.Pattern[str]) -> tuple[int, int]:
+    lo = max(0, pos - _SPAN_MAX)
+    s = max([text.rfind(c, lo, pos) for c in stops] + [lo - 1]) + 1
+    hi = min(len(text), pos + _SPAN_MAX)
+    m = end_rx.search(text, pos, hi)
+    return s, m.start() if m else hi
+
+
 def _clause(text: str, pos: int) -> tuple[int, int]:
-    s = max(text.rfind(c, 0, pos) for c in "，,。；;\n") + 1
-    m = _CLAUSE_END.search(text, pos)
-    return s, m.start() if m else len(text)
+    return _bounded_span(text, pos, "，,。；;\n", _CLAUSE_END)
 
 
 def _sentence(text: str, pos: int) -> tuple[int, int]:
-    s = max(text.rfind(c, 0, pos) for c in "。；;\n") + 1
-    m = _SENTENCE_END.search(text, pos)
-    return s, m.start() if m else len(text)
+    return _bounded_span(text, pos, "。；;\n", _SENTENCE_END)
 
 
 def _prov(text: str, a: int, b: int) -> Provenance:

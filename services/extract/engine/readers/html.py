@@ -23,6 +23,7 @@ import re
 import unicodedata
 
 from services.extract.engine.document import Block, RawDocument
+from services.extract.engine.readers.limits import check_html_table_nesting
 from services.extract.engine.readers.text import decode
 from services.extract.errors import CorruptDocument
 
@@ -116,6 +117,7 @@ def read(data: bytes) -> RawDocument:
     from bs4 import BeautifulSoup, Comment
 
     text = _decode(data)
+    check_html_table_nesting(text)
     try:
         soup = BeautifulSoup(text, "lxml")
     except Exception as e:  # lxml raises assorted errors on binary garbage
