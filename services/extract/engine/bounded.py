@@ -29,11 +29,6 @@ from multiprocessing.connection import Connection
 from schemas.events import ExtractedReport
 from services.extract import errors
 
-# The converter (LibreOffice) is a separate program that needs more address
-# space than Python does; it raises the soft limit back to the hard one.
-SOFT_LIMIT_ENV = "OGI_EXTRACT_SOFT_AS_LIMIT"
-
-
 def _preload() -> None:
     """Import the readers' libraries before the limit applies, so the limit
     measures the document's cost, not import-time mappings."""
@@ -41,6 +36,7 @@ def _preload() -> None:
     import charset_normalizer  # noqa: F401
     import docx  # noqa: F401
     import pdfplumber  # noqa: F401
+    import pypdfium2  # noqa: F401 - the PDF reader's parser (readers/pdf_objects.py)
 
     from services.extract.engine import normalize, pipeline  # noqa: F401
 
@@ -119,7 +115,6 @@ def _extract_and_send(conn: Connection, data: bytes, filename: str | None, conte
         limit = max_memory_mb * 1024 * 1024
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-        os.environ[SOFT_LIMIT_ENV] = str(limit)
         from services.extract.engine.pipeline import extract
 
         report = extract(data, filename=filename, content_type=content_type)
