@@ -107,6 +107,22 @@ def metric(agg_id: str, kind: str, field: str | None = None, label: str = "") ->
     return {"id": agg_id, "enabled": True, "type": kind, "schema": "metric", "params": params}
 
 
+def _reports_by(vid: str, title: str, description: str, *, field: str, size: int, label: str) -> dict[str, Any]:
+    """A table of the reports that have ``field``, by agency, year and the field's values."""
+    return {
+        "id": vid, "title": title, "description": description,
+        "index": "ogi-reports",
+        "filters": [exists(field)],
+        "type": "table",
+        "params": {"perPage": 20, "showPartialRows": False, "showMetricsAtAllLevels": False,
+                   "showTotal": False, "totalFunc": "sum", "percentageCol": "", "autoFitRowToContent": False},
+        "aggs": [metric("1", "count", None, "reports"),
+                 {**terms("2", "agency", "bucket", size=100, label="agency")},
+                 {**terms("3", "year", "bucket", size=30, order_by="_key", order="desc", label="year")},
+                 {**terms("4", field, "bucket", size=size, label=label)}],
+    }
+
+
 VISUALIZATIONS: list[dict[str, Any]] = [
     {
         "id": "ogi-requests-outcomes-by-year",
@@ -156,36 +172,18 @@ VISUALIZATIONS: list[dict[str, Any]] = [
                  terms("2", "metric", "segment", size=12, order_by="_key", order="asc", label="outcome"),
                  terms("3", "year", "group", size=30, order_by="_key", order="asc", label="year")],
     },
-    {
-        "id": "ogi-broken-identity-reports",
-        "title": "Reports that break their own identities (勾稽)",
-        "description": "Reports whose tables fail a check, by agency, year and failed check.",
-        "index": "ogi-reports",
-        "filters": [exists("failed_checks")],
-        "type": "table",
-        "params": {"perPage": 20, "showPartialRows": False, "showMetricsAtAllLevels": False,
-                   "showTotal": False, "totalFunc": "sum", "percentageCol": "", "autoFitRowToContent": False},
-        "aggs": [metric("1", "count", None, "reports"),
-                 {**terms("2", "agency", "bucket", size=100, label="agency")},
-                 {**terms("3", "year", "bucket", size=30, order_by="_key", order="desc", label="year")},
-                 {**terms("4", "failed_checks", "bucket", size=20, label="failed check")}],
-    },
-    {
-        "id": "ogi-incomplete-reports",
-        "title": "Incomplete reports: sections printed but not read",
-        "description": "Reports with a template section (proactive, applications, review_litigation, fees) whose "
-                       "heading or table is in the document but whose figures could not be read. Their figures "
-                       "are missing from the other panels, not zero.",
-        "index": "ogi-reports",
-        "filters": [exists("incomplete_sections")],
-        "type": "table",
-        "params": {"perPage": 20, "showPartialRows": False, "showMetricsAtAllLevels": False,
-                   "showTotal": False, "totalFunc": "sum", "percentageCol": "", "autoFitRowToContent": False},
-        "aggs": [metric("1", "count", None, "reports"),
-                 {**terms("2", "agency", "bucket", size=100, label="agency")},
-                 {**terms("3", "year", "bucket", size=30, order_by="_key", order="desc", label="year")},
-                 {**terms("4", "incomplete_sections", "bucket", size=10, label="section not read")}],
-    },
+    _reports_by(
+        "ogi-broken-identity-reports", "Reports that break their own identities (勾稽)",
+        "Reports whose tables fail a check, by agency, year and failed check.",
+        field="failed_checks", size=20, label="failed check",
+    ),
+    _reports_by(
+        "ogi-incomplete-reports", "Incomplete reports: sections printed but not read",
+        "Reports with a template section (proactive, applications, review_litigation, fees) whose "
+        "heading or table is in the document but whose figures could not be read. Their figures "
+        "are missing from the other panels, not zero.",
+        field="incomplete_sections", size=10, label="section not read",
+    ),
     {
         "id": "ogi-alerts-by-rule-severity",
         "title": "Alerts by rule and severity",
