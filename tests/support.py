@@ -304,3 +304,20 @@ class TcpProxy:
             except OSError:
                 pass
             s.close()
+
+
+def processes_mentioning(text: str) -> list[str]:
+    """Live processes (not this one) whose command line contains ``text``,
+    as "pid command"; zombies have no command line and are not listed."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
+        except OSError:
+            continue
+        if text in cmd:
+            found.append(f"{pid} {cmd[:160]}")
+    return found

@@ -49,6 +49,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "unit" / "extract"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from tests.support import processes_mentioning  # noqa: E402 - after the path set-up above
+
 # The time a kill and the child's start may add to the limit before a
 # document counts as over it.
 TIME_SLACK_S = 10.0
@@ -156,21 +158,6 @@ def _one(i: int, seed: Seed, data: bytes, how: str, tally: Tally, timeout_s: flo
         return tally.documents
 
 
-def _processes_mentioning(text: str) -> list[str]:
-    found = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
-        except OSError:
-            continue
-        if text in cmd:
-            found.append(f"{pid} {cmd[:160]}")
-    return found
-
-
 def _descendants(root: int) -> list[str]:
     """Live descendants of ``root`` (zombies excluded), with command lines."""
     children: dict[int, list[int]] = collections.defaultdict(list)
@@ -204,7 +191,7 @@ def orphans(scratch_root: Path, before: set[str]) -> list[str]:
     and any descendant of this process that was not there before the run
     (``before``: say, servers a test session started), but multiprocessing's
     forkserver."""
-    left = set(_processes_mentioning(str(scratch_root)))
+    left = set(processes_mentioning(str(scratch_root)))
     left |= {p for p in _descendants(os.getpid()) if p.split(" ", 1)[0] not in before
              and "multiprocessing.forkserver" not in p and "multiprocessing.resource_tracker" not in p}
     return sorted(left)

@@ -27,6 +27,8 @@ from services.extract import errors
 from services.extract.engine import extract_bounded, sandbox
 from services.extract.engine.readers import doc
 
+from tests.support import processes_mentioning
+
 pytestmark = pytest.mark.skipif(doc.soffice_binary() is None, reason="LibreOffice is in deploy/apt-packages.txt")
 
 FIXTURE = Path(__file__).parent / "data" / "linked-image.doc"
@@ -65,22 +67,6 @@ def linked_doc(port: int) -> bytes:
     data = FIXTURE.read_bytes()
     new = str(port)
     return data.replace(b"18777", new.encode()).replace("18777".encode("utf-16-le"), new.encode("utf-16-le"))
-
-
-def _processes_mentioning(text: str) -> list[str]:
-    """Live processes whose command line contains ``text`` (zombies have none)."""
-    found = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
-        except OSError:
-            continue
-        if text in cmd:
-            found.append(f"{pid}: {cmd[:200]}")
-    return found
 
 
 def _wait_until(cond, timeout_s: float) -> bool:  # type: ignore[no-untyped-def]
@@ -181,7 +167,7 @@ def _start_worker(tmp_path: Path, timeout_s: float) -> subprocess.Popen[str]:
 
 
 def _converter_running(marker: str) -> bool:
-    return any("converter-child" in p for p in _processes_mentioning(marker))
+    return any("converter-child" in p for p in processes_mentioning(marker))
 
 
 @pytest.fixture
@@ -191,7 +177,7 @@ def reap() -> Iterator[list[str]]:
     markers: list[str] = []
     yield markers
     for marker in markers:
-        for line in _processes_mentioning(marker):
+        for line in processes_mentioning(marker):
             try:
                 os.kill(int(line.split(":", 1)[0]), signal.SIGKILL)
             except ProcessLookupError:
@@ -207,7 +193,7 @@ def test_a_timeout_kills_the_converter_and_removes_its_files(tmp_path, reap) -> 
     out, _ = worker.communicate(timeout=60)
     assert seen_running, "the converter never started within the limit; the test proves nothing"
     assert out.strip() == "ExtractionTimeout"
-    assert _wait_until(lambda: not _processes_mentioning(marker), 10), _processes_mentioning(marker)
+    assert _wait_until(lambda: not processes_mentioning(marker), 10), processes_mentioning(marker)
     assert _leftovers(tmp_path / "tmp") == []
 
 
@@ -221,7 +207,7 @@ def test_when_the_worker_dies_the_converter_and_its_files_go_too(tmp_path, reap)
     finally:
         worker.kill()
         worker.communicate()
-    assert _wait_until(lambda: not _processes_mentioning(marker), 10), _processes_mentioning(marker)
+    assert _wait_until(lambda: not processes_mentioning(marker), 10), processes_mentioning(marker)
     assert _leftovers(tmp_path / "tmp") == []
 
 
