@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -414,12 +413,27 @@ def _export_process(settings: Settings, out: Path, log: Path, *args: str) -> sub
 
 
 def _run_measured(settings: Settings, out: Path, log: Path, *args: str) -> int:
-    """Run an export to completion; returns its peak RSS in MiB."""
+    """Run an export to completion; returns its peak RSS in MiB.
+
+    Read from the export's own VmHWM, not from wait4's ru_maxrss: that
+    figure survives fork and exec, so it would report the test runner's
+    peak (hundreds of MiB late in a full session) instead of the export's.
+    VmHWM is a high-water mark, so the last reading is the peak."""
     proc = _export_process(settings, out, log, *args)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    peak_kib = 0
+    while proc.poll() is None:
+        try:
+            status = Path(f"/proc/{proc.pid}/status").read_text()
+        except OSError:
+            break
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                peak_kib = max(peak_kib, int(line.split()[1]))
+        time.sleep(0.02)
+    proc.wait()
     assert proc.returncode == 0, log.read_text(errors="replace")
-    return usage.ru_maxrss // 1024  # ru_maxrss is in KiB on Linux
+    assert peak_kib, "the export ended before its memory could be read"
+    return peak_kib // 1024
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
