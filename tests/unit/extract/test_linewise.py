@@ -6,7 +6,7 @@ here are the ones where nothing may be placed."""
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import reportgen
@@ -177,6 +177,14 @@ def test_a_damaged_table_never_reads_a_wrong_figure(fmt: str, layout: str, damag
             cells.insert(3 + ci, cells[3 + ci])
         else:
             cells[3 + ci] = ""
+    # damage that leaves a well-formed row of seven figures (a cell lost at one end and another
+    # repeated) prints a row nothing tells from a report that prints those figures with its own
+    # arithmetic wrong, which is read as printed: there is nothing to detect in that example
+    for (_, original), (_, damaged) in zip(t.applications, apps, strict=True):
+        figures = damaged[3:]
+        while figures and figures[-1] == "":
+            figures.pop()
+        assume(not (len(figures) == 7 and all(figures) and figures != list(original[3:])))
     t.applications = apps
     r = _read(variants.render(t, fmt, layout))
     expected = reportgen.expected_metrics()
