@@ -22,7 +22,6 @@ disagree with any row that reading took.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 
 from services.extract.engine import catalogue as cat
@@ -63,7 +62,6 @@ class Line:
     end: int
     keys: list[str] = field(default_factory=list)  # catalogue rows whose labels the line holds
     opaque: bool = False  # holds something that is neither label nor figure (a run of digits)
-    padding: int = 0  # empty cells after its figures
 
 
 def _lines(doc: Document, start: int, end: int) -> list[Line]:
@@ -131,14 +129,12 @@ def _line(doc: Document, start: int, end: int) -> Line | None:
                     opaque = True  # text after figures on one text line: not a table row
                 label.append(ch)
             i += 1
-    padding = 0
     while in_cells and tokens and tokens[-1].value is None and not text[tokens[-1].start:tokens[-1].end].strip():
         tokens.pop()  # trailing empty cells pad the row
-        padding += 1
     lab = "".join(label)
     if not lab and not tokens:
         return None
-    return Line(lab, tokens, start, end, opaque=opaque, padding=padding)
+    return Line(lab, tokens, start, end, opaque=opaque)
 
 
 def _keys(label: str) -> list[str]:
@@ -263,14 +259,6 @@ def read(doc: Document, start: int, end: int, warnings: list[str]) -> dict[str, 
         warnings.append(f"applications: {', '.join(off)}: applicant columns do not sum to the total in the "
                         "line-by-line reading; left out")
         placed = {k: ln for k, ln in placed.items() if k not in off}
-    # a full row followed by one more empty cell than the table's rows have is how a row that lost one
-    # cell and repeated another reads: its figures may sum and still sit in the wrong columns
-    usual = Counter(ln.padding for ln in rows).most_common(1)[0][0]
-    shifted = sorted(k for k, ln in placed.items() if len(ln.tokens) == N and ln.padding > usual)
-    if shifted:
-        warnings.append(f"applications: {', '.join(shifted)}: an empty cell after a full row (a cell lost "
-                        "or moved); left out")
-        placed = {k: ln for k, ln in placed.items() if k not in shifted}
     return {k: Values([t.value for t in ln.tokens], start=ln.tokens[0].start, end=ln.tokens[-1].end,
                       text=doc.text[ln.tokens[0].start:ln.tokens[-1].end].replace(CELL_SEP, " ")
                       .replace(ROW_SEP, "").strip()[:200], block=doc.block_at(ln.tokens[0].start))
