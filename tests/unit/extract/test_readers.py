@@ -163,6 +163,17 @@ def test_layout_tables_a_few_deep_are_read() -> None:
     assert any("正文" in b.text for b in html.read(page).blocks)
 
 
+def _generated_docx_with(rewrite) -> bytes:  # type: ignore[no-untyped-def]
+    """The generated report's DOCX with ``word/document.xml`` passed through ``rewrite``."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(reportgen.docx_bytes())) as zin, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            body = zin.read(info)
+            zout.writestr(info, rewrite(body) if info.filename == "word/document.xml" else body)
+    return out.getvalue()
+
+
 def test_a_huge_docx_grid_span_is_clamped_not_expanded() -> None:
     # found by the fuzz campaign: python-docx repeats a cell once per spanned
     # column, and gridSpan="99999999" held a worker for its whole timeout
@@ -171,17 +182,14 @@ def test_a_huge_docx_grid_span_is_clamped_not_expanded() -> None:
 
     from services.extract.engine.readers import docx as docx_reader
 
-    src = reportgen.docx_bytes()
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(src)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
-        for info in zin.infolist():
-            body = zin.read(info)
-            if info.filename == "word/document.xml":
-                body = re.sub(rb"<w:tcPr>", b'<w:tcPr><w:gridSpan w:val="99999999"/>', body, count=3)
-                assert b"99999999" in body
-            zout.writestr(info, body)
+    def span(body: bytes) -> bytes:
+        body = re.sub(rb"<w:tcPr>", b'<w:tcPr><w:gridSpan w:val="99999999"/>', body, count=3)
+        assert b"99999999" in body
+        return body
+
+    data = _generated_docx_with(span)
     start = time.perf_counter()
-    raw = docx_reader.read(out.getvalue())
+    raw = docx_reader.read(data)
     assert time.perf_counter() - start < 10
     assert any(b.table is not None for b in raw.blocks)
 
@@ -194,20 +202,16 @@ def test_a_long_vertically_merged_column_is_read_in_linear_time() -> None:
 
     from services.extract.engine.readers import docx as docx_reader
 
-    src = reportgen.docx_bytes()
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(src)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
-        for info in zin.infolist():
-            body = zin.read(info)
-            if info.filename == "word/document.xml":
-                row = re.search(rb"<w:tr[ >].*?</w:tr>", body, re.S)
-                assert row is not None and b"<w:tcPr>" in row.group(0)
-                first = row.group(0).replace(b"<w:tcPr>", b'<w:tcPr><w:vMerge w:val="restart"/>')
-                continued = row.group(0).replace(b"<w:tcPr>", b"<w:tcPr><w:vMerge/>")
-                body = body[:row.start()] + first + continued * 1000 + body[row.end():]
-            zout.writestr(info, body)
+    def merge(body: bytes) -> bytes:
+        row = re.search(rb"<w:tr[ >].*?</w:tr>", body, re.S)
+        assert row is not None and b"<w:tcPr>" in row.group(0)
+        first = row.group(0).replace(b"<w:tcPr>", b'<w:tcPr><w:vMerge w:val="restart"/>')
+        continued = row.group(0).replace(b"<w:tcPr>", b"<w:tcPr><w:vMerge/>")
+        return body[:row.start()] + first + continued * 1000 + body[row.end():]
+
+    data = _generated_docx_with(merge)
     start = time.perf_counter()
-    raw = docx_reader.read(out.getvalue())
+    raw = docx_reader.read(data)
     assert time.perf_counter() - start < 15
     assert sum(1 for b in raw.blocks if b.table == 0 and b.row == 0) >= 1
     assert not [b for b in raw.blocks if b.table == 0 and 1 <= (b.row or 0) <= 1000]  # continuations carry no text
