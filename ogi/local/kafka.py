@@ -147,7 +147,11 @@ class LocalKafka:
         if not (self.root / "data" / "meta.properties").exists():
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             subprocess.run(
-                self._java(libs, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)),
+                # "--cluster-id=" in one argument: a random id may begin with "-",
+                # which the tool would read as an option (1 start in 64 failed).
+                self._java(
+                    libs, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(config)
+                ),
                 check=True,
                 capture_output=True,
                 timeout=300,
