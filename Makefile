@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-unit test-integration test-stress up down status setup schemas bench-extract bench fuzz clean
+.PHONY: install lint run test test-unit test-integration test-stress up down status setup schemas bench-extract bench fuzz clean
 
 install: $(STAMP)
 
@@ -15,12 +15,18 @@ $(STAMP): pyproject.toml deploy/apt-packages.txt scripts/install-system-packages
 	bash scripts/install-system-packages.sh deploy/apt-packages.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,lint]'
 	touch $(STAMP)
 
 ## the main job: servers, topics, templates, every service, the sample reports
 run: install
 	$(BIN)/ogi run
+
+## ruff (rules and formatting) and strict mypy with the pydantic plugin; .ci/run and pre-commit run the same
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 ## unit, integration and end-to-end tests on real Kafka and Elasticsearch
 test: install
