@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-unit test-integration up down status setup schemas bench-extract bench clean
+.PHONY: install lint run test test-unit test-integration test-stress up down status setup schemas bench-extract bench fuzz clean
 
 install: $(STAMP)
 
@@ -15,12 +15,18 @@ $(STAMP): pyproject.toml deploy/apt-packages.txt scripts/install-system-packages
 	bash scripts/install-system-packages.sh deploy/apt-packages.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,lint]'
 	touch $(STAMP)
 
 ## the main job: servers, topics, templates, every service, the sample reports
 run: install
 	$(BIN)/ogi run
+
+## ruff (rules and formatting) and strict mypy with the pydantic plugin; .ci/run and pre-commit run the same
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 ## unit, integration and end-to-end tests on real Kafka and Elasticsearch
 test: install
@@ -31,6 +37,10 @@ test-unit: install
 
 test-integration: install
 	$(BIN)/python -m pytest tests/integration tests/e2e
+
+## tests/e2e three times in a row while stress-ng keeps every core busy; all three must pass
+test-stress: install
+	bash scripts/test-stress.sh
 
 up: install
 	$(BIN)/ogi servers up
@@ -53,6 +63,11 @@ bench-extract: install
 
 bench: bench-extract install
 	$(BIN)/python benchmarks/bench_pipeline.py
+
+## mutated reports in every format through the bounded extraction (make fuzz N=200 for a quick one)
+N ?= 10000
+fuzz: install
+	$(BIN)/python tests/fuzz/campaign.py -n $(N)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

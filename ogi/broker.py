@@ -15,6 +15,7 @@ from kafka.errors import KafkaError, NoBrokersAvailable, TopicAlreadyExistsError
 from pydantic import BaseModel
 
 from ogi.settings import Settings, get_settings
+from ogi.signals import pause
 from ogi.topics import TOPICS, TopicSpec
 
 log = structlog.get_logger("ogi.broker")
@@ -35,7 +36,7 @@ def _retry_connect(factory: Any, what: str, timeout_s: float) -> Any:
             if time.monotonic() > deadline:
                 raise BrokerError(f"cannot reach Kafka for {what}: {exc}") from exc
             log.warning("kafka unavailable, retrying", what=what, error=str(exc), delay=delay)
-            time.sleep(delay)
+            pause(delay, f"Kafka ({what})")  # a stop must not wait for the broker
             delay = min(delay * 2, 10)
 
 

@@ -68,10 +68,19 @@ def _config(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from ogi.log import configure
+    from ogi.signals import StopRequested, report_stopped, stop_on_signals, stopping
 
     configure()
+    stop_on_signals()  # from the start: a stop while waiting for a server is a stop too
     module, _, func = SERVICES[args.service].partition(":")
-    getattr(importlib.import_module(module), func)()
+    abandoned: list[str] = []
+    try:
+        getattr(importlib.import_module(module), func)()
+    except StopRequested as exc:
+        abandoned = exc.abandoned
+    finally:
+        if stopping():
+            report_stopped(args.service, abandoned)
     return 0
 
 

@@ -8,6 +8,7 @@ the services running until Ctrl-C.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
@@ -25,8 +26,19 @@ log = structlog.get_logger("ogi.run")
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "data" / "samples"
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
 #: services started by ``ogi run``, in start order (names of ``ogi serve``)
 PIPELINE = ("extract", "index", "detect", "deliver", "monitor")
+
+
+def _stop_with_parent() -> None:
+    # In the child before exec: SIGTERM it when `ogi run` dies, even by
+    # SIGKILL, so a service never outlives the run that started it (it is in
+    # its own session, out of reach of a signal to the run's process group).
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def start_service(name: str, log_dir: Path) -> subprocess.Popen[bytes]:
@@ -38,6 +50,7 @@ def start_service(name: str, log_dir: Path) -> subprocess.Popen[bytes]:
         stderr=subprocess.STDOUT,
         cwd=REPO,
         start_new_session=True,
+        preexec_fn=_stop_with_parent,
     )
 
 
@@ -139,6 +152,8 @@ def run_pipeline(*, keep_running: bool = True) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _terminate)
+    # explicitly: started from a background job, SIGINT would be ignored by inheritance
+    signal.signal(signal.SIGINT, _terminate)
     started_servers = not all(s["healthy"] for s in local.status().values())
     procs: dict[str, subprocess.Popen[bytes]] = {}
     try:

@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -115,12 +115,26 @@ class Settings(BaseSettings):
     deliver_backoff_base_s: float = Field(1.0, ge=0, description="first retry delay; doubles each time")
     deliver_backoff_max_s: float = Field(300.0, ge=0, description="longest retry delay")
     deliver_timeout_s: float = Field(10.0, gt=0, description="per-request timeout of a webhook or SMTP send")
+    deliver_allow_private_networks: str = Field(
+        "", description="comma-separated networks webhooks may reach although loopback or private (e.g. "
+                        "127.0.0.0/8 for a receiver on this host); empty = public addresses only; "
+                        "link-local (metadata) addresses never")
     smtp_host: str = Field("", description="SMTP server for e-mail alerts; empty = e-mail disabled")
     smtp_port: int = Field(25, ge=1)
     smtp_from: str = "ogi-alerts@localhost"
     smtp_user: str = ""
     smtp_password: str = ""
-    smtp_starttls: bool = False
+    smtp_starttls: bool = Field(False, description="upgrade with STARTTLS, certificate and host name verified")
+    smtp_tls: bool | None = Field(None, description="implicit TLS (SMTPS), verified; empty = on when the port is 465")
+    smtp_ca_file: Path | None = Field(None, description="CA bundle that verifies the SMTP server; empty = the system's")
+    smtp_allow_plain_auth: bool = Field(
+        False, description="allow AUTH (the password) over an unencrypted connection: a trusted local relay only")
+
+    # --- every service -----------------------------------------------------
+    stop_grace_s: float = Field(
+        8.0, gt=0, description="after SIGTERM/SIGINT a service that has not finished by then (a server that "
+                               "does not answer) logs what it abandons and exits (replayed by the next one)"
+    )
 
     # --- local servers -----------------------------------------------------
     kafka_version: str = "4.1.1"
@@ -128,6 +142,24 @@ class Settings(BaseSettings):
     kafka_heap: str = "512m"
     es_heap: str = "512m"
     java_home: str = Field("", description="JDK for the local servers; empty = detect")
+
+    @field_validator("deliver_allow_private_networks")
+    @classmethod
+    def _networks_parse(cls, value: str) -> str:
+        from ogi.net.guard import parse_networks
+
+        parse_networks(value)  # a typo must stop the program at start, not open or close a door silently
+        return value
+
+    @model_validator(mode="after")
+    def _one_smtp_tls_mode(self) -> Settings:
+        if self.smtp_tls and self.smtp_starttls:
+            raise ValueError("OGI_SMTP_TLS (implicit TLS) and OGI_SMTP_STARTTLS exclude each other")
+        return self
+
+    @property
+    def smtp_implicit_tls(self) -> bool:
+        return self.smtp_tls if self.smtp_tls is not None else self.smtp_port == 465
 
     @model_validator(mode="after")
     def _fill_from_endpoints(self) -> Settings:

@@ -6,6 +6,7 @@ malformed record becomes a dead letter instead of a serializer crash."""
 from __future__ import annotations
 
 import asyncio
+import signal
 from typing import Any
 
 import faust
@@ -55,7 +56,26 @@ async def send_acked(target: faust.TopicT, key: str | None, *values: bytes) -> N
 
 
 def run(app: faust.App, loglevel: str = "warning") -> None:
-    """Run ``app``'s agents and timers until SIGINT or SIGTERM."""
+    """Run ``app``'s agents and timers until SIGINT or SIGTERM. Logging
+    stays as ``ogi.log`` set it up (structlog JSON, no colours, no
+    spinner), and a stop is bounded by the stop deadline of ogi.signals."""
     from faust.worker import Worker
 
-    Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
+    from ogi.signals import request_stop
+
+    class _Worker(Worker):  # type: ignore[misc]
+        def _on_sigint(self) -> None:
+            self._stop_bounded(signal.SIGINT)
+            super()._on_sigint()
+
+        def _on_sigterm(self) -> None:
+            self._stop_bounded(signal.SIGTERM)
+            super()._on_sigterm()
+
+        def _stop_bounded(self, signum: signal.Signals) -> None:
+            request_stop(signum.name, shutdown="Faust shutdown: finish the records in hand, commit their "
+                                               "offsets, close the Kafka clients")
+
+    worker = _Worker(app, loglevel=loglevel, quiet=True, override_logging=False, redirect_stdouts=False)
+    worker.spinner = None  # it writes cursor control sequences even into a log file
+    worker.execute_from_commandline()

@@ -165,7 +165,7 @@ class ExtractedReport(_Event):
     file: str | None = Field(None, description="path or filename given to the extractor")
     agency: str | None = Field(None, description="agency name as printed, simplified")
     agency_id: str | None = None
-    region: str | None = None
+    region: str | None = Field(None, description="administrative path from the province down (浙江省杭州市拱墅区)")
     level: str | None = None
     year: int | None = Field(None, description="reporting year, not the publication year")
     template: Template = Template.NONE
@@ -182,6 +182,11 @@ class ExtractedReport(_Event):
     checks: dict[str, bool] = Field(default_factory=dict)
     provenance: dict[str, Provenance] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
+    incomplete_sections: list[str] = Field(
+        default_factory=list,
+        description="template sections (proactive, applications, review_litigation, fees) printed in the "
+                    "document whose figures could not be read: absent, never zero; the warnings say why",
+    )
 
     @property
     def failed_checks(self) -> list[str]:
@@ -227,6 +232,9 @@ class MetricEvent(_Event):
     published_at: date | None = None
     extracted_at: datetime
     failed_checks: list[str] = Field(default_factory=list)
+    incomplete_sections: list[str] = Field(
+        default_factory=list, description="the report's sections printed but not read (ExtractedReport)"
+    )
     provenance: str | None = Field(None, description="short human-readable location")
 
     @property
@@ -356,6 +364,9 @@ class YearRecord(BaseModel):
     template: Template = Template.NONE
     metrics: dict[str, float] = Field(default_factory=dict)
     failed_checks: list[str] = Field(default_factory=list)
+    incomplete_sections: list[str] = Field(
+        default_factory=list, description="sections printed but not read: their figures are absent, not zero"
+    )
 
 
 class AgencyHistory(_Event):

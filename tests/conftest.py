@@ -10,12 +10,15 @@ each other's data even when the servers are shared with ``make run``.
 from __future__ import annotations
 
 import os
+import signal
 import uuid
+import warnings
 from collections.abc import Iterator
 
 import pytest
 
 from ogi.settings import Settings
+from tests.support import terminate_all, tracked
 
 
 @pytest.fixture(scope="session")
@@ -29,8 +32,30 @@ def servers() -> Iterator[object]:
     except Exception as exc:  # noqa: BLE001 - turn any start-up failure into a clear test failure
         pytest.fail(f"could not start the local Kafka and Elasticsearch: {exc}", pytrace=False)
     yield endpoints
+    terminate_all()  # nothing a test started may outlive the servers it talks to
     if not already_running and os.environ.get("OGI_KEEP_SERVERS") != "1":
         local.down()
+
+
+@pytest.fixture(autouse=True)
+def _stop_what_the_test_started() -> Iterator[None]:
+    """Whatever the outcome, a test leaves no process behind: what it (or a
+    function-scoped fixture) started and did not stop is terminated here;
+    longer-lived fixtures' processes are terminated with their servers."""
+    before = tracked()
+    yield
+    left = terminate_all(keep=before)
+    if left:
+        warnings.warn(f"terminated what the test left running: {left}", stacklevel=1)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A test run that is itself terminated (a CI job cancelled) unwinds like
+    # Ctrl-C, so the finalizers above still stop the services it started.
+    def _interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, _interrupt)
 
 
 @pytest.fixture(scope="session")

@@ -107,6 +107,22 @@ def metric(agg_id: str, kind: str, field: str | None = None, label: str = "") ->
     return {"id": agg_id, "enabled": True, "type": kind, "schema": "metric", "params": params}
 
 
+def _reports_by(vid: str, title: str, description: str, *, field: str, size: int, label: str) -> dict[str, Any]:
+    """A table of the reports that have ``field``, by agency, year and the field's values."""
+    return {
+        "id": vid, "title": title, "description": description,
+        "index": "ogi-reports",
+        "filters": [exists(field)],
+        "type": "table",
+        "params": {"perPage": 20, "showPartialRows": False, "showMetricsAtAllLevels": False,
+                   "showTotal": False, "totalFunc": "sum", "percentageCol": "", "autoFitRowToContent": False},
+        "aggs": [metric("1", "count", None, "reports"),
+                 {**terms("2", "agency", "bucket", size=100, label="agency")},
+                 {**terms("3", "year", "bucket", size=30, order_by="_key", order="desc", label="year")},
+                 {**terms("4", field, "bucket", size=size, label=label)}],
+    }
+
+
 VISUALIZATIONS: list[dict[str, Any]] = [
     {
         "id": "ogi-requests-outcomes-by-year",
@@ -156,20 +172,18 @@ VISUALIZATIONS: list[dict[str, Any]] = [
                  terms("2", "metric", "segment", size=12, order_by="_key", order="asc", label="outcome"),
                  terms("3", "year", "group", size=30, order_by="_key", order="asc", label="year")],
     },
-    {
-        "id": "ogi-broken-identity-reports",
-        "title": "Reports that break their own identities (勾稽)",
-        "description": "Reports whose tables fail a check, by agency, year and failed check.",
-        "index": "ogi-reports",
-        "filters": [exists("failed_checks")],
-        "type": "table",
-        "params": {"perPage": 20, "showPartialRows": False, "showMetricsAtAllLevels": False,
-                   "showTotal": False, "totalFunc": "sum", "percentageCol": "", "autoFitRowToContent": False},
-        "aggs": [metric("1", "count", None, "reports"),
-                 {**terms("2", "agency", "bucket", size=100, label="agency")},
-                 {**terms("3", "year", "bucket", size=30, order_by="_key", order="desc", label="year")},
-                 {**terms("4", "failed_checks", "bucket", size=20, label="failed check")}],
-    },
+    _reports_by(
+        "ogi-broken-identity-reports", "Reports that break their own identities (勾稽)",
+        "Reports whose tables fail a check, by agency, year and failed check.",
+        field="failed_checks", size=20, label="failed check",
+    ),
+    _reports_by(
+        "ogi-incomplete-reports", "Incomplete reports: sections printed but not read",
+        "Reports with a template section (proactive, applications, review_litigation, fees) whose "
+        "heading or table is in the document but whose figures could not be read. Their figures "
+        "are missing from the other panels, not zero.",
+        field="incomplete_sections", size=10, label="section not read",
+    ),
     {
         "id": "ogi-alerts-by-rule-severity",
         "title": "Alerts by rule and severity",
@@ -249,15 +263,17 @@ def dashboard() -> dict[str, Any]:
         ("ogi-review-litigation-outcomes", "visualization", 16, 15, 32, 15),
         ("ogi-broken-identity-reports", "visualization", 0, 30, 24, 15),
         ("ogi-alerts-by-rule-severity", "visualization", 24, 30, 24, 15),
-        ("ogi-open-alert-list", "search", 0, 45, 48, 18),
-        ("ogi-alert-list", "search", 0, 63, 48, 18),
+        ("ogi-incomplete-reports", "visualization", 0, 45, 48, 15),
+        ("ogi-open-alert-list", "search", 0, 60, 48, 18),
+        ("ogi-alert-list", "search", 0, 78, 48, 18),
     ]
     for i, (oid, kind, x, y, w, h) in enumerate(layout, start=1):
         panels.append({"version": VERSION, "type": kind, "gridData": {"x": x, "y": y, "w": w, "h": h, "i": str(i)},
                        "panelIndex": str(i), "embeddableConfig": {"enhancements": {}}, "panelRefName": f"panel_{i}"})
         refs.append({"name": f"{i}:panel_{i}", "type": kind, "id": oid})
     return {"attributes": {"description": "Annual reports on open government information: requests, outcomes, "
-                                          "refusals, review and litigation, broken identities and alerts.",
+                                          "refusals, review and litigation, broken identities, incomplete reports and "
+                                          "alerts.",
                            "kibanaSavedObjectMeta": {"searchSourceJSON": json.dumps(
                                {"query": {"query": "", "language": "kuery"}, "filter": []})},
                            "optionsJSON": json.dumps({"useMargins": True, "syncColors": False,

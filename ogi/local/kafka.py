@@ -41,10 +41,12 @@ class LocalKafka:
     def address(ports: dict[str, int]) -> str:
         return f"127.0.0.1:{ports['kafka']}"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, root: Path | None = None) -> None:
+        """``root`` holds the broker's data, logs and pid (default: the one
+        local broker under $OGI_HOME; tests give another for a second one)."""
         self.settings = settings
         self.dist = settings.home / "dist" / f"kafka-{settings.kafka_version}"
-        self.root = settings.home / "run" / "kafka"
+        self.root = root or settings.home / "run" / "kafka"
         self.pidfile = self.root / "kafka.pid"
         self.log_path = self.root / "logs" / "console.log"
 
@@ -145,7 +147,11 @@ class LocalKafka:
         if not (self.root / "data" / "meta.properties").exists():
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             subprocess.run(
-                self._java(libs, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)),
+                # "--cluster-id=" in one argument: a random id may begin with "-",
+                # which the tool would read as an option (1 start in 64 failed).
+                self._java(
+                    libs, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(config)
+                ),
                 check=True,
                 capture_output=True,
                 timeout=300,

@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ogi.gazetteer import region_prefixes
 from schemas import Severity
 
 
@@ -147,7 +148,8 @@ def alerts_query(*, agency: str | None = None, region: str | None = None, rule: 
         filters.append({"bool": {"should": [{"term": {"agency": agency}}, {"term": {"agency_id": agency}},
                                             {"match_phrase": {"agency.text": agency}}], "minimum_should_match": 1}})
     if region:
-        filters.append({"prefix": {"region": region}})
+        filters.append({"bool": {"should": [{"prefix": {"region": p}} for p in region_prefixes(region)],
+                                 "minimum_should_match": 1}})
     if rule:
         filters.append({"terms": {"rule": rule}})
     if year:
@@ -196,7 +198,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     a.add_argument("--secret", help="HMAC-SHA256 key for the signature (default: generated and printed)")
     a.add_argument("--email", action="append", help="e-mail address (repeatable; needs OGI_SMTP_HOST)")
     a.add_argument("--agency", action="append", help="agency name or id (repeatable; default: all)")
-    a.add_argument("--region", action="append", help="region prefix (repeatable; default: all)")
+    a.add_argument("--region", action="append", help="place, e.g. 浙江: agencies within it (repeatable; default: all)")
     a.add_argument("--rule", action="append", help="rule name (repeatable; default: all)")
     a.add_argument("--min-severity", choices=severities, default="info")
     a.add_argument("--digest", metavar="INTERVAL",
@@ -229,7 +231,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     q = sub.add_parser("alerts", help="recent alerts from Elasticsearch, newest first, filterable")
     q.add_argument("--agency")
-    q.add_argument("--region", help="region prefix")
+    q.add_argument("--region", help="place, e.g. 浙江: agencies within it")
     q.add_argument("--rule", action="append")
     q.add_argument("--min-severity", choices=severities, default="info")
     q.add_argument("--year", type=int)

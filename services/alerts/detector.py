@@ -62,6 +62,7 @@ def record_of(report: ExtractedReport, now: datetime, previous: YearRecord | Non
         template=report.template,
         metrics=dict(report.metrics),
         failed_checks=report.failed_checks,
+        incomplete_sections=report.incomplete_sections,
     )
 
 

@@ -31,6 +31,8 @@ from datetime import time as clock_time
 from kafka import KafkaConsumer, TopicPartition
 
 from ogi.broker import make_producer
+from ogi.gazetteer import region_matches
+from ogi.net import AddressPolicy, NetRefusal, check_url
 from ogi.settings import Settings, get_settings
 from ogi.topics import SUBSCRIPTIONS
 from schemas import Alert, Severity, utcnow
@@ -70,8 +72,9 @@ def _agency_matches(names: list[str], alert: Alert) -> bool:
     return not names or bool({alert.agency, alert.agency_id} & set(names))
 
 
-def _region_matches(prefixes: list[str], alert: Alert) -> bool:
-    return not prefixes or any((alert.region or "").startswith(r) for r in prefixes)
+def _region_matches(places: list[str], alert: Alert) -> bool:
+    # a place as typed (浙江, 杭州) matches the full paths stored (浙江省杭州市…)
+    return not places or region_matches(alert.region, places)
 
 
 def silenced(sub: Subscription, alert: Alert, now: datetime | None = None) -> Silence | None:
@@ -86,8 +89,8 @@ def silenced(sub: Subscription, alert: Alert, now: datetime | None = None) -> Si
 
 def matches(sub: Subscription, alert: Alert) -> bool:
     """Does ``alert`` pass ``sub``'s filter? Empty lists match anything;
-    agencies match the agency name or id exactly; a region matches as a
-    prefix (``浙江省`` matches ``浙江省杭州市``)."""
+    agencies match the agency name or id exactly; a region matches every
+    place within it (``浙江`` matches ``浙江省杭州市``, see ``ogi.gazetteer``)."""
     if alert.severity.rank < sub.min_severity.rank:
         return False
     if sub.rules and alert.rule not in sub.rules:
@@ -100,8 +103,18 @@ def new_subscription(*, webhook_url: str | None = None, secret: str | None = Non
                      rules: Iterable[str] = (), min_severity: Severity | str = Severity.INFO,
                      name: str | None = None, digest_s: float | None = None,
                      resolutions: bool = True) -> Subscription:
-    if not webhook_url and not list(email_to):
+    email_to = list(email_to)
+    if not webhook_url and not email_to:
         raise ValueError("a subscription needs a webhook URL or an e-mail address")
+    if webhook_url:
+        try:
+            # the shape only (scheme, host, length, never a link-local literal): which
+            # addresses it may reach is the deliverer's policy, checked at every connect
+            check_url(webhook_url, AddressPolicy(allow_private=True))
+        except NetRefusal as exc:
+            raise ValueError(f"webhook URL refused: {exc}") from exc
+    if any("\r" in a or "\n" in a for a in email_to):
+        raise ValueError("an e-mail address may not contain CR or LF")
     return Subscription(
         subscription_id=uuid.uuid4().hex[:16],
         name=name,
@@ -111,7 +124,7 @@ def new_subscription(*, webhook_url: str | None = None, secret: str | None = Non
         min_severity=Severity(min_severity),
         webhook_url=webhook_url,
         webhook_secret=(secret or secrets.token_hex(32)) if webhook_url else None,
-        email_to=list(email_to),
+        email_to=email_to,
         digest_s=digest_s,
         resolutions=resolutions,
     )

@@ -27,25 +27,30 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ogi.gazetteer import full_region
+    from ogi.localfiles import LocalFileRefused, read_document_file
+    from ogi.settings import get_settings
     from services.extract.engine import extract, extract_bounded
     from services.extract.errors import ExtractError
 
+    max_bytes = get_settings().max_document_bytes
     failed = 0
     for path in args.files:
         try:
-            with open(path, "rb") as f:
-                data = f.read()
+            # only a regular file, and no larger than the worker accepts
+            data = read_document_file(path, max_bytes)
             ctype = mimetypes.guess_type(path)[0]
             if args.unbounded:
                 report = extract(data, filename=path, content_type=ctype)
             else:
                 report = extract_bounded(data, filename=path, content_type=ctype, timeout_s=args.timeout,
                                          max_memory_mb=args.max_memory_mb)
-        except (ExtractError, OSError) as e:
+        except (ExtractError, LocalFileRefused, OSError) as e:
             failed += 1
             print(json.dumps({"file": path, "error": str(e), "error_class": type(e).__name__}, ensure_ascii=False),
                   flush=True)
             continue
+        report = report.model_copy(update={"region": full_region(report.region)})  # as the worker stores it
         obj = json.loads(report.model_dump_json())
         obj["file"] = path
         if args.json:
@@ -56,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
                   f"{report.format}] {len(report.metrics)} figures; checks "
                   f"{sum(report.checks.values())}/{len(report.checks)} ok"
                   + (f" (failed: {', '.join(failed_checks)})" if failed_checks else "")
+                  + (f"; sections not read: {', '.join(report.incomplete_sections)}"
+                     if report.incomplete_sections else "")
                   + (f"; {len(report.warnings)} warnings" if report.warnings else ""), flush=True)
     return 1 if failed else 0
 

@@ -40,6 +40,7 @@ def to_metric_events(report: ExtractedReport) -> list[MetricEvent]:
         "published_at": report.published_at,
         "extracted_at": report.extracted_at,
         "failed_checks": report.failed_checks,
+        "incomplete_sections": report.incomplete_sections,
     }
     series = report.series_key
     events = []

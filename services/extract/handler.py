@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ogi.gazetteer import full_region
 from ogi.settings import Settings
 from schemas import ExtractedReport, MetricEvent, RawReport, UndecodableRecord, decode
 from services.extract.engine import extract_bounded
@@ -48,7 +49,8 @@ def handle_raw(value: bytes, settings: Settings) -> Extracted:
             "file": raw.filename,
             "agency_id": raw.agency_id,
             "agency": report.agency or raw.agency_name,
-            "region": report.region or raw.region,
+            # the path from the province down: the registry places what the report prints
+            "region": full_region(report.region, raw.region),
             "level": raw.level,
             "source_url": raw.source_url,
             "published_at": raw.published_at,

@@ -2,7 +2,9 @@
 
     IndexError_
     ├── StoreUnavailable    Elasticsearch cannot be reached (retried, never dropped)
-    └── DocumentRejected    Elasticsearch or the decoder refused one record (dead letter)
+    ├── DocumentRejected    Elasticsearch or the decoder refused one record (dead letter)
+    ├── ExportFailed        ``ogi export`` cannot read the index (no file written)
+    └── ExportInterrupted   ``ogi export`` stopped by a signal (no file written)
 """
 
 
@@ -16,3 +18,13 @@ class StoreUnavailable(IndexError_):
 
 class DocumentRejected(IndexError_):
     """One record cannot be indexed; it goes to the dead-letter topic."""
+
+
+class ExportFailed(IndexError_):
+    """``ogi export`` cannot read what it should write (no metrics index, a
+    query Elasticsearch refuses); no file is written."""
+
+
+class ExportInterrupted(IndexError_):
+    """The export was stopped (SIGINT/SIGTERM) before it finished; the
+    temporary file is removed, so no half file is left."""

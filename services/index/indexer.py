@@ -18,7 +18,7 @@ from kafka.errors import CommitFailedError
 from ogi.broker import make_consumer, make_producer, publish
 from ogi.deadletter import dead_letter
 from ogi.settings import Settings, get_settings
-from ogi.signals import stop_on_signals
+from ogi.signals import in_hand, pause, stop_on_signals
 from ogi.topics import ALERTS, DEADLETTER, EXTRACTED, METRICS
 from schemas import Stage
 from services.index.documents import to_action
@@ -26,6 +26,9 @@ from services.index.errors import DocumentRejected, StoreUnavailable
 from services.index.store import Action, bulk_write, install_templates, make_client, wait_for_store
 
 log = structlog.get_logger("ogi.index")
+
+#: how long closing the Kafka clients may take on the way out
+CLOSE_TIMEOUT_MS = 2000
 
 class Indexer:
     def __init__(self, settings: Settings | None = None) -> None:
@@ -89,27 +92,31 @@ class Indexer:
                         break
                     continue
                 last_data = time.monotonic()
-                delay = 1.0
-                while True:
+                with in_hand(f"{len(records)} polled records, not committed (the next indexer reads them again)"):
+                    self._write_until_durable(records)
                     try:
-                        self.process_batch(records)
-                        break
-                    except StoreUnavailable as exc:
-                        # Keep the batch and keep the partitions: retry until the store is back.
-                        log.warning("elasticsearch unavailable, retrying batch", error=str(exc)[:300], delay=delay)
-                        time.sleep(delay)
-                        delay = min(delay * 2, 30)
-                        if self._stopping:
-                            return  # uncommitted: replayed by the next indexer
-                try:
-                    self.consumer.commit()
-                except CommitFailedError as exc:
-                    # The group rebalanced while we waited for Elasticsearch;
-                    # the batch will be replayed and overwrite the same ids.
-                    log.warning("commit failed after rebalance; batch will be replayed", error=str(exc)[:300])
+                        self.consumer.commit()
+                    except CommitFailedError as exc:
+                        # The group rebalanced while we waited for Elasticsearch;
+                        # the batch will be replayed and overwrite the same ids.
+                        log.warning("commit failed after rebalance; batch will be replayed", error=str(exc)[:300])
         finally:
-            self.consumer.close()
-            self.producer.close()
+            # bounded: a broker that went away must not hold the stop
+            self.consumer.close(autocommit=False, timeout_ms=CLOSE_TIMEOUT_MS)
+            self.producer.close(timeout=CLOSE_TIMEOUT_MS / 1000)
+
+    def _write_until_durable(self, records: list) -> None:  # type: ignore[type-arg]
+        """Keep the batch and keep the partitions: retry until Elasticsearch
+        takes it (a stop interrupts the wait; nothing is committed then)."""
+        delay = 1.0
+        while True:
+            try:
+                self.process_batch(records)
+                return
+            except StoreUnavailable as exc:
+                log.warning("elasticsearch unavailable, retrying batch", error=str(exc)[:300], delay=delay)
+                pause(delay, "Elasticsearch")
+                delay = min(delay * 2, 30)
 
 
 def run_indexer() -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import collections
 import json
 import time
 from dataclasses import dataclass
@@ -11,11 +12,12 @@ from importlib import resources
 from typing import Any
 
 import structlog
-from elasticsearch import ApiError, Elasticsearch
+from elasticsearch import ApiError, Elasticsearch, TransportError
 from elasticsearch import ConnectionError as ESConnectionError
-from elasticsearch.helpers import BulkIndexError, streaming_bulk
 
+from ogi.backoff import equal_jitter
 from ogi.settings import Settings, get_settings
+from ogi.signals import pause
 from services.index.errors import StoreUnavailable
 
 log = structlog.get_logger("ogi.index")
@@ -54,7 +56,7 @@ def wait_for_store(es: Elasticsearch, timeout_s: float = 120) -> None:
         except (ESConnectionError, ApiError) as exc:
             if time.monotonic() > deadline:
                 raise StoreUnavailable(f"Elasticsearch not reachable: {exc}") from exc
-        time.sleep(1)
+        pause(1, "Elasticsearch")  # a stop must not wait for the store
 
 
 def install_templates(es: Elasticsearch, settings: Settings | None = None) -> list[str]:
@@ -99,28 +101,105 @@ class BulkResult:
     rejected: list[tuple[Action, str]]
 
 
-def bulk_write(es: Elasticsearch, actions: list[Action], *, refresh: bool = False) -> BulkResult:
-    """Index ``actions`` (overwriting by id). Per-document rejections are
-    returned; a cluster that cannot be reached raises ``StoreUnavailable``."""
-    if not actions:
-        return BulkResult(0, [])
-    ops = ({"_op_type": "index", "_index": a.index, "_id": a.doc_id, "_source": a.source} for a in actions)
-    written, rejected = 0, []
+# Per-document statuses that say the store cannot take a document *now*,
+# not that the document is bad: a full write queue or a tripped circuit
+# breaker (429), an unavailable shard (503), a gateway in between (502,
+# 504). An index write block (cluster_block_exception: an operator's
+# ``index.blocks.write`` is 403, a full disk's flood-stage block 429) is the
+# store's state too. These are retried, never dead-lettered.
+RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+BULK_CHUNK = 500
+BULK_ATTEMPTS = 5  # within one call; then StoreUnavailable, and the indexer retries the whole batch
+
+
+def _retryable(status: int, error: object) -> bool:
+    return status in RETRYABLE_STATUSES or (isinstance(error, dict) and error.get("type") == "cluster_block_exception")
+
+
+def _send_bulk(es: Elasticsearch, chunk: list[Action], refresh: bool) -> list[dict[str, Any]]:
+    ops: list[dict[str, Any]] = []
+    for a in chunk:
+        ops += [{"index": {"_index": a.index, "_id": a.doc_id}}, a.source]
     try:
-        for action, (ok, item) in zip(
-            actions,
-            streaming_bulk(es, ops, raise_on_error=False, raise_on_exception=True, max_retries=3,
-                           chunk_size=500, refresh=refresh),
-        ):
-            if ok:
-                written += 1
-            else:
-                error = item.get("index", {}).get("error", item)
-                rejected.append((action, json.dumps(error, ensure_ascii=False)[:2000]))
-    except (ESConnectionError, BulkIndexError) as exc:
-        raise StoreUnavailable(str(exc)) from exc
+        response = es.bulk(operations=ops, refresh=refresh)
+    except TransportError as exc:  # cannot connect, timed out
+        raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
     except ApiError as exc:
-        if exc.meta.status in (429, 502, 503, 504):
+        if exc.meta.status in RETRYABLE_STATUSES:
             raise StoreUnavailable(str(exc)) from exc
         raise
-    return BulkResult(written, rejected)
+    items: list[dict[str, Any]] = response["items"]
+    return items
+
+
+class _Sent:
+    """The actions of one bulk request, found again by the ``_index``/``_id``
+    of each response item. Not by position: a client that retries items
+    (``streaming_bulk`` does) returns the retried ones last, and a wrong
+    pairing dead-letters the wrong record and counts a refused one as written."""
+
+    def __init__(self, chunk: list[Action]) -> None:
+        self._by_key: dict[tuple[str, str], collections.deque[Action]] = collections.defaultdict(collections.deque)
+        for a in chunk:
+            self._by_key[(a.index, a.doc_id)].append(a)  # one id twice in a batch: a replayed record
+
+    def take(self, index: str | None, doc_id: str | None) -> Action | None:
+        queue = self._by_key.get((index or "", doc_id or ""))
+        if not queue:
+            # written through an alias, the response names the concrete index
+            matches = [q for (i, d), q in self._by_key.items() if d == doc_id and q]
+            queue = matches[0] if len(matches) == 1 else None
+        return queue.popleft() if queue else None
+
+    def unanswered(self) -> list[Action]:
+        return [a for q in self._by_key.values() for a in q]
+
+
+def bulk_write(es: Elasticsearch, actions: list[Action], *, refresh: bool = False,
+               attempts: int = BULK_ATTEMPTS, backoff_s: float = 0.5, backoff_cap_s: float = 10.0) -> BulkResult:
+    """Index ``actions`` (overwriting by id). Documents Elasticsearch refuses
+    for good (a mapping error) are returned as rejected. Documents it cannot
+    take now (see ``RETRYABLE_STATUSES``) are sent again with backoff; if some
+    still are not written after ``attempts``, or the cluster cannot be
+    reached, ``StoreUnavailable`` is raised and nothing is reported as
+    rejected: the caller keeps the batch (and its offsets) and retries."""
+    if not actions:
+        return BulkResult(0, [])
+    pending = list(actions)
+    written, rejected = 0, []
+    last_refusal = ""
+    for attempt in range(attempts):
+        retry: list[Action] = []
+        for start in range(0, len(pending), BULK_CHUNK):
+            chunk = pending[start:start + BULK_CHUNK]
+            sent = _Sent(chunk)
+            for item in _send_bulk(es, chunk, refresh):
+                result = next(iter(item.values()))
+                action = sent.take(result.get("_index"), result.get("_id"))
+                if action is None:
+                    log.error("bulk response item matches no document sent", item=str(item)[:500])
+                    continue
+                status = int(result.get("status", 0))
+                if 200 <= status < 300:
+                    written += 1
+                    continue
+                error = result.get("error", result)
+                reason = json.dumps(error, ensure_ascii=False)[:2000]
+                if _retryable(status, error):
+                    retry.append(action)
+                    last_refusal = f"{status} {reason[:300]}"
+                else:
+                    rejected.append((action, reason))
+            missing = sent.unanswered()
+            if missing:
+                retry += missing
+                last_refusal = f"{len(missing)} documents missing from the bulk response"
+        if not retry:
+            return BulkResult(written, rejected)
+        pending = retry
+        if attempt + 1 < attempts:
+            delay = equal_jitter(attempt, backoff_s, backoff_cap_s)
+            log.warning("elasticsearch cannot take documents now; retrying them", documents=len(pending),
+                        refusal=last_refusal, attempt=attempt + 1, delay=round(delay, 2))
+            time.sleep(delay)
+    raise StoreUnavailable(f"{len(pending)} documents not written after {attempts} attempts: {last_refusal}")

@@ -15,6 +15,10 @@ from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
 
 from bs4 import BeautifulSoup, Tag
 
+from ogi.net.guard import MAX_URL_CHARS
+
+#: most list pages a TRS pager is taken at its word for (the monitor reads fewer still)
+MAX_PAGER_PAGES = 1000
 #: attachment extensions the monitor downloads (the registry may add more)
 ATTACHMENT_EXTENSIONS = (".pdf", ".doc", ".docx", ".wps", ".xls", ".xlsx", ".et", ".rtf")
 
@@ -78,6 +82,8 @@ class ListPage:
     reports: list[Link] = field(default_factory=list)
     pages: list[str] = field(default_factory=list)
     links_seen: int = 0
+    invalid: list[str] = field(default_factory=list)
+    """hrefs that are no URL at all (``http://[bad/``, 200k characters): skipped, for the log"""
 
 
 @dataclass
@@ -90,6 +96,7 @@ class Article:
     published_at: date | None
     attachments: list[Link] = field(default_factory=list)
     text_chars: int = 0
+    invalid: list[str] = field(default_factory=list)
 
 
 def simplify(text: str) -> str:
@@ -154,17 +161,42 @@ def is_attachment_url(url: str, extra: tuple[str, ...] = ()) -> bool:
     return any(v.lower().endswith(exts) for _, v in parse_qsl(parts.query))
 
 
+class InvalidLink(ValueError):
+    """An href that is no usable URL (unparseable, or longer than any real one)."""
+
+
 def _absolute(base: str, href: str | None) -> str | None:
+    """The absolute http(s) URL of ``href``, None for links we do not follow
+    (fragments, javascript:, mailto:, ...); raises :class:`InvalidLink` for
+    hrefs that are broken, so one bad link cannot take its page down."""
     if not href:
         return None
     href = href.strip()
     if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
         return None
-    url = urljoin(base, href)
-    parts = urlsplit(url)
+    if len(href) > MAX_URL_CHARS:
+        raise InvalidLink(f"href of {len(href)} characters")
+    try:
+        url = urljoin(base, href)
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError as exc:
+        raise InvalidLink(str(exc)) from exc
     if parts.scheme not in ("http", "https"):
         return None
+    if not parts.hostname:
+        raise InvalidLink("no host")
     return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
+
+
+def _absolute_or_none(base: str, href: str | None, invalid: list[str] | None = None) -> str | None:
+    """:func:`_absolute`, with broken hrefs noted in ``invalid`` (shortened) and skipped."""
+    try:
+        return _absolute(base, href)
+    except InvalidLink as exc:
+        if invalid is not None:
+            invalid.append(f"{(href or '')[:200]!r}: {exc}")
+        return None
 
 
 def _anchor_title(a: Tag) -> str:
@@ -202,7 +234,7 @@ def parse_list_page(
     page = ListPage(pages=pagination(soup, html, url))
     seen: set[str] = set()
     for a in scope.find_all("a", href=True):
-        target = _absolute(url, str(a["href"]))
+        target = _absolute_or_none(url, str(a["href"]), page.invalid)
         if target is None:
             continue
         page.links_seen += 1
@@ -251,13 +283,13 @@ def pagination(soup: BeautifulSoup, html: str, url: str) -> list[str]:
             count, current = int(v.group(1)), int(v.group(2))
             stem, ext = "index", (urlsplit(url).path.rsplit(".", 1)[-1] if "." in urlsplit(url).path else "html")
     if count is not None and current is not None:
-        for n in range(count):
+        for n in range(min(count, MAX_PAGER_PAGES)):  # a hostile pager may claim 10**9 pages
             if n != current:
                 pages.append(urljoin(url, f"{stem}.{ext}" if n == 0 else f"{stem}_{n}.{ext}"))
     for a in soup.find_all("a", href=True):
         text = a.get_text(" ", strip=True)
         if _NEXT_TEXT.match(text) or text.isdigit() and len(text) < 4:
-            target = _absolute(url, str(a["href"]))
+            target = _absolute_or_none(url, str(a["href"]))
             if target and target != url and not is_attachment_url(target):
                 pages.append(target)
     return list(dict.fromkeys(pages))
@@ -293,9 +325,10 @@ def parse_article(html: str, url: str, *, extra_attachments: tuple[str, ...] = (
                 break
     published = published or url_date(url)
     attachments: list[Link] = []
+    invalid: list[str] = []
     seen: set[str] = set()
     for a in soup.find_all("a", href=True):
-        target = _absolute(url, str(a["href"]))
+        target = _absolute_or_none(url, str(a["href"]), invalid)
         if target is None or target in seen or not is_attachment_url(target, extra_attachments):
             continue
         seen.add(target)
@@ -308,6 +341,7 @@ def parse_article(html: str, url: str, *, extra_attachments: tuple[str, ...] = (
         published_at=published,
         attachments=attachments,
         text_chars=len(body_text),
+        invalid=invalid,
     )
 
 

@@ -5,10 +5,12 @@
     └── FetchError               one URL could not be turned into bytes
         ├── Refused              policy said no; never retried, logged with the reason
         │   ├── UnsupportedScheme    not http(s)
+        │   ├── InvalidURL           unparseable or overlong (a broken link on a list page)
         │   ├── BlockedAddress       private, loopback, link-local, ... (checked on
         │   │                        every DNS answer, before connecting, after each redirect)
         │   ├── RobotsDisallowed     robots.txt forbids the path for our user agent
-        │   ├── TooLarge             over the size cap (Content-Length or while streaming)
+        │   ├── TooLarge             over the size cap (Content-Length or while streaming, decoded)
+        │   ├── BadEncoding          stacked, unknown or corrupt Content-Encoding
         │   ├── TooManyRedirects     over the redirect limit
         │   └── NotADocument         the bytes are no format the extractor reads
         │                            (e.g. an HTML error page served for a .pdf)
@@ -20,9 +22,15 @@
 ``Refused`` is the outcome the monitor expects from hostile or broken sites:
 it is logged as one ``fetch refused`` event and counted in ``ogi status``,
 not sent to the dead-letter topic (there is no record of ours to keep).
+
+The refusals that the shared HTTP layer makes (:mod:`ogi.net.errors`) arrive
+here through :func:`from_net`: each ingest class also inherits the matching
+``ogi.net`` class.
 """
 
 from __future__ import annotations
+
+from ogi.net import errors as net
 
 
 class IngestError(Exception):
@@ -45,11 +53,15 @@ class Refused(FetchError):
     """The fetch was refused by policy before or while reading it."""
 
 
-class UnsupportedScheme(Refused):
+class UnsupportedScheme(Refused, net.UnsupportedScheme):
     """Only http and https are fetched."""
 
 
-class BlockedAddress(Refused):
+class InvalidURL(Refused, net.InvalidURL):
+    """The URL cannot be parsed or is longer than any real one."""
+
+
+class BlockedAddress(Refused, net.BlockedAddress):
     """The host resolves to an address the source may not reach."""
 
 
@@ -57,8 +69,12 @@ class RobotsDisallowed(Refused):
     """robots.txt disallows the path for our user agent."""
 
 
-class TooLarge(Refused):
-    """The body is larger than the configured cap."""
+class TooLarge(Refused, net.TooLarge):
+    """The (decoded) body is larger than the configured cap."""
+
+
+class BadEncoding(Refused, net.EncodingRefused):
+    """The body's Content-Encoding is stacked, unknown or corrupt."""
 
 
 class TooManyRedirects(Refused):
@@ -85,11 +101,30 @@ class TransportFailure(FetchError):
     """Timeouts or connection errors that outlasted the retries."""
 
 
+_FROM_NET: tuple[tuple[type[net.NetRefusal], type[Refused]], ...] = (
+    (net.UnsupportedScheme, UnsupportedScheme),
+    (net.InvalidURL, InvalidURL),
+    (net.BlockedAddress, BlockedAddress),
+    (net.TooLarge, TooLarge),
+    (net.EncodingRefused, BadEncoding),
+)
+
+
+def from_net(exc: net.NetRefusal, url: str | None) -> Refused:
+    """The ingest refusal for a refusal of the shared HTTP layer."""
+    if isinstance(exc, Refused):
+        return exc
+    cls = next((ours for theirs, ours in _FROM_NET if isinstance(exc, theirs)), Refused)
+    return cls(str(exc), url=exc.url or url)
+
+
 __all__ = [
+    "BadEncoding",
     "BlockedAddress",
     "FetchError",
     "HttpStatus",
     "IngestError",
+    "InvalidURL",
     "NotADocument",
     "Refused",
     "RegistryError",

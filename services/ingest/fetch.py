@@ -3,19 +3,22 @@
 Each call to :meth:`Fetcher.fetch` follows redirects itself (so every hop
 is checked), and for each hop:
 
-1. refuses anything but http(s) and literal addresses the policy forbids
-   (:mod:`services.ingest.guard`);
+1. refuses anything but http(s), unparseable or overlong URLs and literal
+   addresses the policy forbids (:mod:`ogi.net.guard`);
 2. asks robots.txt (cached per origin; :mod:`services.ingest.robots`);
 3. waits for the host's slot (:mod:`services.ingest.throttle`);
 4. sends a conditional GET (If-None-Match / If-Modified-Since) with our
-   User-Agent, through the guarded transport (host names are resolved and
-   checked before connecting);
+   User-Agent, through the shared outbound client (:mod:`ogi.net`: host
+   names are resolved and checked before connecting, no proxies, and the
+   document's wall-clock deadline bounds every socket read);
 5. retries timeouts, connection errors, 429 and 5xx with backoff
    (:mod:`services.ingest.retry`);
-6. streams the body, refusing it as soon as it passes the size cap (the
-   Content-Length, when given, is checked first).
+6. reads the body with the one bounded reader (:func:`ogi.net.read_bounded`):
+   identity asked for, one gzip/deflate layer at most, the cap counted on
+   decoded bytes (the Content-Length, when given, is checked first).
 
-One structlog event per fetch (``fetch``) says what happened.
+One structlog event per fetch (``fetch``) says what happened; its URLs go
+through :func:`ogi.net.redact_url` (no user:password@ in logs).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 import httpx
 import structlog
 
+from ogi.net import AddressPolicy, NetRefusal, OutboundClient, check_url, read_bounded, redact_url
 from ogi.settings import Settings, get_settings
 from services.ingest.errors import (
     FetchError,
@@ -38,11 +42,10 @@ from services.ingest.errors import (
     Refused,
     RobotsDisallowed,
     RobotsUnavailable,
-    TooLarge,
     TooManyRedirects,
     TransportFailure,
+    from_net,
 )
-from services.ingest.guard import GuardedTransport, check_url
 from services.ingest.retry import backoff_delay, is_retryable_status
 from services.ingest.robots import RobotsCache
 from services.ingest.sniff import sniff
@@ -138,33 +141,26 @@ class Fetcher:
         self.agent = settings.ingest_user_agent.split("/", 1)[0].split()[0]
         self.throttle = HostThrottle(settings.ingest_host_concurrency, settings.ingest_host_delay_s)
         self._transport = transport
-        self._clients: dict[bool, httpx.Client] = {}
+        self._clients: dict[bool, OutboundClient] = {}
         self._clients_lock = threading.Lock()
         self.robots = RobotsCache(self.agent, self._fetch_robots)
         self._robots_private: dict[str, bool] = {}
 
     # -- clients ----------------------------------------------------------
 
-    def _client(self, allow_private: bool) -> httpx.Client:
+    def _client(self, allow_private: bool) -> OutboundClient:
         with self._clients_lock:
-            return self._make_client(allow_private)
-
-    def _make_client(self, allow_private: bool) -> httpx.Client:
-        if allow_private not in self._clients:
-            s = self.settings
-            self._clients[allow_private] = httpx.Client(
-                transport=self._transport or GuardedTransport(allow_private=allow_private),
-                follow_redirects=False,
-                trust_env=False,
-                timeout=httpx.Timeout(
-                    connect=s.ingest_connect_timeout_s,
-                    read=s.ingest_read_timeout_s,
-                    write=s.ingest_read_timeout_s,
-                    pool=s.ingest_fetch_deadline_s,
-                ),
-                headers={"User-Agent": s.ingest_user_agent, "Accept": "*/*", "Accept-Language": "zh-CN,zh;q=0.9"},
-            )
-        return self._clients[allow_private]
+            if allow_private not in self._clients:
+                s = self.settings
+                self._clients[allow_private] = OutboundClient(
+                    AddressPolicy(allow_private=allow_private),
+                    transport=self._transport,
+                    connect_timeout_s=s.ingest_connect_timeout_s,
+                    read_timeout_s=s.ingest_read_timeout_s,
+                    headers={"User-Agent": s.ingest_user_agent, "Accept": "*/*",
+                             "Accept-Language": "zh-CN,zh;q=0.9"},
+                )
+            return self._clients[allow_private]
 
     def close(self) -> None:
         for client in self._clients.values():
@@ -233,7 +229,10 @@ class Fetcher:
         outcome: dict[str, Any] = {}
         try:
             while True:
-                check_url(current, allow_private)
+                try:
+                    check_url(current, allow_private)
+                except NetRefusal as exc:
+                    raise from_net(exc, current) from exc
                 if check_robots:
                     self.check_robots(current, allow_private)
                 conditional = current == url
@@ -275,8 +274,8 @@ class Fetcher:
         finally:
             event = {
                 "kind": kind,
-                "url": url,
-                "final_url": current if current != url else None,
+                "url": redact_url(url),
+                "final_url": redact_url(current) if current != url else None,
                 "attempts": len(attempts),
                 "retries": retries or None,
                 "redirects": redirects,
@@ -319,6 +318,8 @@ class Fetcher:
                     raise HttpStatus(f"HTTP {got.status}", status=got.status, url=url)
                 problem: FetchError = HttpStatus(f"HTTP {got.status}", status=got.status, url=url)
                 retry_after = got.headers.get("retry-after")
+            except NetRefusal as exc:
+                raise from_net(exc, url) from exc
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 problem = TransportFailure(f"{type(exc).__name__}: {exc or 'no detail'}", url=url)
             except httpx.HTTPError as exc:  # bad encoding, protocol misuse: retrying will not help
@@ -335,23 +336,13 @@ class Fetcher:
     def _get_once(
         self, url: str, allow_private: bool, headers: dict[str, str], max_bytes: int, deadline: float
     ) -> Fetched:
-        client = self._client(allow_private)
-        with client.stream("GET", url, headers=headers) as response:
+        with self._client(allow_private).open("GET", url, headers=headers, deadline_at=deadline) as response:
             status = response.status_code
             result_headers = {k.lower(): v for k, v in response.headers.items()}
             if status in REDIRECTS or status == 304 or not 200 <= status < 300:
                 return Fetched(url=url, final_url=url, status=status, headers=result_headers)
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
-                raise TooLarge(f"Content-Length {declared} exceeds the {max_bytes}-byte cap", url=url)
-            body = bytearray()
-            for chunk in response.iter_bytes(64 * 1024):
-                body += chunk
-                if len(body) > max_bytes:
-                    raise TooLarge(f"body passed the {max_bytes}-byte cap while streaming", url=url)
-                if time.monotonic() > deadline:
-                    raise TransportFailure("document deadline passed while reading", url=url)
-            return Fetched(url=url, final_url=url, status=status, content=bytes(body), headers=result_headers)
+            content = read_bounded(response, max_bytes)
+            return Fetched(url=url, final_url=url, status=status, content=content, headers=result_headers)
 
 
 def _conditional_headers(etag: str | None, last_modified: str | None) -> dict[str, str]:

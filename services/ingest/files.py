@@ -9,6 +9,7 @@ from pathlib import Path
 import structlog
 
 from ogi.broker import make_producer, publish
+from ogi.localfiles import FileTooLarge, NotARegularFile, read_document_file  # noqa: F401 - re-exported
 from ogi.settings import Settings, get_settings
 from ogi.topics import RAW
 from schemas import RawReport
@@ -16,17 +17,10 @@ from schemas import RawReport
 log = structlog.get_logger("ogi.ingest")
 
 
-class FileTooLarge(ValueError):
-    """A file over the configured document size limit."""
-
-
 def raw_from_file(path: Path, *, agency_id: str = "file", agency_name: str | None = None,
                   settings: Settings | None = None) -> RawReport:
     settings = settings or get_settings()
-    size = path.stat().st_size
-    if size > settings.max_document_bytes:
-        raise FileTooLarge(f"{path}: {size} bytes exceeds the {settings.max_document_bytes}-byte limit")
-    content = path.read_bytes()
+    content = read_document_file(path, settings.max_document_bytes)
     return RawReport.from_bytes(
         content,
         agency_id=agency_id,

@@ -42,8 +42,9 @@ import structlog
 from kafka import KafkaProducer
 
 from ogi.broker import ensure_topics, make_producer, publish
+from ogi.net import redact_url
 from ogi.settings import Settings, get_settings
-from ogi.signals import stop_on_signals
+from ogi.signals import in_hand, stop_on_signals
 from ogi.topics import DEADLETTER, INGEST_SEEN, INGEST_STATUS, RAW
 from schemas.events import RawReport, SeenDocument, SourceStatus, utcnow
 from services.ingest.discovery import (
@@ -54,7 +55,14 @@ from services.ingest.discovery import (
     parse_article,
     parse_list_page,
 )
-from services.ingest.errors import FetchError, NotADocument, Refused, RegistryError, RobotsDisallowed
+from services.ingest.errors import (
+    FetchError,
+    InvalidURL,
+    NotADocument,
+    Refused,
+    RegistryError,
+    RobotsDisallowed,
+)
 from services.ingest.fetch import Fetched, Fetcher
 from services.ingest.registry import Source, load_registry, my_sources, registry_path, runtime_file
 from services.ingest.sniff import DOCUMENT_TYPES, HTML, TEXT, decode_text
@@ -188,6 +196,7 @@ class Monitor:
                 continue
             result.pages += 1
             result.found += len(listing.reports)
+            self._note_invalid(source, page_url, listing.invalid, result)
             progress.on_page(page_url, len(listing.reports))
             queue.extend(p for p in listing.pages if _page_key(p) not in visited)
             if backfill and listing.reports and all(
@@ -247,18 +256,28 @@ class Monitor:
 
     # -- documents --------------------------------------------------------
 
+    def _note_invalid(self, source: Source, page_url: str, invalid: list[str], result: PollResult) -> None:
+        """Broken hrefs on a page: refused one by one, logged with the reason; the page's other links go on."""
+        for problem in invalid:
+            result.refused.append(f"invalid link on {page_url}: {problem}")
+            log.warning("link refused", source=source.id, page=redact_url(page_url), reason=problem,
+                        error_class="InvalidLink")
+
     def _follow_safely(self, source: Source, link: Link, page_url: str | None, result: PollResult) -> None:
         try:
             self._follow(source, link, page_url, result)
         except Refused as exc:
-            result.refused.append(f"{exc.url or link.url}: {exc}")
-            if not isinstance(exc, RobotsDisallowed):
+            result.refused.append(f"{redact_url(exc.url or link.url)}: {exc}")
+            if not isinstance(exc, (RobotsDisallowed, InvalidURL)):
                 # remembered, so the next polls do not download it again to refuse it again
                 seen = self.seen.get(link.url)
                 base = seen or SeenDocument(url=link.url, agency_id=source.id)
                 self.seen.put(base.model_copy(update={"refused": str(exc)[:500], "seen_at": utcnow()}))
         except FetchError as exc:
-            result.errors.append(f"{exc.url or link.url}: {exc}")
+            result.errors.append(f"{redact_url(exc.url or link.url)}: {exc}")
+        except Exception as exc:
+            log.exception("link failed", source=source.id, url=redact_url(link.url), error_class=type(exc).__name__)
+            result.errors.append(f"{redact_url(link.url)}: {type(exc).__name__}: {exc}")
 
     def _fetch(self, source: Source, url: str, *, kind: str,
                validators: tuple[str | None, str | None] | None = None) -> Fetched:
@@ -295,6 +314,7 @@ class Monitor:
         elif got.content_type == HTML and not link.is_attachment:
             text, _ = decode_text(got.content, got.charset, source.hints.encoding)
             article, fingerprint = parse_article(text, got.final_url, extra_attachments=extra), page_fingerprint(text)
+            self._note_invalid(source, got.final_url, article.invalid, result)
         else:
             self._document(source, link, got, seen, page_url, result)
             return
@@ -461,6 +481,8 @@ class Monitor:
                         due[source_id] = time.monotonic() + self.next_delay()
                 self.stop_event.wait(0.25)
             log.info("monitor stopping", polls_in_hand=len(running))
+            with in_hand(f"polls of {sorted(running)} (what they did not publish, the next poll finds again)"):
+                pool.shutdown(wait=True)
 
     def stop(self) -> None:
         self.stop_event.set()

@@ -11,16 +11,12 @@ dashboard is worse than a missing one.
 
 from __future__ import annotations
 
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
-SCORER = SHARED / "tools" / "score_extraction.py"
+from tests.accuracy.scoring import SCORER, SHARED, score
+
 TRUTHS = sorted((SHARED / "corpus").glob("**/truth.json"))
 
 #: (file, key) -> why the printed document does not decide the value
@@ -40,19 +36,10 @@ def test_the_shared_corpus_is_there() -> None:
 
 @pytest.mark.parametrize("truth", TRUTHS, ids=[t.parent.name for t in TRUTHS])
 def test_every_value_exact_nothing_invented(truth: Path) -> None:
-    cmd = f"{sys.executable} -m ogi.cli extract --json"
-    proc = subprocess.run(
-        [sys.executable, str(SCORER), "--truth", str(truth), "--dir", str(truth.parent), "--cmd", cmd, "--verbose"],
-        capture_output=True, text=True, timeout=900, cwd=REPO,
-    )
-    assert proc.returncode in (0, 1), proc.stderr[-3000:]
-    lines = proc.stdout.strip().splitlines()
-    summary, problems = lines[-1], lines[:-1]
-    missing = re.compile(r"^(?P<file>[^:]+): (?P<key>\S+) missing \(want .*\)$")
-    unexplained = []
-    for line in problems:
-        m = missing.match(line)
-        if not (m and (m["file"], m["key"]) in UNDECIDABLE):
-            unexplained.append(line)
-    assert not unexplained, f"{truth.parent.name}: {summary}\n" + "\n".join(unexplained)
-    assert " wrong 0 " in summary and " invented 0 " in summary, summary
+    result = score(truth, truth.parent)
+    unexplained = [
+        p.line for p in result.problems
+        if not (p.kind == "missing" and (p.file, p.subject) in UNDECIDABLE)
+    ]
+    assert not unexplained, f"{truth.parent.name}: {result.summary}\n" + "\n".join(unexplained)
+    assert result.nothing_wrong_or_invented, result.summary

@@ -138,7 +138,8 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def running(platform: Settings, logs: Path) -> Iterator[dict[str, Service]]:
     services = {name: Service(name, platform, logs) for name in ("extract", "index")}
     services["deliver"] = Service("deliver", platform, logs, OGI_DELIVER_BACKOFF_BASE_S="0.2",
-                                  OGI_DELIVER_BACKOFF_MAX_S="1", OGI_DELIVER_MAX_ATTEMPTS="5")
+                                  OGI_DELIVER_BACKOFF_MAX_S="1", OGI_DELIVER_MAX_ATTEMPTS="5",
+                                  OGI_DELIVER_ALLOW_PRIVATE_NETWORKS="127.0.0.0/8")  # the receivers run here
     yield services
     for svc in services.values():
         svc.stop()

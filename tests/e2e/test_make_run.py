@@ -15,7 +15,7 @@ import pytest
 from ogi.pipeline import PIPELINE
 from ogi.settings import Settings
 from services.index.store import index_name
-from tests.support import REPO, service_env
+from tests.support import REPO, service_env, spawn, terminate
 
 pytestmark = pytest.mark.e2e
 
@@ -31,8 +31,9 @@ def test_run_indexes_the_samples_and_ctrl_c_stops_it(settings: Settings, es, tmp
                    topic_prefix=f"{settings.topic_prefix}run.", index_prefix=f"{settings.index_prefix}run-")
     out_path, err_path = tmp_path / "stdout", tmp_path / "stderr"
     with open(out_path, "w") as out, open(err_path, "w") as err:
-        child = subprocess.Popen([sys.executable, "-m", "ogi.cli", "run"], env=service_env(run), cwd=REPO,
-                                 stdout=out, stderr=err, text=True)
+        # spawn: SIGINT at its default in the child even when this test run ignores it (started in the background)
+        child = spawn([sys.executable, "-m", "ogi.cli", "run"], env=service_env(run), cwd=REPO,
+                      stdout=out, stderr=err, text=True)
         try:
             deadline = time.monotonic() + 900
             while "Ctrl-C stops it" not in out_path.read_text() and time.monotonic() < deadline:
@@ -43,8 +44,7 @@ def test_run_indexes_the_samples_and_ctrl_c_stops_it(settings: Settings, es, tmp
             child.send_signal(signal.SIGINT)  # what Ctrl-C sends
             assert child.wait(timeout=120) == 0, err_path.read_text()[-5000:]
         finally:
-            if child.poll() is None:
-                child.kill()
+            terminate(child)  # and the services it started, if it failed half-way
     stdout = out_path.read_text()
     time.sleep(1)
     assert [p for p in services if Path(f"/proc/{p}").exists()] == [], "a service outlived Ctrl-C"
@@ -67,3 +67,16 @@ def test_run_indexes_the_samples_and_ctrl_c_stops_it(settings: Settings, es, tmp
     assert es.count(index=index_name("reports", run))["count"] == len(truth)
     for line in ("Topics (records):", "Elasticsearch indices (documents):", "curl -s"):
         assert line in proc.stdout
+
+    # what a researcher does next (issue 16): both files hold the seeds' values
+    import pandas as pd
+
+    for name in ("x.parquet", "x.csv"):
+        fmt = name.rsplit(".", 1)[1]
+        done = subprocess.run([sys.executable, "-m", "ogi.cli", "export", "--format", fmt, "-o", str(tmp_path / name)],
+                              env=service_env(run), cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        frame = pd.read_parquet(tmp_path / name) if fmt == "parquet" else pd.read_csv(tmp_path / name)
+        handled = frame[(frame.metric == "applications.total_handled") & (frame.applicant == "total")]
+        assert {(a, int(y)): v for a, y, v in zip(handled.agency, handled.year, handled.value)} == expected
+        assert (tmp_path / f"{name}.README.md").exists()

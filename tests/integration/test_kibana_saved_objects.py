@@ -261,8 +261,14 @@ def filled(platform: Settings, es, tmp_path_factory: pytest.TempPathFactory) -> 
             report = extract(text.encode(), filename=f"{agency}-{year}.txt")
             reports.append(report.model_copy(update={"source_url": f"https://example.gov.cn/{agency}/{year}.html",
                                                      "region": report.region or region}))
+    # one report whose application table is an attachment: an incomplete report, not "0 applications"
+    text = render_gb2021("甲市乙区财政局", 2023, consistent(10, granted=10))
+    heading = text.index("\n", text.index("三、收到和处理政府信息公开申请情况"))
+    text = text[:heading + 1] + "（统计表见附件）\n" + text[text.index("四、政府信息公开行政复议"):]
+    report = extract(text.encode(), filename="甲市乙区财政局-2023.txt")
+    reports.append(report.model_copy(update={"source_url": "https://example.gov.cn/甲市乙区财政局/2023.html"}))
     alerts = replay(Detector(load_rules(platform)), reports, now)
-    assert {"refusal_spike", "broken_identity"} <= {a.rule for a in alerts}
+    assert {"refusal_spike", "broken_identity", "incomplete_report"} <= {a.rule for a in alerts}
     metrics = [m for r in reports for m in to_metric_events(r)]
     producer = make_producer(platform)
     futures = [publish(producer, EXTRACTED, r, platform) for r in reports]
@@ -333,3 +339,11 @@ def test_panels_show_what_the_reports_say(filled: dict[str, Any], platform: Sett
     assert ("甲市乙区民政局", 2023, "intake_balance") in rows
     alerts: list[Alert] = filled["alerts"]
     assert any(a.rule == "broken_identity" and a.agency == "甲市乙区民政局" for a in alerts)
+
+    [incomplete] = [o for o in panels() if o["id"] == "ogi-incomplete-reports"]
+    request = to_request(incomplete)
+    resp = es.search(index=index_name("reports", platform), query=request["query"], aggs=request["aggs"], size=0)
+    rows = {(a["key"], y["key"], c["key"]) for a in resp["aggregations"]["2"]["buckets"]
+            for y in a["3"]["buckets"] for c in y["4"]["buckets"]}
+    assert rows == {("甲市乙区财政局", 2023, "applications")}
+    assert any(a.rule == "incomplete_report" and a.agency == "甲市乙区财政局" for a in alerts)

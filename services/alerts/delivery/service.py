@@ -31,6 +31,11 @@ Guarantees and how they are kept:
   (``OGI_DELIVER_BACKOFF_*``); after ``OGI_DELIVER_MAX_ATTEMPTS`` attempts,
   or at once on a permanent error (HTTP 4xx, refused recipient), the
   delivery is marked ``failed`` and a dead letter (stage ``deliver``) is sent.
+  Any exception a sink raises counts as an attempt (an unforeseen one is
+  retried like a transient error), so nothing is re-queued forever.
+* **No secrets.** Error texts are scrubbed of the subscriber's webhook URL
+  (only its origin stays) and secrets before they are logged, written to
+  the deliveries topic or dead-lettered.
 
 **One active deliverer, hot standbys** (``ogi/leader.py``): ``ogi serve
 deliver`` waits until it leads, then reads the delivery state whole and
@@ -58,6 +63,7 @@ from ogi.backoff import equal_jitter
 from ogi.broker import make_consumer, make_producer, publish
 from ogi.deadletter import dead_letter
 from ogi.leader import Leadership
+from ogi.net import scrub
 from ogi.settings import Settings, get_settings
 from ogi.signals import stop_on_signals
 from ogi.topics import ALERTS, DEADLETTER, DELIVERIES
@@ -264,16 +270,8 @@ class Dispatcher:
         attempts = d.attempts + 1
         try:
             sink.send(d.alert, sub, d.idempotency_key)
-        except DeliveryError as exc:
-            permanent = isinstance(exc, PermanentDeliveryError)
-            log.warning("delivery failed", subscription=d.subscription_id, sink=d.sink, alert_id=d.alert_id,
-                        revision=d.revision, attempt=attempts, error=str(exc)[:300], permanent=permanent)
-            if permanent or attempts >= self.settings.deliver_max_attempts:
-                self._finish(d, DeliveryStatus.FAILED, str(exc), attempts)
-                return None
-            self._update(d, attempts=attempts, last_error=str(exc)[:2000])
-            s = self.settings
-            return time.monotonic() + backoff_delay(attempts, s.deliver_backoff_base_s, s.deliver_backoff_max_s)
+        except Exception as exc:  # noqa: BLE001 - whatever a sink raises is a counted attempt, never a loop
+            return self._failed_attempt(d, sub, attempts, exc)
         self._finish(d, DeliveryStatus.DELIVERED, None, attempts)
         log.info("delivered", subscription=d.subscription_id, sink=d.sink, alert_id=d.alert_id,
                  revision=d.revision, attempts=attempts)
@@ -299,16 +297,19 @@ class Dispatcher:
         attempts = self._digest_attempts.get(slot, 0) + 1
         try:
             sink.send(message, sub, key)
-        except DeliveryError as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever a sink raises is a counted attempt, never a loop
             permanent = isinstance(exc, PermanentDeliveryError)
-            log.warning("digest failed", subscription=subscription_id, sink=sink_name, alerts=len(batch),
-                        attempt=attempts, error=str(exc)[:300], permanent=permanent)
+            expected = isinstance(exc, DeliveryError)
+            error = self._scrubbed_error(exc, sub)
+            (log.warning if expected else log.error)(
+                "digest failed", subscription=subscription_id, sink=sink_name, alerts=len(batch),
+                attempt=attempts, error=error[:300], error_class=type(exc).__name__, permanent=permanent)
             if permanent or attempts >= self.settings.deliver_max_attempts:
                 self._digest_attempts.pop(slot, None)
                 with self._lock:
                     self._digests_due.discard(slot)
                 for d in batch:
-                    self._finish(d, DeliveryStatus.FAILED, str(exc), d.attempts + attempts)
+                    self._finish(d, DeliveryStatus.FAILED, error[:2000], d.attempts + attempts)
                 return None
             self._digest_attempts[slot] = attempts
             s = self.settings
@@ -326,6 +327,34 @@ class Dispatcher:
         if late:
             self._queue(late[0])
         return None
+
+    def _failed_attempt(self, d: Delivery, sub: Subscription, attempts: int, exc: Exception) -> float | None:
+        """Record a failed attempt; returns when to retry, or None once the
+        delivery is finished (permanent error, or the last attempt). A sink
+        error that is not a ``DeliveryError`` (a bug, an input no sink
+        foresaw) is retried like a transient one: counted, and dead-lettered
+        after the last attempt. Its text is scrubbed of the subscriber's URL
+        and secrets before it reaches the log, the deliveries topic or a
+        dead letter."""
+        permanent = isinstance(exc, PermanentDeliveryError)
+        expected = isinstance(exc, DeliveryError)
+        error = self._scrubbed_error(exc, sub)
+        (log.warning if expected else log.error)(
+            "delivery failed", subscription=d.subscription_id, sink=d.sink, alert_id=d.alert_id,
+            revision=d.revision, attempt=attempts, error=error[:300], error_class=type(exc).__name__,
+            permanent=permanent)
+        if permanent or attempts >= self.settings.deliver_max_attempts:
+            self._finish(d, DeliveryStatus.FAILED, error[:2000], attempts)
+            return None
+        self._update(d, attempts=attempts, last_error=error[:2000])
+        s = self.settings
+        return time.monotonic() + backoff_delay(attempts, s.deliver_backoff_base_s, s.deliver_backoff_max_s)
+
+    def _scrubbed_error(self, exc: Exception, sub: Subscription) -> str:
+        """The text of a sink's error, without the subscriber's URL or secrets."""
+        expected = isinstance(exc, DeliveryError)
+        return scrub(str(exc) if expected else f"{type(exc).__name__}: {exc}",
+                     urls=[sub.webhook_url], secrets=[sub.webhook_secret, self.settings.smtp_password])
 
     def _update(self, d: Delivery, **changes: object) -> None:
         with self._lock:

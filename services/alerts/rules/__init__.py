@@ -19,6 +19,7 @@ from ogi.settings import Settings, get_settings
 from services.alerts.errors import RuleConfigError
 from services.alerts.rules.base import Context, Finding, PeerRecord, Rule, RuleParams
 from services.alerts.rules.broken_identity import BrokenIdentity
+from services.alerts.rules.incomplete_report import IncompleteReport
 from services.alerts.rules.overdue_report import OverdueReport
 from services.alerts.rules.refusal_spike import RefusalSpike
 from services.alerts.rules.source_unhealthy import SourceUnhealthy
@@ -30,6 +31,7 @@ RULES: dict[str, type[Rule]] = {
     BrokenIdentity.name: BrokenIdentity,
     OverdueReport.name: OverdueReport,
     SourceUnhealthy.name: SourceUnhealthy,
+    IncompleteReport.name: IncompleteReport,
 }
 
 __all__ = ["RULES", "Context", "Finding", "PeerRecord", "Rule", "RuleParams", "build_rules", "load_rules",

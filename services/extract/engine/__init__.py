@@ -4,7 +4,8 @@
 Module map (data flows top to bottom)::
 
     readers/        sniff the format from the bytes; one reader per format →
-                    RawDocument (paragraphs and table cells in reading order)
+                    RawDocument (paragraphs and table cells in reading order; text
+                    rows with separators — Markdown, tabs, CSV — become cells)
                     text · html · pdf · docx · doc (also wps, rtf; LibreOffice, antiword)
     normalize       OpenCC t2s, full-width digits, thousands separators, faux bold,
                     whitespace inside labels; absent cells stay absent
@@ -15,6 +16,7 @@ Module map (data flows top to bottom)::
     regions         the figures after a label (cells, or a run of digits)
     splitting       run-together digit strings, decided by the table identities
     tables          gb2021 / gb2019 tables and the 2008-era statistics table
+    linewise        the application table line by line, where a conversion broke it
     prose           figures stated in sentences
     detect          template: gb2021 / gb2019 / freetext / none, from content
     checks, rates   勾稽关系 and derived rates

@@ -1,6 +1,14 @@
 """Run :func:`extract` in a child process with a wall-clock timeout and an
 address-space limit. Hostile PDFs can loop or balloon inside C code where no
-Python timeout reaches; a separate process can always be killed."""
+Python timeout reaches; a separate process can always be killed.
+
+The child leads a process group of its own, and a converter it starts
+(LibreOffice) stays in that group: on timeout the parent kills the group,
+so nothing outlives the limit. Every temporary file of the child lives in a
+scratch directory the parent creates and removes after the child is gone;
+when the parent itself dies the child notices (its result pipe breaks),
+stops its converter and removes the directory.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +16,18 @@ import errno
 import multiprocessing as mp
 import os
 import resource
+import select
+import shutil
 import signal
+import tempfile
+import threading
+import time
 import traceback
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
 from schemas.events import ExtractedReport
 from services.extract import errors
-
-# The converter (LibreOffice) is a separate program that needs more address
-# space than Python does; it raises the soft limit back to the hard one.
-SOFT_LIMIT_ENV = "OGI_EXTRACT_SOFT_AS_LIMIT"
-
 
 def _preload() -> None:
     """Import the readers' libraries before the limit applies, so the limit
@@ -27,6 +36,7 @@ def _preload() -> None:
     import charset_normalizer  # noqa: F401
     import docx  # noqa: F401
     import pdfplumber  # noqa: F401
+    import pypdfium2  # noqa: F401 - the PDF reader's parser (readers/pdf_objects.py)
 
     from services.extract.engine import normalize, pipeline  # noqa: F401
 
@@ -45,38 +55,100 @@ def _near_limit(max_memory_mb: int) -> bool:
     return False
 
 
-def _child(conn: Connection, data: bytes, filename: str | None, content_type: str | None, max_memory_mb: int) -> None:
+def _peak_rss_kb() -> int | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _send(conn: Connection, msg: tuple[str, ...]) -> None:
+    """A result, with what the child cost (for :class:`Usage`)."""
+    conn.send((*msg, _peak_rss_kb()))
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds: the converter is killed, temporary files removed
+
+
+def _stop_when_parent_dies(conn: Connection, scratch: str, done: threading.Event) -> None:
+    """The worker holds the only read end of the result pipe: when it dies,
+    this end reports POLLERR. (The forkserver, our real parent, lives on:
+    every child holds a copy of its keep-alive pipe.) Then stop as on
+    SIGTERM; if the main thread is stuck in C code, remove the files and end
+    the whole group from here."""
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLERR)
+    while not any(ev & (select.POLLERR | select.POLLHUP | select.POLLNVAL) for _, ev in poller.poll()):
+        pass
+    if done.is_set():
+        return
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(5)
+    shutil.rmtree(scratch, ignore_errors=True)
+    os.killpg(0, signal.SIGKILL)
+
+
+def _child(conn: Connection, data: bytes, filename: str | None, content_type: str | None, max_memory_mb: int,
+           scratch: str) -> None:
+    os.setpgid(0, 0)
+    signal.signal(signal.SIGTERM, _stop)
+    tempfile.tempdir = scratch
+    done = threading.Event()
+    threading.Thread(target=_stop_when_parent_dies, args=(conn, scratch, done), daemon=True).start()
+    try:
+        _extract_and_send(conn, data, filename, content_type, max_memory_mb)
+    finally:
+        done.set()
+        shutil.rmtree(scratch, ignore_errors=True)
+        conn.close()
+
+
+def _extract_and_send(conn: Connection, data: bytes, filename: str | None, content_type: str | None,
+                      max_memory_mb: int) -> None:
     try:
         _preload()
         limit = max_memory_mb * 1024 * 1024
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-        os.environ[SOFT_LIMIT_ENV] = str(limit)
         from services.extract.engine.pipeline import extract
 
         report = extract(data, filename=filename, content_type=content_type)
-        conn.send(("ok", report.model_dump_json()))
+        _send(conn, ("ok", report.model_dump_json()))
     except MemoryError:
-        conn.send(("err", "ExtractionMemoryExceeded", f"extraction exceeded the {max_memory_mb} MB memory limit"))
+        _send(conn, ("err", "ExtractionMemoryExceeded", f"extraction exceeded the {max_memory_mb} MB memory limit"))
     except (ImportError, OSError) as e:
         if isinstance(e, OSError) and e.errno == errno.ENOMEM or "map" in str(e) or "allocate memory" in str(e) \
                 or _near_limit(max_memory_mb):
-            conn.send(("err", "ExtractionMemoryExceeded",
+            _send(conn, ("err", "ExtractionMemoryExceeded",
                        f"extraction exceeded the {max_memory_mb} MB memory limit ({type(e).__name__})"))
         else:
-            conn.send(("err", "CorruptDocument", f"unexpected failure while reading the document: {e}"))
+            _send(conn, ("err", "CorruptDocument", f"unexpected failure while reading the document: {e}"))
     except errors.ExtractError as e:
-        conn.send(("err", type(e).__name__, str(e)))
+        _send(conn, ("err", type(e).__name__, str(e)))
+    except (SystemExit, KeyboardInterrupt):
+        raise  # stopped from outside: nobody is waiting for a result
     except BaseException as e:  # noqa: BLE001 - anything else becomes a typed error for the dead-letter topic
         tb = traceback.format_exception_only(type(e), e)[-1].strip()
         if _near_limit(max_memory_mb):
             # under an address-space limit, failed allocations surface as odd errors in C code
-            conn.send(("err", "ExtractionMemoryExceeded",
+            _send(conn, ("err", "ExtractionMemoryExceeded",
                        f"extraction reached the {max_memory_mb} MB memory limit ({tb})"))
         else:
-            conn.send(("err", "CorruptDocument", f"unexpected failure while reading the document: {tb}"))
-    finally:
-        conn.close()
+            _send(conn, ("err", "CorruptDocument", f"unexpected failure while reading the document: {tb}"))
+
+
+@dataclass
+class Usage:
+    """What one bounded extraction cost; pass one to :func:`extract_bounded`
+    to have it filled in."""
+
+    seconds: float = 0.0
+    peak_rss_mb: float | None = None  # the child's peak resident set; None when it was killed
 
 
 def extract_bounded(
@@ -86,14 +158,22 @@ def extract_bounded(
     content_type: str | None = None,
     timeout_s: float = 60,
     max_memory_mb: int = 1024,
+    usage: Usage | None = None,
 ) -> ExtractedReport:
     """:func:`extract` in a child process; raises :class:`ExtractionTimeout` or
     :class:`ExtractionMemoryExceeded` when a limit is hit, and the same typed
     errors as :func:`extract` otherwise."""
+    started = time.monotonic()
     ctx = _context()
+    scratch = tempfile.mkdtemp(prefix="ogi-extract-")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, data, filename, content_type, max_memory_mb), daemon=True)
-    proc.start()
+    proc = ctx.Process(target=_child, args=(child, data, filename, content_type, max_memory_mb, scratch),
+                       daemon=True)
+    try:
+        proc.start()
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
     child.close()
     try:
         if not parent.poll(timeout_s):
@@ -113,6 +193,12 @@ def extract_bounded(
             _kill(proc)
         proc.join(5)
         parent.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+        if usage is not None:
+            usage.seconds = time.monotonic() - started
+    *msg, peak_kb = msg
+    if usage is not None and peak_kb is not None:
+        usage.peak_rss_mb = peak_kb / 1024
     if msg[0] == "ok":
         return ExtractedReport.model_validate_json(msg[1])
     cls = getattr(errors, msg[1], errors.CorruptDocument)
@@ -140,8 +226,13 @@ def _context() -> mp.context.BaseContext:
 
 
 def _kill(proc: mp.process.BaseProcess) -> None:
-    """SIGKILL the child (a converter it started runs in its own session and
-    has its own timeout)."""
+    """SIGKILL the child's process group: the child and any converter it
+    started. Before the child has made its group there is no converter yet,
+    and killing the child alone is enough."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # type: ignore[arg-type]
+    except (ProcessLookupError, PermissionError):
+        pass
     try:
         proc.kill()
     except ProcessLookupError:

@@ -66,3 +66,30 @@ def compute(metrics: dict[str, float], breakdown: dict[str, dict[str, float]], *
         if total is not None and len(parts) >= 2:
             out["freetext_outcome_sum"] = _eq(sum(metrics[k] for k in parts), total)
     return out
+
+
+def _column_values(rows: dict[str, tuple[float, ...]], key: str) -> tuple[float, ...] | None:
+    if key in rows:
+        return rows[key]
+    children = cat.PARENTS.get(key)
+    if children and all(c in rows for c in children):
+        return tuple(sum(rows[c][i] for c in children) for i in range(len(cat.APPLICANT_COLUMNS)))
+    return None
+
+
+def rows_hold(rows: dict[str, tuple[float, ...]]) -> bool:
+    """Every cross-row identity of the application table whose rows are all
+    known holds, column by column (``rows``: key -> the seven applicant
+    columns; NaN for a blank cell, which no identity can fail). Used to choose
+    among readings of a broken table, before any metric exists."""
+    get = lambda k: _column_values(rows, k)  # noqa: E731
+    new, co, th, cf = (get("applications." + k) for k in ("new_received", "carried_over", "total_handled",
+                                                         "carried_forward"))
+    if new and co and th and cf:
+        if any(abs(new[i] + co[i] - th[i] - cf[i]) > _EPS for i in range(len(th))):
+            return False
+    parts = [get(k) for k in cat.OUTCOME_KEYS]
+    if th and all(parts):
+        if any(abs(sum(p[i] for p in parts if p) - th[i]) > _EPS for i in range(len(th))):
+            return False
+    return True

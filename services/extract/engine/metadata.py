@@ -76,11 +76,17 @@ _TITLE_YEAR_FIRST = re.compile(
 )
 
 
+# the label of a page's information index glued to the title it names
+# ("名称某某县发展和改革局2023年…"): chrome, not part of the agency
+_INDEX_LABEL = re.compile(r"^(?:名称|标题|文件名称|信息名称)[:：]?")
+
+
 def agency(doc: Document, ttl: str) -> str | None:
-    m = _TITLE_AGENCY.match(ttl.replace(" ", ""))
+    ttl = _INDEX_LABEL.sub("", ttl.replace(" ", ""))
+    m = _TITLE_AGENCY.match(ttl)
     if m and len(m.group("agency")) >= 2:
         return m.group("agency").strip("《》“”\" ")
-    m = _TITLE_YEAR_FIRST.match(ttl.replace(" ", ""))
+    m = _TITLE_YEAR_FIRST.match(ttl)
     if m and len(m.group("agency")) >= 3 and (_ORG_TAIL.search(m.group("agency")) or region(m.group("agency"))):
         return m.group("agency").strip("《》“”\" ")
     head = doc.text[:3000]

@@ -8,7 +8,7 @@ import hashlib
 import re
 
 from schemas.events import ExtractedReport, Provenance, Script, Template
-from services.extract.engine import checks, detect, metadata, prose, rates, readers, tables
+from services.extract.engine import checks, detect, metadata, prose, rates, readers, sections, tables
 from services.extract.engine.document import Document, RawDocument, linearise
 from services.extract.errors import CorruptDocument, ExtractError, ParseError
 
@@ -76,7 +76,7 @@ def _parse(raw: RawDocument, digest: str, filename: str | None) -> ExtractedRepo
     warnings: list[str] = []
     if template in (Template.GB2021, Template.GB2019):
         tables.parse_review(doc, res, after=span[0] if span else 0)
-        if doc.format == "pdf" and not res.apps_from_cells:
+        if doc.format == "pdf" and not res.apps_from_cells or res.figures_above_labels:
             _distrust_pdf_text_layout(res)
         metrics.update(res.metrics)
         prov.update(res.provenance)
@@ -89,6 +89,9 @@ def _parse(raw: RawDocument, digest: str, filename: str | None) -> ExtractedRepo
                 metrics[k] = p_vals[k]
                 prov[k] = p_prov[k]
         report.checks = checks.compute(metrics, report.breakdown, table=True)
+        for name, why in sections.incomplete(doc, metrics):
+            report.incomplete_sections.append(name)
+            warnings.append(why)
     else:
         _freetext(doc, metrics, prov, warnings)
         report.checks = checks.compute(metrics, {}, table=False)
@@ -114,11 +117,14 @@ def _date(s: str) -> dt.date | None:
 
 
 def _distrust_pdf_text_layout(res: tables.TableResult) -> None:
-    """A PDF table read from its text lines (no ruling lines found) can put a
-    row's figures above a multi-line label; keep the application figures only
-    when every identity confirms the reading."""
+    """A PDF table read from its text lines (no ruling lines found), or a text
+    table with figures above its first label, can put a row's figures above
+    its label; keep the application figures only when every identity confirms
+    the reading."""
     c = checks.compute(res.metrics, res.breakdown, table=True)
-    needed = ("intake_balance", "outcome_sum", "applicant_sums")
+    needed = ["intake_balance", "outcome_sum", "applicant_sums"]
+    if "applicant_sums" not in c and res.breakdown:
+        needed.remove("applicant_sums")  # blank applicant columns: the identity cannot run; no failure
     if all(c.get(k) is True for k in needed):
         res.warnings.append("application table read from PDF text lines; every identity holds")
         return
@@ -126,8 +132,8 @@ def _distrust_pdf_text_layout(res: tables.TableResult) -> None:
         res.metrics.pop(k)
         res.provenance.pop(k, None)
     res.breakdown.clear()
-    res.warnings.append("application table read from PDF text lines (no table grid) and its identities do not "
-                        "confirm the row order; application figures left out")
+    res.warnings.append("application table read from text lines (a PDF without a table grid, or figures above "
+                        "their labels) and its identities do not confirm the row order; application figures left out")
 
 
 def _settle_pending(res: tables.TableResult, stated: dict[str, float], metrics: dict[str, float],

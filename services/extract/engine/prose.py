@@ -16,8 +16,16 @@ from services.extract.engine import normalize
 from services.extract.engine.document import Document
 from schemas.events import Provenance
 
-N = r"(?P<n>\d+(?:\.\d+)?|[零〇○一二两三四五六七八九十百千万]+)"
-NU = r"(\d+|[零〇○一二两三四五六七八九十百千万]+)"  # unnamed, for patterns with several slots
+# A number slot starts only where a number starts and holds at most a
+# figure's worth of digits. Without the look-behinds every position inside a
+# long digit (or numeral) run was a fresh start that swallowed the rest of
+# the run and backtracked: quadratic, and a 100 KB run of digits held a worker
+# for its whole timeout. Now a run costs one bounded attempt per rule; a run
+# longer than a figure can be is no figure (and is not read).
+_DIGITS = r"(?<!\d)\d{1,12}(?:\.\d{1,4})?(?!\d)"
+_NUMERALS = r"(?<![零〇○一二两三四五六七八九十百千万])[零〇○一二两三四五六七八九十百千万]{1,16}(?![零〇○一二两三四五六七八九十百千万])"
+N = rf"(?P<n>{_DIGITS}|{_NUMERALS})"
+NU = rf"((?<!\d)\d{{1,12}}(?!\d)|{_NUMERALS})"  # unnamed, for patterns with several slots
 U = r"\s*(?:件|条|宗|起|个|份|次|项)"
 G = r"[^，,。；;：:\n]"  # any char inside one clause
 
@@ -72,6 +80,11 @@ RULES: tuple[Rule, ...] = (
     _r("applications.granted", rf"(?<![不或])(?<!主动)(?:同意公开|予以公开)(?:答复)?(?:数)?(?:的)?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
     _r("applications.partially_granted", rf"(?<![或])(?:同意)?部分公开(?:答复)?(?:数)?(?:的)?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
     _r("applications.refused.total", rf"(?:不同意公开|不予公开|不予以公开)(?:答复)?(?:数)?(?:的)?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
+    # an explicit "there were none" ("无不予公开政府信息情况", "没有不予公开的申请"); the
+    # noun after the phrase is required, so a bare "无不予公开" in a heading reads nothing
+    _r("applications.refused.total",
+       r"(?:无|没有|不存在|未出现)(?:任何)?(?:不予公开|不予以公开|不同意公开)(?:的)?(?:政府)?(?:信息)?(?:公开)?(?:申请)?(?:的)?(?:情况|情形|答复|申请)",
+       zero=True),
     _r("applications.unable.not_this_agency",
        rf"(?:不属于本(?:行政)?机关(?:公开|职责|职能)?(?:范围)?(?:的)?(?:信息)?|非本(?:行政)?机关(?:公开|职责|职能)?(?:范围)?(?:的)?(?:政府)?(?:信息)?)\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
     _r("applications.unable.not_held",
@@ -104,6 +117,9 @@ RULES: tuple[Rule, ...] = (
        context=re.compile(r"信息公开|依申请|信息处理费")),
     _r("fees.collected_yuan", r"(?:未|没有|无|不)(?:收取|收费|产生)(?:任何)?(?:费用|信息处理费)?|暂不收费|无收取信息处理费",
        zero=True, context=re.compile(r"公开|申请|信息处理费|收费及减免")),
+    # "没有政府信息公开收费及减免情况": the negation governs the whole 收费及减免 phrase
+    _r("fees.collected_yuan", rf"(?:未|没有|无)(?:发生|产生)?{G}{{0,12}}?收费(?:及|和|与)减免(?:的)?情况", zero=True,
+       context=re.compile(r"公开|申请|信息处理费")),
 )
 
 # review / litigation
@@ -141,16 +157,26 @@ class ProseResult:
         return out, prov, warns
 
 
+# How far a clause or sentence reaches on either side of a match. Real ones
+# are far shorter; without a bound, text with no punctuation made every match
+# scan to both ends of the document (quadratic in the number of matches).
+_SPAN_MAX = 600
+
+
+def _bounded_span(text: str, pos: int, stops: str, end_rx: re.Pattern[str]) -> tuple[int, int]:
+    lo = max(0, pos - _SPAN_MAX)
+    s = max([text.rfind(c, lo, pos) for c in stops] + [lo - 1]) + 1
+    hi = min(len(text), pos + _SPAN_MAX)
+    m = end_rx.search(text, pos, hi)
+    return s, m.start() if m else hi
+
+
 def _clause(text: str, pos: int) -> tuple[int, int]:
-    s = max(text.rfind(c, 0, pos) for c in "，,。；;\n") + 1
-    m = _CLAUSE_END.search(text, pos)
-    return s, m.start() if m else len(text)
+    return _bounded_span(text, pos, "，,。；;\n", _CLAUSE_END)
 
 
 def _sentence(text: str, pos: int) -> tuple[int, int]:
-    s = max(text.rfind(c, 0, pos) for c in "。；;\n") + 1
-    m = _SENTENCE_END.search(text, pos)
-    return s, m.start() if m else len(text)
+    return _bounded_span(text, pos, "。；;\n", _SENTENCE_END)
 
 
 def _prov(text: str, a: int, b: int) -> Provenance:

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from services.extract.engine import catalogue as cat
+from services.extract.engine import checks, linewise
 from services.extract.engine.document import Document
 from services.extract.engine.regions import Values, read_values
 from services.extract.engine.splitting import sums_to_last
@@ -31,6 +32,9 @@ class TableResult:
     found: bool = False
     apps_from_cells: bool = False  # the application table came from real table cells
     other_rows: int = 0  # how many 其他处理 sub-rows were printed
+    # a row of figures stands above the first row label: the figures may sit above their labels
+    # (a PDF's text lines), so reading the figures after each label is confirmed by the identities
+    figures_above_labels: bool = False
 
 
 def _prov(doc: Document, v: Values, row: str, column: str | None) -> Provenance:
@@ -84,6 +88,22 @@ def find_application_table(doc: Document) -> tuple[int, int] | None:
             nxt = re.compile(r"行政复议|五、|存在的主要问题").search(doc.text, end_m.end())
             end = nxt.start() if nxt else min(len(doc.text), end_m.end() + 400)
         return start, end
+    return _application_section(doc)
+
+
+_APPLICATION_SECTION = re.compile(r"收到和处理政府信息公开申请情况")
+_APPLICATION_SECTION_END = re.compile(r"行政复议|五、|存在的主要问题")
+
+
+def _application_section(doc: Document) -> tuple[int, int] | None:
+    """The section of the application table when no row label starts it (a
+    conversion lost the labels): from its heading to the review section."""
+    for m in _APPLICATION_SECTION.finditer(doc.text):
+        e = _APPLICATION_SECTION_END.search(doc.text, m.end())
+        end = e.start() if e else min(len(doc.text), m.end() + 3000)
+        # the heading is also named in the report's opening list of sections: take the one with figures
+        if len(re.findall(r"\d", doc.text[m.end():end])) >= 7 * 20:
+            return m.end(), end
     return None
 
 
@@ -92,27 +112,103 @@ def parse_applications(doc: Document, res: TableResult, span: tuple[int, int] | 
     if span is None:
         return
     start, end = span
-    rows = list(cat.APPLICATION_ROWS)
-    matches = _ordered_matches(doc, [r.pattern for r in rows], start, end)
-    found = [(r, m) for r, m in zip(rows, matches) if m is not None]
-    if not found:
-        return
-    res.found = True
-    blk = doc.block_at(found[0][1].end() - 1)
-    res.apps_from_cells = blk is not None and blk.table is not None
+    matches = _ordered_matches(doc, [r.pattern for r in cat.APPLICATION_ROWS], start, end)
+    found = [(r, m) for r, m in zip(cat.APPLICATION_ROWS, matches) if m is not None]
+    if found and found[0][0].key == "applications.total_handled":
+        found = found[1:]  # the 总计 column header of a table whose row labels were lost
     values: dict[str, Values] = {}
     for i, (row, m) in enumerate(found):
         limit = found[i + 1][1].start() if i + 1 < len(found) else end
         v = read_values(doc, m.end(), limit, 7, groups=[(0, 7, sums_to_last)])
         if v is not None:
             values[row.key] = v
-    res.other_rows = sum(1 for k in values if k.startswith("applications.other.") and k != "applications.other.total")
     _resolve_applications(values, res)
+    _distrust_neighbours_of_broken_rows(found, values, res)
+    _read_broken_rows(doc, res, values, start, end)
+    labelled = re.compile(cat.APPLICATION_ROWS[0].pattern).match(doc.text, start) is not None
+    if not labelled and not any(v.decided for v in values.values()):
+        return  # a section found by its heading alone counts as a table only once rows were read from it
+    res.found = True
+    blk = doc.block_at(found[0][1].end() - 1) if found else next(iter(values.values())).block
+    res.apps_from_cells = blk is not None and blk.table is not None
+    res.figures_above_labels = labelled and not res.apps_from_cells and _FIGURES_LINE.search(
+        doc.text, max(0, start - 200), start) is not None
+    _note_applicant_columns(doc, res, values, start, end)
+    res.other_rows = sum(1 for k in values if k.startswith("applications.other.") and k != "applications.other.total")
     decided = {k: v for k, v in values.items() if v.decided}
     for key, v in decided.items():
         label = _label_of(found, key)
         _store_row(doc, res, key, v.values or [], v, label)
     _derive_parents(res)
+
+
+def _distrust_neighbours_of_broken_rows(found: list[tuple[cat.Row, re.Match[str]]], values: dict[str, Values],
+                                       res: TableResult) -> None:
+    """A row that could not be read may have lost a cell to its neighbour, or
+    taken one: a neighbour whose applicant columns then do not sum to its
+    total is as likely shifted as misprinted, so it is left out."""
+    # the group labels (（三）不予公开 …) have no figures of their own in most tables: not rows here
+    keys = [row.key for row, _ in found if row.key not in cat.PARENTS or row.key in values]
+    for i, key in enumerate(keys):
+        v = values.get(key)
+        if v is None or not v.decided or None in (v.values or []) or sums_to_last(v.values or []):
+            continue
+        near = keys[max(0, i - 1):i] + keys[i + 1:i + 2]
+        if any(k not in values or not values[k].decided for k in near):
+            values.pop(key)
+            res.warnings.append(f"{key}: applicant columns do not sum to the total next to a row that could not "
+                                "be read (a cell moved between them?); left out")
+
+
+def _read_broken_rows(doc: Document, res: TableResult, values: dict[str, Values], start: int, end: int
+                      ) -> None:
+    """Rows the labels did not give: read the table line by line (:mod:`linewise`)
+    and take its rows only when they agree with every row already read."""
+    decided = {k: v for k, v in values.items() if v.decided}
+    if any(all(k in decided for k in order) for order in linewise.ORDERS):
+        return
+    warnings: list[str] = []
+    placed = linewise.read(doc, start, end, warnings)
+    if not placed:
+        res.warnings += warnings
+        return
+    # the line-by-line reading may fill a cell a labelled row read as blank (a cell pushed into
+    # the next row), never change one it read
+    clash = [k for k, v in decided.items() if k in placed and any(
+        a is not None and a != b for a, b in zip(v.values or [], placed[k].values or []))]
+    if clash:
+        res.warnings.append(f"applications: reading the table line by line disagrees with its labelled rows "
+                            f"({', '.join(clash)}); the line-by-line reading is left out")
+        return
+    res.warnings += warnings
+    filled = [k for k, v in placed.items() if k not in decided or v.values != decided[k].values]
+    for k in filled:
+        values[k] = placed[k]
+    if filled:
+        # the label-anchored reading's complaints about these rows no longer hold
+        res.warnings[:] = [w for w in res.warnings if not w.startswith(tuple(f"{k}: " for k in filled))]
+        res.warnings.append(f"applications: {len(filled)} rows read line by line (labels and figures "
+                            f"separated by the conversion): {', '.join(filled)}")
+
+
+# a line of seven figures ending just before the first row label
+_FIGURES_LINE = re.compile(r"(?:^|\n)[ \t]*(?:[+-]?\d+(?:\.\d+)?[ \t]+){6}[+-]?\d+(?:\.\d+)?[ \t]*\n[ \t]*\Z")
+_GENERIC_HEADER = re.compile(r"数据\s*[1１一]")
+
+
+def _note_applicant_columns(doc: Document, res: TableResult, values: dict[str, Values], start: int, end: int
+                            ) -> None:
+    """Say how the applicant columns were read where the table does not say it:
+    generic headers (数据1…数据6) are the template's columns in its order (the
+    applicant identity confirms it); blank columns leave that identity unchecked."""
+    if _GENERIC_HEADER.search(doc.text, max(0, start - 400), min(end, start + 600)):
+        res.warnings.append("applications: applicant columns headed 数据1…数据6 read as the template's columns "
+                            "(自然人, 商业企业, 科研机构, 社会公益组织, 法律服务机构, 其他, 总计)")
+    blank = sorted({cat.APPLICANT_COLUMN_LABELS[c] for v in values.values() if v.decided
+                    for c, x in zip(cat.APPLICANT_COLUMNS, v.values or []) if x is None})
+    if blank:
+        res.warnings.append(f"applications: applicant columns left blank ({', '.join(blank)}): the applicant "
+                            "identity is not checked (absent, not failed)")
 
 
 def _label_of(found: list[tuple[cat.Row, re.Match[str]]], key: str) -> str:
@@ -161,30 +257,6 @@ def _derive_parents(res: TableResult) -> None:
             res.breakdown[parent] = cols
 
 
-def _column_values(rows: dict[str, tuple[float, ...]], key: str) -> tuple[float, ...] | None:
-    if key in rows:
-        return rows[key]
-    children = cat.PARENTS.get(key)
-    if children and all(c in rows for c in children):
-        return tuple(sum(rows[c][i] for c in children) for i in range(7))
-    return None
-
-
-def _identities_hold(rows: dict[str, tuple[float, ...]]) -> bool:
-    """Every cross-row identity whose rows are all known holds."""
-    get = lambda k: _column_values(rows, k)  # noqa: E731
-    new, co, th, cf = (get("applications." + k) for k in ("new_received", "carried_over", "total_handled",
-                                                         "carried_forward"))
-    if new and co and th and cf:
-        if any(abs(new[i] + co[i] - th[i] - cf[i]) > 1e-6 for i in range(7)):
-            return False
-    parts = [get(k) for k in cat.OUTCOME_KEYS]
-    if th and all(parts):
-        if any(abs(sum(p[i] for p in parts if p) - th[i]) > 1e-6 for i in range(7)):
-            return False
-    return True
-
-
 def _resolve_applications(values: dict[str, Values], res: TableResult) -> None:
     """Decide ambiguous run-together rows with the cross-row identities."""
     ambiguous = {k: v for k, v in values.items() if not v.decided and v.candidates}
@@ -208,7 +280,7 @@ def _resolve_applications(values: dict[str, Values], res: TableResult) -> None:
     for combo in itertools.product(*(ambiguous[k].candidates for k in keys)):
         rows = dict(fixed)
         rows.update(zip(keys, combo))
-        if _identities_hold(rows):
+        if checks.rows_hold(rows):
             passing.append(combo)
             if len(passing) > 1000:
                 break

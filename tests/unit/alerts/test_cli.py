@@ -25,11 +25,13 @@ def test_commands_are_registered() -> None:
 
 
 def test_alerts_query_filters() -> None:
-    q = alerts_query(agency="甲局", region="浙江省", rule=["refusal_spike"], min_severity="warning", year=2023,
+    q = alerts_query(agency="甲局", region="杭州", rule=["refusal_spike"], min_severity="warning", year=2023,
                      since_days=7, status="open")
     filters = q["bool"]["filter"]
     assert {"range": {"severity_rank": {"gte": 1}}} in filters
-    assert {"prefix": {"region": "浙江省"}} in filters
+    # a place matches the full paths stored (浙江省杭州市…), and as typed for regions no gazetteer placed
+    assert {"bool": {"should": [{"prefix": {"region": "杭州"}}, {"prefix": {"region": "浙江省杭州市"}}],
+                     "minimum_should_match": 1}} in filters
     assert {"terms": {"rule": ["refusal_spike"]}} in filters
     assert {"term": {"year": 2023}} in filters
     assert {"term": {"status": "open"}} in filters

@@ -41,6 +41,14 @@ def test_rules_agencies_regions() -> None:
     assert not matches(sub(regions=["浙江省"], rules=["yoy_jump"]), alert())  # all filters must pass
 
 
+def test_a_region_is_a_place_read_like_a_reports_region() -> None:
+    assert matches(sub(regions=["杭州"]), alert())  # a city without its province still finds its agencies
+    assert matches(sub(regions=["浙江"]), alert())
+    assert matches(sub(regions=["浙江杭州"]), alert())
+    assert matches(sub(regions=["杭州市拱墅區"]), alert())  # traditional characters
+    assert not matches(sub(regions=["杭州"]), alert(region="浙江省湖州市吴兴区"))
+
+
 def test_destination_required_and_secret_generated() -> None:
     with pytest.raises(ValueError):
         new_subscription()

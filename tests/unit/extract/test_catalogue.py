@@ -43,3 +43,40 @@ def test_labels_are_ordered_like_the_standard_table() -> None:
     assert keys.index("applications.refused.total") < keys.index("applications.refused.state_secret")
     for parent, children in catalogue.PARENTS.items():
         assert all(keys.index(parent) < keys.index(c) for c in children)
+
+
+def _plain(label: str) -> str:
+    """A row label without its numbering, quotes or trailing note."""
+    label = label.split(" — ")[0]
+    label = re.sub(r"^(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[）)]|\d+\.)", "", label)
+    return re.sub(r"[\"“”]", "", label).strip()
+
+
+def test_every_key_the_engine_emits_has_the_catalogues_meaning(metrics_md: str) -> None:
+    rates = set(re.findall(r"rates\.[a-z_]+[a-z]", metrics_md))
+    assert rates, "the catalogue lists the derived rates"
+    missing = sorted(k for k in emitted_keys() | rates if not catalogue.meaning(k))
+    assert missing == []
+
+
+def test_application_meanings_are_the_catalogues_row_labels(metrics_md: str) -> None:
+    table = metrics_md.split("| key | row label |", 1)[1].split("\n\n", 1)[0]
+    rows = re.findall(r"^\| (applications\.[a-z_.]+) \| (.+?) \|$", table, flags=re.M)
+    assert len(rows) == len(catalogue.APPLICATION_ROWS)
+    for key, label in rows:
+        assert _plain(label) in _plain(catalogue.meaning(key) or "").replace("“", "").replace("”", ""), key
+
+
+def test_composed_meanings_name_block_and_column() -> None:
+    assert catalogue.meaning("review.corrected") == "行政复议 — 结果纠正"
+    assert catalogue.meaning("proactive.fees.amount_wan_yuan", ).startswith("主动公开 行政事业性收费 — 金额, in 万元")
+    assert catalogue.meaning("applications.no_such_key") is None
+    assert catalogue.meaning("review.no_such_column") is None
+
+
+def test_keys_sort_as_the_standard_tables_list_them() -> None:
+    keys = ["rates.refusal", "zzz.unknown", "proactive.items_total", "applications.carried_forward",
+            "review.total", "applications.new_received", "fees.collected_yuan", "litigation.direct.total"]
+    assert sorted(keys, key=catalogue.key_order) == [
+        "applications.new_received", "applications.carried_forward", "review.total", "litigation.direct.total",
+        "proactive.items_total", "fees.collected_yuan", "rates.refusal", "zzz.unknown"]

@@ -1,5 +1,8 @@
 import argparse
 import json
+import os
+
+import pytest
 
 import reportgen
 from services.extract import cli
@@ -35,3 +38,38 @@ def test_human_summary(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def
     assert run(["extract", "--unbounded", str(good)]) == 0
     out = capsys.readouterr().out
     assert "gb2021" in out and reportgen.AGENCY in out
+
+
+def test_json_region_is_the_full_path_the_worker_stores(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    report = tmp_path / "gongshu.txt"
+    report.write_text(reportgen.flattened_text().replace(reportgen.AGENCY, "杭州市拱墅区人民政府"), encoding="utf-8")
+    assert run(["extract", "--json", "--unbounded", str(report)]) == 0
+    line = json.loads(capsys.readouterr().out)
+    assert (line["agency"], line["region"]) == ("杭州市拱墅区人民政府", "浙江省杭州市拱墅区")
+
+
+def test_the_worker_size_limit_applies(tmp_path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # issue 8 #12: `ogi extract` read a file of any size
+    from ogi.settings import get_settings
+
+    monkeypatch.setenv("OGI_MAX_DOCUMENT_BYTES", "1000")
+    big = tmp_path / "big.txt"
+    big.write_text(reportgen.flattened_text(), encoding="utf-8")
+    assert big.stat().st_size > 1000
+    get_settings.cache_clear()  # the process-wide settings are cached
+    try:
+        assert run(["extract", "--json", "--unbounded", str(big)]) == 1
+    finally:
+        get_settings.cache_clear()
+    line = json.loads(capsys.readouterr().out)
+    assert line["error_class"] == "FileTooLarge" and "1000-byte limit" in line["error"]
+
+
+@pytest.mark.timeout(30)
+def test_a_fifo_is_refused(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # issue 8 #12: a FIFO passed the size check (st_size 0) and then hung the read
+    fifo = tmp_path / "report.txt"
+    os.mkfifo(fifo)
+    assert run(["extract", "--json", "--unbounded", str(fifo)]) == 1
+    line = json.loads(capsys.readouterr().out)
+    assert line["error_class"] == "NotARegularFile"

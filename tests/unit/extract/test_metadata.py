@@ -33,3 +33,9 @@ def test_year_first_title() -> None:
     doc = text_doc("2022年某某县发展和改革局政府信息公开工作年度报告\n正文。")
     t = metadata.title(doc)
     assert metadata.agency(doc, t) == "某某县发展和改革局" and metadata.year(doc, t) == 2022
+
+
+def test_index_label_glued_to_the_title_is_not_the_agency() -> None:
+    # a converter glued the information index's 名称 cell to its value
+    doc = text_doc("名称 某某县发展和改革局2023年政府信息公开工作年度报告\n正文")
+    assert metadata.agency(doc, metadata.title(doc)) == "某某县发展和改革局"

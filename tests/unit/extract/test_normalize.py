@@ -35,3 +35,19 @@ def test_absent_markers_are_not_zero() -> None:
     for cell in ("/", "-", "—", "", " ", "／"):
         assert normalize.is_absent(cell)
     assert not normalize.is_absent("0")
+
+
+def test_short_traditional_report_is_traditional_whatever_its_length() -> None:
+    """Script by share, not by count: two sentences with five traditional
+    characters are traditional; a long simplified text with one variant form
+    is not."""
+    from services.extract.engine import extract
+
+    short = "某某縣2010年政府信息公开工作年度报告\n全年主动公開政府信息35条，收到申請2件。\n"
+    assert normalize.is_traditional(short)
+    report = extract(short.encode(), filename="short.txt")
+    assert report.script == "traditional"
+    assert report.agency == "某某县"
+    assert report.metrics["proactive.items_total"] == 35 and report.metrics["applications.new_received"] == 2
+    long_simplified = "本机关全年主动公开政府信息，及时回应社会关切。" * 40 + "乾"
+    assert not normalize.is_traditional(long_simplified)

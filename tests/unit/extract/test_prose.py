@@ -93,3 +93,45 @@ def test_review_revocation_is_not_a_withdrawal() -> None:
     v = values("共收到政府信息公开申请10件。行政复议2件，其中维持1件，撤销1件。申请人撤回申请2件。")
     assert v["applications.withdrawn"] == 2
     assert v["review.corrected"] == 1
+
+
+def test_explicit_none_statements_state_zero() -> None:
+    """Issue 12 (3): a sentence that says there were none states 0; silence,
+    a heading, or a negation of something else states nothing."""
+    v = values("本年度无不予公开政府信息情况。本年度没有政府信息公开收费及减免情况。")
+    assert v["applications.refused.total"] == 0 and v["fees.collected_yuan"] == 0
+    assert values("没有不予公开的申请。")["applications.refused.total"] == 0
+    for silent in ("六、政府信息公开收费及减免情况", "（三）不予公开", "无不予公开", "本年度收取政府信息公开费用及减免情况如下"):
+        got = values(silent)
+        assert "applications.refused.total" not in got and "fees.collected_yuan" not in got, silent
+    assert values("答复政府信息公开申请10件，其中不予公开3件。")["applications.refused.total"] == 3
+
+
+# --- cost on hostile text (issue 8 #7): linear in the text, whatever its shape ---
+
+def _parse_seconds(body: str) -> float:
+    import time
+
+    start = time.perf_counter()
+    prose.parse(text_doc("本机关收到政府信息公开申请" + body + "件。"))
+    return time.perf_counter() - start
+
+
+def test_a_long_digit_run_is_cheap_and_no_figure() -> None:
+    # quadratic before: a 100 KB run held a worker for its whole 60 s timeout
+    assert _parse_seconds("1" * 100_000) < 5
+    assert "applications.new_received" not in values("本机关收到政府信息公开申请" + "1" * 40 + "件。")
+
+
+def test_a_long_numeral_run_is_cheap() -> None:
+    assert _parse_seconds("一" * 100_000) < 5
+
+
+def test_many_matches_without_punctuation_are_cheap() -> None:
+    # every match used to scan to both ends of the text for its clause
+    assert _parse_seconds("1件予以公开" * 15_000) < 5
+
+
+def test_numbers_next_to_long_runs_are_still_read() -> None:
+    assert values("本年度共收到政府信息公开申请123456789012件。")["applications.new_received"] == 123456789012
+    assert values("收取信息处理费共12.5元。")["fees.collected_yuan"] == 12.5

@@ -140,3 +140,78 @@ def doc_sample() -> bytes:
 @given(MUT)
 def test_mutated_doc_through_libreoffice_only_typed_errors(doc_sample: bytes, cuts: list) -> None:
     _only_typed(_mutate(doc_sample, cuts), "a.doc")
+
+
+def test_deeply_nested_html_tables_are_refused_before_parsing() -> None:
+    # issue 8 #12: 5,000 nested tables took 18 s before the recursion limit refused them
+    import time
+
+    from services.extract.engine.readers import html
+    from services.extract.errors import CorruptDocument
+
+    page = ("<html><body>" + "<table><tr><td>" * 5000 + "x" + "</td></tr></table>" * 5000 + "</body></html>").encode()
+    start = time.perf_counter()
+    with pytest.raises(CorruptDocument, match="nest more than"):
+        html.read(page)
+    assert time.perf_counter() - start < 3
+
+
+def test_layout_tables_a_few_deep_are_read() -> None:
+    from services.extract.engine.readers import html
+
+    page = ("<html><body>" + "<table><tr><td>" * 5 + "<p>正文</p>" + "</td></tr></table>" * 5 + "</body></html>").encode()
+    assert any("正文" in b.text for b in html.read(page).blocks)
+
+
+def _generated_docx_with(rewrite) -> bytes:  # type: ignore[no-untyped-def]
+    """The generated report's DOCX with ``word/document.xml`` passed through ``rewrite``."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(reportgen.docx_bytes())) as zin, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            body = zin.read(info)
+            zout.writestr(info, rewrite(body) if info.filename == "word/document.xml" else body)
+    return out.getvalue()
+
+
+def test_a_huge_docx_grid_span_is_clamped_not_expanded() -> None:
+    # found by the fuzz campaign: python-docx repeats a cell once per spanned
+    # column, and gridSpan="99999999" held a worker for its whole timeout
+    import re
+    import time
+
+    from services.extract.engine.readers import docx as docx_reader
+
+    def span(body: bytes) -> bytes:
+        body = re.sub(rb"<w:tcPr>", b'<w:tcPr><w:gridSpan w:val="99999999"/>', body, count=3)
+        assert b"99999999" in body
+        return body
+
+    data = _generated_docx_with(span)
+    start = time.perf_counter()
+    raw = docx_reader.read(data)
+    assert time.perf_counter() - start < 10
+    assert any(b.table is not None for b in raw.blocks)
+
+
+def test_a_long_vertically_merged_column_is_read_in_linear_time() -> None:
+    # found by the fuzz campaign: python-docx resolves each merge continuation
+    # by searching the rows above, so 1,000 continued rows took minutes
+    import re
+    import time
+
+    from services.extract.engine.readers import docx as docx_reader
+
+    def merge(body: bytes) -> bytes:
+        row = re.search(rb"<w:tr[ >].*?</w:tr>", body, re.S)
+        assert row is not None and b"<w:tcPr>" in row.group(0)
+        first = row.group(0).replace(b"<w:tcPr>", b'<w:tcPr><w:vMerge w:val="restart"/>')
+        continued = row.group(0).replace(b"<w:tcPr>", b"<w:tcPr><w:vMerge/>")
+        return body[:row.start()] + first + continued * 1000 + body[row.end():]
+
+    data = _generated_docx_with(merge)
+    start = time.perf_counter()
+    raw = docx_reader.read(data)
+    assert time.perf_counter() - start < 15
+    assert sum(1 for b in raw.blocks if b.table == 0 and b.row == 0) >= 1
+    assert not [b for b in raw.blocks if b.table == 0 and 1 <= (b.row or 0) <= 1000]  # continuations carry no text

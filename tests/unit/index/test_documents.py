@@ -83,3 +83,14 @@ def test_every_top_level_field_of_each_document_is_mapped() -> None:
         source = to_action(topic.name(S), model.model_dump_json().encode(), S).source
         mapped = set(template_body(kind)["template"]["mappings"]["properties"])
         assert set(source) <= mapped, f"{kind}: unmapped {set(source) - mapped}"
+
+
+def test_incomplete_sections_reach_report_and_metric_documents() -> None:
+    report = _report().model_copy(update={"incomplete_sections": ["review_litigation"]})
+    action = to_action(EXTRACTED.name(S), report.model_dump_json().encode(), S)
+    assert action.source["incomplete_sections"] == ["review_litigation"]
+    [ev] = to_metric_events(report)
+    action = to_action(METRICS.name(S), ev.model_dump_json().encode(), S)
+    assert action.source["incomplete_sections"] == ["review_litigation"]
+    for kind in ("reports", "metrics"):  # the strict mappings know the field
+        assert template_body(kind)["template"]["mappings"]["properties"]["incomplete_sections"] == {"type": "keyword"}

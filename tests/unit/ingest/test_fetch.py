@@ -11,6 +11,7 @@ import structlog
 
 from ogi.settings import Settings
 from services.ingest.errors import (
+    BadEncoding,
     BlockedAddress,
     HttpStatus,
     RobotsDisallowed,
@@ -21,6 +22,8 @@ from services.ingest.errors import (
     UnsupportedScheme,
 )
 from services.ingest.fetch import Fetcher, content_disposition_filename
+
+from .wire import wire_transport
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -55,7 +58,7 @@ class Site:
 
 
 def fetcher(site: Site, **overrides: object) -> Fetcher:
-    return Fetcher(settings(**overrides), transport=httpx.MockTransport(site))
+    return Fetcher(settings(**overrides), transport=wire_transport(site))
 
 
 def test_plain_fetch_sends_our_user_agent() -> None:
@@ -202,9 +205,9 @@ def test_content_disposition_filenames() -> None:
     assert content_disposition_filename(None) is None
 
 
-def test_undecodable_body_is_a_failure_not_a_crash() -> None:
+def test_undecodable_body_is_refused_not_a_crash() -> None:
     site = Site({"/gz": lambda r: httpx.Response(200, content=iter([b"not gzip"]), headers={"Content-Encoding": "gzip"})})
-    with structlog.testing.capture_logs() as logs, pytest.raises(TransportFailure, match="DecodingError"):
+    with structlog.testing.capture_logs() as logs, pytest.raises(BadEncoding, match="corrupt"):
         fetcher(site).fetch("http://site.test/gz")
     assert site.paths().count("/gz") == 1
-    assert [e["outcome"] for e in logs if e["event"] == "fetch" and e["url"].endswith("/gz")] == ["error"]
+    assert [e["outcome"] for e in logs if e["event"] == "fetch" and e["url"].endswith("/gz")] == ["refused"]

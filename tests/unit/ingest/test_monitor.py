@@ -17,6 +17,8 @@ from services.ingest.monitor import Monitor
 from services.ingest.registry import Source
 from services.ingest.state import SeenState, StatusTable
 
+from .wire import wire_transport
+
 NB = "/nb/"
 
 
@@ -98,7 +100,7 @@ def monitor(site: Site, seen: SeenState | None = None, producer: FakeProducer | 
     return Monitor(
         SETTINGS,
         sources=[SOURCE],
-        fetcher=Fetcher(SETTINGS, transport=httpx.MockTransport(site)),
+        fetcher=Fetcher(SETTINGS, transport=wire_transport(site)),
         producer=producer or FakeProducer(),  # type: ignore[arg-type]
         seen=seen or SeenState(SETTINGS, memory=True),
         status=StatusTable(SETTINGS, memory=True),

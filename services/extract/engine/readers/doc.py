@@ -1,31 +1,27 @@
 """Legacy Word (.doc), WPS and RTF files, converted by a real converter.
 
 LibreOffice (``soffice --headless --convert-to docx``) keeps the tables, so
-the converted file goes through the DOCX reader. It runs with a private
-profile directory (concurrent conversions otherwise fight over one profile
-lock) and a timeout. ``antiword`` is the fallback for .doc: text only, but
-the table parsers read text too.
+the converted file goes through the DOCX reader. It runs with a fresh
+private profile directory (concurrent conversions otherwise fight over one
+profile lock), a timeout, and without network, environment or a way to
+outlive the extraction (see ``sandbox``). ``antiword`` is the fallback for
+.doc: text only, but the table parsers read text too.
 """
 
 from __future__ import annotations
 
 import os
-import resource
 import shutil
-import subprocess
 import tempfile
 
+from services.extract.engine import sandbox
 from services.extract.engine.document import RawDocument
 from services.extract.errors import ConversionFailed
 
+# Longer than the extraction limit on purpose: in the worker the parent's
+# kill of the whole process group comes first; this one bounds
+# ``ogi extract --unbounded``.
 CONVERT_TIMEOUT_S = 120
-
-
-def _unlimit() -> None:
-    # The bounded child lowers RLIMIT_AS for Python; soffice needs more.
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
-    os.setsid()
 
 
 def soffice_binary() -> str | None:
@@ -43,11 +39,7 @@ def convert_to_docx(data: bytes, suffix: str) -> bytes:
         profile = os.path.join(tmp, "profile")
         cmd = [exe, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore", "--nolockcheck",
                "--convert-to", "docx:MS Word 2007 XML", "--outdir", os.path.join(tmp, "out"), src]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, timeout=CONVERT_TIMEOUT_S, preexec_fn=_unlimit,
-                                  env={**os.environ, "HOME": tmp})
-        except subprocess.TimeoutExpired as e:
-            raise ConversionFailed(f"LibreOffice did not finish converting within {CONVERT_TIMEOUT_S} s") from e
+        proc = sandbox.run(cmd, home=tmp, timeout_s=CONVERT_TIMEOUT_S, name="LibreOffice")
         out = os.path.join(tmp, "out", "in.docx")
         if not os.path.exists(out):
             err = (proc.stderr or b"").decode("utf-8", "replace").strip()[-300:]
@@ -61,14 +53,13 @@ def _antiword(data: bytes) -> RawDocument:
     exe = shutil.which("antiword")
     if exe is None:
         raise ConversionFailed("neither LibreOffice nor antiword could convert the .doc file")
-    with tempfile.NamedTemporaryFile(suffix=".doc") as f:
-        f.write(data)
-        f.flush()
-        try:
-            proc = subprocess.run([exe, "-m", "UTF-8.txt", "-w", "0", f.name], capture_output=True,
-                                  timeout=CONVERT_TIMEOUT_S)
-        except subprocess.TimeoutExpired as e:
-            raise ConversionFailed("antiword timed out") from e
+    with tempfile.TemporaryDirectory(prefix="ogi-antiword-") as tmp:
+        src = os.path.join(tmp, "in.doc")
+        with open(src, "wb") as f:
+            f.write(data)
+        # antiword has no network code: isolated where possible, run anyway where not
+        proc = sandbox.run([exe, "-m", "UTF-8.txt", "-w", "0", src], home=tmp, timeout_s=CONVERT_TIMEOUT_S,
+                           name="antiword", require_isolation=False)
     if proc.returncode != 0:
         raise ConversionFailed(f"antiword failed (exit {proc.returncode}): "
                                f"{proc.stderr.decode('utf-8', 'replace').strip()[-300:]}")

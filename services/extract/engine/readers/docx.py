@@ -8,6 +8,7 @@ import io
 import zipfile
 
 from services.extract.engine.document import Block, RawDocument
+from services.extract.engine.readers.limits import clamp_docx_grid_spans
 from services.extract.errors import CorruptDocument, DocumentTooLarge
 
 MAX_UNCOMPRESSED = 200 * 1024 * 1024
@@ -42,6 +43,7 @@ def read(data: bytes) -> RawDocument:
     blocks: list[Block] = []
     tno = 0
     body = d.element.body
+    clamp_docx_grid_spans(body)
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
@@ -63,24 +65,27 @@ def read(data: bytes) -> RawDocument:
 
 
 def _table(table, number: int, blocks: list[Block]) -> None:  # type: ignore[no-untyped-def]
+    """Each cell once, at its grid column. The cells are walked directly, not
+    through python-docx's ``row.cells``: that resolves every vertical-merge
+    continuation by searching the rows above, one row at a time, which is
+    quadratic in a long merged column (1,000 repeated rows held a worker for
+    its whole timeout). A continuation carries no text of its own and is
+    skipped either way."""
     from docx.oxml.ns import qn
+    from docx.table import _Cell
 
-    seen: dict[int, object] = {}  # keep the elements alive so ids stay unique
-    for r, row in enumerate(table.rows):
+    for r, tr in enumerate(table._tbl.tr_lst):
         out: list[Block] = []
-        try:
-            cells = row.cells
-        except Exception:  # malformed grid
-            continue
-        for c, cell in enumerate(cells):
-            tc = cell._tc
+        c = 0
+        for tc in tr.tc_lst:
+            try:
+                span = tc.grid_span
+            except Exception:  # a span that is no number
+                span = 1
             vm = tc.tcPr.find(qn("w:vMerge")) if tc.tcPr is not None else None
-            if id(tc) in seen:
-                continue  # horizontal merge: python-docx repeats the cell
-            seen[id(tc)] = tc
-            if vm is not None and vm.get(qn("w:val")) in (None, "continue"):
-                continue  # vertical merge continuation
-            out.append(Block(" ".join(cell.text.split()), table=number, row=r, col=c))
+            if vm is None or vm.get(qn("w:val")) not in (None, "continue"):
+                out.append(Block(" ".join(_Cell(tc, table).text.split()), table=number, row=r, col=c))
+            c += max(1, span)
         if out:
             last = out[-1]
             out[-1] = Block(last.text, table=last.table, row=last.row, col=last.col, row_end=True)

@@ -3,18 +3,42 @@
 BeautifulSoup with lxml is used because government pages are rarely valid
 HTML (unclosed <td>, nested <font>, Word-exported markup) and lxml's parser
 repairs them the way browsers do.
+
+Text is laid out as a browser shows it (:func:`_layout`): inline elements
+(``span``, ``font``, ``b``, ``a``, ``o:p``, ...) join with nothing added,
+because word processors split a run of text wherever its formatting or
+revision history changes, often inside a number (``<span>2</span><span>0</span>``
+is "20" on screen). Only block elements, ``<br>``, source whitespace and
+``&nbsp;`` separate words; the same rule holds for prose, cells and titles.
+
+A page's information-index table (索引号 / 名称 / 发布机构 / 发文日期 ...) is
+page chrome: it is read as key-value pairs into the document's metadata,
+never as report text (its label cells would otherwise be glued to their
+values, e.g. an agency "名称某某县发展和改革局").
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from services.extract.engine.document import Block, RawDocument
+from services.extract.engine.readers.limits import check_html_table_nesting
 from services.extract.engine.readers.text import decode
 from services.extract.errors import CorruptDocument
 
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_\-]+)""", re.I)
-_BLOCK_TAGS = {"p", "div", "br", "h1", "h2", "h3", "h4", "h5", "h6", "li", "tr", "section", "article", "title"}
+# Elements a browser lays out as blocks (a line break before and after);
+# every other element is inline and adds nothing between its neighbours.
+_BLOCK_TAGS = frozenset({
+    "address", "article", "aside", "blockquote", "body", "caption", "center", "dd", "details", "dialog", "dir",
+    "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6",
+    "header", "hgroup", "hr", "html", "legend", "li", "main", "menu", "nav", "ol", "p", "pre", "section",
+    "summary", "table", "tbody", "td", "tfoot", "th", "thead", "title", "tr", "ul", "option", "optgroup",
+})
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|mso-hide\s*:\s*all", re.I)
+_LINE_BREAK = "\u2029"  # marks a block edge or <br> while the text is assembled (never in page text)
+_SOURCE_WHITESPACE = re.compile(r"[ \t\n\r\f]+")  # HTML's collapsible whitespace; &nbsp; is not in it
 
 
 def _decode(data: bytes) -> str:
@@ -30,15 +54,75 @@ def _decode(data: bytes) -> str:
     return decode(data)
 
 
+# ------------------------------------------------------------------ layout
+
+def _is_wide(ch: str) -> bool:
+    return unicodedata.east_asian_width(ch) in ("W", "F")
+
+
+def _collapse(raw: str) -> list[str]:
+    """Lines of ``raw`` (source text with :data:`_LINE_BREAK` marks) as a
+    browser renders them: each run of source whitespace is one space, except
+    that a run containing a line break between two East Asian wide characters
+    disappears (CSS Text 3 segment-break rule: Word and CMS editors wrap long
+    Chinese lines in the source)."""
+
+    def space(m: re.Match[str]) -> str:
+        s = m.string
+        before = s[m.start() - 1] if m.start() else ""
+        after = s[m.end()] if m.end() < len(s) else ""
+        if "\n" in m.group() and before and after and _is_wide(before) and _is_wide(after):
+            return ""
+        return " "
+
+    text = _SOURCE_WHITESPACE.sub(space, raw).replace("\xa0", " ")  # &nbsp; shows as a space that never collapses
+    return [line.strip() for line in text.split(_LINE_BREAK) if line.strip()]
+
+
+def _layout(node, parts: list[str], on_table=None) -> None:  # type: ignore[no-untyped-def]
+    """Append ``node``'s rendered source text to ``parts``; ``on_table(table)``
+    takes over each table (the caller flushes ``parts`` first), else a
+    table's cells are laid out as blocks."""
+    for child in node.children:
+        name = getattr(child, "name", None)
+        if name is None:
+            parts.append(str(child))
+        elif name == "br":
+            parts.append(_LINE_BREAK)
+        elif child.has_attr("hidden") or _HIDDEN_STYLE.search(child.get("style") or ""):
+            continue  # not shown (Word's mso-hide:all marks its field codes and hidden text)
+        elif name == "pre":  # a browser keeps pre's line breaks
+            parts.append(_LINE_BREAK + child.get_text().replace("\n", _LINE_BREAK) + _LINE_BREAK)
+        elif name == "table" and on_table is not None:
+            on_table(child)
+        elif name in _BLOCK_TAGS:
+            parts.append(_LINE_BREAK)
+            _layout(child, parts, on_table)
+            parts.append(_LINE_BREAK)
+        else:
+            _layout(child, parts, on_table)
+
+
+def _text(node) -> str:  # type: ignore[no-untyped-def]
+    """One line of text for an element (a cell, the title): the browser's
+    lines joined with a space."""
+    parts: list[str] = []
+    _layout(node, parts)
+    return " ".join(_collapse("".join(parts)))
+
+
+# ------------------------------------------------------------------ reader
+
 def read(data: bytes) -> RawDocument:
     from bs4 import BeautifulSoup, Comment
 
     text = _decode(data)
+    check_html_table_nesting(text)
     try:
         soup = BeautifulSoup(text, "lxml")
     except Exception as e:  # lxml raises assorted errors on binary garbage
         raise CorruptDocument(f"html: cannot parse: {e}") from e
-    page_title = soup.title.get_text(" ").strip() if soup.title is not None else ""
+    page_title = _text(soup.title) if soup.title is not None else ""
     for t in soup(["script", "style", "noscript", "head", "title"]):
         t.decompose()
     for c in soup.find_all(string=lambda s: isinstance(s, Comment)):
@@ -46,60 +130,37 @@ def read(data: bytes) -> RawDocument:
     blocks: list[Block] = []
     meta: dict[str, str] = {"page_title": page_title} if page_title else {}
     table_no = 0
-    body = soup.body or soup
+    buf: list[str] = []
 
-    def walk(node) -> None:  # type: ignore[no-untyped-def]
+    def flush() -> None:
+        blocks.extend(Block(line) for line in _collapse("".join(buf)))
+        buf.clear()
+
+    def on_table(table) -> None:  # type: ignore[no-untyped-def]
         nonlocal table_no
-        buf: list[str] = []
-
-        def flush() -> None:
-            s = "".join(buf).strip()
-            if s:
-                for line in s.split("\n"):
-                    if line.strip():
-                        blocks.append(Block(line.strip()))
-            buf.clear()
-
-        for child in node.children:
-            name = getattr(child, "name", None)
-            if name is None:
-                buf.append(str(child))
-            elif name == "table":
-                flush()
-                if child.find("table") is not None:
-                    # a layout table wrapping the article: its cells are containers
-                    for td in child.find_all(["td", "th"]):
-                        if td.find_parent("table") is child:
-                            walk(td)
-                            flush()
-                else:
-                    _table(child, table_no, blocks)
-                    table_no += 1
-            elif name == "br":
-                buf.append("\n")
-            elif name in _BLOCK_TAGS:
-                flush()
-                walk(child)
-                flush()
-            else:
-                if child.find("table") is not None or child.find(_BLOCK_TAGS) is not None:
-                    flush()
-                    walk(child)
-                    flush()
-                else:
-                    buf.append(child.get_text())
         flush()
+        if table.find("table") is not None:
+            # a layout table wrapping the article: its cells are containers
+            for td in table.find_all(["td", "th"]):
+                if td.find_parent("table") is table:
+                    _layout(td, buf, on_table)
+                    flush()
+        else:
+            rows = _rows(table)
+            if not _read_info_index(rows, meta):
+                _table(rows, table_no, blocks)
+                table_no += 1
 
-    walk(body)
-    return RawDocument(blocks=blocks, format="html", meta=meta)
+    _layout(soup.body or soup, buf, on_table)
+    flush()
+    return RawDocument(blocks=_take_index_lines(blocks, meta), format="html", meta=meta)
 
 
-def _table(table, number: int, blocks: list[Block]) -> None:  # type: ignore[no-untyped-def]
-    """Emit each cell once, with its grid column after rowspans/colspans."""
+def _table(rows: list[list], number: int, blocks: list[Block]) -> None:  # type: ignore[type-arg]
+    """Emit each cell of a table's rows (:func:`_rows`) once, with its grid
+    column after rowspans/colspans."""
     occupied: dict[tuple[int, int], bool] = {}
-    rows = [tr for tr in table.find_all("tr") if tr.find_parent("table") is table]
-    for r, tr in enumerate(rows):
-        cells = [td for td in tr.find_all(["td", "th"]) if td.find_parent("tr") is tr]
+    for r, cells in enumerate(rows):
         c = 0
         out: list[Block] = []
         for td in cells:
@@ -113,12 +174,119 @@ def _table(table, number: int, blocks: list[Block]) -> None:  # type: ignore[no-
             for dr in range(rs):
                 for dc in range(cs):
                     occupied[(r + dr, c + dc)] = True
-            inner = td.find_all("table")
-            txt = " ".join(td.get_text(" ").split()) if not inner else " ".join(
-                s for s in td.find_all(string=True) if s.strip())
-            out.append(Block(txt, table=number, row=r, col=c))
+            out.append(Block(_text(td), table=number, row=r, col=c))
             c += cs
         if out:
             last = out[-1]
             out[-1] = Block(last.text, table=last.table, row=last.row, col=last.col, row_end=True)
             blocks.extend(out)
+
+
+def _rows(table) -> list[list]:  # type: ignore[type-arg,no-untyped-def]
+    """The table's own rows (not a nested table's), each as its own cells."""
+    rows = [tr for tr in table.find_all("tr") if _nearest(tr, "table") is table]
+    return [[td for td in tr.find_all(["td", "th"]) if _nearest(td, "tr") is tr] for tr in rows]
+
+
+def _nearest(element, name: str):  # type: ignore[no-untyped-def]
+    """The closest ancestor called ``name`` (bs4's find_parent, without its
+    filter machinery: this runs for every cell)."""
+    parent = element.parent
+    while parent is not None and parent.name != name:
+        parent = parent.parent
+    return parent
+
+
+# ------------------------------------------------------------------ page chrome
+
+#: labels of the information-index table (信息公开目录 索引) -> metadata key
+#: (None: recognised as chrome, not kept). Earlier labels of one key win.
+_INDEX_LABELS: dict[str, str | None] = {
+    "名称": "title", "标题": "title", "文件名称": "title", "信息名称": "title",
+    "发布机构": "publisher", "发文机关": "publisher", "发文机构": "publisher", "发布单位": "publisher",
+    "所属机构": "publisher", "信息来源": "publisher",
+    "发布日期": "published", "公开日期": "published", "发布时间": "published", "发文日期": "published",
+    "成文日期": "published", "生成日期": "published",
+    "索引号": None, "主题分类": None, "分类": None, "信息分类": None, "组配分类": None, "体裁分类": None,
+    "主题词": None, "关键词": None, "文号": None, "发文字号": None, "有效性": None, "生效日期": None,
+    "废止日期": None, "公开方式": None, "公开范围": None, "公开形式": None, "时效": None, "统一编号": None,
+    "服务对象": None, "内容概述": None, "来源": None,
+}
+# a label cell: the label alone, or "label：value" (a colon is required before an inline value)
+_INDEX_CELL = re.compile("(" + "|".join(sorted(_INDEX_LABELS, key=len, reverse=True)) + r")(?:[:：](.*))?")
+_PRIORITY = {label: i for i, label in enumerate(_INDEX_LABELS)}
+_INDEX_MAX_ROWS = 15  # an index table is a few rows: a longer table is content, whatever its labels
+
+
+# "label：" at the start of a line or after a space ("名 称：" spaced out to align)
+_INDEX_FIELD = re.compile(r"(?:^|(?<=\s))(" + "|".join(
+    r"\s*".join(label) for label in sorted(_INDEX_LABELS, key=len, reverse=True)) + r")\s*[:：]")
+_INDEX_GAP = 2  # an index written as lines (<li>, <div>) is lines in a row, perhaps one label's value between
+
+
+def _index_fields(line: str) -> list[tuple[str, str]]:
+    """(label, value) of a line that starts with an index label, else []."""
+    found = list(_INDEX_FIELD.finditer(line))
+    if not found or found[0].start() != 0:
+        return []
+    ends = [m.start() for m in found[1:]] + [len(line)]
+    return [("".join(m.group(1).split()), line[m.end():end].strip()) for m, end in zip(found, ends)]
+
+
+def _take_index_lines(blocks: list[Block], meta: dict[str, str]) -> list[Block]:
+    """The information index written as lines (``<li>索引号：…</li>``), not a
+    table: a run of label lines with at least two different labels
+    becomes metadata, as in :func:`_read_info_index`,
+    and leave the text."""
+    lines = {i: f for i, b in enumerate(blocks[:200]) if b.table is None and (f := _index_fields(b.text))}
+    runs: list[list[int]] = []  # index lines at most _INDEX_GAP lines apart
+    for i in sorted(lines):
+        if runs and i - runs[-1][-1] <= _INDEX_GAP:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    taken = {i for run in runs if len({label for i in run for label, _ in lines[i]}) >= 2 for i in run}
+    if not taken:
+        return blocks
+    _keep_index_fields([field for i in sorted(taken) for field in lines[i]], meta)
+    return [b for i, b in enumerate(blocks) if i not in taken]
+
+
+def _keep_index_fields(fields: list[tuple[str, str]], meta: dict[str, str]) -> None:
+    """Index fields into ``meta``: per key, the value of its preferred label."""
+    best: dict[str, tuple[int, str]] = {}
+    for label, value in fields:
+        key = _INDEX_LABELS[label]
+        if key and value and (key not in best or _PRIORITY[label] < best[key][0]):
+            best[key] = (_PRIORITY[label], value)
+    for key, (_, value) in best.items():
+        meta.setdefault(key, value)
+
+
+def _read_info_index(rows: list[list], meta: dict[str, str]) -> bool:  # type: ignore[type-arg]
+    """If a table's ``rows`` (:func:`_rows`) are a page's information-index table, put its fields into
+    ``meta`` and return True. Recognised by at least two label cells
+    (``索引号``, ``发布机构`` ...; a report's own tables have none); a label's
+    value is the rest of its cell (``发布机构：某某局``) or the next cell."""
+    if len(rows) > _INDEX_MAX_ROWS:
+        return False
+    labelled: list[tuple[str, str]] = []
+    for cells in rows:
+        texts = [_text(td) for td in cells]
+        i = 0
+        while i < len(texts):
+            m = _INDEX_CELL.fullmatch("".join(texts[i].split()))  # "名 称：" is 名称 spaced out to align
+            if m is None:
+                i += 1
+                continue
+            value = re.split("[:：]", texts[i], maxsplit=1)[1].strip() if m.group(2) else ""
+            nxt = texts[i + 1] if i + 1 < len(texts) else ""
+            if not value and nxt and _INDEX_CELL.fullmatch("".join(nxt.split())) is None:
+                value = nxt  # the value is the next cell (unless that is the next label: an empty field)
+                i += 1
+            labelled.append((m.group(1), value))
+            i += 1
+    if len({label for label, _ in labelled}) < 2:
+        return False
+    _keep_index_fields(labelled, meta)
+    return True

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 
 from services.extract.engine.document import Block, RawDocument
 from services.extract.errors import CorruptDocument, DocumentTooLarge
@@ -52,7 +53,38 @@ def _paragraphs(lines: list[dict]) -> list[tuple[float, str]]:  # type: ignore[t
     return out
 
 
-def read(data: bytes) -> RawDocument:
+def _use_pdfium_objects(pdf, data: bytes) -> Callable[[], None]:  # type: ignore[no-untyped-def]
+    """Give each pdfplumber page the objects PDFium reads (see pdf_objects),
+    keeping pdfminer for the pages PDFium cannot describe or a file PDFium
+    refuses. Returns the closer of the PDFium document.
+
+    pdfplumber has no public way to hand a page its objects; it caches them in
+    ``Page._objects``, which we fill. pyproject pins pdfplumber's minor version
+    and tests/unit/extract/test_pdf_objects.py compares both paths, so an
+    upgrade that changes this fails a test instead of misreading tables."""
+    import pypdfium2 as pdfium
+
+    from services.extract.engine.readers.pdf_objects import page_objects
+
+    try:
+        doc = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError:
+        return lambda: None  # pdfminer alone decides whether the file is readable
+    try:
+        if len(doc) != len(pdf.pages):
+            return doc.close
+        for i, page in enumerate(pdf.pages):
+            objects = page_objects(doc[i], page.page_number, page.initial_doctop)
+            if objects is not None:
+                page._objects = objects
+    except pdfium.PdfiumError:
+        pass  # the pages not yet given objects fall back to pdfminer
+    return doc.close
+
+
+def read(data: bytes, *, pdfium: bool = True) -> RawDocument:
+    """``pdfium=False`` reads every page through pdfminer alone (the reference
+    the tests compare the fast path with)."""
     import pdfplumber
     from pdfminer.pdfparser import PDFSyntaxError
 
@@ -71,6 +103,7 @@ def read(data: bytes) -> RawDocument:
     blocks: list[Block] = []
     tno = 0
     chars = 0
+    close_pdfium = _use_pdfium_objects(pdf, data) if pdfium else (lambda: None)
     try:
         for pno, page in enumerate(pages, 1):
             page = page.dedupe_chars()
@@ -109,5 +142,6 @@ def read(data: bytes) -> RawDocument:
             raise MemoryError(f"pdf: {e}") from e  # the bounded runner reports it as ExtractionMemoryExceeded
         raise CorruptDocument(f"pdf: damaged content stream: {type(e).__name__}: {e}") from e
     finally:
+        close_pdfium()
         pdf.close()
     return RawDocument(blocks=blocks, format="pdf", warnings=warnings, has_text_layer=chars > 0)
