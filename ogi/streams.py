@@ -55,10 +55,114 @@ async def send_acked(target: faust.TopicT, key: str | None, *values: bytes) -> N
     await asyncio.gather(*futures)
 
 
-def run(app: faust.App, loglevel: str = "warning") -> None:
+def _first_attr(obj: Any, *names: str) -> Any:
+    return next((v for v in (getattr(obj, n, None) for n in names) if v is not None), None)
+
+
+def _await_chain(task: asyncio.Task[Any]) -> list[str]:
+    """Where ``task`` is suspended: every coroutine frame of its await chain
+    (file:line function), down to the future it waits on."""
+    import gc
+
+    out: list[str] = []
+    obj: Any = task.get_coro()
+    for _ in range(100):
+        frame = _first_attr(obj, "cr_frame", "ag_frame", "gi_frame")
+        if frame is not None:
+            out.append(f"{frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}")
+            nxt = _first_attr(obj, "cr_await", "ag_await", "gi_yieldfrom")
+        elif isinstance(obj, asyncio.Future):
+            out.append(f"future {obj!r}"[:600])
+            break
+        else:
+            # an __await__ iterator (coroutine_wrapper, async_generator_asend, FutureIter)
+            # exposes what it iterates only to the garbage collector
+            inner = [r for r in gc.get_referents(obj)
+                     if hasattr(r, "cr_frame") or hasattr(r, "ag_frame") or hasattr(r, "gi_frame")
+                     or isinstance(r, asyncio.Future)]
+            if not inner:
+                out.append(f"awaits {obj!r}"[:300])
+                break
+            nxt = inner[0]
+        if nxt is None:
+            break
+        obj = nxt
+    return out
+
+
+def dump_tasks(signum: int = 0, frame: Any = None) -> None:
+    """Log the await chain of every asyncio task (``kill -URG <pid>``)."""
+    import structlog
+
+    log = structlog.get_logger("ogi.streams")
+    loop = asyncio.get_event_loop()
+    for task in asyncio.all_tasks(loop):
+        log.warning("task dump", task=task.get_name(), chain=_await_chain(task))
+
+
+def app_input_topics(app: faust.App) -> list[str]:
+    """The topics ``app``'s agents read (not the tables' changelogs)."""
+    names: set[str] = set()
+    for agent in app.agents.values():
+        names.update(getattr(agent.channel, "topics", ()))
+    return sorted(names)
+
+
+def seed_committed_offsets(app: faust.App, settings: Settings) -> dict[str, int]:
+    """Give every partition of ``app``'s input topics that its group never
+    committed a committed offset: the partition's first offset (what
+    ``consumer_auto_offset_reset="earliest"`` would read anyway). Returns
+    what it committed ("topic/partition" -> offset).
+
+    Why (faust-streaming 0.15.3; re-check before upgrading): at the end of
+    every table recovery Faust resumes the stream partitions, lets its
+    fetcher hand records to the agents' buffers, seeks each partition to
+    its *committed* offset, and then clears those buffers
+    (``Recovery._resume_streams``; the agent queues are
+    ``clear_on_resume``). A partition with a committed offset is re-read
+    from it; one without is not sought, so the records handed out and
+    cleared are gone for this process: a fresh detector waited forever
+    for reports already on its topic. With an offset on every partition
+    the seek covers all of them.
+
+    Only possible while the group has no members (Kafka refuses a commit
+    from outside a live group); a live group's members keep their own
+    positions, so that case is logged and left alone."""
+    import structlog
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.errors import KafkaError
+    from kafka.structs import OffsetAndMetadata
+
+    log = structlog.get_logger("ogi.streams")
+    group = app.conf.id
+    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=group,
+                             enable_auto_commit=False, client_id=f"{group}-seed", request_timeout_ms=30_000)
+    try:
+        tps = [TopicPartition(topic, p) for topic in app_input_topics(app)
+               for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        unstarted = [tp for tp in tps if consumer.committed(tp) is None]
+        if not unstarted:
+            return {}
+        starts = consumer.beginning_offsets(unstarted)
+        try:
+            consumer.commit({tp: OffsetAndMetadata(starts[tp], "", -1) for tp in unstarted})
+        except KafkaError as exc:
+            log.warning("partitions without a committed offset left as they are", group=group,
+                        partitions=[f"{tp.topic}/{tp.partition}" for tp in unstarted], error=repr(exc))
+            return {}
+        seeded = {f"{tp.topic}/{tp.partition}": starts[tp] for tp in unstarted}
+        log.info("committed offsets seeded", group=group, offsets=seeded)
+        return seeded
+    finally:
+        consumer.close()
+
+
+def run(app: faust.App, loglevel: str = "warning", settings: Settings | None = None) -> None:
     """Run ``app``'s agents and timers until SIGINT or SIGTERM. Logging
     stays as ``ogi.log`` set it up (structlog JSON, no colours, no
-    spinner), and a stop is bounded by the stop deadline of ogi.signals."""
+    spinner), and a stop is bounded by the stop deadline of ogi.signals.
+    Every input partition starts from a committed offset
+    (``seed_committed_offsets``)."""
     from faust.worker import Worker
 
     from ogi.signals import request_stop
@@ -76,6 +180,11 @@ def run(app: faust.App, loglevel: str = "warning") -> None:
             request_stop(signum.name, shutdown="Faust shutdown: finish the records in hand, commit their "
                                                "offsets, close the Kafka clients")
 
+    from ogi.settings import get_settings
+
+    seed_committed_offsets(app, settings or get_settings())
     worker = _Worker(app, loglevel=loglevel, quiet=True, override_logging=False, redirect_stdouts=False)
     worker.spinner = None  # it writes cursor control sequences even into a log file
+    # SIGURG: ignored by default and unused by mode (SIGUSR1 prints only each task's top frame)
+    signal.signal(signal.SIGURG, dump_tasks)
     worker.execute_from_commandline()
