@@ -36,11 +36,15 @@ def test_unstarted_partitions_get_their_first_offset_and_started_ones_keep_their
     assert app_input_topics(app) == sorted([extracted, status])
 
     # the group has read partition 0 of the extracted reports up to offset 7 before
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=group, enable_auto_commit=False)
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers, group_id=group, enable_auto_commit=False
+    )
     try:
         consumer.commit({TopicPartition(extracted, 0): OffsetAndMetadata(7, "", -1)})
         partitions = {t: sorted(consumer.partitions_for_topic(t) or ()) for t in (extracted, status)}
-        starts = consumer.beginning_offsets([TopicPartition(t, p) for t, ps in partitions.items() for p in ps])
+        starts = consumer.beginning_offsets(
+            [TopicPartition(t, p) for t, ps in partitions.items() for p in ps]
+        )
     finally:
         consumer.close()
 
