@@ -198,6 +198,8 @@ def test_refusal_spike_and_broken_identity_end_to_end_with_detector_crash(
         time.sleep(6)  # room for a duplicate or a late overdue alert to show up, if one would
         received = list(hook.received)
         down_attempts = len(down.received)
+    # the detector this test restarted is its own to stop (the fixture stops the services it started)
+    services["detect"].stop()
 
     # --- Elasticsearch: exactly one alert per finding, revision 1, searchable
     indexed = es_alerts(es, platform)
