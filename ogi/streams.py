@@ -135,8 +135,13 @@ def seed_committed_offsets(app: faust.App, settings: Settings) -> dict[str, int]
 
     log = structlog.get_logger("ogi.streams")
     group = app.conf.id
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=group,
-                             enable_auto_commit=False, client_id=f"{group}-seed", request_timeout_ms=30_000)
+    try:
+        consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=group,
+                                 enable_auto_commit=False, client_id=f"{group}-seed",
+                                 request_timeout_ms=30_000)
+    except (KafkaError, OSError) as exc:  # Faust itself waits for an unreachable Kafka
+        log.warning("committed offsets not seeded: kafka unreachable", group=group, error=repr(exc))
+        return {}
     try:
         tps = [TopicPartition(topic, p) for topic in app_input_topics(app)
                for p in sorted(consumer.partitions_for_topic(topic) or ())]
