@@ -139,7 +139,7 @@ def seed_committed_offsets(app: faust.App, settings: Settings) -> dict[str, int]
         consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=group,
                                  enable_auto_commit=False, client_id=f"{group}-seed",
                                  request_timeout_ms=30_000)
-    except (KafkaError, OSError) as exc:  # Faust itself waits for an unreachable Kafka
+    except (KafkaError, OSError) as exc:  # not fatal here: Faust's own clients meet it next
         log.warning("committed offsets not seeded: kafka unreachable", group=group, error=repr(exc))
         return {}
     try:
