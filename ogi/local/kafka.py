@@ -74,11 +74,12 @@ class LocalKafka:
         except OSError:
             return False
         # A listening socket is not a ready broker: ask for cluster metadata.
-        from kafka import KafkaAdminClient
         from kafka.errors import KafkaError
 
+        from ogi.broker import make_admin
+
         try:
-            admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+            admin = make_admin(self.settings, bootstrap=bootstrap, timeout_s=0, request_timeout_ms=5000)
         except (KafkaError, OSError, ValueError):
             return False
         try:

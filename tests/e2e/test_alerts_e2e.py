@@ -43,7 +43,7 @@ from services.alerts.delivery.webhook import IDEMPOTENCY_KEY, SIGNATURE, TIMESTA
 from services.alerts.detector import Detector, alert_id, replay, update_history
 from services.alerts.rules import load_rules
 from services.alerts.samples import consistent, render_gb2021
-from services.index.store import index_name
+from ogi.elastic import index_name
 from services.ingest.files import publish_files
 from tests.support import REPO, Service, read_topic, service_env, wait_for
 from tests.unit.alerts.receivers import http_receiver

@@ -30,7 +30,8 @@ from schemas import DeadLetter, ExtractedReport, Template
 from services.extract.events import to_metric_events
 from services.index.errors import StoreUnavailable
 from services.index.indexer import Indexer
-from services.index.store import Action, bulk_write, index_name, install_templates
+from services.index.store import Action, bulk_write
+from ogi.elastic import index_name, install_templates
 from tests.support import read_topic, wait_for
 
 pytestmark = pytest.mark.integration
