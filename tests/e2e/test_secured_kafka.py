@@ -1,0 +1,129 @@
+"""The pipeline over a secured Kafka, as managed services run it: a
+SASL_SSL listener (SCRAM-SHA-512 users created when the storage is
+formatted, a broker certificate from a throw-away CA). The extract worker
+(Faust/aiokafka), the indexer and the publisher (kafka-python) all go
+through ogi.broker's one set of security settings; the password reaches
+the services as a file (``OGI_KAFKA_PASSWORD_FILE``).
+
+A wrong password, a CA that did not sign the broker's certificate and an
+unreachable broker each stop ``ogi serve`` within seconds with a message
+that names the cause."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from ogi.broker import ensure_topics
+from ogi.elastic import index_name
+from ogi.local._process import free_port
+from ogi.local.kafka import LocalKafka, SaslSsl
+from ogi.settings import Settings
+from services.ingest.files import publish_files
+from tests.support import REPO, Service, service_env, wait_for
+from tests.unit.alerts.tls_smtp import Certs, make_certs
+
+pytestmark = pytest.mark.e2e
+
+SAMPLES = REPO / "data" / "samples"
+USER, PASSWORD = "ogi-app", "scram-Pw-7f3a"
+
+
+class Secured:
+    def __init__(self, settings: Settings, certs: Certs, password_file: Path) -> None:
+        self.settings = settings
+        self.certs = certs
+        self.password_file = password_file
+
+    def env(self, **extra: str) -> dict[str, str]:
+        s = self.settings
+        return {"OGI_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "OGI_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+                "OGI_KAFKA_USERNAME": s.kafka_username, "OGI_KAFKA_PASSWORD_FILE": str(self.password_file),
+                "OGI_KAFKA_CA_FILE": str(self.certs.ca), **extra}
+
+
+@pytest.fixture(scope="module")
+def secured(platform: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Secured]:
+    work = tmp_path_factory.mktemp("kafka-sasl-ssl")
+    certs = make_certs(work, "ogi kafka test")
+    keystore = work / "broker-keystore.pem"
+    keystore.write_text(certs.key.read_text() + certs.cert.read_text())
+    password_file = work / "kafka-password"
+    password_file.write_text(PASSWORD + "\n")  # as orchestrators mount it, with a newline
+    broker_port, controller_port = free_port(), free_port()
+    settings = platform.model_copy(update={
+        "kafka_bootstrap": f"127.0.0.1:{broker_port}", "kafka_security_protocol": "SASL_SSL",
+        "kafka_sasl_mechanism": "SCRAM-SHA-512", "kafka_username": USER,
+        "kafka_password": SecretStr(PASSWORD), "kafka_ca_file": certs.ca})
+    broker = LocalKafka(settings, root=work / "kafka",
+                        sasl_ssl=SaslSsl(keystore, certs.ca, {"broker": "broker-Pw-1", USER: PASSWORD}))
+    broker.start(broker_port, controller_port)
+    try:
+        ensure_topics(settings)
+        yield Secured(settings, certs, password_file)
+    finally:
+        broker.stop()
+
+
+def test_seeds_reach_elasticsearch_over_sasl_ssl(secured: Secured, es, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    s = secured.settings
+    services = {name: Service(name, s, tmp_path, **secured.env()) for name in ("extract", "index")}
+    try:
+        seeds = sorted(SAMPLES.glob("*.txt"))
+        published = publish_files(seeds, settings=s)
+        ids = [r.report_id for r in published]
+        reports = index_name("reports", s)
+
+        def indexed() -> bool:
+            es.indices.refresh(index=reports)
+            return int(es.count(index=reports, query={"ids": {"values": ids}})["count"]) == len(ids)
+
+        wait_for(indexed, 300, f"{len(ids)} reports indexed over SASL_SSL",
+                 lambda: "\n".join(f"--- {n} ---\n{v.log()[-3000:]}" for n, v in services.items()),
+                 services.values())
+        truth = json.loads((SAMPLES / "truth.json").read_text())["reports"][seeds[4].name]
+        metrics = index_name("metrics", s)
+        es.indices.refresh(index=metrics)
+        hits = es.search(index=metrics, query={"bool": {"filter": [
+            {"term": {"agency": truth["agency"]}}, {"term": {"year": truth["year"]}},
+            {"term": {"metric": "applications.total_handled"}}, {"term": {"applicant": "total"}}]}})["hits"]["hits"]
+        assert [h["_source"]["value"] for h in hits] == [28.0]
+        for service in services.values():
+            assert PASSWORD not in service.log()  # the secret never reaches a log line
+    finally:
+        for service in services.values():
+            service.stop()
+
+
+def _serve_fails(settings: Settings, env: dict[str, str], within_s: float) -> str:
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "ogi.cli", "serve", "index"], env=service_env(settings, **env),
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    took = time.monotonic() - started
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert took < within_s, f"took {took:.1f}s"
+    assert "Traceback" not in proc.stderr
+    return proc.stderr
+
+
+def test_wrong_password_wrong_ca_and_unreachable_broker_fail_at_start(secured: Secured, tmp_path: Path) -> None:
+    s = secured.settings
+    wrong_password = tmp_path / "wrong"
+    wrong_password.write_text("not-the-password")
+    err = _serve_fails(s, secured.env(OGI_KAFKA_PASSWORD_FILE=str(wrong_password)), 40)
+    assert "login refused" in err and USER in err and "not-the-password" not in err
+
+    other_ca = make_certs(tmp_path, "another CA").ca
+    err = _serve_fails(s, secured.env(OGI_KAFKA_CA_FILE=str(other_ca)), 40)
+    assert "certificate not verified" in err and "OGI_KAFKA_CA_FILE" in err
+
+    closed = f"127.0.0.1:{free_port()}"
+    err = _serve_fails(s, secured.env(OGI_KAFKA_BOOTSTRAP=closed, OGI_CONNECT_TIMEOUT_S="3"), 40)
+    assert "unreachable" in err and closed in err
