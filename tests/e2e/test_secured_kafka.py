@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from ogi.broker import ensure_topics
+from ogi.broker import BrokerConfigError, BrokerError, check_kafka, ensure_topics
 from ogi.elastic import index_name
 from ogi.local._process import free_port
 from ogi.local.kafka import LocalKafka, SaslSsl
@@ -120,10 +120,15 @@ def test_wrong_password_wrong_ca_and_unreachable_broker_fail_at_start(secured: S
     err = _serve_fails(s, secured.env(OGI_KAFKA_PASSWORD_FILE=str(wrong_password)), 40)
     assert "login refused" in err and USER in err and "not-the-password" not in err
 
+    # the same start-up check in this process (a child costs seconds of imports each)
     other_ca = make_certs(tmp_path, "another CA").ca
-    err = _serve_fails(s, secured.env(OGI_KAFKA_CA_FILE=str(other_ca)), 40)
-    assert "certificate not verified" in err and "OGI_KAFKA_CA_FILE" in err
+    started = time.monotonic()
+    with pytest.raises(BrokerConfigError, match="certificate not verified.*OGI_KAFKA_CA_FILE"):
+        check_kafka(s.model_copy(update={"kafka_ca_file": other_ca}))
+    assert time.monotonic() - started < 10
 
     closed = f"127.0.0.1:{free_port()}"
-    err = _serve_fails(s, secured.env(OGI_KAFKA_BOOTSTRAP=closed, OGI_CONNECT_TIMEOUT_S="3"), 40)
-    assert "unreachable" in err and closed in err
+    started = time.monotonic()
+    with pytest.raises(BrokerError, match=f"unreachable.*{closed}"):
+        check_kafka(s.model_copy(update={"kafka_bootstrap": closed, "connect_timeout_s": 3.0}))
+    assert time.monotonic() - started < 10

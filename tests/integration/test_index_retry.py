@@ -23,7 +23,7 @@ import pytest
 import structlog
 from kafka import KafkaConsumer, TopicPartition
 
-from ogi.broker import ensure_topics, make_producer, publish
+from ogi.broker import ensure_topics, make_producer, make_reader, publish
 from ogi.settings import Settings
 from ogi.topics import DEADLETTER, METRICS
 from schemas import DeadLetter, ExtractedReport, Template
@@ -148,7 +148,7 @@ def test_the_indexer_neither_dead_letters_nor_commits_while_the_store_refuses(se
 
 
 def _consumer(s: Settings) -> KafkaConsumer:
-    return KafkaConsumer(bootstrap_servers=s.bootstrap_servers, group_id=s.index_group, enable_auto_commit=False)
+    return make_reader(s, client_id="ogi-test-committed", group_id=s.index_group)
 
 
 def _committed(s: Settings) -> dict[int, int]:
