@@ -71,8 +71,13 @@ def client_options(settings: Settings) -> dict[str, Any]:
 
 def make_client(settings: Settings | None = None, **overrides: Any) -> Elasticsearch:
     settings = settings or get_settings()
-    options: dict[str, Any] = {"request_timeout": 60, "retry_on_timeout": True, "max_retries": 3,
-                               **client_options(settings), **overrides}
+    options: dict[str, Any] = {
+        "request_timeout": 60,
+        "retry_on_timeout": True,
+        "max_retries": 3,
+        **client_options(settings),
+        **overrides,
+    }
     return Elasticsearch(settings.es_url, **options)
 
 
@@ -88,17 +93,22 @@ def wait_for_store(es: Elasticsearch, timeout_s: float = 120) -> None:
         except AuthenticationException as exc:
             raise StoreConfigError(
                 f"Elasticsearch refused the credentials (HTTP {exc.meta.status}): check OGI_ES_API_KEY or "
-                "OGI_ES_USERNAME/OGI_ES_PASSWORD") from exc
+                "OGI_ES_USERNAME/OGI_ES_PASSWORD"
+            ) from exc
         except AuthorizationException as exc:
             raise StoreConfigError(
-                f"Elasticsearch user lacks a privilege (HTTP {exc.meta.status}): {_reason(exc)}") from exc
+                f"Elasticsearch user lacks a privilege (HTTP {exc.meta.status}): {_reason(exc)}"
+            ) from exc
         except ESSSLError as exc:
-            raise StoreConfigError(f"Elasticsearch TLS certificate not verified ({_ssl_reason(exc)}): check "
-                                   "OGI_ES_CA_CERTS or OGI_ES_SSL_FINGERPRINT") from exc
+            raise StoreConfigError(
+                f"Elasticsearch TLS certificate not verified ({_ssl_reason(exc)}): check "
+                "OGI_ES_CA_CERTS or OGI_ES_SSL_FINGERPRINT"
+            ) from exc
         except (ESConnectionError, ApiError) as exc:
             if time.monotonic() > deadline:
-                raise StoreUnavailable(f"Elasticsearch unreachable after {timeout_s:.0f}s: {exc}; "
-                                       "check OGI_ES_URL") from exc
+                raise StoreUnavailable(
+                    f"Elasticsearch unreachable after {timeout_s:.0f}s: {exc}; check OGI_ES_URL"
+                ) from exc
         pause(1, "Elasticsearch")  # a stop must not wait for the store
 
 

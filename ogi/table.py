@@ -41,9 +41,16 @@ class CompactedTable(Generic[M]):
     ``wait_topic_s`` is how long a missing topic is waited for; with
     ``missing_ok`` a topic still missing then reads as empty."""
 
-    def __init__(self, spec: TopicSpec, settings: Settings | None = None,
-                 producer: KafkaProducer | None = None, *, memory: bool = False,
-                 wait_topic_s: float = 60, missing_ok: bool = False) -> None:
+    def __init__(
+        self,
+        spec: TopicSpec,
+        settings: Settings | None = None,
+        producer: KafkaProducer | None = None,
+        *,
+        memory: bool = False,
+        wait_topic_s: float = 60,
+        missing_ok: bool = False,
+    ) -> None:
         self.memory = memory
         self.spec = spec
         self.settings = settings or get_settings()
@@ -105,8 +112,13 @@ class CompactedTable(Generic[M]):
                         try:
                             row = decode(self.spec.model, record.value)
                         except UndecodableRecord as exc:
-                            log.warning("undecodable record skipped", topic=record.topic,
-                                        partition=record.partition, offset=record.offset, error=str(exc)[:500])
+                            log.warning(
+                                "undecodable record skipped",
+                                topic=record.topic,
+                                partition=record.partition,
+                                offset=record.offset,
+                                error=str(exc)[:500],
+                            )
                             continue
                         self._rows[key] = row  # type: ignore[assignment]
                         for hook in self._hooks:
@@ -137,7 +149,8 @@ class CompactedTable(Generic[M]):
         """Tombstone ``key`` (compaction then forgets it) and wait for the ack."""
         if not self.memory:
             self._writer().send(self.spec.name(self.settings), key=key.encode("utf-8"), value=None).get(
-                timeout=timeout_s)
+                timeout=timeout_s
+            )
         with self._lock:
             self._rows.pop(key, None)
 

@@ -44,9 +44,14 @@ class Secured:
 
     def env(self, **extra: str) -> dict[str, str]:
         s = self.settings
-        return {"OGI_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "OGI_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
-                "OGI_KAFKA_USERNAME": s.kafka_username, "OGI_KAFKA_PASSWORD_FILE": str(self.password_file),
-                "OGI_KAFKA_CA_FILE": str(self.certs.ca), **extra}
+        return {
+            "OGI_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+            "OGI_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+            "OGI_KAFKA_USERNAME": s.kafka_username,
+            "OGI_KAFKA_PASSWORD_FILE": str(self.password_file),
+            "OGI_KAFKA_CA_FILE": str(self.certs.ca),
+            **extra,
+        }
 
 
 @pytest.fixture(scope="module")
@@ -58,12 +63,21 @@ def secured(platform: Settings, tmp_path_factory: pytest.TempPathFactory) -> Ite
     password_file = work / "kafka-password"
     password_file.write_text(PASSWORD + "\n")  # as orchestrators mount it, with a newline
     broker_port, controller_port = free_port(), free_port()
-    settings = platform.model_copy(update={
-        "kafka_bootstrap": f"127.0.0.1:{broker_port}", "kafka_security_protocol": "SASL_SSL",
-        "kafka_sasl_mechanism": "SCRAM-SHA-512", "kafka_username": USER,
-        "kafka_password": SecretStr(PASSWORD), "kafka_ca_file": certs.ca})
-    broker = LocalKafka(settings, root=work / "kafka",
-                        sasl_ssl=SaslSsl(keystore, certs.ca, {"broker": "broker-Pw-1", USER: PASSWORD}))
+    settings = platform.model_copy(
+        update={
+            "kafka_bootstrap": f"127.0.0.1:{broker_port}",
+            "kafka_security_protocol": "SASL_SSL",
+            "kafka_sasl_mechanism": "SCRAM-SHA-512",
+            "kafka_username": USER,
+            "kafka_password": SecretStr(PASSWORD),
+            "kafka_ca_file": certs.ca,
+        }
+    )
+    broker = LocalKafka(
+        settings,
+        root=work / "kafka",
+        sasl_ssl=SaslSsl(keystore, certs.ca, {"broker": "broker-Pw-1", USER: PASSWORD}),
+    )
     broker.start(broker_port, controller_port)
     try:
         ensure_topics(settings)
@@ -85,15 +99,29 @@ def test_seeds_reach_elasticsearch_over_sasl_ssl(secured: Secured, es, tmp_path:
             es.indices.refresh(index=reports)
             return int(es.count(index=reports, query={"ids": {"values": ids}})["count"]) == len(ids)
 
-        wait_for(indexed, 300, f"{len(ids)} reports indexed over SASL_SSL",
-                 lambda: "\n".join(f"--- {n} ---\n{v.log()[-3000:]}" for n, v in services.items()),
-                 services.values())
+        wait_for(
+            indexed,
+            300,
+            f"{len(ids)} reports indexed over SASL_SSL",
+            lambda: "\n".join(f"--- {n} ---\n{v.log()[-3000:]}" for n, v in services.items()),
+            services.values(),
+        )
         truth = json.loads((SAMPLES / "truth.json").read_text())["reports"][seeds[4].name]
         metrics = index_name("metrics", s)
         es.indices.refresh(index=metrics)
-        hits = es.search(index=metrics, query={"bool": {"filter": [
-            {"term": {"agency": truth["agency"]}}, {"term": {"year": truth["year"]}},
-            {"term": {"metric": "applications.total_handled"}}, {"term": {"applicant": "total"}}]}})["hits"]["hits"]
+        hits = es.search(
+            index=metrics,
+            query={
+                "bool": {
+                    "filter": [
+                        {"term": {"agency": truth["agency"]}},
+                        {"term": {"year": truth["year"]}},
+                        {"term": {"metric": "applications.total_handled"}},
+                        {"term": {"applicant": "total"}},
+                    ]
+                }
+            },
+        )["hits"]["hits"]
         assert [h["_source"]["value"] for h in hits] == [28.0]
         for service in services.values():
             assert PASSWORD not in service.log()  # the secret never reaches a log line
@@ -104,8 +132,15 @@ def test_seeds_reach_elasticsearch_over_sasl_ssl(secured: Secured, es, tmp_path:
 
 def _serve_fails(settings: Settings, env: dict[str, str], within_s: float) -> str:
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "ogi.cli", "serve", "index"], env=service_env(settings, **env),
-                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ogi.cli", "serve", "index"],
+        env=service_env(settings, **env),
+        cwd=REPO,
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=120,
+    )
     took = time.monotonic() - started
     assert proc.returncode == 2, proc.stderr[-3000:]
     assert took < within_s, f"took {took:.1f}s"
@@ -113,7 +148,9 @@ def _serve_fails(settings: Settings, env: dict[str, str], within_s: float) -> st
     return proc.stderr
 
 
-def test_wrong_password_wrong_ca_and_unreachable_broker_fail_at_start(secured: Secured, tmp_path: Path) -> None:
+def test_wrong_password_wrong_ca_and_unreachable_broker_fail_at_start(
+    secured: Secured, tmp_path: Path
+) -> None:
     s = secured.settings
     wrong_password = tmp_path / "wrong"
     wrong_password.write_text("not-the-password")

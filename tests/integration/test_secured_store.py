@@ -75,11 +75,21 @@ class Proxy:
     password_file: Path
 
     def basic_env(self, **extra: str) -> dict[str, str]:
-        return {"OGI_ES_URL": self.basic_url, "OGI_ES_USERNAME": USER, "OGI_ES_PASSWORD_FILE": str(self.password_file),
-                "OGI_ES_CA_CERTS": str(self.certs.ca), **extra}
+        return {
+            "OGI_ES_URL": self.basic_url,
+            "OGI_ES_USERNAME": USER,
+            "OGI_ES_PASSWORD_FILE": str(self.password_file),
+            "OGI_ES_CA_CERTS": str(self.certs.ca),
+            **extra,
+        }
 
     def key_env(self, **extra: str) -> dict[str, str]:
-        return {"OGI_ES_URL": self.key_url, "OGI_ES_API_KEY": API_KEY, "OGI_ES_CA_CERTS": str(self.certs.ca), **extra}
+        return {
+            "OGI_ES_URL": self.key_url,
+            "OGI_ES_API_KEY": API_KEY,
+            "OGI_ES_CA_CERTS": str(self.certs.ca),
+            **extra,
+        }
 
 
 @pytest.fixture(scope="module")
@@ -92,11 +102,23 @@ def proxy(platform: Settings, tmp_path_factory: pytest.TempPathFactory) -> Itera
     password_file.write_text(PASSWORD + "\n")
     basic_port, key_port = free_port(), free_port()
     user = "user root root;" if os.geteuid() == 0 else ""  # workers must read the files of this test
-    (d / "nginx.conf").write_text(NGINX_CONF.format(
-        d=d, user=user, cert=certs.cert, key=certs.key, basic_port=basic_port, key_port=key_port,
-        api_key=API_KEY, upstream=platform.es_url.rstrip("/")))
-    proc = spawn([nginx, "-e", str(d / "error.log"), "-p", str(d), "-c", str(d / "nginx.conf")],
-                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    (d / "nginx.conf").write_text(
+        NGINX_CONF.format(
+            d=d,
+            user=user,
+            cert=certs.cert,
+            key=certs.key,
+            basic_port=basic_port,
+            key_port=key_port,
+            api_key=API_KEY,
+            upstream=platform.es_url.rstrip("/"),
+        )
+    )
+    proc = spawn(
+        [nginx, "-e", str(d / "error.log"), "-p", str(d), "-c", str(d / "nginx.conf")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
     def listening() -> bool:
         try:
@@ -114,27 +136,52 @@ def proxy(platform: Settings, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 def _via(platform: Settings, proxy: Proxy, **update: object) -> Settings:
     run = uuid.uuid4().hex[:6]
-    return platform.model_copy(update={"topic_prefix": f"{platform.topic_prefix}tls{run}.",
-                                       "index_prefix": f"{platform.index_prefix}tls{run}-",
-                                       "es_url": proxy.basic_url, "es_username": USER,
-                                       "es_password": SecretStr(PASSWORD), "es_ca_certs": proxy.certs.ca, **update})
+    return platform.model_copy(
+        update={
+            "topic_prefix": f"{platform.topic_prefix}tls{run}.",
+            "index_prefix": f"{platform.index_prefix}tls{run}-",
+            "es_url": proxy.basic_url,
+            "es_username": USER,
+            "es_password": SecretStr(PASSWORD),
+            "es_ca_certs": proxy.certs.ca,
+            **update,
+        }
+    )
 
 
-def _ogi(settings: Settings, env: dict[str, str], *argv: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ogi.cli", *argv], env=service_env(settings, **env), cwd=REPO,
-                          capture_output=True, text=True, timeout=timeout)
+def _ogi(
+    settings: Settings, env: dict[str, str], *argv: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ogi.cli", *argv],
+        env=service_env(settings, **env),
+        cwd=REPO,
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=timeout,
+    )
 
 
-def test_indexer_cli_and_alerts_index_through_a_verifying_proxy(platform: Settings, proxy: Proxy,
-                                                                  tmp_path: Path) -> None:
+def test_indexer_cli_and_alerts_index_through_a_verifying_proxy(
+    platform: Settings, proxy: Proxy, tmp_path: Path
+) -> None:
     s = _via(platform, proxy)
     ensure_topics(s)
     es = check_store(s)  # basic auth, the proxy's certificate verified by the CA
     install_templates(es, s)
     indexer = Service("index", s, tmp_path, **proxy.basic_env())
     try:
-        alert = Alert(alert_id=f"tls-{uuid.uuid4().hex[:8]}", rule="broken_identity", agency="示例区人民政府",
-                      agency_id=None, year=2022, severity=Severity.WARNING, title="t", message="m")
+        alert = Alert(
+            alert_id=f"tls-{uuid.uuid4().hex[:8]}",
+            rule="broken_identity",
+            agency="示例区人民政府",
+            agency_id=None,
+            year=2022,
+            severity=Severity.WARNING,
+            title="t",
+            message="m",
+        )
         producer = make_producer(s)
         publish(producer, ALERTS, alert, s).get(timeout=60)
         producer.close()
@@ -166,8 +213,9 @@ def _serve_index_fails(settings: Settings, env: dict[str, str]) -> str:
     return proc.stderr
 
 
-def test_wrong_password_wrong_ca_and_unreachable_store_fail_at_start(platform: Settings, proxy: Proxy,
-                                                                      tmp_path: Path) -> None:
+def test_wrong_password_wrong_ca_and_unreachable_store_fail_at_start(
+    platform: Settings, proxy: Proxy, tmp_path: Path
+) -> None:
     s = _via(platform, proxy)
     wrong = tmp_path / "wrong"
     wrong.write_text("not-the-password")
