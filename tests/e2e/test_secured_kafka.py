@@ -21,13 +21,17 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from ogi.broker import BrokerConfigError, BrokerError, check_kafka, ensure_topics
+from ogi.broker import BrokerConfigError, BrokerError, check_kafka, ensure_topics, make_producer, publish
 from ogi.elastic import index_name
 from ogi.local._process import free_port
 from ogi.local.kafka import LocalKafka, SaslSsl
 from ogi.settings import Settings
+from ogi.topics import ALERTS
+from schemas import Alert, Severity
+from services.alerts.subscriptions import SubscriptionStore, new_subscription
 from services.ingest.files import publish_files
 from tests.support import REPO, Service, service_env, wait_for
+from tests.unit.alerts.receivers import http_receiver
 from tests.unit.alerts.tls_smtp import Certs, make_certs
 
 pytestmark = pytest.mark.e2e
@@ -86,10 +90,30 @@ def secured(platform: Settings, tmp_path_factory: pytest.TempPathFactory) -> Ite
         broker.stop()
 
 
-def test_seeds_reach_elasticsearch_over_sasl_ssl(secured: Secured, es, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_seeds_reach_elasticsearch_and_an_alert_its_subscriber_over_sasl_ssl(  # type: ignore[no-untyped-def]
+    secured: Secured, es, tmp_path: Path
+) -> None:
     s = secured.settings
     services = {name: Service(name, s, tmp_path, **secured.env()) for name in ("extract", "index")}
+    # the deliverer: alerts, the subscriptions table and the delivery log, all over SASL_SSL
+    services["deliver"] = Service(
+        "deliver", s, tmp_path, **secured.env(OGI_DELIVER_ALLOW_PRIVATE_NETWORKS="127.0.0.0/8")
+    )
+    hook_cm = http_receiver()
+    hook = hook_cm.__enter__()  # a with-block would indent the whole test once more
     try:
+        store = SubscriptionStore(s)
+        try:
+            store.add(new_subscription(webhook_url=hook.url, name="secured"))
+        finally:
+            store.close()
+        alert = Alert(
+            alert_id="sasl-ssl-alert", rule="broken_identity", agency="示例区人民政府", agency_id=None,
+            year=2022, severity=Severity.WARNING, title="t", message="m",
+        )  # fmt: skip
+        producer = make_producer(s)
+        publish(producer, ALERTS, alert, s).get(timeout=60)
+        producer.close()
         seeds = sorted(SAMPLES.glob("*.txt"))
         published = publish_files(seeds, settings=s)
         ids = [r.report_id for r in published]
@@ -123,11 +147,20 @@ def test_seeds_reach_elasticsearch_over_sasl_ssl(secured: Secured, es, tmp_path:
             },
         )["hits"]["hits"]
         assert [h["_source"]["value"] for h in hits] == [28.0]
+
+        def delivered() -> bool:
+            with hook.lock:
+                return any(json.loads(r.body)["alert"]["alert_id"] == alert.alert_id for r in hook.received)
+
+        wait_for(
+            delivered, 120, "the alert delivered to its webhook", services["deliver"].log, services.values()
+        )
         for service in services.values():
             assert PASSWORD not in service.log()  # the secret never reaches a log line
     finally:
         for service in services.values():
             service.stop()
+        hook_cm.__exit__(None, None, None)
 
 
 def _serve_fails(settings: Settings, env: dict[str, str], within_s: float) -> str:
