@@ -30,7 +30,7 @@ from ogi.broker import ensure_topics, make_producer, publish  # noqa: E402
 from ogi.settings import Settings  # noqa: E402
 from ogi.topics import RAW  # noqa: E402
 from schemas import RawReport  # noqa: E402
-from services.index.store import index_name, install_templates, make_client, wait_for_store  # noqa: E402
+from ogi.elastic import index_name, install_templates, make_client, wait_for_store  # noqa: E402
 from tests.support import Service  # noqa: E402
 
 

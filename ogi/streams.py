@@ -11,6 +11,7 @@ from typing import Any
 
 import faust
 
+from ogi.broker import faust_credentials
 from ogi.settings import Settings
 from ogi.topics import TopicSpec
 
@@ -34,6 +35,8 @@ def make_app(app_id: str, settings: Settings, **overrides: Any) -> faust.App:
         "topic_allow_declare": False,
         "stream_wait_empty": False,
         "broker_commit_every": 1,
+        # the same security settings as every kafka-python client (ogi.broker)
+        "broker_credentials": faust_credentials(settings),
     }
     config.update(overrides)
     return faust.App(app_id, **config)

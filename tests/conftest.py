@@ -73,7 +73,7 @@ def settings(servers: object) -> Settings:
 def platform(settings: Settings) -> Settings:
     """Topics created and index templates installed for this session."""
     from ogi.broker import ensure_topics
-    from services.index.store import install_templates, make_client, wait_for_store
+    from ogi.elastic import install_templates, make_client, wait_for_store
 
     ensure_topics(settings)
     es = make_client(settings)
@@ -84,7 +84,7 @@ def platform(settings: Settings) -> Settings:
 
 @pytest.fixture(scope="session")
 def es(settings: Settings):  # type: ignore[no-untyped-def]
-    from services.index.store import make_client
+    from ogi.elastic import make_client
 
     client = make_client(settings)
     yield client

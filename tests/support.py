@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import TopicPartition
 from pydantic import BaseModel
 
 from ogi.settings import Settings
@@ -186,13 +186,9 @@ class Service:
 
 def read_topic(spec: TopicSpec, settings: Settings, model: type[M] | None = None) -> list[Any]:
     """Every record now on the topic, from the beginning (no consumer group)."""
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
-        enable_auto_commit=False,
-        max_partition_fetch_bytes=settings.max_message_bytes,
-        fetch_max_bytes=settings.max_message_bytes * 2,
-        receive_message_max_bytes=settings.max_message_bytes * 2 + 1024 * 1024,
-    )
+    from ogi.broker import make_reader
+
+    consumer = make_reader(settings, client_id="ogi-test-reader")
     try:
         name = spec.name(settings)
         tps = [TopicPartition(name, p) for p in sorted(consumer.partitions_for_topic(name) or [])]

@@ -11,6 +11,7 @@ import base64
 import os
 import socket
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ogi.local._process import find_java_home, read_pid, spawn, stop_pid, wait_until
@@ -32,6 +33,42 @@ logger.apache.level = warn
 """
 
 
+@dataclass(frozen=True)
+class SaslSsl:
+    """A SASL_SSL client listener, as managed Kafka services have: TLS with
+    ``keystore`` (PEM: the broker's PKCS#8 private key, then its certificate
+    chain) and SCRAM-SHA-512 logins for ``users`` (name -> password),
+    created when the storage is formatted. ``truststore`` (the CA, PEM)
+    verifies the broker's own inter-broker connections; the first user is
+    the inter-broker one. The controller listener stays PLAINTEXT on
+    loopback."""
+
+    keystore: Path
+    truststore: Path
+    users: dict[str, str] = field(default_factory=dict)
+
+    def properties(self, broker_port: int) -> dict[str, str]:
+        admin, password = next(iter(self.users.items()))
+        jaas = f'org.apache.kafka.common.security.scram.ScramLoginModule required username="{admin}" ' \
+               f'password="{password}";'
+        return {
+            "listeners": f"SASL_SSL://127.0.0.1:{broker_port},CONTROLLER://127.0.0.1:{{controller}}",
+            "advertised.listeners": f"SASL_SSL://127.0.0.1:{broker_port}",
+            "inter.broker.listener.name": "SASL_SSL",
+            "listener.security.protocol.map": "SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT",
+            "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+            "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
+            "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config": jaas,
+            "ssl.keystore.type": "PEM",
+            "ssl.keystore.location": str(self.keystore),
+            "ssl.truststore.type": "PEM",
+            "ssl.truststore.location": str(self.truststore),
+        }
+
+    def format_args(self) -> list[str]:
+        return [f"--add-scram=SCRAM-SHA-512=[name={u},password={p}]" for u, p in self.users.items()]
+
+
 class LocalKafka:
     name = "kafka"
     endpoint_key = "kafka_bootstrap"
@@ -41,10 +78,13 @@ class LocalKafka:
     def address(ports: dict[str, int]) -> str:
         return f"127.0.0.1:{ports['kafka']}"
 
-    def __init__(self, settings: Settings, root: Path | None = None) -> None:
+    def __init__(self, settings: Settings, root: Path | None = None, *, sasl_ssl: SaslSsl | None = None) -> None:
         """``root`` holds the broker's data, logs and pid (default: the one
-        local broker under $OGI_HOME; tests give another for a second one)."""
+        local broker under $OGI_HOME; tests give another for a second one).
+        ``sasl_ssl`` makes the client listener a secured one; ``settings``
+        then carry the matching client security (the health check uses it)."""
         self.settings = settings
+        self.sasl_ssl = sasl_ssl
         self.dist = settings.home / "dist" / f"kafka-{settings.kafka_version}"
         self.root = root or settings.home / "run" / "kafka"
         self.pidfile = self.root / "kafka.pid"
@@ -74,11 +114,12 @@ class LocalKafka:
         except OSError:
             return False
         # A listening socket is not a ready broker: ask for cluster metadata.
-        from kafka import KafkaAdminClient
         from kafka.errors import KafkaError
 
+        from ogi.broker import make_admin
+
         try:
-            admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+            admin = make_admin(self.settings, bootstrap=bootstrap, timeout_s=0, request_timeout_ms=5000)
         except (KafkaError, OSError, ValueError):
             return False
         try:
@@ -118,6 +159,10 @@ class LocalKafka:
             "log.retention.hours": "-1",
             "auto.create.topics.enable": "true",
         }
+        if self.sasl_ssl is not None:
+            secured = self.sasl_ssl.properties(broker_port)
+            secured["listeners"] = secured["listeners"].replace("{controller}", str(controller_port))
+            props.update(secured)
         path = self.root / "server.properties"
         path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
         (self.root / "log4j2.properties").write_text(LOG4J2)
@@ -150,7 +195,8 @@ class LocalKafka:
                 # "--cluster-id=" in one argument: a random id may begin with "-",
                 # which the tool would read as an option (1 start in 64 failed).
                 self._java(
-                    libs, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(config)
+                    libs, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(config),
+                    *(self.sasl_ssl.format_args() if self.sasl_ssl else []),
                 ),
                 check=True,
                 capture_output=True,

@@ -163,7 +163,7 @@ def alerts_query(*, agency: str | None = None, region: str | None = None, rule: 
 
 
 def _alerts(args: argparse.Namespace) -> int:
-    from services.index.store import index_name, make_client
+    from ogi.elastic import index_name, make_client
 
     es = make_client()
     index = index_name("alerts")

@@ -22,18 +22,18 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta, timezone
 from datetime import time as clock_time
 
-from kafka import KafkaConsumer, TopicPartition
+import structlog
 
 from ogi.broker import make_producer
 from ogi.gazetteer import region_matches
 from ogi.net import AddressPolicy, NetRefusal, check_url
 from ogi.settings import Settings, get_settings
+from ogi.table import CompactedTable
 from ogi.topics import SUBSCRIPTIONS
 from schemas import Alert, Severity, utcnow
 from schemas.events import Silence, Subscription
@@ -86,6 +86,8 @@ def silenced(sub: Subscription, alert: Alert, now: datetime | None = None) -> Si
             return silence
     return None
 
+log = structlog.get_logger("ogi.alerts.subscriptions")
+
 
 def matches(sub: Subscription, alert: Alert) -> bool:
     """Does ``alert`` pass ``sub``'s filter? Empty lists match anything;
@@ -131,23 +133,22 @@ def new_subscription(*, webhook_url: str | None = None, secret: str | None = Non
 
 
 class SubscriptionStore:
-    """Read and write the subscriptions topic."""
+    """Read and write the subscriptions topic (a :class:`CompactedTable`)."""
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or get_settings()
-        self.topic = SUBSCRIPTIONS.name(self.settings)
-        self._consumer: KafkaConsumer | None = None
-        self._current: dict[str, Subscription] = {}
+        self.table: CompactedTable[Subscription] = CompactedTable(SUBSCRIPTIONS, self.settings, missing_ok=True)
 
-    def _write(self, key: str, value: bytes | None) -> None:
-        producer = make_producer(self.settings)
+    def _write(self, change: Callable[[CompactedTable[Subscription]], None]) -> None:
+        self.table.producer = make_producer(self.settings)
         try:
-            producer.send(self.topic, key=key.encode(), value=value).get(timeout=60)
+            change(self.table)
         finally:
-            producer.close()
+            self.table.producer.close()
+            self.table.producer = None
 
     def add(self, sub: Subscription) -> Subscription:
-        self._write(sub.subscription_id, sub.model_dump_json().encode())
+        self._write(lambda table: table.put(sub, timeout_s=60))
         return sub
 
     def update(self, subscription_id: str, **changes: object) -> Subscription | None:
@@ -164,47 +165,20 @@ class SubscriptionStore:
         """Tombstone the subscription; False if there was none."""
         if subscription_id not in self.load():
             return False
-        self._write(subscription_id, None)
+        self._write(lambda table: table.delete(subscription_id, timeout_s=60))
         return True
-
-    def _open(self) -> KafkaConsumer:
-        if self._consumer is None:
-            consumer = KafkaConsumer(bootstrap_servers=self.settings.bootstrap_servers, enable_auto_commit=False,
-                                     client_id="ogi-subscriptions")
-            deadline = time.monotonic() + 60
-            parts = consumer.partitions_for_topic(self.topic)
-            while not parts and time.monotonic() < deadline:
-                time.sleep(0.5)
-                parts = consumer.partitions_for_topic(self.topic)
-            tps = [TopicPartition(self.topic, p) for p in sorted(parts or [])]
-            consumer.assign(tps)
-            consumer.seek_to_beginning(*tps)
-            self._consumer = consumer
-        return self._consumer
 
     def refresh(self) -> dict[str, Subscription]:
         """Apply whatever arrived on the topic since the last call (catching
         up to the end offsets), and return the current subscriptions."""
-        consumer = self._open()
-        tps = list(consumer.assignment())
-        ends = consumer.end_offsets(tps) if tps else {}
-        deadline = time.monotonic() + 30
-        while any(consumer.position(tp) < ends[tp] for tp in tps) and time.monotonic() < deadline:
-            for batch in consumer.poll(timeout_ms=200).values():
-                for rec in batch:
-                    key = rec.key.decode() if rec.key else None
-                    if key is None:
-                        continue
-                    if rec.value is None:
-                        self._current.pop(key, None)
-                    else:
-                        self._current[key] = Subscription.model_validate_json(rec.value)
-        return dict(self._current)
+        try:
+            self.table.catch_up(timeout_s=30)
+        except TimeoutError as exc:  # a slow broker: go on with what is read, the next call reads on
+            log.warning("subscriptions not read to the end", error=str(exc))
+        return self.table.as_dict()
 
     def load(self) -> dict[str, Subscription]:
         return self.refresh()
 
     def close(self) -> None:
-        if self._consumer is not None:
-            self._consumer.close()
-            self._consumer = None
+        self.table.close()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def _search(args: argparse.Namespace) -> int:
-    from services.index.store import index_name, make_client
+    from ogi.elastic import index_name, make_client
 
     es = make_client()
     must: list[dict[str, object]] = []
@@ -28,7 +28,7 @@ def _search(args: argparse.Namespace) -> int:
 
 
 def _counts(args: argparse.Namespace) -> int:
-    from services.index.store import INDICES, index_name, make_client
+    from ogi.elastic import INDICES, index_name, make_client
 
     es = make_client()
     for kind in INDICES:
@@ -63,7 +63,7 @@ def _export(args: argparse.Namespace) -> int:
     from ogi.signals import stop_on_signals
     from services.index.errors import ExportFailed, ExportInterrupted, StoreUnavailable
     from services.index.export import ExportFilter, Format, export
-    from services.index.store import index_name, make_client
+    from ogi.elastic import index_name, make_client
 
     configure(level="WARNING")
     fmt = Format(args.format) if args.format else Format.for_path(Path(args.output or ""))

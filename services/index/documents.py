@@ -11,7 +11,8 @@ from ogi.settings import Settings
 from ogi.topics import ALERTS, DEADLETTER, EXTRACTED, METRICS, TopicSpec
 from schemas import Alert, DeadLetter, ExtractedReport, MetricEvent, UndecodableRecord, decode
 from services.index.errors import DocumentRejected
-from services.index.store import Action, index_name
+from services.index.store import Action
+from ogi.elastic import index_name
 
 
 def report_doc(r: ExtractedReport) -> tuple[str, dict[str, Any]]:

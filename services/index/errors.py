@@ -1,19 +1,21 @@
 """Errors of the index service.
 
     IndexError_
-    ├── StoreUnavailable    Elasticsearch cannot be reached (retried, never dropped)
     ├── DocumentRejected    Elasticsearch or the decoder refused one record (dead letter)
     ├── ExportFailed        ``ogi export`` cannot read the index (no file written)
     └── ExportInterrupted   ``ogi export`` stopped by a signal (no file written)
+
+StoreUnavailable (Elasticsearch cannot be reached; retried, never dropped)
+is shared by every service: ogi.elastic.
 """
+
+from ogi.elastic import StoreUnavailable
+
+__all__ = ["DocumentRejected", "ExportFailed", "ExportInterrupted", "IndexError_", "StoreUnavailable"]
 
 
 class IndexError_(RuntimeError):  # trailing underscore: do not shadow the builtin
     """Base of the index service's errors."""
-
-
-class StoreUnavailable(IndexError_):
-    """Elasticsearch did not answer; the batch is retried until it does."""
 
 
 class DocumentRejected(IndexError_):

@@ -23,7 +23,8 @@ from ogi.topics import ALERTS, DEADLETTER, EXTRACTED, METRICS
 from schemas import Stage
 from services.index.documents import to_action
 from services.index.errors import DocumentRejected, StoreUnavailable
-from services.index.store import Action, bulk_write, install_templates, make_client, wait_for_store
+from services.index.store import Action, bulk_write
+from ogi.elastic import install_templates, make_client, wait_for_store
 
 log = structlog.get_logger("ogi.index")
 

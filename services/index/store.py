@@ -1,5 +1,5 @@
-"""Elasticsearch adapter: the client, the index templates (data files in
-``schemas/elasticsearch/``), and bulk writes with deterministic ids."""
+"""Bulk writes with deterministic ids. The client, the index names and the
+templates are shared by every service: ogi/elastic.py."""
 
 from __future__ import annotations
 
@@ -7,82 +7,15 @@ import collections
 import json
 import time
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from typing import Any
 
 import structlog
 from elasticsearch import ApiError, Elasticsearch, TransportError
-from elasticsearch import ConnectionError as ESConnectionError
 
 from ogi.backoff import equal_jitter
-from ogi.settings import Settings, get_settings
-from ogi.signals import pause
 from services.index.errors import StoreUnavailable
 
 log = structlog.get_logger("ogi.index")
-
-#: index name suffix -> template file in schemas/elasticsearch/
-INDICES = ("reports", "metrics", "alerts", "deadletters")
-
-
-def index_name(kind: str, settings: Settings | None = None) -> str:
-    if kind not in INDICES:
-        raise KeyError(f"unknown index kind {kind!r}")
-    return f"{(settings or get_settings()).index_prefix}{kind}"
-
-
-@cache
-def template_body(kind: str) -> dict[str, Any]:
-    text = resources.files("schemas").joinpath("elasticsearch", f"{kind}.json").read_text("utf-8")
-    body: dict[str, Any] = json.loads(text)
-    body.pop("_comment", None)
-    return body
-
-
-def make_client(settings: Settings | None = None) -> Elasticsearch:
-    settings = settings or get_settings()
-    return Elasticsearch(settings.es_url, request_timeout=60, retry_on_timeout=True, max_retries=3)
-
-
-def wait_for_store(es: Elasticsearch, timeout_s: float = 120) -> None:
-    """Block until the cluster answers ``_cluster/health`` (``GET /`` does not
-    exist on every distribution)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            if es.cluster.health(wait_for_status="yellow", timeout="5s")["status"] in ("green", "yellow"):
-                return
-        except (ESConnectionError, ApiError) as exc:
-            if time.monotonic() > deadline:
-                raise StoreUnavailable(f"Elasticsearch not reachable: {exc}") from exc
-        pause(1, "Elasticsearch")  # a stop must not wait for the store
-
-
-def install_templates(es: Elasticsearch, settings: Settings | None = None) -> list[str]:
-    """Put every index template and create its index (idempotent: a template
-    is overwritten with the same body, an existing index is kept)."""
-    settings = settings or get_settings()
-    names = []
-    for kind in INDICES:
-        body = json.loads(json.dumps(template_body(kind)).replace("{prefix}", settings.index_prefix))
-        name = index_name(kind, settings)
-        es.indices.put_index_template(name=name, **body)
-        if not es.indices.exists(index=name):
-            try:
-                es.indices.create(index=name)
-            except ApiError as exc:
-                if "resource_already_exists" not in str(exc):
-                    raise
-        else:
-            # fields a newer template adds (e.g. the alerts' status) reach an index created
-            # before it; Elasticsearch accepts additions and refuses changes, which stay manual
-            try:
-                es.indices.put_mapping(index=name, properties=body["template"]["mappings"]["properties"])
-            except ApiError as exc:
-                log.warning("index mapping not updated", index=name, error=str(exc)[:300])
-        names.append(name)
-    return names
 
 
 @dataclass(frozen=True)

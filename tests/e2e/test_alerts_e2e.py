@@ -33,8 +33,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka import TopicPartition
 
+from ogi.broker import make_admin, make_reader
 from ogi.settings import Settings
 from ogi.topics import ALERTS, DELIVERIES, EXTRACTED
 from schemas import Alert, ExtractedReport
@@ -43,7 +44,7 @@ from services.alerts.delivery.webhook import IDEMPOTENCY_KEY, SIGNATURE, TIMESTA
 from services.alerts.detector import Detector, alert_id, replay, update_history
 from services.alerts.rules import load_rules
 from services.alerts.samples import consistent, render_gb2021
-from services.index.store import index_name
+from ogi.elastic import index_name
 from services.ingest.files import publish_files
 from tests.support import REPO, Service, read_topic, service_env, wait_for
 from tests.unit.alerts.receivers import http_receiver
@@ -105,8 +106,8 @@ def ogi(settings: Settings, *args: str) -> str:
 
 
 def group_caught_up(settings: Settings, group: str, spec=EXTRACTED) -> bool:  # type: ignore[no-untyped-def]
-    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
+    admin = make_admin(settings)
+    consumer = make_reader(settings)
     try:
         committed = admin.list_consumer_group_offsets(group)
         name = spec.name(settings)

@@ -14,7 +14,7 @@ import pytest
 
 from ogi.pipeline import PIPELINE
 from ogi.settings import Settings
-from services.index.store import index_name
+from ogi.elastic import index_name
 from tests.support import REPO, service_env, spawn, terminate
 
 pytestmark = pytest.mark.e2e

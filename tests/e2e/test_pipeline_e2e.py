@@ -24,7 +24,7 @@ from ogi.broker import make_producer
 from ogi.topics import DEADLETTER, EXTRACTED, RAW
 from schemas import DeadLetter, ExtractedReport
 from services.extract.engine import extract
-from services.index.store import index_name
+from ogi.elastic import index_name
 from services.ingest.files import publish_files
 from tests.support import REPO, Service, read_topic, wait_for
 

@@ -22,10 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
-from ogi.broker import ensure_topics, make_producer, publish
+from ogi.broker import ensure_topics, make_admin, make_producer, publish
 from ogi.local._process import free_port, pid_alive
 from ogi.local.kafka import LocalKafka
 from ogi.settings import Settings
@@ -134,7 +133,7 @@ def doomed_kafka(settings: Settings, tmp_path: Path) -> Iterator[tuple[LocalKafk
 
 
 def _groups_stable(bootstrap: str, groups: list[str]) -> bool:
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    admin = make_admin(bootstrap=bootstrap, timeout_s=0, request_timeout_ms=10000)
     try:
         described = admin.describe_consumer_groups(groups)
     except KafkaError:  # e.g. the coordinator not elected yet: not stable yet

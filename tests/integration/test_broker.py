@@ -6,10 +6,9 @@ from __future__ import annotations
 import os
 
 import pytest
-from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
 
-from ogi.broker import ensure_topics, make_producer, publish
+from ogi.broker import ensure_topics, make_admin, make_producer, publish
 from ogi.settings import Settings
 from ogi.topics import ALERTS, RAW, TOPICS
 from schemas import RawReport
@@ -20,7 +19,7 @@ pytestmark = pytest.mark.integration
 
 def test_topics_are_created_once_with_their_configs(platform: Settings) -> None:
     assert ensure_topics(platform) == []  # the fixture created them; a second call is a no-op
-    admin = KafkaAdminClient(bootstrap_servers=platform.bootstrap_servers)
+    admin = make_admin(platform)
     try:
         names = set(admin.list_topics())
         assert {s.name(platform) for s in TOPICS.values()} <= names

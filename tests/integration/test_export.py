@@ -32,7 +32,8 @@ from services.extract.events import to_metric_events
 from services.extract.handler import handle_raw
 from services.index.documents import metric_doc, to_action
 from services.index.export import ExportFilter, Format, YearRange, export
-from services.index.store import INDICES, Action, bulk_write, index_name, install_templates
+from services.index.store import Action, bulk_write
+from ogi.elastic import INDICES, index_name, install_templates
 from services.ingest.files import raw_from_file
 from tests.support import REPO, service_env, wait_for
 

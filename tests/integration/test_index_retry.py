@@ -23,14 +23,15 @@ import pytest
 import structlog
 from kafka import KafkaConsumer, TopicPartition
 
-from ogi.broker import ensure_topics, make_producer, publish
+from ogi.broker import ensure_topics, make_producer, make_reader, publish
 from ogi.settings import Settings
 from ogi.topics import DEADLETTER, METRICS
 from schemas import DeadLetter, ExtractedReport, Template
 from services.extract.events import to_metric_events
 from services.index.errors import StoreUnavailable
 from services.index.indexer import Indexer
-from services.index.store import Action, bulk_write, index_name, install_templates
+from services.index.store import Action, bulk_write
+from ogi.elastic import index_name, install_templates
 from tests.support import read_topic, wait_for
 
 pytestmark = pytest.mark.integration
@@ -147,7 +148,7 @@ def test_the_indexer_neither_dead_letters_nor_commits_while_the_store_refuses(se
 
 
 def _consumer(s: Settings) -> KafkaConsumer:
-    return KafkaConsumer(bootstrap_servers=s.bootstrap_servers, group_id=s.index_group, enable_auto_commit=False)
+    return make_reader(s, client_id="ogi-test-committed", group_id=s.index_group)
 
 
 def _committed(s: Settings) -> dict[int, int]:

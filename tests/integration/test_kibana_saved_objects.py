@@ -28,7 +28,7 @@ from services.alerts.rules import load_rules
 from services.alerts.samples import consistent, render_gb2021
 from services.extract.engine import extract
 from services.extract.events import to_metric_events
-from services.index.store import index_name
+from ogi.elastic import index_name
 from tests.support import REPO, Service, wait_for
 
 pytestmark = pytest.mark.integration

@@ -8,7 +8,8 @@ from ogi.settings import Settings
 from schemas import ExtractedReport, Template
 from services.extract.events import to_metric_events
 from services.index.documents import metric_doc
-from services.index.store import Action, bulk_write, index_name, install_templates
+from services.index.store import Action, bulk_write
+from ogi.elastic import index_name, install_templates
 
 pytestmark = pytest.mark.integration
 

@@ -91,7 +91,7 @@ class EmailSink(Sink):
         try:
             with self._connect() as smtp:
                 if s.smtp_user:
-                    smtp.login(s.smtp_user, s.smtp_password)
+                    smtp.login(s.smtp_user, s.smtp_password.get_secret_value())
                 smtp.send_message(msg)
         except smtplib.SMTPNotSupportedError as exc:
             raise PermanentDeliveryError(f"the SMTP server does not offer what is required: {exc}") from exc

@@ -56,8 +56,6 @@ import time
 from collections.abc import Callable, Iterable
 
 import structlog
-from kafka import KafkaConsumer, TopicPartition
-from pydantic import ValidationError
 
 from ogi.backoff import equal_jitter
 from ogi.broker import make_consumer, make_producer, publish
@@ -66,9 +64,10 @@ from ogi.leader import Leadership
 from ogi.net import scrub
 from ogi.settings import Settings, get_settings
 from ogi.signals import stop_on_signals
+from ogi.table import CompactedTable
 from ogi.topics import ALERTS, DEADLETTER, DELIVERIES
 from schemas import Alert, Severity, Stage, utcnow
-from schemas.events import AlertStatus, Delivery, DeliveryStatus, Subscription
+from schemas.events import AlertStatus, Delivery, DeliveryStatus, Subscription, UndecodableRecord, decode
 from services.alerts.delivery.base import Sink, idempotency_key
 from services.alerts.errors import DeliveryError, PermanentDeliveryError
 from services.alerts.subscriptions import SubscriptionStore, matches, silenced
@@ -354,7 +353,7 @@ class Dispatcher:
         """The text of a sink's error, without the subscriber's URL or secrets."""
         expected = isinstance(exc, DeliveryError)
         return scrub(str(exc) if expected else f"{type(exc).__name__}: {exc}",
-                     urls=[sub.webhook_url], secrets=[sub.webhook_secret, self.settings.smtp_password])
+                     urls=[sub.webhook_url], secrets=[sub.webhook_secret, *self.settings.secrets()])
 
     def _update(self, d: Delivery, **changes: object) -> None:
         with self._lock:
@@ -393,28 +392,14 @@ class Dispatcher:
 
 def read_deliveries(settings: Settings) -> list[Delivery]:
     """The latest record of every delivery key on the compacted topic."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False,
-                             client_id="ogi-deliver-restore")
+    table: CompactedTable[Delivery] = CompactedTable(DELIVERIES, settings, wait_topic_s=0, missing_ok=True)
     try:
-        name = DELIVERIES.name(settings)
-        tps = [TopicPartition(name, p) for p in sorted(consumer.partitions_for_topic(name) or [])]
-        if not tps:
-            return []
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        ends = consumer.end_offsets(tps)
-        latest: dict[str, Delivery] = {}
-        deadline = time.monotonic() + 300
-        while any(consumer.position(tp) < ends[tp] for tp in tps) and time.monotonic() < deadline:
-            for batch in consumer.poll(timeout_ms=500).values():
-                for rec in batch:
-                    if rec.value is None:
-                        continue
-                    d = Delivery.model_validate_json(rec.value)
-                    latest[d.delivery_key] = d
-        return list(latest.values())
+        table.catch_up(timeout_s=300)
+    except TimeoutError as exc:  # resume what was read; the rest is delivered again (idempotency keys)
+        log.warning("delivery log not read to the end", error=str(exc))
     finally:
-        consumer.close()
+        table.close()
+    return list(table.rows())
 
 
 class Deliverer:
@@ -478,8 +463,8 @@ class Deliverer:
                     if rec.value is None:
                         continue
                     try:
-                        alert = Alert.model_validate_json(rec.value)
-                    except ValidationError as exc:
+                        alert = decode(Alert, rec.value)
+                    except UndecodableRecord as exc:
                         letter = dead_letter(Stage.DELIVER, exc, rec.value, source_topic=rec.topic,
                                              partition=rec.partition, offset=rec.offset, key=rec.key)
                         publish(producer, DEADLETTER, letter, s).get(timeout=300)

@@ -13,7 +13,7 @@ from schemas import Alert, ExtractedReport, Severity, Stage, Template
 from services.extract.events import to_metric_events
 from services.index.documents import to_action
 from services.index.errors import DocumentRejected
-from services.index.store import INDICES, template_body
+from ogi.elastic import INDICES, template_body
 
 S = Settings(kafka_bootstrap="x:1", es_url="http://x", topic_prefix="p.", index_prefix="q-")
 

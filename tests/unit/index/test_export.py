@@ -130,7 +130,7 @@ def test_an_unreachable_store_is_a_typed_error_and_leaves_no_file(tmp_path: Path
     from ogi.settings import Settings
     from services.index.errors import StoreUnavailable
     from services.index.export import export
-    from services.index.store import make_client
+    from ogi.elastic import make_client
 
     with socket.socket() as s:  # a loopback port nobody listens on
         s.bind(("127.0.0.1", 0))

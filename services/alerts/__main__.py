@@ -1,3 +1,0 @@
-from services.alerts.app import run_detector
-
-run_detector()

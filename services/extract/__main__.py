@@ -1,3 +1,0 @@
-from services.extract.app import run_worker
-
-run_worker()
