@@ -45,6 +45,7 @@ import structlog
 
 from ogi.deadletter import dead_letter
 from ogi.settings import Settings, get_settings
+from ogi.telemetry import RECORDS_CONSUMED
 from ogi.streams import bytes_topic, make_app, run, send_acked
 from ogi.topics import ALERTS, DEADLETTER, DETECT_EMITTED, DETECT_HISTORY, EXTRACTED, TopicSpec
 from schemas import Alert, ExtractedReport, Stage, UndecodableRecord, decode, utcnow
@@ -127,6 +128,7 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
         async for event in stream.events():
             value: bytes = event.value
             msg = event.message
+            RECORDS_CONSUMED.labels(msg.topic).inc()
             state["last_event"] = time.monotonic()
             try:
                 report = decode(ExtractedReport, value)
