@@ -48,6 +48,7 @@ log = structlog.get_logger("ogi.telemetry")
 SERVICE_PORT_OFFSETS: dict[str, int] = {"extract": 0, "index": 1, "monitor": 2, "detect": 3, "deliver": 4}
 #: seconds between two lag measurements (they also prove Kafka reachable)
 LAG_INTERVAL_S = 10.0
+RETRY_S = 2.0
 #: Kafka counts as reachable while the last successful measurement is this recent
 KAFKA_STALE_S = 3 * LAG_INTERVAL_S + 5
 
@@ -189,6 +190,7 @@ class Telemetry:
         self.needs_elasticsearch = service == "index"
         self.kafka_ok_at: float | None = None
         self._es_checked: tuple[float, bool] = (0.0, False)
+        self._es: Any = None
         self._stop = threading.Event()
         self.server: ThreadingHTTPServer | None = None
         SERVICE.labels(service).set(1)
@@ -206,10 +208,13 @@ class Telemetry:
     def _elasticsearch_ready(self) -> bool:
         checked_at, ok = self._es_checked
         if time.monotonic() - checked_at > 5:  # a probe every second must not mean a request every second
-            from services.index.store import make_client
-
             try:
-                ok = bool(make_client(self.settings).options(request_timeout=3).ping())
+                if self._es is None:
+                    from services.index.store import make_client
+
+                    self._es = make_client(self.settings).options(request_timeout=5)
+                # _cluster/health, not a ping: some distributions do not answer GET /
+                ok = self._es.cluster.health(timeout="2s")["status"] in ("green", "yellow")
             except Exception:  # noqa: BLE001 - any failure means not ready
                 ok = False
             self._es_checked = (time.monotonic(), ok)
@@ -238,11 +243,13 @@ class Telemetry:
                         if not admin.describe_cluster().get("brokers"):
                             raise ConnectionError("no brokers in the cluster metadata")
                     self.kafka_ok_at = time.monotonic()
-                except Exception as exc:  # noqa: BLE001 - measured again next round; readiness shows it
+                    wait = LAG_INTERVAL_S
+                except Exception as exc:  # noqa: BLE001 - measured again soon; readiness shows it
                     log.warning(
                         "kafka unreachable for the lag measurement", error=f"{type(exc).__name__}: {exc}"
                     )
-                self._stop.wait(LAG_INTERVAL_S)
+                    wait = RETRY_S  # a coordinator still loading answers a moment later
+                self._stop.wait(wait)
         finally:
             reader.close()
 
