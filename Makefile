@@ -36,9 +36,9 @@ test-integration: install
 test-stress: install
 	bash scripts/test-stress.sh
 
-## 2,000 reports through a three-broker Kafka while one broker is SIGKILLed and restarted (CI streams 300)
+## 2,000 reports through a three-broker Kafka while one broker is SIGKILLed and restarted (CI streams 100)
 test-cluster: install
-	OGI_CLUSTER_REPORTS=2000 OGI_CLUSTER_RATE=20 $(BIN)/python -m pytest -s tests/e2e/test_kafka_cluster.py
+	OGI_CLUSTER_REPORTS=2000 OGI_CLUSTER_RATE=10 $(BIN)/python -m pytest -s tests/e2e/test_kafka_cluster.py
 
 up: install
 	$(BIN)/ogi servers up
