@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install lint run test test-unit test-integration test-stress up down status setup schemas bench-extract bench fuzz clean
+.PHONY: install lint run test test-unit test-integration test-stress test-cluster up down status setup schemas bench-extract bench fuzz clean
 
 install: $(STAMP)
 
@@ -41,6 +41,10 @@ test-integration: install
 ## tests/e2e three times in a row while stress-ng keeps every core busy; all three must pass
 test-stress: install
 	bash scripts/test-stress.sh
+
+## 2,000 reports through a three-broker Kafka while one broker is SIGKILLed and restarted (CI streams 100)
+test-cluster: install
+	OGI_CLUSTER_REPORTS=2000 OGI_CLUSTER_RATE=10 $(BIN)/python -m pytest -s tests/e2e/test_kafka_cluster.py
 
 up: install
 	$(BIN)/ogi servers up

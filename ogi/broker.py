@@ -24,9 +24,10 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaError, NoBrokersAvailable, TopicAlreadyExistsError
 from pydantic import BaseModel
 
+from ogi import telemetry
 from ogi.settings import Settings, get_settings
 from ogi.signals import pause
-from ogi.topics import TOPICS, TopicSpec
+from ogi.topics import TOPICS, TopicSpec, min_insync_replicas
 
 log = structlog.get_logger("ogi.broker")
 
@@ -157,11 +158,18 @@ def _retry_connect(factory: Any, what: str, timeout_s: float) -> Any:
         try:
             return factory()
         except (NoBrokersAvailable, KafkaError, OSError) as exc:
+            telemetry.error(exc)
             if time.monotonic() > deadline:
                 raise BrokerError(f"cannot reach Kafka for {what}: {exc}") from exc
             log.warning("kafka unavailable, retrying", what=what, error=str(exc), delay=delay)
             pause(delay, f"Kafka ({what})")  # a stop must not wait for the broker
             delay = min(delay * 2, 10)
+
+
+def topic_replication(settings: Settings, brokers: int) -> int:
+    """Replicas per topic: the setting, or (0) three where the cluster has
+    three brokers, else as many as it has."""
+    return settings.topic_replication or max(1, min(3, brokers))
 
 
 def ensure_topics(settings: Settings | None = None, specs: Iterable[TopicSpec] | None = None) -> list[str]:
@@ -172,12 +180,14 @@ def ensure_topics(settings: Settings | None = None, specs: Iterable[TopicSpec] |
     admin = make_admin(settings)
     try:
         existing = set(admin.list_topics())
+        replication = topic_replication(settings, len(admin.describe_cluster().get("brokers") or []))
+        durability = {"min.insync.replicas": str(min_insync_replicas(replication))}
         new = [
             NewTopic(
                 name=s.name(settings),
                 num_partitions=settings.topic_partitions,
-                replication_factor=settings.topic_replication,
-                topic_configs=s.config(settings),
+                replication_factor=replication,
+                topic_configs={**s.config(settings), **durability},
             )
             for s in specs
             if s.name(settings) not in existing
@@ -286,4 +296,6 @@ def publish(producer: KafkaProducer, spec: TopicSpec, model: BaseModel, settings
     the future (``.get()`` it to wait for the broker's acknowledgement)."""
     if not isinstance(model, spec.model):
         raise TypeError(f"{spec.suffix} carries {spec.model.__name__}, not {type(model).__name__}")
-    return producer.send(spec.name(settings), value=encode(model), key=key_of(spec, model))
+    name = spec.name(settings)
+    telemetry.RECORDS_PRODUCED.labels(name).inc()
+    return producer.send(name, value=encode(model), key=key_of(spec, model))

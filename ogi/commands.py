@@ -27,7 +27,7 @@ def _servers(args: argparse.Namespace) -> int:
     from ogi import local
 
     if args.action == "up":
-        endpoints = local.up()
+        endpoints = local.up(kafka_brokers=args.kafka_brokers)
         print(f"kafka          {endpoints.kafka_bootstrap}")
         print(f"elasticsearch  {endpoints.es_url}")
         return 0
@@ -80,6 +80,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     configure()
     stop_on_signals()  # from the start: a stop while waiting for a server is a stop too
+    from ogi.telemetry import Telemetry
+
+    Telemetry(args.service, get_settings()).start()  # daemon threads: they end with the service
     module, _, func = SERVICES[args.service].partition(":")
     abandoned: list[str] = []
     try:
@@ -114,6 +117,9 @@ def _run(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("servers", help="the local Kafka and Elasticsearch (fetched and cached on first use)")
     p.add_argument("action", choices=["up", "down", "status"])
+    p.add_argument("--kafka-brokers", type=int, default=None, metavar="N",
+                   help="up: a Kafka cluster of N brokers on loopback (topics replicated 3 times when N >= 3); "
+                        "default: as many as the last up, else 1")
     p.set_defaults(handler=_servers)
 
     p = sub.add_parser("setup", help="create topics and index templates (idempotent)")

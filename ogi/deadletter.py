@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import structlog
 
+from ogi import telemetry
 from schemas import DeadLetter, Stage
 
 log = structlog.get_logger("ogi.deadletter")
@@ -28,6 +29,8 @@ def dead_letter(
         error_class, reason = type(error).__name__, str(error) or repr(error)
     else:
         error_class, reason = "Rejected", error
+    telemetry.DEAD_LETTERS.labels(stage.value).inc()
+    telemetry.error(error_class)
     if len(reason) > MAX_REASON_CHARS:
         reason = reason[:MAX_REASON_CHARS] + "…"
     if isinstance(key, bytes):

@@ -171,6 +171,11 @@ def run_pipeline(*, keep_running: bool = True) -> int:
         os.environ.setdefault("OGI_INGEST_ONLY", "sample-site")
         procs.update({name: start_service(name, log_dir) for name in PIPELINE})
         log.info("services started", services=list(procs), logs=str(log_dir))
+        if settings.metrics_port:
+            from ogi.telemetry import SERVICE_PORT_OFFSETS
+
+            log.info("metrics", **{name: f"http://{settings.metrics_host}:{settings.metrics_port + off}/metrics"
+                                   for name, off in SERVICE_PORT_OFFSETS.items()})
         report_ids = feed_samples(settings)
         wait_indexed(report_ids, settings)
         print(summary(settings), flush=True)

@@ -138,7 +138,9 @@ class Settings(BaseSettings):
     kafka_bootstrap: str = Field("", description="host:port[,host:port]; empty = local servers")
     topic_prefix: str = Field("ogi.", description="prefix of every topic name (tests use a unique one)")
     topic_partitions: int = Field(3, ge=1)
-    topic_replication: int = Field(1, ge=1)
+    topic_replication: int = Field(
+        0, ge=0, description="replicas per topic; 0 = 3 on a cluster of 3 or more brokers, else one per broker "
+                             "(min.insync.replicas is 2 with 3 or more replicas, else 1)")
     max_document_bytes: int = Field(
         20 * 1024 * 1024, description="largest raw document that passes end to end"
     )
@@ -240,6 +242,11 @@ class Settings(BaseSettings):
     # --- every service -----------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_json: bool | None = Field(None, description="JSON log lines; empty = JSON unless stderr is a terminal")
+    metrics_port: int = Field(
+        9470, ge=0, le=65535 - 4,
+        description="base port of /metrics, /healthz, /readyz; each service adds its offset (extract +0, "
+                    "index +1, monitor +2, detect +3, deliver +4); 0 = off")
+    metrics_host: str = Field("127.0.0.1", description="address the metrics endpoint binds (0.0.0.0 in a container)")
     stop_grace_s: float = Field(
         8.0, gt=0, description="after SIGTERM/SIGINT a service that has not finished by then (a server that "
                                "does not answer) logs what it abandons and exits (replayed by the next one)"

@@ -13,6 +13,7 @@ import faust
 
 from ogi.broker import faust_credentials
 from ogi.settings import Settings
+from ogi.telemetry import RECORDS_PRODUCED
 from ogi.topics import TopicSpec
 
 
@@ -30,7 +31,7 @@ def make_app(app_id: str, settings: Settings, **overrides: Any) -> faust.App:
         "producer_max_request_size": settings.max_message_bytes,
         "consumer_max_fetch_size": settings.max_message_bytes,
         "consumer_auto_offset_reset": "earliest",
-        "topic_replication_factor": settings.topic_replication,
+        "topic_replication_factor": settings.topic_replication or 1,  # unused: topics come from ensure_topics
         "topic_partitions": settings.topic_partitions,
         "topic_allow_declare": False,
         "stream_wait_empty": False,
@@ -54,6 +55,7 @@ async def send_acked(target: faust.TopicT, key: str | None, *values: bytes) -> N
     its offset is committed. Sending all before waiting lets the producer
     batch them (one round trip, not one per value)."""
     raw_key = key.encode() if key else None
+    RECORDS_PRODUCED.labels(target.get_topic_name()).inc(len(values))
     futures = [await target.send(key=raw_key, value=value) for value in values]
     await asyncio.gather(*futures)
 

@@ -21,6 +21,14 @@ from schemas.events import AgencyHistory, Delivery, EmittedAlert, LeaderLease, S
 DAY_MS = 24 * 3600 * 1000
 
 
+def min_insync_replicas(replication: int) -> int:
+    """Replicas that must have a record before acks=all succeeds: 2 of 3 (a
+    record survives the loss of any one broker, and writes go on while one
+    is down); 1 when there are fewer than 3 replicas (2 of 2 would stop every
+    write while one broker is down)."""
+    return 2 if replication >= 3 else 1
+
+
 @dataclass(frozen=True)
 class TopicSpec:
     suffix: str

@@ -39,6 +39,10 @@ def service_env(settings: Settings, **extra: str) -> dict[str, str]:
         OGI_DELIVER_GROUP=f"{settings.topic_prefix}deliver",
         OGI_LOG_JSON="1",
         PYTHONUNBUFFERED="1",
+        # no metrics endpoint unless a test asks for one (tests/e2e/test_telemetry.py): services of
+        # parallel tests would compete for the same ports, and the lag reader's log lines would mix
+        # with what a test reads in a service's log
+        OGI_METRICS_PORT="0",
     )
     env.update(extra)
     return env

@@ -19,7 +19,7 @@ import structlog
 
 from ogi.local._process import LocalServerError, free_port, port_is_free
 from ogi.local.elasticsearch import LocalElasticsearch
-from ogi.local.kafka import LocalKafka
+from ogi.local.kafka import LocalKafka, LocalKafkaCluster
 from ogi.settings import Settings, endpoints_file, read_endpoints
 
 __all__ = ["Endpoints", "LocalServerError", "down", "status", "up"]
@@ -54,18 +54,30 @@ def _port(previous: Any) -> int:
     return free_port()
 
 
-def _servers(settings: Settings) -> tuple[LocalKafka, LocalElasticsearch]:
-    return LocalKafka(settings), LocalElasticsearch(settings)
+def _kafka(settings: Settings, brokers: int) -> LocalKafka | LocalKafkaCluster:
+    return LocalKafkaCluster(settings, brokers) if brokers > 1 else LocalKafka(settings)
 
 
-def up(settings: Settings | None = None) -> Endpoints:
-    """Start whatever is not running and wait until both servers are healthy."""
+def _servers(settings: Settings, kafka_brokers: int | None = None) -> tuple[Any, LocalElasticsearch]:
+    """The local servers; Kafka as ``kafka_brokers`` nodes (default: as many
+    as the last ``up`` started)."""
+    brokers = kafka_brokers or int(read_endpoints(settings.home).get("kafka_brokers", 1))
+    return _kafka(settings, brokers), LocalElasticsearch(settings)
+
+
+def up(settings: Settings | None = None, kafka_brokers: int | None = None) -> Endpoints:
+    """Start whatever is not running and wait until both servers are healthy.
+    ``kafka_brokers`` > 1 starts a replicated Kafka cluster on loopback
+    (default: as many brokers as the last ``up`` started, else one)."""
     settings = settings or Settings()
     with _lock(settings):
         prev = read_endpoints(settings.home)
         ports = dict(prev.get("ports", {}))
         addresses: dict[str, str] = {}
-        for server in _servers(settings):
+        brokers = kafka_brokers or int(prev.get("kafka_brokers", 1))
+        if brokers != int(prev.get("kafka_brokers", 1)):
+            _kafka(settings, int(prev.get("kafka_brokers", 1))).stop()  # one Kafka layout at a time
+        for server in _servers(settings, brokers):
             address = prev.get(server.endpoint_key, "")
             if not (server.pid() and address and server.healthy(address)):
                 server.stop()
@@ -81,6 +93,7 @@ def up(settings: Settings | None = None) -> Endpoints:
                 {
                     **addresses,
                     "ports": ports,
+                    "kafka_brokers": brokers,
                     "kafka_version": settings.kafka_version,
                     "es_version": settings.es_version,
                 },

@@ -9,14 +9,25 @@ from __future__ import annotations
 
 import base64
 import os
+import signal
 import socket
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ogi.local._process import find_java_home, read_pid, spawn, stop_pid, wait_until
+from ogi.local._process import (
+    LocalServerError,
+    find_java_home,
+    pid_alive,
+    read_pid,
+    spawn,
+    stop_pid,
+    wait_until,
+)
 from ogi.local.maven import fetch_classpath
 from ogi.settings import Settings
+from ogi.topics import min_insync_replicas
 
 LOG4J2 = """status = warn
 appender.file.type = File
@@ -89,6 +100,9 @@ class LocalKafka:
         self.root = root or settings.home / "run" / "kafka"
         self.pidfile = self.root / "kafka.pid"
         self.log_path = self.root / "logs" / "console.log"
+        # one node of a LocalKafkaCluster sets these; alone it is node 1 of 1
+        self.node_id = 1
+        self.cluster: ClusterLayout | None = None
 
     def fetch(self) -> Path:
         v = self.settings.kafka_version
@@ -163,6 +177,8 @@ class LocalKafka:
             secured = self.sasl_ssl.properties(broker_port)
             secured["listeners"] = secured["listeners"].replace("{controller}", str(controller_port))
             props.update(secured)
+        if self.cluster is not None:
+            props.update(self.cluster.node_props(self.node_id))
         path = self.root / "server.properties"
         path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
         (self.root / "log4j2.properties").write_text(LOG4J2)
@@ -183,14 +199,18 @@ class LocalKafka:
             *args,
         ]
 
-    def start(self, broker_port: int, controller_port: int) -> None:
+    def start(self, broker_port: int, controller_port: int, *, wait: bool = True) -> None:
+        """Format the storage on first start, spawn the broker and (``wait``)
+        wait until it answers. A cluster's nodes start with ``wait=False``:
+        none answers before a quorum of controllers is up."""
         import subprocess
 
         libs = self.fetch()
         config = self._write_config(broker_port, controller_port)
         (self.root / "logs").mkdir(parents=True, exist_ok=True)
         if not (self.root / "data" / "meta.properties").exists():
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            cluster_id = (self.cluster.cluster_id if self.cluster
+                          else base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
             subprocess.run(
                 # "--cluster-id=" in one argument: a random id may begin with "-",
                 # which the tool would read as an option (1 start in 64 failed).
@@ -209,6 +229,8 @@ class LocalKafka:
             pidfile=self.pidfile,
             env=env,
         )
+        if not wait:
+            return
         bootstrap = f"127.0.0.1:{broker_port}"
         wait_until(
             lambda: self.healthy(bootstrap),
@@ -220,3 +242,135 @@ class LocalKafka:
 
     def stop(self) -> bool:
         return stop_pid(self.pidfile, self.name)
+
+
+@dataclass(frozen=True)
+class ClusterLayout:
+    """What the nodes of one cluster share: the cluster id (every node's
+    storage is formatted with it) and the controller quorum."""
+
+    cluster_id: str
+    controller_ports: tuple[int, ...]
+
+    def node_props(self, node_id: int) -> dict[str, str]:
+        voters = ",".join(f"{i}@127.0.0.1:{port}" for i, port in enumerate(self.controller_ports, start=1))
+        replicas = min(3, len(self.controller_ports))
+        return {
+            "node.id": str(node_id),
+            "controller.quorum.voters": voters,
+            # the internal topics survive a broker loss like ours do (ogi.broker.ensure_topics)
+            "offsets.topic.replication.factor": str(replicas),
+            "transaction.state.log.replication.factor": str(replicas),
+            "transaction.state.log.min.isr": str(min_insync_replicas(replicas)),
+            "share.coordinator.state.topic.replication.factor": str(replicas),
+            "share.coordinator.state.topic.min.isr": str(min_insync_replicas(replicas)),
+            "default.replication.factor": str(replicas),
+            "min.insync.replicas": str(min_insync_replicas(replicas)),
+        }
+
+
+class LocalKafkaCluster:
+    """``ogi servers up --kafka-brokers N``: N KRaft nodes on loopback, each
+    both broker and controller (combined mode). Combined, not a separate
+    controller quorum: three JVMs instead of six on a small machine, and a
+    quorum of three voters still survives the loss of any one node, which
+    is what the cluster is for (a broker-kill test, a rehearsal of a
+    replicated production cluster). Production clusters of any size should
+    run dedicated controllers; nothing in ogi depends on the layout."""
+
+    name = "kafka"
+    endpoint_key = "kafka_bootstrap"
+
+    def __init__(self, settings: Settings, brokers: int = 3, root: Path | None = None) -> None:
+        if brokers < 2:
+            raise ValueError("a cluster has at least two brokers; one is LocalKafka")
+        self.settings = settings
+        self.root = root or settings.home / "run" / "kafka-cluster"
+        self.nodes = [LocalKafka(settings, root=self.root / f"node-{i}") for i in range(1, brokers + 1)]
+        for i, node in enumerate(self.nodes, start=1):
+            node.node_id = i
+        self.port_names = tuple(
+            name for i in range(1, brokers + 1) for name in (f"kafka_{i}", f"kafka_controller_{i}")
+        )
+        self._ports: tuple[int, ...] = ()
+
+    def address(self, ports: dict[str, int]) -> str:
+        return ",".join(f"127.0.0.1:{ports[f'kafka_{i}']}" for i in range(1, len(self.nodes) + 1))
+
+    def fetch(self) -> Path:
+        return self.nodes[0].fetch()
+
+    def pid(self) -> int | None:
+        """The first node's pid when every node runs, else None."""
+        pids = [node.pid() for node in self.nodes]
+        return pids[0] if all(pids) else None
+
+    def healthy(self, bootstrap: str) -> bool:
+        """Every broker registered with the cluster."""
+        return len(self.brokers(bootstrap)) == len(self.nodes)
+
+    @staticmethod
+    def brokers(bootstrap: str) -> list[dict[str, object]]:
+        from kafka import KafkaAdminClient
+        from kafka.errors import KafkaError
+
+        try:
+            admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), request_timeout_ms=5000)
+        except (KafkaError, OSError, ValueError):
+            return []
+        try:
+            return list(admin.describe_cluster().get("brokers") or [])
+        except (KafkaError, OSError, ValueError):
+            return []
+        finally:
+            admin.close()
+
+    def _layout(self, ports: tuple[int, ...]) -> None:
+        self._ports = ports
+        id_file = self.root / "cluster.id"
+        self.root.mkdir(parents=True, exist_ok=True)
+        if not id_file.exists():
+            # one id for every node's storage, kept for their restarts
+            id_file.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
+        layout = ClusterLayout(id_file.read_text().strip(), tuple(ports[1::2]))
+        for node in self.nodes:
+            node.cluster = layout
+
+    def start(self, *ports: int) -> None:
+        """Start every node (ports: broker, controller of node 1, then of
+        node 2, ...), then wait until all brokers have registered."""
+        self.fetch()
+        self._layout(ports)
+        for i, node in enumerate(self.nodes):
+            node.start(ports[2 * i], ports[2 * i + 1], wait=False)
+        bootstrap = ",".join(f"127.0.0.1:{p}" for p in ports[0::2])
+        wait_until(
+            lambda: self.healthy(bootstrap),
+            timeout=240,
+            what=f"Kafka cluster of {len(self.nodes)}",
+            alive=lambda: all(node.pid() for node in self.nodes),
+            log_path=self.nodes[0].log_path,
+        )
+
+    def kill(self, node: int) -> None:
+        """SIGKILL one node (1-based), as a crash would: no shutdown, no flush."""
+        pid = self.nodes[node - 1].pid()
+        if pid is not None:
+            os.killpg(pid, signal.SIGKILL)
+            while pid_alive(pid):
+                time.sleep(0.05)
+
+    def restart(self, node: int) -> None:
+        """Start a stopped node again on its ports and wait until it answers."""
+        if not self._ports:
+            raise LocalServerError("restart: the cluster was not started by this object")
+        i = node - 1
+        self.nodes[i].start(self._ports[2 * i], self._ports[2 * i + 1])
+
+    def stop(self) -> bool:
+        """Stop every node at once: one by one, the last would wait for a
+        controller quorum that has already gone (a minute, then SIGKILL)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(len(self.nodes)) as pool:
+            return any(list(pool.map(LocalKafka.stop, self.nodes)))

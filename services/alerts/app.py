@@ -69,6 +69,7 @@ from pydantic import BaseModel
 from ogi.deadletter import dead_letter
 from ogi.leader import Leadership
 from ogi.settings import Settings, get_settings
+from ogi.telemetry import RECORDS_CONSUMED
 from ogi.streams import bytes_topic, make_app, run, send_acked
 from ogi.topics import ALERTS, DEADLETTER, DETECT_EMITTED, DETECT_HISTORY, EXTRACTED, INGEST_STATUS, TopicSpec
 from schemas import ExtractedReport, Stage, UndecodableRecord, decode, utcnow
@@ -280,6 +281,7 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
 
         async for event in stream.events():
             msg = event.message
+            RECORDS_CONSUMED.labels(msg.topic).inc()
             try:
                 await fill_gap(msg, handle)
                 await process(ExtractedReport, handle, event.value, msg.topic, msg.partition, msg.offset, msg.key)

@@ -18,6 +18,7 @@ import structlog
 from ogi.deadletter import dead_letter
 from ogi.settings import Settings, get_settings
 from ogi.streams import bytes_topic, make_app, run, send_acked
+from ogi.telemetry import RECORDS_CONSUMED
 from ogi.topics import DEADLETTER, EXTRACTED, METRICS, RAW
 from schemas import Stage
 from services.extract.handler import handle_raw
@@ -42,6 +43,7 @@ def create_app(settings: Settings) -> faust.App:
         async for event in stream.events():
             value: bytes = event.value
             msg = event.message
+            RECORDS_CONSUMED.labels(msg.topic).inc()
             try:
                 result = await loop.run_in_executor(None, handle_raw, value, settings)
             except Exception as exc:  # noqa: BLE001 - any failure is a dead letter, never a crash

@@ -15,6 +15,7 @@ import structlog
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import CommitFailedError
 
+from ogi import telemetry
 from ogi.broker import make_consumer, make_producer, publish
 from ogi.deadletter import dead_letter
 from ogi.settings import Settings, get_settings
@@ -65,7 +66,14 @@ class Indexer:
                                            partition=rec.partition, offset=rec.offset, key=rec.key))
                 continue
             actions.append(Action(action.index, action.doc_id, action.source, origin=rec))
-        result = bulk_write(self.es, actions)
+        started = time.monotonic()
+        try:
+            result = bulk_write(self.es, actions)
+        except StoreUnavailable as exc:
+            telemetry.error(exc)
+            raise
+        telemetry.BULK_SECONDS.observe(time.monotonic() - started)
+        telemetry.BULK_DOCUMENTS.observe(len(actions))
         for action, reason in result.rejected:
             rec = action.origin
             letters.append(dead_letter(Stage.INDEX, DocumentRejected(reason), rec.value, source_topic=rec.topic,
@@ -93,6 +101,8 @@ class Indexer:
                         break
                     continue
                 last_data = time.monotonic()
+                for rec in records:
+                    telemetry.RECORDS_CONSUMED.labels(rec.topic).inc()
                 with in_hand(f"{len(records)} polled records, not committed (the next indexer reads them again)"):
                     self._write_until_durable(records)
                     try:

@@ -118,6 +118,10 @@ def _status(args: argparse.Namespace) -> int:
         table.close()
     sources = load_registry(Path(args.registry) if args.registry else None, settings)
     print(render_status(sources, rows, source_problem(settings)))
+    from ogi.telemetry import render_lag
+
+    print()
+    print(render_lag(settings))
     return 0
 
 
@@ -159,6 +163,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     b.add_argument("--registry", help="registry file (default: OGI_INGEST_REGISTRY or the shipped one)")
     b.set_defaults(handler=_backfill, url=None, agency_id=None, agency=None, allow_private=False)
 
-    st = sub.add_parser("status", help="per source: last success, last error, reports found")
+    st = sub.add_parser("status", help="per source: last success, last error, reports found; "
+                                             "per consumer group: the lag of each partition")
     st.add_argument("--registry", help="registry file (default: OGI_INGEST_REGISTRY or the shipped one)")
     st.set_defaults(handler=_status)

@@ -41,6 +41,7 @@ from typing import Any
 import structlog
 from kafka import KafkaProducer
 
+from ogi import telemetry
 from ogi.broker import ensure_topics, make_producer, publish
 from ogi.net import redact_url
 from ogi.settings import Settings, get_settings
@@ -282,15 +283,26 @@ class Monitor:
     def _fetch(self, source: Source, url: str, *, kind: str,
                validators: tuple[str | None, str | None] | None = None) -> Fetched:
         etag, modified = validators or (None, None)
-        return self.fetcher.fetch(
-            url,
-            allow_private=source.allow_private,
-            etag=etag,
-            last_modified=modified,
-            delay_s=source.hints.delay_s,
-            kind=kind,
-            source=source.id,
-        )
+        try:
+            got = self.fetcher.fetch(
+                url,
+                allow_private=source.allow_private,
+                etag=etag,
+                last_modified=modified,
+                delay_s=source.hints.delay_s,
+                kind=kind,
+                source=source.id,
+            )
+        except Refused as exc:
+            telemetry.FETCHES.labels(kind, "refused").inc()
+            telemetry.error(exc)
+            raise
+        except FetchError as exc:
+            telemetry.FETCHES.labels(kind, "error").inc()
+            telemetry.error(exc)
+            raise
+        telemetry.FETCHES.labels(kind, "not_modified" if got.not_modified else "ok").inc()
+        return got
 
     def _follow(self, source: Source, link: Link, page_url: str | None, result: PollResult) -> None:
         seen = self.seen.get(link.url)

@@ -58,6 +58,7 @@ from collections.abc import Callable, Iterable
 import structlog
 
 from ogi.backoff import equal_jitter
+from ogi import telemetry
 from ogi.broker import make_consumer, make_producer, publish
 from ogi.deadletter import dead_letter
 from ogi.leader import Leadership
@@ -336,6 +337,7 @@ class Dispatcher:
         and secrets before it reaches the log, the deliveries topic or a
         dead letter."""
         permanent = isinstance(exc, PermanentDeliveryError)
+        telemetry.error(exc)
         expected = isinstance(exc, DeliveryError)
         error = self._scrubbed_error(exc, sub)
         (log.warning if expected else log.error)(
@@ -346,6 +348,7 @@ class Dispatcher:
             self._finish(d, DeliveryStatus.FAILED, error[:2000], attempts)
             return None
         self._update(d, attempts=attempts, last_error=error[:2000])
+        telemetry.DELIVERIES.labels(d.sink, "retry").inc()
         s = self.settings
         return time.monotonic() + backoff_delay(attempts, s.deliver_backoff_base_s, s.deliver_backoff_max_s)
 
@@ -372,6 +375,7 @@ class Dispatcher:
         if current is not None and current.revision > d.revision:
             return
         self._record(final)
+        telemetry.DELIVERIES.labels(d.sink, status.value).inc()
         if status == DeliveryStatus.FAILED and self.on_failed:
             self.on_failed(final)
 
@@ -460,6 +464,7 @@ class Deliverer:
                 self._refresh_subscriptions()
                 records = [r for batch in polled.values() for r in batch]
                 for rec in records:
+                    telemetry.RECORDS_CONSUMED.labels(rec.topic).inc()
                     if rec.value is None:
                         continue
                     try:
