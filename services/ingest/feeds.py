@@ -49,8 +49,11 @@ _JPAGE_PARAMS = re.compile(r"params\s*:\s*\{([^}]*)\}", re.IGNORECASE)
 _JS_PAIR = re.compile(r"""["']?(\w+)["']?\s*:\s*["']?([\w.-]+)["']?""")
 _PERPAGE = re.compile(r"""per[_-]?page["']?\s*[:=]\s*["']?(\d+)""", re.IGNORECASE)
 _TOTAL_RECORD = re.compile(r"<totalrecord>\s*(\d+)\s*</totalrecord>", re.IGNORECASE)
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _SCRIPT = re.compile(r"<script[^>]*>(.*?)</script>", re.DOTALL | re.IGNORECASE)
-_API_URL = re.compile(r"""["']((?:https?://[^"'\s/]+)?/(?:[^"'\s]*/)?(?:api/[^"'\s]*|[^"'\s/]*\.json(?:\?[^"'\s]*)?))["']""")
+_API_URL = re.compile(
+    r"""["']((?:https?://[^"'\s/]+)?/(?:[^"'\s]*/)?(?:api/[^"'\s]*|[^"'\s/]*\.json(?:\?[^"'\s]*)?))["']"""
+)
 _PAGE_PARAMS = ("page", "pageNo", "pageNum", "pageIndex", "currentPage", "curPage", "p")
 _PAGE_COUNT_KEYS = ("totalPage", "totalPages", "pageCount", "pages", "pageTotal")
 _TITLE_KEYS = ("title", "name", "subject", "docTitle", "articleTitle", "showTitle")
@@ -71,6 +74,8 @@ def read_list_page(
     further pages its pager and the second requests that load its items."""
     if _is_json(text):
         return json_list_page(text, url, extra_attachments=extra_attachments)
+    # a dataproxy answer is XML; its records are lifted as HTML (the declaration would only make bs4 warn)
+    text = _XML_DECLARATION.sub("", text, count=1)
     page = parse_list_page(
         text,
         url,

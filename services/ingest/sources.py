@@ -123,7 +123,9 @@ def validate_rows(rows: list[Any], registry_ids: set[str]) -> list[Source]:
         label = f"row {number}"
         try:
             entry = _entry(row)
-            label += f" ({entry.get('id') or entry.get('name') or '?'})"
+            label += f" ({', '.join(str(x) for x in (entry.get('name'), entry.get('id')) if x) or '?'})"
+            if not entry.get("urls") and not entry.get("home"):
+                raise ValueError("neither a column URL (url) nor the agency's home page (home)")
             source = Source.model_validate(entry)
         except (TypeError, ValueError) as exc:  # ValidationError is a ValueError
             problems.append(f"{label}: {_short(exc)}")

@@ -24,8 +24,9 @@ from .test_monitor import FakeProducer
 
 REPO = Path(__file__).resolve().parents[3]
 SAMPLES = sorted((REPO / "data" / "samples").glob("*.txt"))
-SETTINGS = Settings(kafka_bootstrap="127.0.0.1:1", es_url="http://127.0.0.1:1", ingest_host_delay_s=0,
-                    ingest_max_pages=10)
+SETTINGS = Settings(
+    kafka_bootstrap="127.0.0.1:1", es_url="http://127.0.0.1:1", ingest_host_delay_s=0, ingest_max_pages=10
+)
 
 
 @pytest.fixture(params=["pages", "dataproxy", "json"])
@@ -34,7 +35,9 @@ def layout(request: pytest.FixtureRequest) -> str:
 
 
 def _site(layout: str = "pages", traditional: bool = False) -> SampleSite:
-    site = SampleSite(SAMPLES, truth_file=SAMPLES[0].parent / "truth.json", layout=layout, traditional=traditional)
+    site = SampleSite(
+        SAMPLES, truth_file=SAMPLES[0].parent / "truth.json", layout=layout, traditional=traditional
+    )
     site._thread.start()
     return site
 
@@ -49,7 +52,11 @@ def test_discover_follows_the_portal_navigation_to_the_column(layout: str, tradi
         fetcher.close()
         site.stop()
     assert found.url == f"{site.url}{COLUMN}index.htm"
-    assert [s.url.removeprefix(site.url) for s in found.path] == ["/zwgk/", "/zwgk/fdzdgknr/", f"{COLUMN}index.htm"]
+    assert [s.url.removeprefix(site.url) for s in found.path] == [
+        "/zwgk/",
+        "/zwgk/fdzdgknr/",
+        f"{COLUMN}index.htm",
+    ]
     assert found.reports >= 1
     assert found.pages_read <= 6  # best step first: no wandering through news and about pages
 
@@ -78,23 +85,40 @@ def test_discover_is_refused_loopback_unless_allowed() -> None:
 
 
 def test_step_ranks() -> None:
-    assert step_rank("政府信息公开年报") == 3 and step_rank("政府資訊公開年報") == 3 and step_rank("年度报告") == 3
+    assert (
+        step_rank("政府信息公开年报") == 3
+        and step_rank("政府資訊公開年報") == 3
+        and step_rank("年度报告") == 3
+    )
     assert step_rank("2023年政府信息公开工作年度报告") == 0  # a report, not the column
     assert step_rank("法定主動公開內容") == 2 and step_rank("政務公開") == 1
     assert step_rank("关于做好2024年度企业年报公示工作的通知") == 0 and step_rank("新闻动态") == 0
 
 
 def _monitor(producer: FakeProducer, table: SourceTable) -> Monitor:
-    return Monitor(SETTINGS, sources=[], fetcher=Fetcher(SETTINGS), producer=producer,  # type: ignore[arg-type]
-                   seen=SeenState(SETTINGS, memory=True), status=StatusTable(SETTINGS, memory=True),
-                   source_table=table)
+    return Monitor(
+        SETTINGS,
+        sources=[],
+        fetcher=Fetcher(SETTINGS),
+        producer=producer,  # type: ignore[arg-type]
+        seen=SeenState(SETTINGS, memory=True),
+        status=StatusTable(SETTINGS, memory=True),
+        source_table=table,
+    )
 
 
-def test_monitor_finds_the_column_of_a_home_page_source_remembers_it_and_reads_every_item(layout: str) -> None:
+def test_monitor_finds_the_column_of_a_home_page_source_remembers_it_and_reads_every_item(
+    layout: str,
+) -> None:
     site = _site(layout)
     producer, table = FakeProducer(), SourceTable(SETTINGS, memory=True)
-    source = Source(id="home-only", name="样例", home=f"{site.url}/", allow_private=True,
-                    hints=Hints(attachments=[".txt"]))
+    source = Source(
+        id="home-only",
+        name="样例",
+        home=f"{site.url}/",
+        allow_private=True,
+        hints=Hints(attachments=[".txt"]),
+    )
     m = _monitor(producer, table)
     try:
         result = m.poll(source)
@@ -107,8 +131,9 @@ def test_monitor_finds_the_column_of_a_home_page_source_remembers_it_and_reads_e
         site.pages["/zwgk/zfxxgknb2/index.htm"] = site.pages[f"{COLUMN}index.htm"]
         site.pages[f"{COLUMN}index.htm"] = site.pages["/hdjl/"]
         fdzd = site.pages["/zwgk/fdzdgknr/"]
-        site.pages["/zwgk/fdzdgknr/"] = type(fdzd)(fdzd.body.replace(b"zfxxgknb/index.htm", b"zfxxgknb2/index.htm"),
-                                                  fdzd.content_type)
+        site.pages["/zwgk/fdzdgknr/"] = type(fdzd)(
+            fdzd.body.replace(b"zfxxgknb/index.htm", b"zfxxgknb2/index.htm"), fdzd.content_type
+        )
         quiet = m.poll_and_record(source)
         assert quiet is not None and quiet.found == 0
         assert table.get("home-only").column is None  # type: ignore[union-attr]
