@@ -376,6 +376,7 @@ class ManySites:
         self.sites = [synthetic_site(n, reports=reports, per_page=per_page) for n in range(count)]
         self.ports: list[int] = [0] * count
         self.arrivals: dict[int, list[float]] = {n: [] for n in range(count)}
+        self.targets: dict[int, list[str]] = {n: [] for n in range(count)}
         self.in_flight = [0] * count
         self.max_in_flight = [0] * count
         self.requests = 0
@@ -406,6 +407,7 @@ class ManySites:
                 target = lines[0].split(" ")[1] if len(lines[0].split(" ")) > 1 else "/"
                 headers = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:] if x)}
                 self.arrivals[n].append(time.monotonic())
+                self.targets[n].append(target)
                 self.requests += 1
                 self.in_flight[n] += 1
                 self.max_in_flight[n] = max(self.max_in_flight[n], self.in_flight[n])
@@ -444,3 +446,69 @@ class ManySites:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=30)
         self._loop.close()
+
+
+class ManySitesProcess:
+    """:class:`ManySites` in a child process: its clock and event loop do
+    not share a GIL with the monitor under test, so the arrival times it
+    records are the network's, not the test process's scheduling.
+    :meth:`stats` fetches ``arrivals``, ``max_in_flight`` and ``requests``."""
+
+    def __init__(self, count: int, *, reports: int = 10, per_page: int = 5) -> None:
+        import multiprocessing
+
+        self.hosts = loopback_hosts(count)
+        self.ports: list[int] = []
+        self.arrivals: dict[int, list[float]] = {}
+        self.targets: dict[int, list[str]] = {}
+        self.max_in_flight: list[int] = []
+        self.requests = 0
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._process = ctx.Process(target=_many_sites_child, args=(child, count, reports, per_page),
+                                    name="many-sites", daemon=True)
+
+    def url(self, n: int, path: str = f"{COLUMN}index.htm") -> str:
+        return f"http://{self.hosts[n]}:{self.ports[n]}{path}"
+
+    def start(self, timeout_s: float = 180) -> ManySitesProcess:
+        self._process.start()
+        if not self._conn.poll(timeout_s):
+            self.stop()
+            raise TimeoutError(f"the {len(self.hosts)} local sites did not start in {timeout_s:.0f}s")
+        self.ports = self._conn.recv()
+        return self
+
+    def stats(self) -> ManySitesProcess:
+        self._conn.send("stats")
+        self.arrivals, self.targets, self.max_in_flight, self.requests = self._conn.recv()
+        return self
+
+    def stop(self) -> None:
+        if self._process.is_alive():
+            try:
+                self._conn.send("stop")
+            except OSError:
+                pass
+            self._process.join(timeout=60)
+            if self._process.is_alive():
+                self._process.terminate()
+                self._process.join(timeout=30)
+        self._conn.close()
+
+
+def _many_sites_child(conn: Any, count: int, reports: int, per_page: int) -> None:
+    sites = ManySites(count, reports=reports, per_page=per_page).start()
+    try:
+        conn.send(sites.ports)
+        while True:
+            try:
+                command = conn.recv()
+            except EOFError:  # the parent is gone
+                return
+            if command == "stats":
+                conn.send((sites.arrivals, sites.targets, sites.max_in_flight, sites.requests))
+            elif command == "stop":
+                return
+    finally:
+        sites.stop()
