@@ -17,6 +17,7 @@ import resource
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ogi.settings import Settings
@@ -46,22 +47,33 @@ class ScaleFigures:
     problems: list[str] = field(default_factory=list)
 
 
-def run_scale(settings: Settings, count: int, *, delay_s: float = 0.5, workers: int = 25,
-              interval_s: float = 600.0, sample: int = 10) -> ScaleFigures:
+def run_scale(
+    settings: Settings,
+    count: int,
+    *,
+    delay_s: float = 0.5,
+    workers: int = 25,
+    interval_s: float = 600.0,
+    sample: int = 10,
+) -> ScaleFigures:
     """Poll ``count`` local sites once with a real monitor; then re-poll
     ``sample`` of them with and without the re-check policy."""
     run = uuid.uuid4().hex[:6]
-    settings = settings.model_copy(update={
-        "ingest_host_delay_s": delay_s,
-        "ingest_host_concurrency": 1,
-        "ingest_workers": workers,
-        "ingest_poll_interval_s": interval_s,
-        "ingest_poll_jitter": 0.01,  # first polls start within 0.6 s: the round's time is the crawl's
-    })
+    settings = settings.model_copy(
+        update={
+            "ingest_host_delay_s": delay_s,
+            "ingest_host_concurrency": 1,
+            "ingest_workers": workers,
+            "ingest_poll_interval_s": interval_s,
+            "ingest_poll_jitter": 0.01,  # first polls start within 0.6 s: the round's time is the crawl's
+        }
+    )
     figures = ScaleFigures(sites=count, interval_s=interval_s)
     sites = ManySitesProcess(count, reports=REPORTS).start()
-    sources = [Source(id=f"scale-{run}-{n}", name=f"测试{n}局", urls=[sites.url(n)], allow_private=True)
-               for n in range(count)]
+    sources = [
+        Source(id=f"scale-{run}-{n}", name=f"测试{n}局", urls=[sites.url(n)], allow_private=True)
+        for n in range(count)
+    ]
     monitor = Monitor(settings, sources=sources)
     runner = threading.Thread(target=monitor.run, name="scale-monitor", daemon=True)
     started = time.monotonic()
@@ -69,8 +81,10 @@ def run_scale(settings: Settings, count: int, *, delay_s: float = 0.5, workers: 
         runner.start()
 
         def polled() -> bool:
-            return all((status := monitor.status.get(s.id)) is not None and status.last_poll is not None
-                       for s in sources)
+            return all(
+                (status := monitor.status.get(s.id)) is not None and status.last_poll is not None
+                for s in sources
+            )
 
         wait_for(polled, interval_s, f"a first poll of all {count} sites")
         figures.first_round_s = round(time.monotonic() - started, 1)
@@ -82,15 +96,21 @@ def run_scale(settings: Settings, count: int, *, delay_s: float = 0.5, workers: 
                 figures.problems.append(f"{source.id}: {status.last_error if status else 'no status'}")
         sites.stats()
         figures.requests = sites.requests
-        gaps = [b - a for arrivals in sites.arrivals.values() for a, b in zip(sorted(arrivals), sorted(arrivals)[1:])]
+        gaps = [
+            b - a
+            for arrivals in sites.arrivals.values()
+            for a, b in zip(sorted(arrivals), sorted(arrivals)[1:])
+        ]
         figures.min_gap_s = round(min(gaps), 3) if gaps else 0.0
         figures.max_in_flight = max(sites.max_in_flight)
 
         # a second poll of unchanged sites: with the re-check policy, then as before it (every link re-checked)
+        # (sites in parallel: each is its own host, so the per-host delay paces each one alone)
         monitor.stop_event.clear()
-        after = [monitor.poll(s).requests for s in sources[:sample]]
-        monitor.crawler.settings = settings.model_copy(update={"ingest_recheck_recent_days": 10**5})
-        before = [monitor.poll(s).requests for s in sources[sample:2 * sample]]
+        with ThreadPoolExecutor(sample) as pool:
+            after = [r.requests for r in pool.map(monitor.poll, sources[:sample])]
+            monitor.crawler.settings = settings.model_copy(update={"ingest_recheck_recent_days": 10**5})
+            before = [r.requests for r in pool.map(monitor.poll, sources[sample : 2 * sample])]
         figures.requests_per_poll_after = sum(after) / len(after)
         figures.requests_per_poll_before = sum(before) / len(before)
 
