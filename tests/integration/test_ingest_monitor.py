@@ -334,7 +334,7 @@ def test_monitor_publishes_each_report_once_and_refuses_the_rest(
     assert latest.refused_total >= 3 and latest.last_success is not None
 
     out = subprocess.run(
-        [sys.executable, "-m", "ogi.cli", "status", "--registry", str(registry)],
+        [sys.executable, "-m", "ogi.cli", "status", "--all", "--registry", str(registry)],
         env=service_env(platform), cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
     )
     assert out.returncode == 0, out.stderr
