@@ -23,14 +23,13 @@ def _file(args: argparse.Namespace) -> int:
 
 
 def _source(args: argparse.Namespace) -> Source:
-    from services.ingest.registry import Source, load_registry
+    from services.ingest.registry import Source
 
     if args.source:
-        registry = Path(args.registry) if args.registry else None
-        for source in load_registry(registry):
+        for source in _all_sources(args)[0]:  # the registry's and the imported ones
             if source.id == args.source:
                 return source
-        raise SystemExit(f"no active source {args.source!r} in the registry")
+        raise SystemExit(f"no active source {args.source!r} in the registry or the imported sources")
     return Source(id=args.agency_id, name=args.agency or args.agency_id, urls=[args.url],
                   allow_private=args.allow_private)
 

@@ -16,7 +16,7 @@ from tests.scale import REPORTS, run_scale
 pytestmark = pytest.mark.integration
 
 SITES = 100
-DELAY_S = 0.5
+DELAY_S = 0.3
 
 
 def test_a_hundred_sites_polled_politely_within_one_interval(platform: Settings) -> None:
