@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install lint run test test-unit test-integration test-stress test-cluster up down status setup schemas bench-extract bench fuzz clean
+.PHONY: install lint run test test-unit test-integration test-stress test-cluster up down status setup schemas bench-extract bench bench-ingest fuzz clean
 
 install: $(STAMP)
 
@@ -67,6 +67,10 @@ bench-extract: install
 
 bench: bench-extract install
 	$(BIN)/python benchmarks/bench_pipeline.py
+
+## 100 and 1,000 local sites on 127.0.x.y polled by one monitor: poll time, politeness, memory, requests per poll
+bench-ingest: install
+	$(BIN)/python benchmarks/bench_ingest_scale.py
 
 ## mutated reports in every format through the bounded extraction (make fuzz N=200 for a quick one)
 N ?= 10000

@@ -201,6 +201,13 @@ class Settings(BaseSettings):
     ingest_max_pages: int = Field(3, ge=1, description="list pages read per poll (backfill reads all)")
     ingest_refused_retry_s: float = Field(24 * 3600.0, ge=0,
                                           description="a refused document is asked for again after this long")
+    # a poll costs what is new: on an unchanged list page, only recent links are re-checked every poll
+    ingest_recheck_recent_days: int = Field(
+        365, ge=0, description="links published within this many days are re-checked on every poll")
+    ingest_recheck_old_s: float = Field(
+        7 * 24 * 3600.0, ge=0, description="older links on an unchanged list page are re-checked this often")
+    ingest_discovery_max_pages: int = Field(
+        25, ge=1, description="pages a column discovery may read from an agency's home page")
     ingest_shard: str = Field("0/1", pattern=r"^\d+/[1-9]\d*$",
                               description="i/n: this monitor polls the sources whose id hashes to i mod n")
     ingest_only: str = Field("", description="comma-separated source ids to poll; empty = every source "

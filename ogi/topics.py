@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from ogi.settings import Settings, get_settings
 from schemas import Alert, DeadLetter, ExtractedReport, MetricEvent, RawReport
-from schemas.events import SeenDocument, SourceStatus
+from schemas.events import SeenDocument, SourceRecord, SourceStatus
 from schemas.events import AgencyHistory, Delivery, EmittedAlert, LeaderLease, Subscription
 
 DAY_MS = 24 * 3600 * 1000
@@ -107,6 +107,13 @@ INGEST_STATUS = TopicSpec(
     description="per source: last poll, last success, last error, reports found (ogi status)",
     compacted=True,
 )
+INGEST_SOURCES = TopicSpec(
+    "ingest.sources",
+    SourceRecord,
+    key="id",
+    description="sources added with `ogi sources import` and the columns discovered for them",
+    compacted=True,
+)
 
 # --- alerts: detector table changelogs (Faust tables; the table names the
 # topic explicitly so the topic table, not Faust, creates it), subscriptions
@@ -157,6 +164,7 @@ TOPICS: dict[str, TopicSpec] = {
     "deadletter": DEADLETTER,
     "ingest_seen": INGEST_SEEN,
     "ingest_status": INGEST_STATUS,
+    "ingest_sources": INGEST_SOURCES,
     "detect_history": DETECT_HISTORY,
     "detect_emitted": DETECT_EMITTED,
     "subscriptions": SUBSCRIPTIONS,

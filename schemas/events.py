@@ -126,10 +126,12 @@ class RawReport(_Event):
     content: Base64Bytes
 
     @classmethod
-    def from_bytes(cls, content: bytes, **fields: Any) -> RawReport:
+    def from_bytes(cls, content: bytes, *, sha256: str | None = None, **fields: Any) -> RawReport:
+        """``sha256``: the content's hash when the caller has it already
+        (a 20 MB document is hashed once, not at every step)."""
         return cls(
             content=content,
-            sha256=hashlib.sha256(content).hexdigest(),
+            sha256=sha256 or hashlib.sha256(content).hexdigest(),
             size=len(content),
             **fields,
         )
@@ -346,6 +348,23 @@ class SourceStatus(_Event):
     last_refusal: str | None = None
 
 
+class SourceRecord(_Event):
+    """A source imported with ``ogi sources import`` (or its discovered
+    column): ``entry`` is a registry entry in the registry YAML's format,
+    validated by the registry's own model when it is read. The latest record
+    per source id is kept, so every monitor process sees the same sources."""
+
+    id: str = Field(description="the registry id; the record key")
+    entry: dict[str, Any] | None = Field(
+        description="the source as a registry entry (name, region, level, urls/home, ...); "
+        "None for a source of the registry YAML whose discovered column alone is kept here"
+    )
+    column: str | None = Field(None, description="column URL found from the home page (ogi sources discover)")
+    column_path: list[str] = Field(default_factory=list, description="the links followed from the home page")
+    discovered_at: datetime | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
 # ---------------------------------------------------------------------------
 # detector state (Faust table changelogs) and alert delivery
 
@@ -506,6 +525,7 @@ ALL_MODELS: dict[str, type[BaseModel]] = {
     "dead_letter": DeadLetter,
     "seen_document": SeenDocument,
     "source_status": SourceStatus,
+    "source_record": SourceRecord,
     "agency_history": AgencyHistory,
     "emitted_alert": EmittedAlert,
     "subscription": Subscription,

@@ -1,4 +1,5 @@
-"""``ogi ingest file|url|backfill`` and ``ogi status``."""
+"""``ogi ingest file|url|backfill``, ``ogi sources import|list|show|disable|enable|discover``
+and ``ogi status``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from services.ingest.monitor import Monitor, PollResult
     from services.ingest.registry import Source
+    from services.ingest.sources import SourceTable
 
 
 def _file(args: argparse.Namespace) -> int:
@@ -22,14 +24,13 @@ def _file(args: argparse.Namespace) -> int:
 
 
 def _source(args: argparse.Namespace) -> Source:
-    from services.ingest.registry import Source, load_registry
+    from services.ingest.registry import Source
 
     if args.source:
-        registry = Path(args.registry) if args.registry else None
-        for source in load_registry(registry):
+        for source in _all_sources(args)[0]:  # the registry's and the imported ones
             if source.id == args.source:
                 return source
-        raise SystemExit(f"no active source {args.source!r} in the registry")
+        raise SystemExit(f"no active source {args.source!r} in the registry or the imported sources")
     return Source(id=args.agency_id, name=args.agency or args.agency_id, urls=[args.url],
                   allow_private=args.allow_private)
 
@@ -100,11 +101,38 @@ def _backfill(args: argparse.Namespace) -> int:
     return _report(result)
 
 
+def _all_sources(args: argparse.Namespace) -> tuple[list[Source], set[str]]:
+    """Every active source (registry YAML + imported) and the registry's ids."""
+    from ogi.settings import get_settings
+    from services.ingest.registry import load_registry
+    from services.ingest.sources import SourceBook
+
+    settings = get_settings()
+    registry = load_registry(Path(args.registry) if getattr(args, "registry", None) else None, settings)
+    table = _source_table(producer=False)
+    try:
+        book = SourceBook(settings, table)
+        imported = [s for s in book.sources() if s.id not in {r.id for r in registry}]
+    finally:
+        table.close()
+    return registry + imported, {r.id for r in registry}
+
+
+def _source_table(producer: bool = True) -> SourceTable:
+    from ogi.broker import ensure_topics, make_producer
+    from ogi.settings import get_settings
+    from ogi.topics import INGEST_SOURCES
+    from services.ingest.sources import SourceTable
+
+    settings = get_settings()
+    ensure_topics(settings, [INGEST_SOURCES])
+    return SourceTable(settings, make_producer(settings) if producer else None)
+
+
 def _status(args: argparse.Namespace) -> int:
     from ogi.broker import ensure_topics
     from ogi.settings import get_settings
     from ogi.topics import INGEST_STATUS
-    from services.ingest.registry import load_registry
     from services.ingest.state import StatusTable
     from services.ingest.status import render_status
 
@@ -116,12 +144,131 @@ def _status(args: argparse.Namespace) -> int:
         rows = list(table.rows())
     finally:
         table.close()
-    sources = load_registry(Path(args.registry) if args.registry else None, settings)
-    print(render_status(sources, rows, source_problem(settings)))
+    sources, _ = _all_sources(args)
+    print(render_status(sources, rows, source_problem(settings), show_all=args.all))
     from ogi.telemetry import render_lag
 
     print()
     print(render_lag(settings))
+    return 0
+
+
+def _sources_import(args: argparse.Namespace) -> int:
+    from services.ingest.errors import RegistryError, SourceListInvalid
+    from services.ingest.sources import import_sources, read_rows, validate_rows
+
+    try:
+        rows = read_rows(Path(args.file))
+        registry_ids = {s.id for s in _registry_sources(args)}
+        sources = validate_rows(rows, registry_ids)
+    except SourceListInvalid as exc:
+        print(f"{args.file}: {len(exc.problems)} invalid row(s); nothing imported", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    except RegistryError as exc:
+        print(f"{args.file}: {exc}; nothing imported", file=sys.stderr)
+        return 1
+    if args.dry_run:
+        print(f"{len(sources)} source(s) valid; nothing imported (--dry-run)")
+        return 0
+    table = _source_table()
+    try:
+        count = import_sources(table, sources)
+    finally:
+        table.close()
+    homes = sum(1 for s in sources if not s.urls)
+    print(f"imported {count} source(s) ({homes} with only a home page: the monitor finds their column)")
+    return 0
+
+
+def _registry_sources(args: argparse.Namespace) -> list[Source]:
+    from services.ingest.registry import load_registry
+
+    return load_registry(Path(args.registry) if getattr(args, "registry", None) else None)
+
+
+def _sources_list(args: argparse.Namespace) -> int:
+    table = _source_table(producer=False)
+    try:
+        table.catch_up()
+        records = {r.id: r for r in table.rows()}
+    finally:
+        table.close()
+    registry = _registry_sources(args)
+    print(f"{'source':28} {'from':8} {'on':3} {'level':10} column")
+    for source in registry:
+        column = source.urls[0] if source.urls else (records.get(source.id) and records[source.id].column) or "?"
+        print(f"{source.id:28} {'registry':8} {'yes':3} {source.level or '-':10} {column}")
+    for record in sorted(records.values(), key=lambda r: r.id):
+        if record.entry is None:
+            continue
+        entry = record.entry
+        column = (entry.get("urls") or [record.column or f"(to find from {entry.get('home')})"])[0]
+        enabled = "yes" if entry.get("enabled", True) else "no"
+        print(f"{record.id:28} {'import':8} {enabled:3} {entry.get('level') or '-':10} {column}")
+    return 0
+
+
+def _sources_show(args: argparse.Namespace) -> int:
+    import json
+
+    table = _source_table(producer=False)
+    try:
+        table.catch_up()
+        record = table.get(args.id)
+    finally:
+        table.close()
+    shipped = next((s for s in _registry_sources(args) if s.id == args.id), None)
+    if shipped is None and (record is None or record.entry is None):
+        print(f"no source {args.id!r}", file=sys.stderr)
+        return 1
+    out = {"from": "registry" if shipped else "import",
+           "source": shipped.model_dump(mode="json", exclude_defaults=True) if shipped else record.entry}  # type: ignore[union-attr]
+    if record is not None and record.column:
+        out |= {"column": record.column, "column_path": record.column_path,
+                "discovered_at": record.discovered_at.isoformat() if record.discovered_at else None}
+    print(json.dumps(out, ensure_ascii=False, indent=2))
+    return 0
+
+
+def _sources_enable(args: argparse.Namespace) -> int:
+    from services.ingest.errors import RegistryError
+    from services.ingest.sources import set_enabled
+
+    table = _source_table()
+    try:
+        set_enabled(table, args.id, args.enabled, {s.id for s in _registry_sources(args)})
+    except RegistryError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    finally:
+        table.close()
+    print(f"{args.id}: {'enabled' if args.enabled else 'disabled'} (running monitors see it within seconds)")
+    return 0
+
+
+def _sources_discover(args: argparse.Namespace) -> int:
+    from ogi.log import configure
+    from ogi.settings import get_settings
+    from services.ingest.column import find_column
+    from services.ingest.errors import ColumnNotFound
+    from services.ingest.fetch import Fetcher
+
+    configure(level="WARNING")
+    fetcher = Fetcher(get_settings())
+    try:
+        found = find_column(fetcher, args.url, allow_private=args.allow_private)
+    except ColumnNotFound as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    finally:
+        fetcher.close()
+    print(found.url)
+    print(f"  {args.url}")
+    for step in found.path:
+        print(f"  -> {step.text}  {step.url}")
+    print(f"  ({found.reports} annual report(s) listed; {found.pages_read} page(s) read)")
     return 0
 
 
@@ -163,7 +310,33 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     b.add_argument("--registry", help="registry file (default: OGI_INGEST_REGISTRY or the shipped one)")
     b.set_defaults(handler=_backfill, url=None, agency_id=None, agency=None, allow_private=False)
 
-    st = sub.add_parser("status", help="per source: last success, last error, reports found; "
-                                             "per consumer group: the lag of each partition")
+    st = sub.add_parser("status", help="a summary, then the sources that need a look (--all: every source); "
+                                       "per consumer group: the lag of each partition")
     st.add_argument("--registry", help="registry file (default: OGI_INGEST_REGISTRY or the shipped one)")
+    st.add_argument("--all", action="store_true", help="list every source, healthy ones too")
     st.set_defaults(handler=_status)
+
+    src = sub.add_parser("sources", help="sources beyond the registry YAML: import a list, find columns")
+    ss = src.add_subparsers(dest="sources_command", required=True)
+    registry_help = "registry file (default: OGI_INGEST_REGISTRY or the shipped one)"
+    i = ss.add_parser("import", help="add or update sources from a CSV or YAML file (all rows valid, or none)")
+    i.add_argument("file", metavar="FILE")
+    i.add_argument("--dry-run", action="store_true", help="validate only")
+    i.add_argument("--registry", help=registry_help)
+    i.set_defaults(handler=_sources_import)
+    ls = ss.add_parser("list", help="every source: registry and imported, with its column")
+    ls.add_argument("--registry", help=registry_help)
+    ls.set_defaults(handler=_sources_list)
+    sh = ss.add_parser("show", help="one source as stored, with its discovered column and the path to it")
+    sh.add_argument("id")
+    sh.add_argument("--registry", help=registry_help)
+    sh.set_defaults(handler=_sources_show)
+    for name, enabled in (("disable", False), ("enable", True)):
+        d = ss.add_parser(name, help=f"{name} an imported source")
+        d.add_argument("id")
+        d.add_argument("--registry", help=registry_help)
+        d.set_defaults(handler=_sources_enable, enabled=enabled)
+    dc = ss.add_parser("discover", help="find the annual-report column from an agency's home page")
+    dc.add_argument("url", metavar="URL")
+    dc.add_argument("--allow-private", action="store_true", help="let a local test site on a private address be read")
+    dc.set_defaults(handler=_sources_discover)

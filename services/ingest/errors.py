@@ -2,6 +2,7 @@
 
     IngestError
     ├── RegistryError            the registry file is unreadable or invalid
+    │   └── SourceListInvalid    rows of an `ogi sources import` file are invalid (each named)
     └── FetchError               one URL could not be turned into bytes
         ├── Refused              policy said no; never retried, logged with the reason
         │   ├── UnsupportedScheme    not http(s)
@@ -16,6 +17,7 @@
         │                            (e.g. an HTML error page served for a .pdf)
         ├── RobotsUnavailable    robots.txt answered 5xx or not at all: the site is off
         │                        limits until it can be read (RFC 9309), and that is an error
+        ├── ColumnNotFound       no annual-report column reachable from a home page
         ├── HttpStatus           a final non-2xx/304 answer (4xx, or 5xx/429 after retries)
         └── TransportFailure     timeouts and connection errors after retries
 
@@ -41,12 +43,24 @@ class RegistryError(IngestError):
     """The source registry is missing, unreadable or invalid."""
 
 
+class SourceListInvalid(RegistryError):
+    """An import file with invalid rows; ``problems`` names each one. Nothing is imported."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(f"{len(problems)} invalid row(s), nothing imported:\n" + "\n".join(problems))
+        self.problems = problems
+
+
 class FetchError(IngestError):
     """One URL could not be fetched; ``url`` is the URL that failed (after redirects)."""
 
     def __init__(self, message: str, *, url: str | None = None) -> None:
         super().__init__(message)
         self.url = url
+
+
+class ColumnNotFound(FetchError):
+    """No column listing annual reports was reachable from the home page."""
 
 
 class Refused(FetchError):
@@ -120,6 +134,7 @@ def from_net(exc: net.NetRefusal, url: str | None) -> Refused:
 
 __all__ = [
     "BadEncoding",
+    "ColumnNotFound",
     "BlockedAddress",
     "FetchError",
     "HttpStatus",
@@ -130,6 +145,7 @@ __all__ = [
     "RegistryError",
     "RobotsDisallowed",
     "RobotsUnavailable",
+    "SourceListInvalid",
     "TooLarge",
     "TooManyRedirects",
     "TransportFailure",

@@ -28,6 +28,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -81,7 +82,9 @@ class Fetched:
     def last_modified(self) -> str | None:
         return self.headers.get("last-modified")
 
-    @property
+    # cached: a 20 MB document is hashed and sniffed once, however many
+    # decisions (unchanged? duplicate? published record) ask
+    @cached_property
     def sha256(self) -> str:
         return hashlib.sha256(self.content).hexdigest()
 
@@ -94,7 +97,7 @@ class Fetched:
     def filename(self) -> str | None:
         return content_disposition_filename(self.headers.get("content-disposition")) or url_filename(self.final_url)
 
-    @property
+    @cached_property
     def content_type(self) -> str:
         """Sniffed from the bytes, not taken from the header."""
         return sniff(self.content, self.filename)

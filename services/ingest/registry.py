@@ -15,10 +15,11 @@ import hashlib
 import json
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ogi.settings import Settings, get_settings
 from services.ingest.errors import RegistryError
@@ -66,14 +67,43 @@ class Source(BaseModel):
     name: str
     region: str | None = None
     level: str | None = None
-    urls: list[str] = Field(min_length=1)
+    urls: list[str] = Field(default_factory=list, description="list pages of the column")
+    home: str | None = Field(None, description="the agency's home page, when the column is to be found from it")
     hints: Hints = Field(default_factory=lambda: Hints())
     allow_private: bool = False
     enabled: bool = True
 
+    @field_validator("urls")
+    @classmethod
+    def _web_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            _require_web_url(url)
+        return value
+
+    @field_validator("home")
+    @classmethod
+    def _web_home(cls, value: str | None) -> str | None:
+        return _require_web_url(value) if value is not None else None
+
+    @model_validator(mode="after")
+    def _somewhere_to_start(self) -> Source:
+        if not self.urls and not self.home:
+            raise ValueError("give the column's list page URL(s) in 'urls', or the agency's home page in 'home'")
+        return self
+
     def shard(self, count: int) -> int:
         """Stable shard of this source among ``count`` monitors."""
         return int(hashlib.sha256(self.id.encode()).hexdigest(), 16) % count
+
+
+def _require_web_url(url: str) -> str:
+    """An http(s) URL with a host (placeholders such as ``{sample_site}`` pass: filled later)."""
+    if url.startswith("{"):
+        return url
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    return url
 
 
 def runtime_file(settings: Settings | None = None) -> Path:
@@ -116,9 +146,10 @@ def parse_registry(data: Any, values: dict[str, str] | None = None) -> list[Sour
         if not source.enabled:
             continue
         urls = [_fill(u, values) for u in source.urls]
-        if any(u is None for u in urls):
+        home = _fill(source.home, values) if source.home else None
+        if any(u is None for u in urls) or (source.home and home is None):
             continue  # waits for its run-time endpoint
-        sources.append(source.model_copy(update={"urls": urls}))
+        sources.append(source.model_copy(update={"urls": urls, "home": home}))
     return sources
 
 

@@ -1,6 +1,13 @@
-"""Politeness per host: at most ``concurrency`` requests in flight and at
-least ``delay`` seconds between two request starts, whichever source (and
-thread) asks. Sources that share a host share its budget."""
+"""Politeness per host: at most ``concurrency`` requests in flight, at
+least ``delay`` seconds between two request starts, and at least ``delay``
+after a request ends before the next one starts, whichever source (and
+thread) asks. Sources that share a host share its budget.
+
+Why the second rule: a slot is taken before the request leaves (a new
+connection, the first client's set-up, a slow DNS answer all happen inside
+it), so spacing slot starts alone let a late-leaving request and the next
+one reach the site a few milliseconds apart; the scale test saw exactly
+that. Counting from the end keeps the site's view of the gap at least the delay."""
 
 from __future__ import annotations
 
@@ -52,4 +59,8 @@ class HostThrottle:
                 if wait > 0:
                     self._sleep(wait)
                 state.next_start = self._clock() + delay
-            yield self._clock() - began
+            try:
+                yield self._clock() - began
+            finally:
+                with state.lock:
+                    state.next_start = max(state.next_start, self._clock() + delay)

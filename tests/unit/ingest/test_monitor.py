@@ -91,19 +91,23 @@ class Site:
         return self.requests.count(path)
 
 
+# every link counts as recent here (re-checked on every poll); the re-check
+# policy for old links has its own tests below (OLD_RESTS)
 SETTINGS = Settings(kafka_bootstrap="127.0.0.1:1", es_url="http://127.0.0.1:1", ingest_host_delay_s=0,
-                    ingest_backoff_base_s=0.001, ingest_backoff_max_s=0.01, max_document_bytes=1000)
+                    ingest_backoff_base_s=0.001, ingest_backoff_max_s=0.01, max_document_bytes=1000,
+                    ingest_recheck_recent_days=36500)
 SOURCE = Source(id="t", name="测试", urls=[f"http://site.test{NB}index.htm"])
 
 
-def monitor(site: Site, seen: SeenState | None = None, producer: FakeProducer | None = None) -> Monitor:
+def monitor(site: Site, seen: SeenState | None = None, producer: FakeProducer | None = None,
+            settings: Settings = SETTINGS) -> Monitor:
     return Monitor(
-        SETTINGS,
+        settings,
         sources=[SOURCE],
-        fetcher=Fetcher(SETTINGS, transport=wire_transport(site)),
+        fetcher=Fetcher(settings, transport=wire_transport(site)),
         producer=producer or FakeProducer(),  # type: ignore[arg-type]
-        seen=seen or SeenState(SETTINGS, memory=True),
-        status=StatusTable(SETTINGS, memory=True),
+        seen=seen or SeenState(settings, memory=True),
+        status=StatusTable(settings, memory=True),
     )
 
 
@@ -217,3 +221,42 @@ def test_status_counts_and_errors() -> None:
     status = m.status.get("t")
     assert status is not None and "404" in (status.last_error or "")
     assert status.failed_polls == 2, "failed polls are counted in a row"
+
+
+# -- a poll costs what is new -------------------------------------------------
+
+OLD_RESTS = SETTINGS.model_copy(update={"ingest_recheck_recent_days": 365, "ingest_recheck_old_s": 3600.0})
+
+
+def test_unchanged_list_page_leaves_old_reports_alone() -> None:
+    site = Site()
+    m = monitor(site, settings=OLD_RESTS)
+    first = m.poll(SOURCE)
+    again = m.poll(SOURCE)
+    # the list pages (304) and nothing else: every report here is years old
+    assert again.requests == 2 and again.skipped_old == first.found
+    assert site.count(f"{NB}r2023.pdf") == 1 and not again.published
+
+
+def test_changed_list_page_rechecks_its_links_and_finds_a_corrected_reupload() -> None:
+    site = Site()
+    m = monitor(site, settings=OLD_RESTS)
+    m.poll(SOURCE)
+    site.docs[f"{NB}2021.pdf"] = b"%PDF-1.4 2021 corrected"
+    site.docs[f"{NB}index.htm"] = site.docs[f"{NB}index.htm"].replace(b"2021\xe5\xb9\xb4", b"2021\xe5\xb9\xb4 ")
+    result = m.poll(SOURCE)
+    assert paths(result.published) == [f"{NB}2021.pdf"] and result.skipped_old == 1  # index_1 unchanged
+
+
+def test_recent_reports_are_rechecked_on_every_poll() -> None:
+    from datetime import date
+
+    site = Site()
+    this_year = date.today().year
+    site.docs[f"{NB}index.htm"] = site.list_page((f"new.pdf", f"{this_year - 1}年政府信息公开工作年度报告"))
+    site.docs[f"{NB}new.pdf"] = b"%PDF-1.4 new"
+    m = monitor(site, settings=OLD_RESTS)
+    m.poll(SOURCE)
+    site.docs[f"{NB}new.pdf"] = b"%PDF-1.4 new, corrected in place"
+    result = m.poll(SOURCE)
+    assert paths(result.published) == [f"{NB}new.pdf"] and result.skipped_old == 0

@@ -50,3 +50,19 @@ def test_concurrency_limit_per_host() -> None:
     for t in threads:
         t.join()
     assert peak == 2
+
+
+def test_the_delay_also_counts_from_the_end_of_a_request() -> None:
+    clock = [0.0]
+    slept: list[float] = []
+
+    def sleep(s: float) -> None:
+        slept.append(s)
+        clock[0] += s
+
+    throttle = HostThrottle(1, 2.0, clock=lambda: clock[0], sleep=sleep)
+    with throttle.slot("a.gov.cn"):
+        clock[0] += 5.0  # a request that took 5 s to leave and answer
+    with throttle.slot("a.gov.cn"):
+        pass
+    assert slept == [2.0]  # 2 s after it ended, not at once (its start was 5 s ago)
