@@ -61,10 +61,13 @@ class Settings(BaseSettings):
     es_url: str = Field("", description="http(s)://host:port; empty = local servers")
     index_prefix: str = Field("ogi-", description="prefix of every index and template name")
     es_bulk_size: int = Field(500, ge=1, description="documents per bulk request")
+    es_bulk_max_bytes: int = Field(5 * 1024 * 1024, ge=1024, description="largest bulk request body; a larger "
+                                   "poll is written in several requests")
 
     # --- workers -----------------------------------------------------------
     extract_timeout_s: float = Field(60.0, gt=0, description="wall-clock limit per document")
     extract_max_memory_mb: int = Field(1536, ge=128, description="address-space limit per document")
+    extract_children: int = Field(0, ge=0, description="extraction processes per worker; 0 = one per core")
     faust_app_id: str = Field("ogi-extract", description="consumer group of the extract worker")
     index_group: str = Field("ogi-index", description="consumer group of the indexer")
     worker_web_port: int = Field(0, ge=0, description="Faust web port; 0 = pick a free one")
