@@ -55,8 +55,10 @@ schemas: install
 bench-extract: install
 	$(BIN)/python benchmarks/bench_extract.py
 
-bench: bench-extract install
-	$(BIN)/python benchmarks/bench_pipeline.py
+## the pipeline on the real servers: 2,000 mixed reports (BENCH_ARGS="--reports 10000", "--rate 2")
+BENCH_ARGS ?=
+bench: install
+	$(BIN)/python benchmarks/bench_pipeline.py $(BENCH_ARGS)
 
 ## mutated reports in every format through the bounded extraction (make fuzz N=200 for a quick one)
 N ?= 10000
