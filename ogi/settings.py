@@ -60,9 +60,11 @@ class Settings(BaseSettings):
     # --- Elasticsearch -----------------------------------------------------
     es_url: str = Field("", description="http(s)://host:port; empty = local servers")
     index_prefix: str = Field("ogi-", description="prefix of every index and template name")
-    es_bulk_size: int = Field(500, ge=1, description="documents per bulk request")
+    es_bulk_size: int = Field(2000, ge=1, description="most documents in one bulk request")
     es_bulk_max_bytes: int = Field(5 * 1024 * 1024, ge=1024, description="largest bulk request body; a larger "
                                    "poll is written in several requests")
+    # a report makes ~230 metric events: 500 records a poll was two reports a commit
+    index_poll_records: int = Field(4000, ge=1, description="records the indexer takes from Kafka at a time")
 
     # --- workers -----------------------------------------------------------
     extract_timeout_s: float = Field(60.0, gt=0, description="wall-clock limit per document")

@@ -64,7 +64,8 @@ class Indexer:
                                            partition=rec.partition, offset=rec.offset, key=rec.key))
                 continue
             actions.append(Action(action.index, action.doc_id, action.source, origin=rec))
-        result = bulk_write(self.es, actions)
+        result = bulk_write(self.es, actions, max_docs=self.settings.es_bulk_size,
+                            max_bytes=self.settings.es_bulk_max_bytes)
         for action, reason in result.rejected:
             rec = action.origin
             letters.append(dead_letter(Stage.INDEX, DocumentRejected(reason), rec.value, source_topic=rec.topic,
@@ -85,7 +86,8 @@ class Indexer:
         last_data = time.monotonic()
         try:
             while not self._stopping:
-                polled = self.consumer.poll(timeout_ms=1000, max_records=self.settings.es_bulk_size)
+                # one poll is one durable step (written, then committed); requests are cut by size
+                polled = self.consumer.poll(timeout_ms=1000, max_records=self.settings.index_poll_records)
                 records = [r for batch in polled.values() for r in batch]
                 if not records:
                     if idle_exit_s is not None and time.monotonic() - last_data > idle_exit_s:
