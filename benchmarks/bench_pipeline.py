@@ -116,13 +116,18 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=1, help="extract worker processes")
     ap.add_argument("--timeout", type=float, default=3600, help="give up after this many seconds")
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--formats", default="", help="only these formats of the mix, e.g. text,corpus-text")
     args = ap.parse_args()
 
     n = int(args.rate * args.duration) if args.rate else args.reports
     home = Path(os.environ.get("OGI_HOME", Path.home() / ".ogi"))
     run = uuid.uuid4().hex[:6]
     t_gen = time.monotonic()
-    reports = list(mix.generate(n + 1, cache=home / "bench-corpus", tag=run))
+    reports = list(
+        mix.generate(
+            n + 1, cache=home / "bench-corpus", tag=run, only=tuple(f for f in args.formats.split(",") if f)
+        )
+    )
     warmup, reports = reports[0], reports[1:]
     print(
         f"generated {n} distinct reports in {time.monotonic() - t_gen:.0f}s: "

@@ -188,12 +188,14 @@ def _bases(cache: Path, need_doc: bool) -> dict[tuple[str, int], bytes]:
     return bases
 
 
-def generate(n: int, *, seed: int = 14, cache: Path, tag: str = "") -> Iterator[Report]:
+def generate(
+    n: int, *, seed: int = 14, cache: Path, tag: str = "", only: tuple[str, ...] = ()
+) -> Iterator[Report]:
     """``n`` distinct reports in the :data:`MIX`, in a shuffled order.
     ``tag`` makes the run's bytes (so its report ids) its own."""
     cache.mkdir(parents=True, exist_ok=True)
     rnd = random.Random(seed)
-    formats = list(MIX)
+    formats = [f for f in MIX if not only or f in only]
     plan = rnd.choices(formats, weights=[MIX[f] for f in formats], k=n)
     bases = _bases(cache, need_doc="doc" in plan)
     corpus_texts = sorted(CORPUS.glob("*/*.txt"))
