@@ -65,8 +65,10 @@ schemas: install
 bench-extract: install
 	$(BIN)/python benchmarks/bench_extract.py
 
-bench: bench-extract install
-	$(BIN)/python benchmarks/bench_pipeline.py
+## the pipeline on the real servers: 2,000 mixed reports (BENCH_ARGS="--reports 10000", "--rate 2")
+BENCH_ARGS ?=
+bench: install
+	$(BIN)/python benchmarks/bench_pipeline.py $(BENCH_ARGS)
 
 ## 100 and 1,000 local sites on 127.0.x.y polled by one monitor: poll time, politeness, memory, requests per poll
 bench-ingest: install

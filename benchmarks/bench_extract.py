@@ -91,8 +91,12 @@ def main() -> int:
         return 0
     rows = []
     for fmt in args.formats.split(","):
-        out = subprocess.run([sys.executable, __file__, "--worker", fmt, "--seconds", str(args.seconds)],
-                             capture_output=True, text=True, cwd=ROOT)
+        out = subprocess.run(
+            [sys.executable, __file__, "--worker", fmt, "--seconds", str(args.seconds)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
         if out.returncode != 0:
             rows.append({"format": fmt, "error": out.stderr.strip().splitlines()[-1:]})
             continue
@@ -101,8 +105,10 @@ def main() -> int:
         for r in rows:
             print(json.dumps(r))
         return 0
-    print(f"{'format':<18} {'docs':>4} {'runs':>5} {'reports/s/core':>14} {'cpu s/report':>12} {'peak RSS MB':>11}"
-          f" {'converter RSS MB':>16}")
+    print(
+        f"{'format':<18} {'docs':>4} {'runs':>5} {'reports/s/core':>14} {'cpu s/report':>12} {'peak RSS MB':>11}"
+        f" {'converter RSS MB':>16}"
+    )
     for r in rows:
         if "error" in r:
             print(f"{r['format']:<18} error: {r['error']}")
@@ -110,8 +116,10 @@ def main() -> int:
         if not r.get("documents"):
             print(f"{r['format']:<18} no documents")
             continue
-        print(f"{r['format']:<18} {r['documents']:>4} {r['extractions']:>5} {r['reports_per_s_per_core']:>14}"
-              f" {r['cpu_s_per_report']:>12} {r['peak_rss_mb']:>11} {r['converter_peak_rss_mb'] or '-':>16}")
+        print(
+            f"{r['format']:<18} {r['documents']:>4} {r['extractions']:>5} {r['reports_per_s_per_core']:>14}"
+            f" {r['cpu_s_per_report']:>12} {r['peak_rss_mb']:>11} {r['converter_peak_rss_mb'] or '-':>16}"
+        )
     return 0
 
 

@@ -1,122 +1,327 @@
-"""End-to-end benchmark: latency from publication on the raw topic to the
-report being searchable in Elasticsearch, throughput, and the services'
-memory, on the real local servers.
+"""End-to-end benchmark on the real local servers: a backfill-like mix of
+distinct reports (benchmarks/mix.py) published on the raw topic, through the
+extract worker(s) and the indexer, into Elasticsearch.
 
-    .venv/bin/python benchmarks/bench_pipeline.py [--reports 200] [--workers 1]
+    .venv/bin/python benchmarks/bench_pipeline.py [--reports 2000] [--workers 1]
+    .venv/bin/python benchmarks/bench_pipeline.py --rate 2 [--duration 300]
 
-Each report is a sample report with a unique line appended, so every one is
-a distinct document. Uses its own topic and index prefix; starts the extract
-worker(s) and the indexer as separate processes, like `make run`.
+Backfill mode (default) publishes every report at once and prints
+reports/s, CPU seconds per report by format, publish->searchable
+min/median/p95/max, every service's peak RSS and the raw topic's consumer
+lag over time. ``--rate`` publishes at a steady rate for ``--duration``
+seconds and prints the latency percentiles. A report counts as done when
+it is searchable in the reports index, or in the dead-letter index when it
+cannot be extracted. Uses its own topics and indexes (a fresh prefix).
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
+import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
 
-from ogi import local  # noqa: E402
-from ogi.broker import ensure_topics, make_producer, publish  # noqa: E402
-from ogi.settings import Settings  # noqa: E402
-from ogi.topics import RAW  # noqa: E402
-from schemas import RawReport  # noqa: E402
-from ogi.elastic import index_name, install_templates, make_client, wait_for_store  # noqa: E402
-from tests.support import Service  # noqa: E402
+import mix
+
+from ogi import local
+from ogi.broker import ensure_topics, make_producer, publish
+from ogi.settings import Settings
+from ogi.topics import RAW
+from schemas import RawReport
+from ogi.elastic import index_name, install_templates, make_client, wait_for_store
+from tests.support import Service
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children, in MiB."""
-    total = 0
-    pids = [pid]
-    try:
-        out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-        pids += [int(p) for p in out.split()]
-    except OSError:
-        pass
-    for p in pids:
+def _tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (the extract worker's pool children
+    are children of its forkserver, LibreOffice a child of those)."""
+    children: dict[int, list[int]] = collections.defaultdict(list)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            children[int(stat[stat.rfind(")") + 2 :].split()[1])].append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children[p]
+    return out
+
+
+def _rss_and_cpu(pid: int) -> tuple[float, dict[int, float]]:
+    """Resident MiB of the process tree now, and each member's CPU seconds."""
+    rss_kb, cpu = 0, {}
+    for p in _tree(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
+                    rss_kb += int(line.split()[1])
+            stat = Path(f"/proc/{p}/stat").read_text()
+            fields = stat[stat.rfind(")") + 2 :].split()
+            start = fields[19]  # a pid reused by another process is another process
+            cpu[hash((p, start))] = sum(int(x) for x in fields[11:15]) / CLK_TCK
+        except (OSError, IndexError):
             pass
-    return total / 1024
+    return rss_kb / 1024, cpu
+
+
+def _raw_lag(settings: Settings) -> int | None:
+    """Records on the raw topic the extract worker has not committed yet."""
+    from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+
+    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
+    try:
+        topic = RAW.name(settings)
+        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        ends = consumer.end_offsets(parts)
+        committed = admin.list_consumer_group_offsets(f"{settings.topic_prefix}extract")
+        return sum(ends[tp] - (committed[tp].offset if tp in committed else 0) for tp in parts)
+    except Exception:  # noqa: BLE001 - a missed sample is not a failed benchmark
+        return None
+    finally:
+        consumer.close()
+        admin.close()
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--reports", type=int, default=200)
+    ap.add_argument("--reports", type=int, default=2000, help="backfill size (default 2000)")
+    ap.add_argument(
+        "--rate", type=float, default=0, help="steady arrival rate, reports/s (default: backfill)"
+    )
+    ap.add_argument("--duration", type=float, default=300, help="seconds of steady arrival with --rate")
     ap.add_argument("--workers", type=int, default=1, help="extract worker processes")
+    ap.add_argument("--timeout", type=float, default=3600, help="give up after this many seconds")
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--formats", default="", help="only these formats of the mix, e.g. text,corpus-text")
     args = ap.parse_args()
 
-    endpoints = local.up()
+    n = int(args.rate * args.duration) if args.rate else args.reports
+    home = Path(os.environ.get("OGI_HOME", Path.home() / ".ogi"))
     run = uuid.uuid4().hex[:6]
-    settings = Settings(kafka_bootstrap=endpoints.kafka_bootstrap, es_url=endpoints.es_url,
-                        topic_prefix=f"bench{run}.", index_prefix=f"bench{run}-")
+    t_gen = time.monotonic()
+    reports = list(
+        mix.generate(
+            n + 1, cache=home / "bench-corpus", tag=run, only=tuple(f for f in args.formats.split(",") if f)
+        )
+    )
+    warmup, reports = reports[0], reports[1:]
+    print(
+        f"generated {n} distinct reports in {time.monotonic() - t_gen:.0f}s: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(collections.Counter(r.fmt for r in reports).items())),
+        flush=True,
+    )
+
+    endpoints = local.up()
+    settings = Settings(
+        kafka_bootstrap=endpoints.kafka_bootstrap,
+        es_url=endpoints.es_url,
+        topic_prefix=f"bench{run}.",
+        index_prefix=f"bench{run}-",
+    )
     ensure_topics(settings)
     es = make_client(settings)
     wait_for_store(es)
     install_templates(es, settings)
-
-    samples = sorted((REPO / "data" / "samples").glob("*.txt"))
-    docs = []
-    for i in range(args.reports):
-        base = samples[i % len(samples)].read_bytes()
-        docs.append(RawReport.from_bytes(base + f"\n（基准测试 {run}-{i}）".encode(), agency_id=f"bench-{i % 50}",
-                                         source_url=f"file:///bench/{i}.txt", filename=f"{i}.txt"))
+    raws = [
+        RawReport.from_bytes(
+            r.content, agency_id=r.agency_id, source_url=f"file:///bench/{r.filename}", filename=r.filename
+        )
+        for r in [warmup, *reports]
+    ]
+    fmt_of = {raw.report_id: r.fmt for raw, r in zip(raws, [warmup, *reports], strict=True)}
+    sha_of = {raw.sha256: raw.report_id for raw in raws}
 
     logs = Path(tempfile.mkdtemp(prefix="ogi-bench-"))
-    services = [Service("extract", settings, logs) for _ in range(args.workers)] + [Service("index", settings, logs)]
+    services: list[Service] = []
+    names = [f"extract{i}" for i in range(args.workers)] + ["index"]
+    reports_index, dead_index = index_name("reports", settings), index_name("deadletters", settings)
+    producer = make_producer(settings)
+    sent_at: dict[str, float] = {}
+    seen: dict[str, float] = {}
+    dead: set[str] = set()
+    peak = dict.fromkeys(names, 0.0)
+    cpu: dict[str, dict[int, float]] = {name: {} for name in names}
+    lag: list[tuple[float, int | None]] = []
+
+    def poll_done(order: list[str]) -> None:
+        unseen = [rid for rid in order if rid not in seen][:1000]
+        if not unseen:
+            return
+        now = time.monotonic()
+        hits = es.search(
+            index=reports_index, query={"ids": {"values": unseen}}, size=len(unseen), source=False
+        )
+        for hit in hits["hits"]["hits"]:
+            seen.setdefault(hit["_id"], now)
+        wanted = set(unseen)
+        shas = [raw.sha256 for raw in raws if raw.report_id in wanted]
+        hits = es.search(
+            index=dead_index,
+            query={"terms": {"original_sha256": shas}},
+            size=len(shas),
+            source=["original_sha256"],
+            ignore_unavailable=True,
+        )
+        for hit in hits["hits"]["hits"]:
+            rid = sha_of.get(hit["_source"].get("original_sha256"))
+            if rid:
+                seen.setdefault(rid, now)
+                dead.add(rid)
+
+    def sample() -> None:
+        for name, s in zip(names, services, strict=True):
+            rss, c = _rss_and_cpu(s.proc.pid)
+            peak[name] = max(peak[name], rss)
+            cpu[name].update(c)
+
     try:
-        time.sleep(8)  # let the consumers join their groups before the clock starts
-        producer = make_producer(settings)
-        sent_at: dict[str, float] = {}
-        start = time.monotonic()
-        for raw in docs:
-            publish(producer, RAW, raw, settings)
-            sent_at[raw.report_id] = time.monotonic()
-        producer.flush()
-        seen: dict[str, float] = {}
-        index = index_name("reports", settings)
-        peak = {s.name + str(i): 0.0 for i, s in enumerate(services)}
-        while len(seen) < len(docs) and time.monotonic() - start < 1800:
-            resp = es.search(index=index, query={"bool": {"must_not": {"ids": {"values": list(seen)}}}},
-                             size=1000, source=False)
-            now = time.monotonic()
-            for hit in resp["hits"]["hits"]:
-                if hit["_id"] in sent_at:
-                    seen.setdefault(hit["_id"], now)
-            for i, s in enumerate(services):
-                peak[s.name + str(i)] = max(peak[s.name + str(i)], rss_mb(s.proc.pid))
+        services += [Service("extract", settings, logs) for _ in range(args.workers)]
+        services.append(Service("index", settings, logs))
+        # the clock starts once a first report went all the way through:
+        # consumers joined, children forked, templates in place
+        deadline = time.monotonic() + 300
+        publish(producer, RAW, raws[0], settings).get(timeout=60)
+        while raws[0].report_id not in seen and time.monotonic() < deadline:
+            poll_done([raws[0].report_id])
             time.sleep(0.2)
-        elapsed = time.monotonic() - start
+        if raws[0].report_id not in seen:
+            print("the warm-up report never became searchable; see the logs in", logs)
+            return 1
+        sample()
+        cpu_before = {name: sum(c.values()) for name, c in cpu.items()}
+        order = [raw.report_id for raw in raws[1:]]
+
+        def publisher() -> None:
+            t0 = time.monotonic()
+            for i, raw in enumerate(raws[1:]):
+                if args.rate:
+                    delay = t0 + i / args.rate - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                sent_at[raw.report_id] = time.monotonic()
+                publish(producer, RAW, raw, settings)
+                if args.rate:
+                    producer.flush()
+            producer.flush()
+
+        start = time.monotonic()
+        pub = threading.Thread(target=publisher, daemon=True)
+        pub.start()
+        next_sample = next_lag = start
+        while len(seen) < len(raws) and time.monotonic() - start < args.timeout:
+            poll_done([rid for rid in order if rid in sent_at])
+            now = time.monotonic()
+            if now >= next_sample:
+                sample()
+                next_sample = now + 1
+            if now >= next_lag:
+                lag.append((now - start, _raw_lag(settings)))
+                next_lag = now + (5 if not args.rate else 15)
+            time.sleep(0.25)
+        elapsed = max(seen.values(), default=time.monotonic()) - start
+        sample()
+        lag.append((time.monotonic() - start, _raw_lag(settings)))
     finally:
+        producer.close()
         for s in services:
             s.stop()
 
-    latencies = sorted(seen[k] - sent_at[k] for k in seen)
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    print(f"machine: {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}")
-    print(f"reports: {len(seen)}/{len(docs)} indexed in {elapsed:.1f}s "
-          f"({len(seen) / elapsed:.1f} reports/s with {args.workers} extract worker(s))")
+    done = [rid for rid in order if rid in seen]
+    latencies = [seen[rid] - sent_at[rid] for rid in done]
+    by_fmt: dict[str, list[float]] = collections.defaultdict(list)
+    extract_log = "".join(s.log() for s in services[:-1])
+    for line in extract_log.splitlines():
+        if '"extracted"' not in line:
+            continue
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        rid = rec.get("report_id")
+        if rid in fmt_of and rid != raws[0].report_id and rec.get("cpu_s") is not None:
+            by_fmt[fmt_of[rid]].append(rec["cpu_s"])
+    cpu_used = {name: sum(c.values()) - cpu_before[name] for name, c in cpu.items()}
+
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    load = os.getloadavg()
+    result: dict[str, object] = {
+        "machine": f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}",
+        "load_average_at_end": [round(x, 2) for x in load],
+        "mode": f"steady {args.rate:g}/s for {args.duration:g}s" if args.rate else "backfill",
+        "reports": len(order),
+        "done": len(done),
+        "dead_lettered": len(dead - {raws[0].report_id}),
+        "mix": dict(collections.Counter(fmt_of[rid] for rid in order)),
+        "seconds": round(elapsed, 1),
+        "reports_per_s": round(len(done) / elapsed, 2) if elapsed else None,
+        "workers": args.workers,
+    }
+    print(f"machine: {result['machine']}; load average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(f"mode: {result['mode']}; mix: " + ", ".join(f"{k} {v}" for k, v in sorted(result["mix"].items())))  # type: ignore[attr-defined]
+    print(
+        f"reports: {len(done)}/{len(order)} done in {elapsed:.1f}s ({result['reports_per_s']} reports/s, "
+        f"{len(dead - {raws[0].report_id})} dead-lettered) with {args.workers} extract worker(s)"
+    )
     if latencies:
-        q = statistics.quantiles(latencies, n=20) if len(latencies) >= 20 else latencies
-        print(f"latency publish->searchable: min {latencies[0]:.2f}s  median {statistics.median(latencies):.2f}s  "
-              f"p95 {q[-1]:.2f}s  max {latencies[-1]:.2f}s")
-    for name, mb in peak.items():
-        print(f"peak RSS {name}: {mb:.0f} MiB")
-    return 0 if len(seen) == len(docs) else 1
+        lat = {
+            "min": min(latencies),
+            "median": statistics.median(latencies),
+            "p95": _pct(latencies, 0.95),
+            "p99": _pct(latencies, 0.99),
+            "max": max(latencies),
+        }
+        result["latency_s"] = {k: round(v, 2) for k, v in lat.items()}
+        print("latency publish->searchable: " + "  ".join(f"{k} {v:.2f}s" for k, v in lat.items()))
+    result["cpu_s_per_report_by_format"] = {
+        f: round(statistics.mean(v), 4) for f, v in sorted(by_fmt.items())
+    }
+    print(
+        "extraction CPU s/report by format (child, converter included): "
+        + ", ".join(f"{f} {statistics.mean(v):.3f} (n={len(v)})" for f, v in sorted(by_fmt.items()))
+    )
+    result["service_cpu_s_per_report"] = {k: round(v / max(1, len(done)), 4) for k, v in cpu_used.items()}
+    print(
+        "service CPU s/report (whole process tree): "
+        + ", ".join(f"{k} {v / max(1, len(done)):.3f}" for k, v in cpu_used.items())
+    )
+    result["peak_rss_mb"] = {k: round(v) for k, v in peak.items()}
+    print("peak RSS (process tree, MiB): " + ", ".join(f"{k} {v:.0f}" for k, v in peak.items()))
+    result["raw_lag"] = [(round(t), v) for t, v in lag]
+    print("raw topic lag (s: records): " + " ".join(f"{t:.0f}:{v}" for t, v in lag))
+    if args.json:
+        args.json.write_text(json.dumps(result, ensure_ascii=False, indent=1))
+    return 0 if len(done) == len(order) else 1
 
 
 if __name__ == "__main__":

@@ -159,7 +159,11 @@ class Settings(BaseSettings):
     # --- Elasticsearch -----------------------------------------------------
     es_url: str = Field("", description="http(s)://host:port; empty = local servers")
     index_prefix: str = Field("ogi-", description="prefix of every index and template name")
-    es_bulk_size: int = Field(500, ge=1, description="documents per bulk request")
+    es_bulk_size: int = Field(2000, ge=1, description="most documents in one bulk request")
+    es_bulk_max_bytes: int = Field(5 * 1024 * 1024, ge=1024, description="largest bulk request body; a larger "
+                                   "poll is written in several requests")
+    # a report makes ~230 metric events: 500 records a poll was two reports a commit
+    index_poll_records: int = Field(4000, ge=1, description="records the indexer takes from Kafka at a time")
     # Security: applied by ogi.elastic to every client.
     es_api_key: SecretStr = Field(SecretStr(""), description="API key (the base64 'id:key' Elasticsearch returns)")
     es_username: str = Field("", description="basic-auth user (when no API key)")
@@ -175,6 +179,7 @@ class Settings(BaseSettings):
     # --- workers -----------------------------------------------------------
     extract_timeout_s: float = Field(60.0, gt=0, description="wall-clock limit per document")
     extract_max_memory_mb: int = Field(1536, ge=128, description="address-space limit per document")
+    extract_children: int = Field(0, ge=0, description="extraction processes per worker; 0 = one per core")
     faust_app_id: str = Field("ogi-extract", description="consumer group of the extract worker")
     index_group: str = Field("ogi-index", description="consumer group of the indexer")
 

@@ -210,7 +210,7 @@ class Telemetry:
         if time.monotonic() - checked_at > 5:  # a probe every second must not mean a request every second
             try:
                 if self._es is None:
-                    from services.index.store import make_client
+                    from ogi.elastic import make_client
 
                     self._es = make_client(self.settings).options(request_timeout=5)
                 # _cluster/health, not a ping: some distributions do not answer GET /

@@ -2,15 +2,23 @@
 documents into extracted reports and metric events.
 
 Delivery: Faust commits a raw record's offset only after the agent has
-finished with it, and the agent waits for the broker to acknowledge every
-record it sends first. A crash or a broker restart therefore replays
-records rather than dropping them, and the indexer's deterministic ids make
-the replay harmless.
+acknowledged it, and the agent acknowledges a record only once the broker
+has acknowledged every record it produced from it. A crash or a broker
+restart therefore replays records rather than dropping them, and the
+indexer's deterministic ids make the replay harmless.
+
+Parallelism: one worker extracts several records at once, in a pool of
+bounded children (one per core, ``extract_children``). The agent reads
+ahead up to twice the pool size, but produces and acknowledges strictly in
+the order it read: a partition's records (and so every agency's) come out
+in order, and the committed offset never passes a record still in work.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+from collections import deque
 
 import faust
 import structlog
@@ -21,7 +29,8 @@ from ogi.streams import bytes_topic, make_app, run, send_acked
 from ogi.telemetry import RECORDS_CONSUMED
 from ogi.topics import DEADLETTER, EXTRACTED, METRICS, RAW
 from schemas import Stage
-from services.extract.handler import handle_raw
+from services.extract.engine.bounded import ExtractorPool
+from services.extract.handler import Extracted, handle_raw
 
 log = structlog.get_logger("ogi.extract")
 
@@ -37,36 +46,78 @@ def create_app(settings: Settings) -> faust.App:
         bytes_topic(app, spec, settings) for spec in (RAW, EXTRACTED, METRICS, DEADLETTER)
     )
 
+    children = settings.extract_children or len(os.sched_getaffinity(0))
+    pool = ExtractorPool(children, timeout_s=settings.extract_timeout_s,
+                         max_memory_mb=settings.extract_max_memory_mb)
+    read_ahead = 2 * children  # keeps every child busy while the head of the line is produced
+
+    async def emit(event: faust.EventT, work: asyncio.Future[Extracted]) -> None:
+        """Produce what one record became (or its dead letter), acked."""
+        msg = event.message
+        try:
+            result = await work
+        except Exception as exc:  # noqa: BLE001 - any failure is a dead letter, never a crash
+            letter = dead_letter(
+                Stage.EXTRACT, exc, event.value, source_topic=msg.topic, partition=msg.partition,
+                offset=msg.offset, key=msg.key,
+            )
+            await send_acked(dead_topic, Stage.EXTRACT.value, letter.model_dump_json().encode())
+            return
+        report = result.report
+        key = report.agency_key
+        await send_acked(extracted_topic, key, report.model_dump_json().encode())
+        await send_acked(metrics_topic, key, *(m.model_dump_json().encode() for m in result.metrics))
+        usage = result.usage
+        log.info(
+            "extracted",
+            report_id=report.report_id,
+            agency=report.agency,
+            year=report.year,
+            template=report.template.value,
+            format=report.format,
+            metrics=len(report.metrics),
+            failed_checks=report.failed_checks,
+            offset=msg.offset,
+            cpu_s=round(usage.cpu_seconds, 4) if usage and usage.cpu_seconds is not None else None,
+            extract_s=round(usage.seconds, 4) if usage else None,
+        )
+
     @app.agent(raw_topic, concurrency=1)
     async def extract_reports(stream: faust.StreamT) -> None:
         loop = asyncio.get_running_loop()
-        async for event in stream.events():
-            value: bytes = event.value
-            msg = event.message
-            RECORDS_CONSUMED.labels(msg.topic).inc()
-            try:
-                result = await loop.run_in_executor(None, handle_raw, value, settings)
-            except Exception as exc:  # noqa: BLE001 - any failure is a dead letter, never a crash
-                letter = dead_letter(
-                    Stage.EXTRACT, exc, value, source_topic=msg.topic, partition=msg.partition,
-                    offset=msg.offset, key=msg.key,
-                )
-                await send_acked(dead_topic, Stage.EXTRACT.value, letter.model_dump_json().encode())
-                continue
-            report = result.report
-            key = report.agency_key
-            await send_acked(extracted_topic, key, report.model_dump_json().encode())
-            await send_acked(metrics_topic, key, *(m.model_dump_json().encode() for m in result.metrics))
-            log.info(
-                "extracted",
-                report_id=report.report_id,
-                agency=report.agency,
-                year=report.year,
-                template=report.template.value,
-                metrics=len(report.metrics),
-                failed_checks=report.failed_checks,
-                offset=msg.offset,
-            )
+        await loop.run_in_executor(None, pool.start)
+        manual = stream.noack()
+        events = manual.events().__aiter__()
+        in_work: deque[tuple[faust.EventT, asyncio.Future[Extracted]]] = deque()
+        next_event: asyncio.Future[faust.EventT] | None = None
+        try:
+            while True:
+                if next_event is None and len(in_work) < read_ahead:
+                    next_event = asyncio.ensure_future(events.__anext__())
+                waiting = {next_event} if next_event is not None else set()
+                if in_work:
+                    waiting.add(in_work[0][1])
+                await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                while in_work and in_work[0][1].done():
+                    event, work = in_work.popleft()
+                    await emit(event, work)
+                    await manual.ack(event)
+                if next_event is not None and next_event.done():
+                    try:
+                        event = next_event.result()
+                    except StopAsyncIteration:
+                        break
+                    next_event = None
+                    RECORDS_CONSUMED.labels(event.message.topic).inc()
+                    in_work.append((event, loop.run_in_executor(None, handle_raw, event.value, settings, pool)))
+            while in_work:  # the stream ended: finish what was read
+                event, work = in_work.popleft()
+                await emit(event, work)
+                await manual.ack(event)
+        finally:
+            if next_event is not None:
+                next_event.cancel()
+            pool.close()
 
     return app
 

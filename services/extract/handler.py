@@ -10,6 +10,7 @@ from ogi.gazetteer import full_region
 from ogi.settings import Settings
 from schemas import ExtractedReport, MetricEvent, RawReport, UndecodableRecord, decode
 from services.extract.engine import extract_bounded
+from services.extract.engine.bounded import ExtractorPool, Usage
 from services.extract.errors import DocumentTooLarge, ExtractError
 from services.extract.events import to_metric_events
 
@@ -22,6 +23,7 @@ class RejectedRecord(ExtractError):
 class Extracted:
     report: ExtractedReport
     metrics: list[MetricEvent]
+    usage: Usage | None = None
 
 
 def decode_raw(value: bytes) -> RawReport:
@@ -31,19 +33,26 @@ def decode_raw(value: bytes) -> RawReport:
         raise RejectedRecord(f"not a raw report we can read: {exc}") from exc
 
 
-def handle_raw(value: bytes, settings: Settings) -> Extracted:
-    """Extract one raw record. Raises an ``ExtractError`` subclass for
-    anything that belongs in the dead-letter topic."""
+def handle_raw(value: bytes, settings: Settings, pool: ExtractorPool | None = None) -> Extracted:
+    """Extract one raw record, in one of ``pool``'s children when given (else
+    in a child of its own). Raises an ``ExtractError`` subclass for anything
+    that belongs in the dead-letter topic."""
     raw = decode_raw(value)
     if raw.size > settings.max_document_bytes:
         raise DocumentTooLarge(f"{raw.size} bytes exceeds the {settings.max_document_bytes}-byte limit")
-    report = extract_bounded(
-        raw.content,
-        filename=raw.filename or raw.source_url.rsplit("/", 1)[-1],
-        content_type=raw.content_type,
-        timeout_s=settings.extract_timeout_s,
-        max_memory_mb=settings.extract_max_memory_mb,
-    )
+    filename = raw.filename or raw.source_url.rsplit("/", 1)[-1]
+    usage = Usage()
+    if pool is not None:
+        report = pool.extract(raw.content, filename=filename, content_type=raw.content_type, usage=usage)
+    else:
+        report = extract_bounded(
+            raw.content,
+            filename=filename,
+            content_type=raw.content_type,
+            timeout_s=settings.extract_timeout_s,
+            max_memory_mb=settings.extract_max_memory_mb,
+            usage=usage,
+        )
     report = report.model_copy(
         update={
             "file": raw.filename,
@@ -56,4 +65,4 @@ def handle_raw(value: bytes, settings: Settings) -> Extracted:
             "published_at": raw.published_at,
         }
     )
-    return Extracted(report, to_metric_events(report))
+    return Extracted(report, to_metric_events(report), usage)

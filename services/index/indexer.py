@@ -68,7 +68,8 @@ class Indexer:
             actions.append(Action(action.index, action.doc_id, action.source, origin=rec))
         started = time.monotonic()
         try:
-            result = bulk_write(self.es, actions)
+            result = bulk_write(self.es, actions, max_docs=self.settings.es_bulk_size,
+                                max_bytes=self.settings.es_bulk_max_bytes)
         except StoreUnavailable as exc:
             telemetry.error(exc)
             raise
@@ -94,7 +95,8 @@ class Indexer:
         last_data = time.monotonic()
         try:
             while not self._stopping:
-                polled = self.consumer.poll(timeout_ms=1000, max_records=self.settings.es_bulk_size)
+                # one poll is one durable step (written, then committed); requests are cut by size
+                polled = self.consumer.poll(timeout_ms=1000, max_records=self.settings.index_poll_records)
                 records = [r for batch in polled.values() for r in batch]
                 if not records:
                     if idle_exit_s is not None and time.monotonic() - last_data > idle_exit_s:

@@ -42,6 +42,9 @@ class BulkResult:
 # store's state too. These are retried, never dead-lettered.
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 BULK_CHUNK = 500
+#: largest bulk request body by default (Elasticsearch's own limit is 100 MB;
+#: a few MB keep one request's latency and the indexer's memory small)
+BULK_MAX_BYTES = 5 * 1024 * 1024
 BULK_ATTEMPTS = 5  # within one call; then StoreUnavailable, and the indexer retries the whole batch
 
 
@@ -88,8 +91,34 @@ class _Sent:
         return [a for q in self._by_key.values() for a in q]
 
 
+def _action_bytes(a: Action) -> int:
+    """About what the action adds to a bulk body (its source as JSON, plus the header line)."""
+    return len(json.dumps(a.source, ensure_ascii=False, default=str).encode()) + len(a.index) + len(a.doc_id) + 40
+
+
+def bulk_chunks(actions: list[Action], *, max_docs: int = BULK_CHUNK,
+                max_bytes: int = BULK_MAX_BYTES) -> list[list[Action]]:
+    """``actions`` in order, in requests of at most ``max_docs`` documents and
+    ``max_bytes`` bytes (a single larger document goes alone): a poll of
+    small metric events makes few requests, one of large reports no huge one."""
+    chunks: list[list[Action]] = []
+    current: list[Action] = []
+    size = 0
+    for a in actions:
+        n = _action_bytes(a)
+        if current and (len(current) >= max_docs or size + n > max_bytes):
+            chunks.append(current)
+            current, size = [], 0
+        current.append(a)
+        size += n
+    if current:
+        chunks.append(current)
+    return chunks
+
+
 def bulk_write(es: Elasticsearch, actions: list[Action], *, refresh: bool = False,
-               attempts: int = BULK_ATTEMPTS, backoff_s: float = 0.5, backoff_cap_s: float = 10.0) -> BulkResult:
+               attempts: int = BULK_ATTEMPTS, backoff_s: float = 0.5, backoff_cap_s: float = 10.0,
+               max_docs: int = BULK_CHUNK, max_bytes: int = BULK_MAX_BYTES) -> BulkResult:
     """Index ``actions`` (overwriting by id). Documents Elasticsearch refuses
     for good (a mapping error) are returned as rejected. Documents it cannot
     take now (see ``RETRYABLE_STATUSES``) are sent again with backoff; if some
@@ -103,8 +132,7 @@ def bulk_write(es: Elasticsearch, actions: list[Action], *, refresh: bool = Fals
     last_refusal = ""
     for attempt in range(attempts):
         retry: list[Action] = []
-        for start in range(0, len(pending), BULK_CHUNK):
-            chunk = pending[start:start + BULK_CHUNK]
+        for chunk in bulk_chunks(pending, max_docs=max_docs, max_bytes=max_bytes):
             sent = _Sent(chunk)
             for item in _send_bulk(es, chunk, refresh):
                 result = next(iter(item.values()))

@@ -28,7 +28,7 @@ from ogi.local.kafka import LocalKafkaCluster
 from ogi.settings import Settings
 from ogi.topics import RAW
 from schemas import RawReport
-from services.index.store import index_name, install_templates, wait_for_store
+from ogi.elastic import index_name, install_templates, wait_for_store
 from tests.support import Service
 
 pytestmark = pytest.mark.e2e

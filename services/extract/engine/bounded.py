@@ -12,6 +12,7 @@ stops its converter and removes the directory.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import multiprocessing as mp
 import os
@@ -66,9 +67,20 @@ def _peak_rss_kb() -> int | None:
     return None
 
 
+#: the child's CPU clock when its current document began (a pool child runs many)
+_job_cpu_start = 0.0
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and of the converters it waited for."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    conv = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + conv.ru_utime + conv.ru_stime
+
+
 def _send(conn: Connection, msg: tuple[str, ...]) -> None:
     """A result, with what the child cost (for :class:`Usage`)."""
-    conn.send((*msg, _peak_rss_kb()))
+    conn.send((*msg, _peak_rss_kb(), _cpu_seconds() - _job_cpu_start))
 
 
 def _stop(signum: int, frame: object) -> None:
@@ -149,6 +161,31 @@ class Usage:
 
     seconds: float = 0.0
     peak_rss_mb: float | None = None  # the child's peak resident set; None when it was killed
+    cpu_seconds: float | None = None  # the child's CPU time for this document (converters included)
+
+
+def _crashed(proc: mp.process.BaseProcess, max_memory_mb: int) -> errors.ExtractError:
+    """The error for a child that ended without sending a result."""
+    proc.join(5)
+    code = proc.exitcode
+    if code is not None and code < 0:
+        name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
+        return errors.ExtractionMemoryExceeded(
+            f"extraction process was killed by {name} (memory limit {max_memory_mb} MB?)")
+    return errors.CorruptDocument(f"extraction process ended without a result (exit code {code})")
+
+
+def _outcome(msg: tuple, usage: Usage | None) -> ExtractedReport:  # type: ignore[type-arg]
+    """The report a child sent, or its typed error raised."""
+    *msg, peak_kb, cpu_s = msg
+    if usage is not None:
+        usage.cpu_seconds = cpu_s
+        if peak_kb is not None:
+            usage.peak_rss_mb = peak_kb / 1024
+    if msg[0] == "ok":
+        return ExtractedReport.model_validate_json(msg[1])
+    cls = getattr(errors, msg[1], errors.CorruptDocument)
+    raise cls(msg[2])
 
 
 def extract_bounded(
@@ -181,13 +218,7 @@ def extract_bounded(
         try:
             msg = parent.recv()
         except EOFError:
-            proc.join(5)
-            code = proc.exitcode
-            if code is not None and code < 0:
-                name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
-                raise errors.ExtractionMemoryExceeded(
-                    f"extraction process was killed by {name} (memory limit {max_memory_mb} MB?)") from None
-            raise errors.CorruptDocument(f"extraction process ended without a result (exit code {code})") from None
+            raise _crashed(proc, max_memory_mb) from None
     finally:
         if proc.is_alive():
             _kill(proc)
@@ -196,13 +227,7 @@ def extract_bounded(
         shutil.rmtree(scratch, ignore_errors=True)
         if usage is not None:
             usage.seconds = time.monotonic() - started
-    *msg, peak_kb = msg
-    if usage is not None and peak_kb is not None:
-        usage.peak_rss_mb = peak_kb / 1024
-    if msg[0] == "ok":
-        return ExtractedReport.model_validate_json(msg[1])
-    cls = getattr(errors, msg[1], errors.CorruptDocument)
-    raise cls(msg[2])
+    return _outcome(msg, usage)
 
 
 _CTX: mp.context.BaseContext | None = None
@@ -237,3 +262,164 @@ def _kill(proc: mp.process.BaseProcess) -> None:
         proc.kill()
     except ProcessLookupError:
         pass
+
+
+# ---------------------------------------------------------------------------
+# A pool of reused children (the extract worker)
+#
+# A fresh child per document costs a fork and a page-fault storm for every
+# report, and runs one document at a time. The worker instead keeps one
+# child per core, each under the same limits, and sends it document after
+# document; a child that timed out, crashed or came close to its memory
+# limit is killed with its process group and replaced, and every child is
+# replaced after ``max_documents`` documents so that memory stays flat.
+
+
+def _reset_peak_rss() -> None:
+    """Start VmHWM afresh, so the peak reported is this document's."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
+def _empty(directory: str) -> None:
+    for entry in os.listdir(directory):
+        path = os.path.join(directory, entry)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+
+def _pool_child(jobs: Connection, results: Connection, max_memory_mb: int, scratch: str) -> None:
+    """Extract the documents that arrive on ``jobs`` until the worker closes it."""
+    global _job_cpu_start
+    os.setpgid(0, 0)
+    signal.signal(signal.SIGTERM, _stop)
+    tempfile.tempdir = scratch
+    done = threading.Event()
+    threading.Thread(target=_stop_when_parent_dies, args=(results, scratch, done), daemon=True).start()
+    try:
+        while True:
+            try:
+                data, filename, content_type = jobs.recv()
+            except EOFError:
+                return  # the pool closed this child
+            _reset_peak_rss()
+            _job_cpu_start = _cpu_seconds()
+            _extract_and_send(results, data, filename, content_type, max_memory_mb)
+            _empty(scratch)
+    finally:
+        done.set()
+        shutil.rmtree(scratch, ignore_errors=True)
+        results.close()
+
+
+class _PooledChild:
+    """One pre-forked child and its pipes."""
+
+    def __init__(self, max_memory_mb: int) -> None:
+        ctx = _context()
+        self.max_memory_mb = max_memory_mb
+        self.scratch = tempfile.mkdtemp(prefix="ogi-extract-")
+        job_read, self.jobs = ctx.Pipe(duplex=False)
+        self.results, result_write = ctx.Pipe(duplex=False)
+        self.proc = ctx.Process(target=_pool_child, args=(job_read, result_write, max_memory_mb, self.scratch),
+                                daemon=True)
+        try:
+            self.proc.start()
+        except BaseException:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            raise
+        job_read.close()
+        result_write.close()
+        self.documents = 0
+
+    def run(self, data: bytes, filename: str | None, content_type: str | None, timeout_s: float) -> tuple:  # type: ignore[type-arg]
+        """The child's result message; raises the typed error of a timeout or
+        a crash (the child is unusable then)."""
+        self.documents += 1
+        try:
+            self.jobs.send((data, filename, content_type))
+        except OSError:
+            raise _crashed(self.proc, self.max_memory_mb) from None
+        if not self.results.poll(timeout_s):
+            raise errors.ExtractionTimeout(f"extraction took longer than {timeout_s:g} s and was stopped")
+        try:
+            return self.results.recv()  # type: ignore[no-any-return]
+        except EOFError:
+            raise _crashed(self.proc, self.max_memory_mb) from None
+
+    def close(self) -> None:
+        """Kill the child and whatever it started; remove its files."""
+        if self.proc.is_alive():
+            _kill(self.proc)
+        self.proc.join(5)
+        self.jobs.close()
+        self.results.close()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+class ExtractorPool:
+    """``size`` bounded children reused across documents; :meth:`extract`
+    blocks while all are busy. Thread-safe: call it from an executor."""
+
+    def __init__(self, size: int, *, timeout_s: float = 60, max_memory_mb: int = 1024,
+                 max_documents: int = 500) -> None:
+        self.size = size
+        self.timeout_s = timeout_s
+        self.max_memory_mb = max_memory_mb
+        self.max_documents = max_documents
+        self._idle: list[_PooledChild] = []
+        self._free = threading.Semaphore(size)  # children not busy (idle or not yet started)
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def start(self) -> None:
+        """Fork the children now, so the first documents do not wait for it."""
+        with self._lock:
+            while len(self._idle) < self.size and not self._closed:
+                self._idle.append(_PooledChild(self.max_memory_mb))
+
+    def extract(self, data: bytes, *, filename: str | None = None, content_type: str | None = None,
+                usage: Usage | None = None) -> ExtractedReport:
+        """Like :func:`extract_bounded`, in the next free child."""
+        started = time.monotonic()
+        self._free.acquire()
+        child: _PooledChild | None = None
+        healthy = False
+        try:
+            with self._lock:
+                if self._closed:
+                    raise RuntimeError("the extractor pool is closed")
+                child = self._idle.pop() if self._idle else None
+            if child is None:
+                child = _PooledChild(self.max_memory_mb)
+            msg = child.run(data, filename, content_type, self.timeout_s)
+            # after a memory error the child's heap is suspect: replace it
+            healthy = msg[0] == "ok" or msg[1] != "ExtractionMemoryExceeded"
+        finally:
+            if child is not None:
+                self._release(child, healthy)
+            self._free.release()
+            if usage is not None:
+                usage.seconds = time.monotonic() - started
+        return _outcome(msg, usage)
+
+    def _release(self, child: _PooledChild, healthy: bool) -> None:
+        with self._lock:
+            if healthy and not self._closed and child.documents < self.max_documents:
+                self._idle.append(child)
+                return
+        child.close()
+
+    def close(self) -> None:
+        """Stop every idle child (busy ones are stopped when they return)."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for child in idle:
+            child.close()
