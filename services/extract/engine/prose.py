@@ -29,6 +29,9 @@ NU = rf"((?<!\d)\d{{1,12}}(?!\d)|{_NUMERALS})"  # unnamed, for patterns with sev
 U = r"\s*(?:件|条|宗|起|个|份|次|项)"
 G = r"[^，,。；;：:\n]"  # any char inside one clause
 
+# a sub-total given as a share of the whole ("2475条，占62.2%") is not the total
+_NOT_A_SHARE = r"(?!\s*[，,]?\s*(?:约)?占)"
+
 _CONTEXT_APPLY = re.compile(r"信息公开|依申请|公开申请|申请公开")
 
 
@@ -107,10 +110,22 @@ RULES: tuple[Rule, ...] = (
     _r("applications.applicant.legal_person", rf"(?:以)?法人(?:或其他组织)?(?:名义)?(?:提出)?申请(?:的)?\s*{N}{U}"),
     # proactive
     _r("proactive.items_total",
-       rf"主动公开(?:各类|各项)?信息(?:共计|共|总数|总量)?(?:为|达)?\s*{N}\s*条(?!\s*[，,]?\s*(?:约)?占)"),
+       rf"主动公开(?:各类|各项)?(?:政府|政务)?信息(?:共计|共|总数|总量)?(?:为|达)?\s*{N}\s*条{_NOT_A_SHARE}"),
+    # older reports often drop 主动 and state the year's whole output: 公开各类信息46条,
+    # 全年公开政府信息995845条, 2021年以来公开政府信息98条 (依申请公开… is not it)
     _r("proactive.items_total",
-       rf"主动公开(?:各类|各项)?政府信息(?:共计|共|总数|总量)?(?:为|达)?\s*{N}\s*条(?!\s*[，,]?\s*(?:约)?占)"),
-    _r("proactive.normative_documents.issued", rf"制发(?:行政)?规范性文件\s*{N}\s*(?:件|个|份)"),
+       rf"(?<!申请)(?<!依)公开(?:各类|各项)(?:政府|政务)?信息(?:共计|共|总数|总量)?(?:为|达)?\s*{N}\s*条{_NOT_A_SHARE}"),
+    _r("proactive.items_total",
+       rf"(?:全年|年以来|本年度?|年度)(?:共|累计)?公开(?:政府|政务)信息(?:共计|共)?\s*{N}\s*条{_NOT_A_SHARE}"),
+    # 共主动公开机构信息、政策文件……等方面政府信息7579条: the list names what the total covers
+    _r("proactive.items_total",
+       rf"共主动公开{G}{{0,100}}?等(?:方面)?(?:的)?(?:政府|政务)信息\s*{N}\s*条{_NOT_A_SHARE}"),
+    # the gb2021 row 行政规范性文件 (制发 | 废止 | 现行有效) restated in sentences; these
+    # settle a run-together row's split (pipeline._settle_pending)
+    _r("proactive.normative_documents.issued", rf"制发(?:了)?(?:行政)?规范性文件(?:共|共计)?\s*{N}\s*(?:件|个|份)"),
+    _r("proactive.normative_documents.repealed", rf"废止(?:了)?(?:行政)?规范性文件(?:共|共计)?\s*{N}\s*(?:件|个|份)"),
+    _r("proactive.normative_documents.in_force",
+       rf"现行有效(?:的)?(?:行政)?规范性文件(?:共|共计|为|有)?\s*{N}\s*(?:件|个|份)"),
     # fees
     _r("fees.collected_yuan", rf"收取{G}{{0,12}}?(?:信息处理费|费用)(?:共|合计|共计)?\s*{N}\s*元"),
     _r("fees.collected_yuan", rf"(?<!事业性)收费(?:金额|总额)?(?:为|共|合计)?\s*{N}\s*元",
