@@ -36,6 +36,8 @@ from functools import lru_cache
 
 import structlog
 
+from ogi.vocabulary import to_simplified
+
 log = structlog.get_logger("ogi.gazetteer")
 
 Path = tuple[str, ...]  # names from the province down: ("浙江省", "杭州市", "拱墅区")
@@ -214,16 +216,6 @@ def gazetteer() -> Gazetteer:
     paths += [(*where, zone) for zone, where in ZONES.items()]
     return Gazetteer(paths)
 
-
-@lru_cache(maxsize=1)
-def _t2s():  # type: ignore[no-untyped-def]
-    import opencc
-
-    return opencc.OpenCC("t2s")
-
-
-def to_simplified(text: str) -> str:
-    return str(_t2s().convert(text))
 
 
 def _clean(text: str | None) -> str:

@@ -486,7 +486,6 @@ class Delivery(_Event):
 
 
 class Stage(str, Enum):
-    INGEST = "ingest"
     EXTRACT = "extract"
     INDEX = "index"
     DETECT = "detect"

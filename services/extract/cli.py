@@ -20,8 +20,10 @@ def register(subparsers: Any) -> None:
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds per file (default 60)")
-    p.add_argument("--max-memory-mb", type=int, default=1024, help="address-space limit per file (default 1024)")
+    # defaults: the worker's limits (OGI_EXTRACT_TIMEOUT_S, OGI_EXTRACT_MAX_MEMORY_MB)
+    p.add_argument("--timeout", type=float, default=None, help="seconds per file (default: the worker's limit)")
+    p.add_argument("--max-memory-mb", type=int, default=None,
+                   help="address-space limit per file (default: the worker's limit)")
     p.add_argument("--unbounded", action="store_true", help="run in this process (no time/memory limit)")
     p.set_defaults(handler=run)
 
@@ -44,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
                 report = extract(data, filename=path, content_type=ctype)
             else:
                 report = extract_bounded(data, filename=path, content_type=ctype, timeout_s=args.timeout,
-                                         max_memory_mb=args.max_memory_mb)
+                                         max_memory_mb=args.max_memory_mb)  # None: the settings' limit
         except (ExtractError, LocalFileRefused, OSError) as e:
             failed += 1
             print(json.dumps({"file": path, "error": str(e), "error_class": type(e).__name__}, ensure_ascii=False),

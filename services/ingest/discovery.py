@@ -16,44 +16,14 @@ from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
 from bs4 import BeautifulSoup, Tag
 
 from ogi.net.guard import MAX_URL_CHARS
+# the report vocabulary (titles, years, dates) is shared with extract: one home
+from ogi.vocabulary import is_annual_report, parse_date, report_year, valid_date
 
 #: most list pages a TRS pager is taken at its word for (the monitor reads fewer still)
 MAX_PAGER_PAGES = 1000
 #: attachment extensions the monitor downloads (the registry may add more)
 ATTACHMENT_EXTENSIONS = (".pdf", ".doc", ".docx", ".wps", ".xls", ".xlsx", ".et", ".rtf")
 
-# Traditional -> simplified for the characters report titles use; enough to
-# recognise titles without a full converter (the extractor does the rest).
-_T2S = str.maketrans({
-    "報": "报", "開": "开", "資": "资", "訊": "讯", "務": "务", "門": "门", "關": "关",
-    "於": "于", "區": "区", "縣": "县", "鎮": "镇", "鄉": "乡", "統": "统", "計": "计",
-    "預": "预", "決": "决", "經": "经", "會": "会", "議": "议", "實": "实", "圖": "图",
-    "解": "解", "讀": "读", "點": "点", "徵": "征", "見": "见", "員": "员", "廳": "厅",
-    "專": "专", "項": "项", "稱": "称", "覽": "览", "頁": "页", "後": "后", "終": "终",
-    "業": "业", "間": "间", "發": "发", "佈": "布", "時": "时", "廣": "广", "東": "东",
-    "場": "场", "監": "监", "督": "督", "總": "总", "規": "规", "劃": "划", "數": "数",
-    "據": "据", "與": "与", "為": "为", "執": "执", "書": "书", "記": "记", "標": "标",
-    "題": "题", "類": "类", "範": "范", "圍": "围", "況": "况", "狀": "状",
-})
-# 政府資訊公開 (Taiwan usage) reads 政府信息公开 after conversion
-_TERMS = (("资讯公开", "信息公开"), ("政府资讯", "政府信息"))
-
-_REPORT = re.compile(
-    r"(?:政府信息公开|信息公开|政务公开)[^，。；]{0,12}?"
-    r"(?:年度报告|年报|工作报告|年度工作报告|工作情况报告|年度情况报告|工作年度报告)"
-)
-_NOT_REPORT = re.compile(
-    r"要点|通知|解读|图解|图示|预算|决算|征求|征集|考核|评估|评议|培训|会议|的函|指南|"
-    r"工作方案|实施方案|企业年报|统计年报|报送|填报|年报公示"
-)
-_ARABIC_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
-_HAN_DIGITS = {"〇": 0, "零": 0, "○": 0, "O": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5,
-               "六": 6, "七": 7, "八": 8, "九": 9}
-_HAN_YEAR = re.compile(r"([一二][〇零○O一二三四五六七八九]{3})\s*年")
-_DATE_PATTERNS = (
-    re.compile(r"((?:19|20)\d{2})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})"),
-    re.compile(r"((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"),
-)
 _URL_DATE = re.compile(r"(?:/t|_|/)((?:19|20)\d{2})(\d{2})(\d{2})(?:_|/|\.)")
 _NEXT_TEXT = re.compile(r"^\s*(?:下一页|下页|后页|下一頁|下頁|後頁|next|›|»|>|>>)\s*$", re.IGNORECASE)
 # TRS WCM sites: createPageHTML(countPage, currentPage, "index", "htm")
@@ -81,7 +51,6 @@ class ListPage:
 
     reports: list[Link] = field(default_factory=list)
     pages: list[str] = field(default_factory=list)
-    links_seen: int = 0
     invalid: list[str] = field(default_factory=list)
     """hrefs that are no URL at all (``http://[bad/``, 200k characters): skipped, for the log"""
 
@@ -95,60 +64,13 @@ class Article:
     year: int | None
     published_at: date | None
     attachments: list[Link] = field(default_factory=list)
-    text_chars: int = 0
     invalid: list[str] = field(default_factory=list)
-
-
-def simplify(text: str) -> str:
-    """Traditional -> simplified for report-title characters; spaces removed."""
-    out = re.sub(r"\s+", "", text).translate(_T2S)
-    for trad, simp in _TERMS:
-        out = out.replace(trad, simp)
-    return out
-
-
-def is_annual_report(title: str) -> bool:
-    """Is this link text the title of a 政府信息公开工作年度报告 (any script)?"""
-    text = simplify(title)
-    return bool(_REPORT.search(text)) and not _NOT_REPORT.search(text)
-
-
-def report_year(text: str) -> int | None:
-    """The reporting year a title names (the first year before 年 / 年度),
-    in Arabic or Chinese numerals."""
-    text = simplify(text)
-    m = _ARABIC_YEAR.search(text)
-    if m:
-        return int(m.group(1))
-    m = _HAN_YEAR.search(text)
-    if m:
-        return int("".join(str(_HAN_DIGITS[c]) for c in m.group(1)))
-    return None
-
-
-def parse_date(text: str) -> date | None:
-    """The first plausible date in ``text`` (2024-01-15, 2024/1/15,
-    2024年1月15日)."""
-    for pattern in _DATE_PATTERNS:
-        for m in pattern.finditer(text):
-            found = _valid_date(*m.groups())
-            if found:
-                return found
-    return None
 
 
 def url_date(url: str) -> date | None:
     """Publication date TRS-style article URLs carry (``t20240115_123.htm``)."""
     m = _URL_DATE.search(urlsplit(url).path)
-    return _valid_date(*m.groups()) if m else None
-
-
-def _valid_date(y: str, m: str, d: str) -> date | None:
-    try:
-        found = date(int(y), int(m), int(d))
-    except ValueError:
-        return None
-    return found if 1990 <= found.year <= 2100 else None
+    return valid_date(*m.groups()) if m else None
 
 
 def is_attachment_url(url: str, extra: tuple[str, ...] = ()) -> bool:
@@ -237,7 +159,6 @@ def parse_list_page(
         target = _absolute_or_none(url, str(a["href"]), page.invalid)
         if target is None:
             continue
-        page.links_seen += 1
         title = _anchor_title(a)
         if not title or not is_annual_report(title):
             continue
@@ -340,7 +261,6 @@ def parse_article(html: str, url: str, *, extra_attachments: tuple[str, ...] = (
         year=report_year(title or ""),
         published_at=published,
         attachments=attachments,
-        text_chars=len(body_text),
         invalid=invalid,
     )
 

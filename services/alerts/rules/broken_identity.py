@@ -15,26 +15,9 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from ogi.vocabulary import CHECK_FIGURES  # the checks and the figures each relates: one home
 from schemas.events import Severity
 from services.alerts.rules.base import Context, Finding, Rule, RuleParams
-
-#: the catalogue keys each check relates (shown as figures)
-CHECK_FIGURES: dict[str, tuple[str, ...]] = {
-    "intake_balance": ("applications.new_received", "applications.carried_over",
-                       "applications.total_handled", "applications.carried_forward"),
-    "outcome_sum": ("applications.granted", "applications.partially_granted", "applications.refused.total",
-                    "applications.unable.total", "applications.not_processed.total", "applications.other.total",
-                    "applications.total_handled"),
-    "reason_sums": ("applications.refused.total", "applications.unable.total",
-                    "applications.not_processed.total", "applications.other.total"),
-    "review_sum": ("review.upheld", "review.corrected", "review.other", "review.pending", "review.total"),
-    "litigation_direct_sum": ("litigation.direct.upheld", "litigation.direct.corrected", "litigation.direct.other",
-                              "litigation.direct.pending", "litigation.direct.total"),
-    "litigation_after_review_sum": ("litigation.after_review.upheld", "litigation.after_review.corrected",
-                                    "litigation.after_review.other", "litigation.after_review.pending",
-                                    "litigation.after_review.total"),
-    "freetext_outcome_sum": ("applications.total_handled", "applications.new_received"),
-}
 
 
 class BrokenIdentityParams(RuleParams):

@@ -41,7 +41,8 @@ def _preload() -> None:
 
     from services.extract.engine import normalize, pipeline  # noqa: F401
 
-    normalize._t2s()
+    normalize.to_simplified("預")  # OpenCC's tables, and the character sets of its fast path
+    normalize.is_traditional("預報")
 
 
 def _near_limit(max_memory_mb: int) -> bool:
@@ -193,13 +194,21 @@ def extract_bounded(
     *,
     filename: str | None = None,
     content_type: str | None = None,
-    timeout_s: float = 60,
-    max_memory_mb: int = 1024,
+    timeout_s: float | None = None,
+    max_memory_mb: int | None = None,
     usage: Usage | None = None,
 ) -> ExtractedReport:
     """:func:`extract` in a child process; raises :class:`ExtractionTimeout` or
     :class:`ExtractionMemoryExceeded` when a limit is hit, and the same typed
-    errors as :func:`extract` otherwise."""
+    errors as :func:`extract` otherwise. A limit not given is the settings'
+    (``extract_timeout_s``, ``extract_max_memory_mb``): one default for the
+    worker, ``ogi extract`` and every other caller."""
+    if timeout_s is None or max_memory_mb is None:
+        from ogi.settings import get_settings
+
+        settings = get_settings()
+        timeout_s = settings.extract_timeout_s if timeout_s is None else timeout_s
+        max_memory_mb = settings.extract_max_memory_mb if max_memory_mb is None else max_memory_mb
     started = time.monotonic()
     ctx = _context()
     scratch = tempfile.mkdtemp(prefix="ogi-extract-")

@@ -44,7 +44,6 @@ class Row:
     key: str
     pattern: str
     parent: str | None = None  # key of the parent total this row sums into
-    required_prefix: bool = False
 
 
 # Order matters: the parser searches each label after the previous one.
@@ -78,7 +77,7 @@ APPLICATION_ROWS: tuple[Row, ...] = (
         _n("1", r"申请人无正当理由逾期不补正(?:[^\d\x1f]{0,30}?申请)?"), "applications.other.total"),
     Row("applications.other.fee_unpaid",
         _n("2", r"申请人逾期未按收费通知要求缴纳费用(?:[^\d\x1f]{0,30}?申请)?"), "applications.other.total"),
-    Row("applications.other.other", rf"3{_DOT}其他(?!处理|法律|结果)", "applications.other.total", True),
+    Row("applications.other.other", rf"3{_DOT}其他(?!处理|法律|结果)", "applications.other.total"),
     # a bare 总计 is also a column header (repeated when the table runs over a
     # page): accept it as the row label only when figures follow it
     Row("applications.total_handled", r"[（(]\s*七\s*[）)]\s*总计|总计(?=[\s\x1f\x1e]*\d)"),

@@ -4,6 +4,7 @@ numbers as printed and gets ``False``."""
 
 from __future__ import annotations
 
+from ogi.vocabulary import CHECK_FIGURES
 from services.extract.engine import catalogue as cat
 
 _EPS = 1e-6
@@ -30,7 +31,7 @@ def compute(metrics: dict[str, float], breakdown: dict[str, dict[str, float]], *
     g = metrics.get
     a = "applications."
     if table:
-        ks = [a + "new_received", a + "carried_over", a + "total_handled", a + "carried_forward"]
+        ks = CHECK_FIGURES["intake_balance"]  # received + carried over = handled + carried forward
         if all(k in metrics for k in ks):
             out["intake_balance"] = _eq(g(ks[0]) + g(ks[1]), g(ks[2]) + g(ks[3]))  # type: ignore[operator]
         if a + "total_handled" in metrics and all(k in metrics for k in cat.OUTCOME_KEYS):
@@ -49,7 +50,7 @@ def compute(metrics: dict[str, float], breakdown: dict[str, dict[str, float]], *
             out["applicant_sums"] = all(aps)
         for name, block in (("review_sum", "review"), ("litigation_direct_sum", "litigation.direct"),
                             ("litigation_after_review_sum", "litigation.after_review")):
-            ks = [f"{block}.{c}" for c in cat.REVIEW_COLUMNS]
+            ks = CHECK_FIGURES[name]  # the outcomes, then their total
             if all(k in metrics for k in ks):
                 out[name] = _eq(sum(metrics[k] for k in ks[:-1]), metrics[ks[-1]])
     else:

@@ -83,11 +83,15 @@ def _parse(raw: RawDocument, digest: str, filename: str | None) -> ExtractedRepo
         report.breakdown = res.breakdown
         warnings += res.warnings
         p_vals, p_prov, p_warn = prose.parse(doc).decided()
+        warnings += p_warn  # a key the text states twice with different figures
         _settle_pending(res, p_vals, metrics, prov, warnings)
         for k in _PROSE_KEYS_FOR_TABLE_REPORTS:
             if k in p_vals and k not in metrics:
                 metrics[k] = p_vals[k]
                 prov[k] = p_prov[k]
+            elif k in p_vals and metrics[k] != p_vals[k]:
+                warnings.append(f"{k}: the table says {metrics[k]:g} but the text says {p_vals[k]:g}; "
+                                "the table's figure kept")
         report.checks = checks.compute(metrics, report.breakdown, table=True)
         for name, why in sections.incomplete(doc, metrics):
             report.incomplete_sections.append(name)
@@ -151,7 +155,11 @@ def _settle_pending(res: tables.TableResult, stated: dict[str, float], metrics: 
             key = f"{prefix}.{c}"
             if key in stated:
                 keep = [cand for cand in keep if abs(cand[j] - stated[key]) < 1e-6]
-        if len(keep) == len(v.candidates) or not keep:
+        if not keep:
+            warnings.append(f"{prefix}: the text states figures no split of '{v.text}' allows; "
+                            "the row is left out")
+            continue
+        if len(keep) == len(v.candidates):
             continue
         for j, c in enumerate(names):
             opts = {cand[j] for cand in keep}

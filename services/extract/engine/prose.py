@@ -12,6 +12,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+# the standard library's regex parser (sre_parse until 3.10), for _required_literal
+try:
+    import re._parser as re_parser  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - Python < 3.11
+    import sre_parse as re_parser  # type: ignore[no-redef]
+
 from services.extract.engine import normalize
 from services.extract.engine.document import Document
 from schemas.events import Provenance
@@ -22,12 +28,22 @@ from schemas.events import Provenance
 # the run and backtracked: quadratic, and a 100 KB run of digits held a worker
 # for its whole timeout. Now a run costs one bounded attempt per rule; a run
 # longer than a figure can be is no figure (and is not read).
-_DIGITS = r"(?<!\d)\d{1,12}(?:\.\d{1,4})?(?!\d)"
-_NUMERALS = r"(?<![零〇○一二两三四五六七八九十百千万])[零〇○一二两三四五六七八九十百千万]{1,16}(?![零〇○一二两三四五六七八九十百千万])"
+#
+# Each slot starts with its character class and checks the look-behind after
+# the first character ("\d(?<!\d\d)" is "(?<!\d)\d"): a pattern that begins
+# with a character class lets the regex engine skip to the next digit or
+# numeral instead of trying every position, which made the rules that begin
+# with a number most of a text report's extraction time.
+_CN = "[零〇○一二两三四五六七八九十百千万]"
+_DIGITS = r"\d(?<!\d\d)\d{0,11}(?:\.\d{1,4})?(?!\d)"
+_NUMERALS = rf"{_CN}(?<!{_CN}{_CN}){_CN}{{0,15}}(?!{_CN})"
 N = rf"(?P<n>{_DIGITS}|{_NUMERALS})"
-NU = rf"((?<!\d)\d{{1,12}}(?!\d)|{_NUMERALS})"  # unnamed, for patterns with several slots
+NU = rf"(\d(?<!\d\d)\d{{0,11}}(?!\d)|{_NUMERALS})"  # unnamed, for patterns with several slots
 U = r"\s*(?:件|条|宗|起|个|份|次|项)"
 G = r"[^，,。；;：:\n]"  # any char inside one clause
+
+# a sub-total given as a share of the whole ("2475条，占62.2%") is not the total
+_NOT_A_SHARE = r"(?!\s*[，,]?\s*(?:约)?占)"
 
 _CONTEXT_APPLY = re.compile(r"信息公开|依申请|公开申请|申请公开")
 
@@ -40,10 +56,28 @@ class Rule:
     context: re.Pattern[str] | None = None  # must occur in the clause or 80 chars before
     exclude: re.Pattern[str] | None = None  # must not occur in the clause
     window: int = 80  # how far before the match the context may be
+    needs: str = ""  # characters every match contains: a text without them is not searched
+
+
+def _required_literal(pattern: str) -> str:
+    """The longest run of plain characters at the top level of ``pattern``
+    (outside every group, option and alternative), which every match
+    contains. Most rules begin with an option or a number slot, where the
+    regex engine has no prefix to skip to; a substring test rules most rules
+    out of a report at once."""
+    runs, cur = [], []
+    for op, arg in re_parser.parse(pattern):
+        if op is re_parser.LITERAL:
+            cur.append(chr(arg))
+        else:
+            runs.append("".join(cur))
+            cur = []
+    runs.append("".join(cur))
+    return max(runs, key=len)
 
 
 def _r(key: str, pattern: str, **kw: object) -> Rule:
-    return Rule(key, re.compile(pattern), **kw)  # type: ignore[arg-type]
+    return Rule(key, re.compile(pattern), needs=_required_literal(pattern), **kw)  # type: ignore[arg-type]
 
 
 _NO_REVIEW = re.compile(r"复议|诉讼|举报|投诉|审批")
@@ -107,10 +141,22 @@ RULES: tuple[Rule, ...] = (
     _r("applications.applicant.legal_person", rf"(?:以)?法人(?:或其他组织)?(?:名义)?(?:提出)?申请(?:的)?\s*{N}{U}"),
     # proactive
     _r("proactive.items_total",
-       rf"主动公开(?:各类|各项)?信息(?:共计|共|总数|总量)?(?:为|达)?\s*{N}\s*条(?!\s*[，,]?\s*(?:约)?占)"),
+       rf"主动公开(?:各类|各项)?(?:政府|政务)?信息(?:共计|共|总数|总量)?(?:为|达)?\s*{N}\s*条{_NOT_A_SHARE}"),
+    # older reports often drop 主动 and state the year's whole output: 公开各类信息46条,
+    # 全年公开政府信息995845条, 2021年以来公开政府信息98条 (依申请公开… is not it)
     _r("proactive.items_total",
-       rf"主动公开(?:各类|各项)?政府信息(?:共计|共|总数|总量)?(?:为|达)?\s*{N}\s*条(?!\s*[，,]?\s*(?:约)?占)"),
-    _r("proactive.normative_documents.issued", rf"制发(?:行政)?规范性文件\s*{N}\s*(?:件|个|份)"),
+       rf"(?<!申请)(?<!依)公开(?:各类|各项)(?:政府|政务)?信息(?:共计|共|总数|总量)?(?:为|达)?\s*{N}\s*条{_NOT_A_SHARE}"),
+    _r("proactive.items_total",
+       rf"(?:全年|年以来|本年度?|年度)(?:共|累计)?公开(?:政府|政务)信息(?:共计|共)?\s*{N}\s*条{_NOT_A_SHARE}"),
+    # 共主动公开机构信息、政策文件……等方面政府信息7579条: the list names what the total covers
+    _r("proactive.items_total",
+       rf"共主动公开{G}{{0,100}}?等(?:方面)?(?:的)?(?:政府|政务)信息\s*{N}\s*条{_NOT_A_SHARE}"),
+    # the gb2021 row 行政规范性文件 (制发 | 废止 | 现行有效) restated in sentences; these
+    # settle a run-together row's split (pipeline._settle_pending)
+    _r("proactive.normative_documents.issued", rf"制发(?:了)?(?:行政)?规范性文件(?:共|共计)?\s*{N}\s*(?:件|个|份)"),
+    _r("proactive.normative_documents.repealed", rf"废止(?:了)?(?:行政)?规范性文件(?:共|共计)?\s*{N}\s*(?:件|个|份)"),
+    _r("proactive.normative_documents.in_force",
+       rf"现行有效(?:的)?(?:行政)?规范性文件(?:共|共计|为|有)?\s*{N}\s*(?:件|个|份)"),
     # fees
     _r("fees.collected_yuan", rf"收取{G}{{0,12}}?(?:信息处理费|费用)(?:共|合计|共计)?\s*{N}\s*元"),
     _r("fees.collected_yuan", rf"(?<!事业性)收费(?:金额|总额)?(?:为|共|合计)?\s*{N}\s*元",
@@ -192,6 +238,8 @@ def parse(doc: Document, *, prose_text: str | None = None) -> ProseResult:
         found.setdefault(key, []).append((value, _prov(text, a, b)))
 
     for rule in RULES:
+        if rule.needs not in text:
+            continue
         for m in rule.pattern.finditer(text):
             cs, ce = _clause(text, m.start())
             clause = text[cs:ce]

@@ -42,7 +42,10 @@ _SECTIONS = (
 _NEXT_HEADING = re.compile(r"(?:^|\n)[一二三四五六七八九十]、")
 # a sentence on 信息处理费 that states an amount (its own section in the 2019
 # template's "other matters"; 未收取 / 0元 is a figure too)
-_FEE_SENTENCE = re.compile(r"[^。；;\n]*信息处理费[^。；;\n]*")
+# (split into sentences first: a pattern [^。]*信息处理费 tried every position of
+# every sentence and backtracked through it)
+_SENTENCE_BREAK = re.compile(r"[。；;\n]")
+_FEE_WORD = "信息处理费"
 _AMOUNT = re.compile(r"\d+(?:\.\d+)?\s*(?:万)?元")
 # proactive.items_total comes from the prose, not from the section's table
 _NOT_SECTION_FIGURES = ("proactive.items_total",)
@@ -75,9 +78,9 @@ def incomplete(doc: Document, metrics: dict[str, float]) -> list[tuple[str, str]
             why = "but none of its rows could be read"
         out.append((s.name, f"section {s.name} incomplete: {where}; {why}; its figures are left out, not zero"))
     if not any(k.startswith("fees.") for k in read):
-        for m in _FEE_SENTENCE.finditer(doc.text):
-            if _AMOUNT.search(m.group()):
-                out.append((FEES, f"section fees incomplete: «{m.group().strip()[:60]}» states an amount that "
+        for sentence in _SENTENCE_BREAK.split(doc.text) if _FEE_WORD in doc.text else ():
+            if _FEE_WORD in sentence and _AMOUNT.search(sentence):
+                out.append((FEES, f"section fees incomplete: «{sentence.strip()[:60]}» states an amount that "
                                   "was not read; left out, not zero"))
                 break
     return out

@@ -91,19 +91,27 @@ def _split(line: str, sep: str) -> list[str]:
     if sep == "|":
         line = line.replace("｜", "|").replace("\\|", "\x00")
     inside = _bracketed(line) if sep in ",，" else set()
-    fields: list[str] = []
-    quoted = False
-    cur: list[str] = []
-    for i, ch in enumerate(line):
-        if ch == '"' and sep in ",，":
-            quoted = not quoted
-            continue
-        if ch == sep and i not in inside and not quoted:
-            fields.append("".join(cur))
-            cur = []
+    quotes = sep in ",，" and '"' in line
+    if not quotes:  # cut at each separator outside brackets (a plain split when there are none)
+        cuts = [m.start() for m in re.finditer(re.escape(sep), line) if m.start() not in inside] if inside else None
+        if cuts is None:
+            fields = line.split(sep)
         else:
-            cur.append(ch)
-    fields.append("".join(cur))
+            fields = [line[a + 1:b] for a, b in zip([-1, *cuts], [*cuts, len(line)])]
+    else:
+        fields = []
+        quoted = False
+        cur: list[str] = []
+        for i, ch in enumerate(line):
+            if ch == '"' and quotes:
+                quoted = not quoted
+                continue
+            if ch == sep and i not in inside and not quoted:
+                fields.append("".join(cur))
+                cur = []
+            else:
+                cur.append(ch)
+        fields.append("".join(cur))
     if sep == "|":  # leading and trailing pipes enclose the row
         if fields and not fields[0].strip():
             fields = fields[1:]
@@ -112,12 +120,18 @@ def _split(line: str, sep: str) -> list[str]:
     return [_MARKUP.sub("", f.replace("\x00", "|")).strip() for f in fields]
 
 
+_BRACKET = re.compile(r"[（()）]")
+
+
 def _bracketed(line: str) -> set[int]:
     """Positions inside a closed （…） pair; a bracket a line break left open
     ("（二）部分公开（区分处理的，只") encloses nothing."""
     out: set[int] = set()
+    if "（" not in line and "(" not in line:
+        return out
     stack: list[int] = []
-    for i, ch in enumerate(line):
+    for m in _BRACKET.finditer(line):
+        i, ch = m.start(), m.group()
         if ch in "（(":
             stack.append(i)
         elif ch in "）)" and stack:

@@ -1,0 +1,189 @@
+"""The report vocabulary every service shares: traditional → simplified
+script, whether a title names a 政府信息公开工作年度报告, the year and date it
+states, and the 勾稽 checks with the figures each relates.
+
+Ingest (which links are reports), extract (title, year, template, checks)
+and alerts (the figures a broken check shows) read these from here, so a
+title the monitor follows is one the extractor recognises, and a check the
+extractor computes is one the alert can explain.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+# ------------------------------------------------------------------ script
+
+
+@lru_cache(maxsize=1)
+def _t2s():  # type: ignore[no-untyped-def]
+    import opencc  # thousands of character pairs plus phrase rules, not a hand-made table
+
+    return opencc.OpenCC("t2s")
+
+
+def _t2s_table(name: str) -> list[tuple[str, str]]:
+    """(source, first target) of one of OpenCC's t2s dictionaries."""
+    import opencc
+
+    lines = (Path(opencc.__file__).parent / "dictionary" / name).read_text(encoding="utf-8").splitlines()
+    return [
+        (source, targets.split(" ")[0])
+        for source, _, targets in (x.partition("\t") for x in lines)
+        if targets
+    ]
+
+
+@lru_cache(maxsize=1)
+def t2s_changing_characters() -> frozenset[str]:
+    """The characters OpenCC's t2s character table turns into another one."""
+    return frozenset(source for source, target in _t2s_table("TSCharacters.txt") if target != source)
+
+
+@lru_cache(maxsize=1)
+def _t2s_source_characters() -> frozenset[str]:
+    """Every character of every entry t2s converts (characters and phrases):
+    a text with none of them is its own conversion."""
+    return frozenset(
+        "".join(source for name in ("TSCharacters.txt", "TSPhrases.txt") for source, _ in _t2s_table(name))
+    )
+
+
+def to_simplified(text: str) -> str:
+    """Traditional → simplified (OpenCC t2s)."""
+    # the pure-Python converter walks every character; most texts (and most
+    # blocks of a traditional report: figures, cells) hold nothing it converts
+    if _t2s_source_characters().isdisjoint(text):
+        return text
+    return str(_t2s().convert(text))
+
+
+# 政府資訊公開 (Taiwan usage) reads 政府信息公开 after conversion
+_TERMS = (("资讯公开", "信息公开"), ("政府资讯", "政府信息"))
+
+
+def simplify_title(text: str) -> str:
+    """A title in simplified script, spaces removed, regional terms unified."""
+    out = to_simplified(re.sub(r"\s+", "", text))
+    for trad, simp in _TERMS:
+        out = out.replace(trad, simp)
+    return out
+
+
+# ------------------------------------------------------------------ titles
+
+_REPORT = re.compile(
+    r"(?:政府信息公开|信息公开|政务公开)[^，。；]{0,12}?"
+    r"(?:年度报告|年报|工作报告|年度工作报告|工作情况报告|年度情况报告|工作年度报告)"
+)
+_NOT_REPORT = re.compile(
+    r"要点|通知|解读|图解|图示|预算|决算|征求|征集|考核|评估|评议|培训|会议|的函|指南|"
+    r"工作方案|实施方案|企业年报|统计年报|报送|填报|年报公示"
+)
+_ARABIC_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+_HAN_DIGITS = {
+    "〇": 0,
+    "零": 0,
+    "○": 0,
+    "O": 0,
+    "一": 1,
+    "二": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+_HAN_YEAR = re.compile(r"([一二][〇零○O一二三四五六七八九]{3})\s*年")
+_DATE_PATTERNS = (
+    re.compile(r"((?:19|20)\d{2})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})"),
+    re.compile(r"((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"),
+)
+
+
+def is_annual_report(title: str) -> bool:
+    """Is this title (or link text) a 政府信息公开工作年度报告, in any script?"""
+    text = simplify_title(title)
+    return bool(_REPORT.search(text)) and not _NOT_REPORT.search(text)
+
+
+def report_year(text: str) -> int | None:
+    """The reporting year a title names (the first year before 年 / 年度),
+    in Arabic or Chinese numerals."""
+    text = simplify_title(text)
+    m = _ARABIC_YEAR.search(text)
+    if m:
+        return int(m.group(1))
+    m = _HAN_YEAR.search(text)
+    if m:
+        return int("".join(str(_HAN_DIGITS[c]) for c in m.group(1)))
+    return None
+
+
+def parse_date(text: str) -> date | None:
+    """The first plausible date in ``text`` (2024-01-15, 2024/1/15, 2024年1月15日)."""
+    for pattern in _DATE_PATTERNS:
+        for m in pattern.finditer(text):
+            found = valid_date(*m.groups())
+            if found:
+                return found
+    return None
+
+
+def valid_date(y: str, m: str, d: str) -> date | None:
+    try:
+        found = date(int(y), int(m), int(d))
+    except ValueError:
+        return None
+    return found if 1990 <= found.year <= 2100 else None
+
+
+# ------------------------------------------------------------------ checks
+
+#: every 勾稽 check the extractor computes, with the catalogue keys it relates
+#: (in the order the identity reads them; the alert shows these figures)
+CHECK_FIGURES: dict[str, tuple[str, ...]] = {
+    "intake_balance": (
+        "applications.new_received",
+        "applications.carried_over",
+        "applications.total_handled",
+        "applications.carried_forward",
+    ),
+    "outcome_sum": (
+        "applications.granted",
+        "applications.partially_granted",
+        "applications.refused.total",
+        "applications.unable.total",
+        "applications.not_processed.total",
+        "applications.other.total",
+        "applications.total_handled",
+    ),
+    "reason_sums": (
+        "applications.refused.total",
+        "applications.unable.total",
+        "applications.not_processed.total",
+        "applications.other.total",
+    ),
+    "applicant_sums": (),  # every application row's applicant columns against its total column
+    "review_sum": ("review.upheld", "review.corrected", "review.other", "review.pending", "review.total"),
+    "litigation_direct_sum": (
+        "litigation.direct.upheld",
+        "litigation.direct.corrected",
+        "litigation.direct.other",
+        "litigation.direct.pending",
+        "litigation.direct.total",
+    ),
+    "litigation_after_review_sum": (
+        "litigation.after_review.upheld",
+        "litigation.after_review.corrected",
+        "litigation.after_review.other",
+        "litigation.after_review.pending",
+        "litigation.after_review.total",
+    ),
+    "freetext_outcome_sum": ("applications.total_handled", "applications.new_received"),
+}
