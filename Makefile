@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-unit test-integration test-stress up down status setup schemas bench-extract bench fuzz clean
+.PHONY: install run test test-unit test-integration test-stress up down status setup schemas bench-extract bench-ocr bench fuzz clean
 
 install: $(STAMP)
 
@@ -54,6 +54,10 @@ schemas: install
 
 bench-extract: install
 	$(BIN)/python benchmarks/bench_extract.py
+
+## the corpus rasterised to image-only PDFs at 150 and 300 dpi, read by OCR, scored (slow: minutes a report)
+bench-ocr: install
+	$(BIN)/python benchmarks/bench_ocr.py
 
 bench: bench-extract install
 	$(BIN)/python benchmarks/bench_pipeline.py

@@ -112,9 +112,22 @@ def score(folder: Path, timeout: float) -> tuple[str, float]:
     cmd = f"{ROOT / '.venv/bin/ogi'} extract --json --timeout {timeout:g}"
     t0 = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, str(SCORER), "--truth", str(folder / "truth.json"), "--dir", str(folder),
-         "--cmd", cmd, "--verbose", "--timeout", "36000"],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            str(SCORER),
+            "--truth",
+            str(folder / "truth.json"),
+            "--dir",
+            str(folder),
+            "--cmd",
+            cmd,
+            "--verbose",
+            "--timeout",
+            "36000",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     return proc.stdout + proc.stderr[-2000:], time.monotonic() - t0
 

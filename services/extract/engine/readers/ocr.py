@@ -80,8 +80,12 @@ def available() -> bool:
     return shutil.which("tesseract") is not None
 
 
-def page_objects(page: pdfium.PdfPage, page_number: int, doctop: float,
-                 find_cells: Callable[[list[dict[str, Any]]], list[Box]]) -> tuple[Objects, int]:
+def page_objects(
+    page: pdfium.PdfPage,
+    page_number: int,
+    doctop: float,
+    find_cells: Callable[[list[dict[str, Any]]], list[Box]],
+) -> tuple[Objects, int]:
     """The page's characters and ruling lines read from its image, and how
     many unsure figure words were left unread. ``find_cells`` gives the
     table cells (boxes in points) the ruling lines make: each cell is
@@ -103,9 +107,9 @@ def page_objects(page: pdfium.PdfPage, page_number: int, doctop: float,
     # painted out with a margin: the anti-aliased fringe of a border left
     # behind reads as "一" or "|"
     for first, last, start, end in rules_h:
-        image[max(first - 2, 0): last + 3, max(start - 2, 0): end + 2] = 255
+        image[max(first - 2, 0) : last + 3, max(start - 2, 0) : end + 2] = 255
     for first, last, start, end in rules_v:
-        image[max(start - 2, 0): end + 2, max(first - 2, 0): last + 3] = 255
+        image[max(start - 2, 0) : end + 2, max(first - 2, 0) : last + 3] = 255
 
     lines: list[dict[str, Any]] = []
     for first, last, start, end in rules_h:
@@ -113,8 +117,18 @@ def page_objects(page: pdfium.PdfPage, page_number: int, doctop: float,
         lines.append(_obj("line", page_number, doctop, height_pt, start / scale, y, end / scale, y))
     for first, last, start, end in rules_v:
         x = (first + last) / 2 / scale
-        lines.append(_obj("line", page_number, doctop, height_pt, x, height_pt - end / scale, x,
-                          height_pt - start / scale))
+        lines.append(
+            _obj(
+                "line",
+                page_number,
+                doctop,
+                height_pt,
+                x,
+                height_pt - end / scale,
+                x,
+                height_pt - start / scale,
+            )
+        )
     cells = find_cells(lines) if lines else []
 
     image = np.where(image < _DARK, 0, 255).astype(np.uint8)  # a grey cell background is no ink
@@ -145,15 +159,35 @@ def page_objects(page: pdfium.PdfPage, page_number: int, doctop: float,
     for i, (_, factor), first, second in zip(numeric, scaled, latin, chinese, strict=True):
         agree = "".join(w.text for w in first) == "".join(w.text for w in second)
         best = max((w.conf for w in second), default=0.0) if agree else 0.0
-        cell_words[i] = [dataclasses.replace(
-            w, left=w.left / factor, top=w.top / factor, width=w.width / factor, height=w.height / factor,
-            line_top=w.line_top / factor, line_height=w.line_height / factor,
-            conf=max(w.conf, best) if agree else 0.0) for w in first]
+        cell_words[i] = [
+            dataclasses.replace(
+                w,
+                left=w.left / factor,
+                top=w.top / factor,
+                width=w.width / factor,
+                height=w.height / factor,
+                line_top=w.line_top / factor,
+                line_height=w.line_height / factor,
+                conf=max(w.conf, best) if agree else 0.0,
+            )
+            for w in first
+        ]
     words = [w for w in page_words if not _inside(w, cells, scale)]
     for (dx, dy), found in zip(origins, cell_words, strict=True):
-        words += [dataclasses.replace(w, left=w.left + dx, top=w.top + dy, line_top=w.line_top + dy)
-                  for w in found]
+        words += [
+            dataclasses.replace(w, left=w.left + dx, top=w.top + dy, line_top=w.line_top + dy) for w in found
+        ]
 
+    chars, unsure = to_chars(words, page_number, doctop, height_pt, scale)
+    return {"char": chars, "rect": [], "line": lines}, unsure
+
+
+def to_chars(
+    words: list[Word], page_number: int, doctop: float, height_pt: float, scale: float
+) -> tuple[list[dict[str, Any]], int]:
+    """pdfplumber ``char`` objects (points) for Tesseract's words (pixels);
+    a figure word under :data:`MIN_CONFIDENCE` becomes :data:`UNREADABLE`.
+    Returns the characters and how many words were left unread."""
     chars: list[dict[str, Any]] = []
     unsure = 0
     for w in words:
@@ -167,25 +201,27 @@ def page_objects(page: pdfium.PdfPage, page_number: int, doctop: float,
         for i, ch in enumerate(text):
             x0 = (w.left + i * step) / scale
             x1 = (w.left + (i + 1) * step) / scale
-            chars.append({
-                "object_type": "char",
-                "page_number": page_number,
-                "text": ch,
-                "fontname": "ocr",
-                "size": bottom - top,
-                "upright": True,
-                "x0": x0,
-                "x1": x1,
-                "y0": height_pt - bottom,
-                "y1": height_pt - top,
-                "top": top,
-                "bottom": bottom,
-                "doctop": doctop + top,
-                "width": x1 - x0,
-                "height": bottom - top,
-                "ocr_conf": w.conf,
-            })
-    return {"char": chars, "rect": [], "line": lines}, unsure
+            chars.append(
+                {
+                    "object_type": "char",
+                    "page_number": page_number,
+                    "text": ch,
+                    "fontname": "ocr",
+                    "size": bottom - top,
+                    "upright": True,
+                    "x0": x0,
+                    "x1": x1,
+                    "y0": height_pt - bottom,
+                    "y1": height_pt - top,
+                    "top": top,
+                    "bottom": bottom,
+                    "doctop": doctop + top,
+                    "width": x1 - x0,
+                    "height": bottom - top,
+                    "ocr_conf": w.conf,
+                }
+            )
+    return chars, unsure
 
 
 def _closing_rules(rules_h: list[Rule], rules_v: list[Rule]) -> list[Rule]:
@@ -203,8 +239,10 @@ def _closing_rules(rules_h: list[Rule], rules_v: list[Rule]) -> list[Rule]:
                 continue
             y = round(sum(pick(r) for r in group) / len(group))
             left, right = min(r[0] for r in group), max(r[1] for r in group)
-            closed = any(abs((h[0] + h[1]) / 2 - y) <= 8 and h[2] <= left + 8 and h[3] >= right - 8
-                         for h in rules_h + out)
+            closed = any(
+                abs((h[0] + h[1]) / 2 - y) <= 8 and h[2] <= left + 8 and h[3] >= right - 8
+                for h in rules_h + out
+            )
             if not closed:
                 out.append((y, y, left, right))
     return out
@@ -238,8 +276,9 @@ def _is_figure_cell(words: list[Word]) -> bool:
     return not _CJK.search(text) and not _DASH.fullmatch(text)
 
 
-def recognise(images: list[Any], psm: str, *, digits: bool = False, languages: str | None = None
-              ) -> list[list[Word]]:
+def recognise(
+    images: list[Any], psm: str, *, digits: bool = False, languages: str | None = None
+) -> list[list[Word]]:
     """Tesseract's words of each greyscale image, in one run (the model is
     loaded once for all the cells of a page). ``psm`` is Tesseract's page
     segmentation mode (3: find the layout, 6: one block, 7: one line);
@@ -271,15 +310,17 @@ def recognise(images: list[Any], psm: str, *, digits: bool = False, languages: s
 
 def _tesseract(args: list[str], env: dict[str, str]) -> str:
     try:
-        proc = subprocess.run(["tesseract", *args], capture_output=True, timeout=PAGE_TIMEOUT_S, env=env,
-                              check=False)
+        proc = subprocess.run(
+            ["tesseract", *args], capture_output=True, timeout=PAGE_TIMEOUT_S, env=env, check=False
+        )
     except FileNotFoundError as e:
         raise ConversionFailed("ocr: the tesseract program is not installed (deploy/apt-packages.txt)") from e
     except subprocess.TimeoutExpired as e:
         raise ConversionFailed(f"ocr: tesseract took longer than {PAGE_TIMEOUT_S:g} s on one page") from e
     if proc.returncode != 0:
-        raise ConversionFailed(f"ocr: tesseract failed (exit {proc.returncode}): "
-                               f"{proc.stderr.decode('utf-8', 'replace')[-300:]}")
+        raise ConversionFailed(
+            f"ocr: tesseract failed (exit {proc.returncode}): {proc.stderr.decode('utf-8', 'replace')[-300:]}"
+        )
     return proc.stdout.decode("utf-8", "replace")
 
 
@@ -306,8 +347,11 @@ def parse_tsv(tsv: str) -> dict[int, list[Word]]:
         if not (line_top <= top + height / 2 <= line_top + line_height):
             line_top, line_height = top, height
         on_image = words.setdefault(int(cols[1]), [])
-        if on_image and on_image[-1].line_top == line_top and on_image[-1].left < left < on_image[-1].left + \
-                on_image[-1].width:
+        if (
+            on_image
+            and on_image[-1].line_top == line_top
+            and on_image[-1].left < left < on_image[-1].left + on_image[-1].width
+        ):
             # Tesseract sometimes boxes a word to the end of the line ("掌握"
             # over "相关政府"); split evenly, its characters would sort among
             # the next word's. It ends where the next word starts.

@@ -29,8 +29,11 @@ _HEADING = re.compile(r"^\s*(?:[一二三四五六七八九十]+、|[（(][一�
 
 
 def _confidence(chars: list[dict]) -> float | None:  # type: ignore[type-arg]
-    """The lowest OCR confidence of these characters; None when none was OCR'd."""
-    confs = [c["ocr_conf"] for c in chars if "ocr_conf" in c]
+    """The lowest OCR confidence of these characters' figures (of all of
+    them when they have none: a stray mark OCR doubts says nothing about the
+    figure beside it); None when none was OCR'd."""
+    ocr_chars = [c for c in chars if "ocr_conf" in c]
+    confs = [c["ocr_conf"] for c in ocr_chars if c["text"].isdigit()] or [c["ocr_conf"] for c in ocr_chars]
     return round(min(confs), 1) if confs else None
 
 
@@ -172,7 +175,7 @@ def read(data: bytes, *, pdfium: bool = True, ocr: bool = True) -> RawDocument:
     tno = 0
     chars = 0
     close_pdfium = _use_pdfium_objects(pdf, data) if pdfium else (lambda: None)
-    close_ocr: Callable[[], None] = lambda: None  # noqa: E731
+    close_ocr: Callable[[], None] = lambda: None
     try:
         if ocr:
             close_ocr = _ocr_pages(pages, data, warnings)
