@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install lint run test test-unit test-integration test-stress test-cluster up down status setup schemas bench-extract bench bench-ingest fuzz clean
+.PHONY: install lint run test test-unit test-integration test-stress test-cluster up down status setup schemas bench-extract bench-ocr bench bench-ingest fuzz clean
 
 install: $(STAMP)
 
@@ -64,6 +64,10 @@ schemas: install
 
 bench-extract: install
 	$(BIN)/python benchmarks/bench_extract.py
+
+## the corpus rasterised to image-only PDFs at 150 and 300 dpi, read by OCR, scored (slow: minutes a report)
+bench-ocr: install
+	$(BIN)/python benchmarks/bench_ocr.py
 
 ## the pipeline on the real servers: 2,000 mixed reports (BENCH_ARGS="--reports 10000", "--rate 2")
 BENCH_ARGS ?=

@@ -158,6 +158,10 @@ class Provenance(BaseModel):
     column: str | None = Field(None, description="column label or applicant column")
     span: tuple[int, int] | None = Field(None, description="character span in the normalised text")
     text: str | None = Field(None, description="the cell or sentence the figure came from")
+    via: Literal["ocr"] | None = Field(None, description="'ocr' when read by OCR from a page image (a scan); "
+                                                         "absent for a text layer")
+    confidence: float | None = Field(None, ge=0, le=100, description="OCR only: the lowest word confidence "
+                                                                     "(0-100) of the cells or sentence read")
 
 
 class ExtractedReport(_Event):

@@ -24,6 +24,8 @@ def describe(p: Provenance | None) -> str | None:
         parts.append(f"chars {p.span[0]}-{p.span[1]}")
     if p.text:
         parts.append(f"«{p.text[:80]}»")
+    if p.via == "ocr":
+        parts.append("OCR" + (f" confidence {p.confidence:.0f}" if p.confidence is not None else ""))
     return ", ".join(parts) or None
 
 

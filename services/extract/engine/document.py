@@ -28,6 +28,8 @@ class Block:
     row: int | None = None
     col: int | None = None
     row_end: bool = False  # last cell of its row
+    # set when OCR read the block from a page image: the lowest word confidence (0-100) in it
+    confidence: float | None = None
 
 
 @dataclass
@@ -70,6 +72,16 @@ class Document:
         if i >= 0 and self.spans[i].start <= pos < max(self.spans[i].end, self.spans[i].start + 1):
             return self.spans[i].block
         return None
+
+    def blocks_in(self, start: int, end: int) -> list[Block]:
+        """Every block whose text overlaps ``[start, end)``."""
+        i = max(bisect.bisect_right(self._starts, start) - 1, 0)
+        out = []
+        while i < len(self.spans) and self.spans[i].start < end:
+            if self.spans[i].end > start or self.spans[i].start >= start:
+                out.append(self.spans[i].block)
+            i += 1
+        return out
 
     def cells_in(self, start: int, end: int) -> list[Span]:
         """Table-cell spans that start inside ``[start, end)``."""

@@ -106,8 +106,27 @@ def _parse(raw: RawDocument, digest: str, filename: str | None) -> ExtractedRepo
                              else "table", text="computed from the figures, not read")
     report.metrics = metrics
     report.provenance = prov
+    _mark_ocr(doc, prov)
     report.warnings += [w for w in doc.warnings if w not in report.warnings] + warnings
     return report
+
+
+def _mark_ocr(doc: Document, prov: dict[str, Provenance]) -> None:
+    """Say which figures OCR read, with the lowest confidence of the blocks
+    each came from. A figure without a span (a sum, a rate) is OCR's when
+    the whole document is."""
+    ocr_blocks = [s.block.confidence is not None for s in doc.spans]
+    if not any(ocr_blocks):
+        return
+    scanned = all(ocr_blocks)
+    for p in prov.values():
+        if p.span is None:
+            if scanned:
+                p.via = "ocr"
+            continue
+        confs = [b.confidence for b in doc.blocks_in(*p.span) if b.confidence is not None]
+        if confs:
+            p.via, p.confidence = "ocr", min(confs)
 
 
 def _date(s: str) -> dt.date | None:

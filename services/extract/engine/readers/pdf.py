@@ -5,12 +5,15 @@ re-writing both).
 Text outside tables becomes paragraphs; table cells become cells, page by
 page, so a table that continues on the next page simply continues in the
 block stream. Faux-bold (every glyph printed twice at a small offset) is
-removed with ``dedupe_chars``. A PDF without a text layer is not an error:
-it yields no blocks and ``has_text_layer=False``.
+removed with ``dedupe_chars``. A page without a text layer (a scan) is read
+by OCR (readers/ocr.py) into the same objects, so its tables are found the
+same way; its blocks carry the OCR confidence. Without Tesseract such a page
+yields no blocks, and a PDF with no text at all ``has_text_layer=False``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from collections.abc import Callable
@@ -25,32 +28,51 @@ _SENTENCE_END = ("。", "：", ":", "；", ";", "！", "？")
 _HEADING = re.compile(r"^\s*(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[）)]|\d+\s*[.、．]|第[一二三四五六七八九十]+|-\s*\d+\s*-)")
 
 
-def _paragraphs(lines: list[dict]) -> list[tuple[float, str]]:  # type: ignore[type-arg]
+def _confidence(chars: list[dict]) -> float | None:  # type: ignore[type-arg]
+    """The lowest OCR confidence of these characters' figures (of all of
+    them when they have none: a stray mark OCR doubts says nothing about the
+    figure beside it); None when none was OCR'd."""
+    ocr_chars = [c for c in chars if "ocr_conf" in c]
+    confs = [c["ocr_conf"] for c in ocr_chars if c["text"].isdigit()] or [c["ocr_conf"] for c in ocr_chars]
+    return round(min(confs), 1) if confs else None
+
+
+def _paragraphs(lines: list[dict]) -> list[tuple[float, str, float | None]]:  # type: ignore[type-arg]
     """Re-join lines that the PDF wrapped at the right margin, so a sentence
     broken across lines ("…在政" / "府网站…") is one sentence again. Short lines
     (titles, headings, the last line of a paragraph) end their paragraph."""
     if not lines:
         return []
     right = max(x["x1"] for x in lines)
-    out: list[tuple[float, str]] = []
+    out: list[tuple[float, str, float | None]] = []
     cur: list[str] = []
+    chars: list[dict] = []  # type: ignore[type-arg]
     top = 0.0
     for x in lines:
         text = x["text"]
         if cur and _HEADING.match(text):
-            out.append((top, "".join(cur)))
-            cur = []
+            out.append((top, "".join(cur), _confidence(chars)))
+            cur, chars = [], []
         if not cur:
             top = x["top"]
         cur.append(text)
+        chars += x.get("chars", [])
         size = (x["bottom"] - x["top"]) or 10
         wrapped = x["x1"] >= right - 1.5 * size and not text.rstrip().endswith(_SENTENCE_END)
         if not wrapped:
-            out.append((top, "".join(cur)))
-            cur = []
+            out.append((top, "".join(cur), _confidence(chars)))
+            cur, chars = [], []
     if cur:
-        out.append((top, "".join(cur)))
+        out.append((top, "".join(cur), _confidence(chars)))
     return out
+
+
+def _cell_confidence(page, box: tuple[float, float, float, float] | None) -> float | None:  # type: ignore[no-untyped-def]
+    if box is None or not page.chars or "ocr_conf" not in page.chars[0]:
+        return None
+    x0, top, x1, bottom = box
+    return _confidence([c for c in page.chars if x0 <= (c["x0"] + c["x1"]) / 2 <= x1
+                        and top <= (c["top"] + c["bottom"]) / 2 <= bottom])
 
 
 def _use_pdfium_objects(pdf, data: bytes) -> Callable[[], None]:  # type: ignore[no-untyped-def]
@@ -82,9 +104,58 @@ def _use_pdfium_objects(pdf, data: bytes) -> Callable[[], None]:  # type: ignore
     return doc.close
 
 
-def read(data: bytes, *, pdfium: bool = True) -> RawDocument:
+def _ocr_pages(pages, data: bytes, warnings: list[str]) -> Callable[[], None]:  # type: ignore[no-untyped-def]
+    """Give every page without characters the objects OCR reads from its
+    image. Returns the closer of the PDFium document it rendered from."""
+    from services.extract.engine.readers import ocr
+
+    blank = [page for page in pages if not page.chars]
+    if not blank:
+        return lambda: None
+    if not ocr.available():
+        warnings.append(f"{len(blank)} page(s) without a text layer and no OCR program (tesseract): not read")
+        return lambda: None
+    import pypdfium2 as pdfium
+
+    try:
+        doc = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as e:
+        warnings.append(f"{len(blank)} page(s) without a text layer, and PDFium cannot render the file: {e}")
+        return lambda: None
+    unsure = 0
+    for page in blank:
+
+        def cells(lines, page=page):  # type: ignore[no-untyped-def]
+            page._objects = {"char": [], "rect": [], "line": lines}
+            return [c for t in page.find_tables() for c in t.cells]
+
+        objects, n = ocr.page_objects(doc[page.page_number - 1], page.page_number, page.initial_doctop, cells)
+        page._objects = objects  # as in _use_pdfium_objects
+        unsure += n
+    numbers = [p.page_number for p in blank]
+    warnings.append(f"page(s) {_ranges(numbers)} have no text layer: read by OCR "
+                    f"(tesseract {ocr.LANGUAGES}, {ocr.DPI} dpi); every figure's provenance gives its confidence")
+    if unsure:
+        warnings.append(f"OCR: {unsure} word(s) with a figure read with confidence under {ocr.MIN_CONFIDENCE:g} "
+                        f"left unread ({ocr.UNREADABLE}); their figures are absent")
+    return doc.close
+
+
+def _ranges(numbers: list[int]) -> str:
+    """1,2,3,5 -> '1-3, 5'."""
+    out: list[str] = []
+    for n in numbers:
+        if out and out[-1].split("-")[-1] == str(n - 1):
+            out[-1] = f"{out[-1].split('-')[0]}-{n}"
+        else:
+            out.append(str(n))
+    return ", ".join(out)
+
+
+def read(data: bytes, *, pdfium: bool = True, ocr: bool = True) -> RawDocument:
     """``pdfium=False`` reads every page through pdfminer alone (the reference
-    the tests compare the fast path with)."""
+    the tests compare the fast path with); ``ocr=False`` leaves pages without
+    a text layer unread."""
     import pdfplumber
     from pdfminer.pdfparser import PDFSyntaxError
 
@@ -104,7 +175,10 @@ def read(data: bytes, *, pdfium: bool = True) -> RawDocument:
     tno = 0
     chars = 0
     close_pdfium = _use_pdfium_objects(pdf, data) if pdfium else (lambda: None)
+    close_ocr: Callable[[], None] = lambda: None
     try:
+        if ocr:
+            close_ocr = _ocr_pages(pages, data, warnings)
         for pno, page in enumerate(pages, 1):
             page = page.dedupe_chars()
             chars += len(page.chars)
@@ -118,17 +192,18 @@ def read(data: bytes, *, pdfium: bool = True) -> RawDocument:
 
             items: list[tuple[float, list[Block]]] = []
             free = page.filter(outside) if boxes else page
-            for top, text in _paragraphs(free.extract_text_lines(keep_blank_chars=False) or []):
-                items.append((top, [Block(text, page=pno)]))
+            for top, text, conf in _paragraphs(free.extract_text_lines(keep_blank_chars=False) or []):
+                items.append((top, [Block(text, page=pno, confidence=conf)]))
             for t in found:
                 rows = t.extract()
                 tb: list[Block] = []
                 for r, row in enumerate(rows):
-                    out = [Block(c if c is not None else "", page=pno, table=tno, row=r, col=ci)
+                    boxes_of_row = t.rows[r].cells
+                    out = [Block(c if c is not None else "", page=pno, table=tno, row=r, col=ci,
+                                 confidence=_cell_confidence(page, boxes_of_row[ci]))
                            for ci, c in enumerate(row) if c is not None]
                     if out:
-                        last = out[-1]
-                        out[-1] = Block(last.text, page=pno, table=tno, row=r, col=last.col, row_end=True)
+                        out[-1] = dataclasses.replace(out[-1], row_end=True)
                         tb.extend(out)
                 items.append((t.bbox[1], tb))
                 tno += 1
@@ -142,6 +217,7 @@ def read(data: bytes, *, pdfium: bool = True) -> RawDocument:
             raise MemoryError(f"pdf: {e}") from e  # the bounded runner reports it as ExtractionMemoryExceeded
         raise CorruptDocument(f"pdf: damaged content stream: {type(e).__name__}: {e}") from e
     finally:
+        close_ocr()
         close_pdfium()
         pdf.close()
     return RawDocument(blocks=blocks, format="pdf", warnings=warnings, has_text_layer=chars > 0)

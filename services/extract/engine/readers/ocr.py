@@ -1,0 +1,395 @@
+"""OCR of a PDF page that has no text layer (a scan), in pdfplumber's object
+format, so the PDF reader finds its tables and text lines exactly as it does
+on a page with text (see pdf_objects, which does the same for PDFium).
+
+- The page is rasterised with PDFium (pypdfium2, already the PDF reader's
+  parser) at :data:`DPI`.
+- Ruling lines are found on the image (long runs of dark pixels) and become
+  ``line`` objects: pdfplumber's ruling-line table finder then recovers the
+  cells. They are painted white before recognition, because Tesseract reads
+  a cell border as ``1`` or ``|`` ("0|10101010" for a row of zeros).
+- Tesseract (the Debian ``tesseract-ocr`` and ``tesseract-ocr-chi-sim``
+  packages) is called as a program with TSV output: one word a line with its
+  box and confidence. A child process is bounded like the LibreOffice
+  converter: it stays in the extraction child's process group (killed with
+  it on timeout), inherits its address-space limit, and has a timeout of its
+  own. Python bindings would load the model into the extraction process
+  and could not be stopped from Python while in C.
+- Each word's box is divided evenly among its characters (Chinese text is
+  set on a fixed pitch); every character carries ``ocr_conf``.
+- A word containing a digit that Tesseract is unsure of (confidence under
+  :data:`MIN_CONFIDENCE`) is not guessed: each of its characters becomes
+  :data:`UNREADABLE` (〓, the printer's mark for an illegible character), so
+  no parser reads a figure there and the figure stays absent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pypdfium2 as pdfium
+
+from services.extract.engine.readers.pdf_objects import Objects, _obj
+from services.extract.errors import ConversionFailed
+
+DPI = 300
+# Tesseract's word confidence (0-100) under which a word with a digit is left
+# unread. Measured on the rasterised corpus (make bench-ocr): correct figures
+# sit at 85-96; the misreads (a cell border taken for "1", "0" read as "o")
+# mostly under 60.
+MIN_CONFIDENCE = 60.0
+UNREADABLE = "〓"
+LANGUAGES = "chi_sim"
+PAGE_TIMEOUT_S = 120.0  # one page; the document's own limit (bounded.py) usually ends it first
+# A ruling line is at least this long (points): longer than any stroke of a
+# glyph at report sizes, shorter than the narrowest table cell border.
+MIN_RULE_PT = 28.0
+_DARK = 160  # grey level under which a pixel is ink
+Box = tuple[float, float, float, float]  # x0, top, x1, bottom in points
+Rule = tuple[int, int, int, int]  # first, last pixel row (column) of a ruling line, and its start, end
+_DIGIT = re.compile(r"[0-9０-９]")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_DASH = re.compile(r"[-－—–/／\\、]+")
+_PAD = 12
+# Tesseract's Latin model reads a lone digit surely at about this ink height
+# (a 10.5 pt figure at 150 dpi); at 300 dpi the same "1" scored 56-60 of 100.
+DIGIT_PX = 24
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    left: float  # pixels
+    top: float
+    width: float
+    height: float
+    conf: float
+    line_top: float  # the box of the text line the word is on: its characters get this height,
+    line_height: float  # so a flat "一" and a tall "总" are on one line for pdfplumber
+
+
+def available() -> bool:
+    return shutil.which("tesseract") is not None
+
+
+def page_objects(
+    page: pdfium.PdfPage,
+    page_number: int,
+    doctop: float,
+    find_cells: Callable[[list[dict[str, Any]]], list[Box]],
+) -> tuple[Objects, int]:
+    """The page's characters and ruling lines read from its image, and how
+    many unsure figure words were left unread. ``find_cells`` gives the
+    table cells (boxes in points) the ruling lines make: each cell is
+    recognised on its own, because whole-page layout analysis takes a
+    column of lone "0"s for noise and drops it."""
+    import numpy as np
+
+    _, height_pt = page.get_size()
+    scale = DPI / 72
+    bitmap = page.render(scale=scale, grayscale=True)
+    try:
+        image = np.array(bitmap.to_pil().convert("L"))
+    finally:
+        bitmap.close()
+    ink = image < _DARK
+    min_run = int(MIN_RULE_PT * scale)
+    rules_h, rules_v = _merge(_runs(ink, min_run)), _merge(_runs(ink.T, min_run))
+    rules_h += _closing_rules(rules_h, rules_v)
+    # painted out with a margin: the anti-aliased fringe of a border left
+    # behind reads as "一" or "|"
+    for first, last, start, end in rules_h:
+        image[max(first - 2, 0) : last + 3, max(start - 2, 0) : end + 2] = 255
+    for first, last, start, end in rules_v:
+        image[max(start - 2, 0) : end + 2, max(first - 2, 0) : last + 3] = 255
+
+    lines: list[dict[str, Any]] = []
+    for first, last, start, end in rules_h:
+        y = height_pt - (first + last) / 2 / scale
+        lines.append(_obj("line", page_number, doctop, height_pt, start / scale, y, end / scale, y))
+    for first, last, start, end in rules_v:
+        x = (first + last) / 2 / scale
+        lines.append(
+            _obj(
+                "line",
+                page_number,
+                doctop,
+                height_pt,
+                x,
+                height_pt - end / scale,
+                x,
+                height_pt - start / scale,
+            )
+        )
+    cells = find_cells(lines) if lines else []
+
+    image = np.where(image < _DARK, 0, 255).astype(np.uint8)  # a grey cell background is no ink
+    crops: list[Any] = []
+    origins: list[tuple[int, int]] = []
+    for x0, top, x1, bottom in cells:
+        left, upper = int(x0 * scale) + 2, int(top * scale) + 2
+        right, lower = int(x1 * scale) - 2, int(bottom * scale) - 2
+        if right - left < 8 or lower - upper < 8:
+            continue
+        crop = image[upper:lower, left:right]
+        if not (crop == 0).any():
+            continue  # an empty cell: nothing to recognise
+        # a white border: Tesseract reads glyphs touching the image edge badly
+        crops.append(np.pad(crop, _PAD, constant_values=255))
+        origins.append((left - _PAD, upper - _PAD))
+    page_words, *cell_words = recognise([image], "3") + recognise(crops, "6")
+    # A cell of figures is read again, at the text height Tesseract reads
+    # digits best, by the Latin and the Chinese model both restricted to
+    # digits: at 300 dpi the Chinese model reads a serif "5" as "3" with
+    # confidence, and both are unsure of a lone "1". Two readings that differ
+    # are not trusted (confidence 0); that agree, take the surer confidence.
+    numeric = [i for i, found in enumerate(cell_words) if _is_figure_cell(found)]
+    scaled = [_digit_height(crops[i]) for i in numeric]
+    images = [im for im, _ in scaled]
+    latin = recognise(images, "7", digits=True)
+    chinese = recognise(images, "7", digits=True, languages=LANGUAGES)
+    for i, (_, factor), first, second in zip(numeric, scaled, latin, chinese, strict=True):
+        agree = "".join(w.text for w in first) == "".join(w.text for w in second)
+        best = max((w.conf for w in second), default=0.0) if agree else 0.0
+        cell_words[i] = [
+            dataclasses.replace(
+                w,
+                left=w.left / factor,
+                top=w.top / factor,
+                width=w.width / factor,
+                height=w.height / factor,
+                line_top=w.line_top / factor,
+                line_height=w.line_height / factor,
+                conf=max(w.conf, best) if agree else 0.0,
+            )
+            for w in first
+        ]
+    words = [w for w in page_words if not _inside(w, cells, scale)]
+    for (dx, dy), found in zip(origins, cell_words, strict=True):
+        words += [
+            dataclasses.replace(w, left=w.left + dx, top=w.top + dy, line_top=w.line_top + dy) for w in found
+        ]
+
+    chars, unsure = to_chars(words, page_number, doctop, height_pt, scale)
+    return {"char": chars, "rect": [], "line": lines}, unsure
+
+
+def to_chars(
+    words: list[Word], page_number: int, doctop: float, height_pt: float, scale: float
+) -> tuple[list[dict[str, Any]], int]:
+    """pdfplumber ``char`` objects (points) for Tesseract's words (pixels);
+    a figure word under :data:`MIN_CONFIDENCE` becomes :data:`UNREADABLE`.
+    Returns the characters and how many words were left unread."""
+    chars: list[dict[str, Any]] = []
+    unsure = 0
+    for w in words:
+        text = w.text
+        if w.conf < MIN_CONFIDENCE and _DIGIT.search(text):
+            text = UNREADABLE * len(text)
+            unsure += 1
+        step = w.width / len(text)
+        top = w.line_top / scale
+        bottom = (w.line_top + w.line_height) / scale
+        for i, ch in enumerate(text):
+            x0 = (w.left + i * step) / scale
+            x1 = (w.left + (i + 1) * step) / scale
+            chars.append(
+                {
+                    "object_type": "char",
+                    "page_number": page_number,
+                    "text": ch,
+                    "fontname": "ocr",
+                    "size": bottom - top,
+                    "upright": True,
+                    "x0": x0,
+                    "x1": x1,
+                    "y0": height_pt - bottom,
+                    "y1": height_pt - top,
+                    "top": top,
+                    "bottom": bottom,
+                    "doctop": doctop + top,
+                    "width": x1 - x0,
+                    "height": bottom - top,
+                    "ocr_conf": w.conf,
+                }
+            )
+    return chars, unsure
+
+
+def _closing_rules(rules_h: list[Rule], rules_v: list[Rule]) -> list[Rule]:
+    """A table cut by the page break has no border on its open side: its
+    column borders end there on one row. Draw that border, so its last (or
+    first) row is a row of cells, as a PDF's clipping path makes it."""
+    out: list[Rule] = []
+    for pick in (lambda r: r[3], lambda r: r[2]):  # the bottom ends, then the top ends
+        ends: dict[int, list[Rule]] = {}
+        for r in rules_v:
+            ends.setdefault(pick(r) // 8, []).append(r)
+        for key, group in ends.items():
+            group += ends.get(key + 1, [])
+            if len(group) < 3:
+                continue
+            y = round(sum(pick(r) for r in group) / len(group))
+            left, right = min(r[0] for r in group), max(r[1] for r in group)
+            closed = any(
+                abs((h[0] + h[1]) / 2 - y) <= 8 and h[2] <= left + 8 and h[3] >= right - 8
+                for h in rules_h + out
+            )
+            if not closed:
+                out.append((y, y, left, right))
+    return out
+
+
+def _digit_height(crop: Any) -> tuple[Any, float]:
+    """The crop scaled so its ink is :data:`DIGIT_PX` high (the Latin model
+    reads digits best there), and the factor (new size / old)."""
+    import numpy as np
+    from PIL import Image
+
+    rows = np.nonzero((crop == 0).any(axis=1))[0]
+    if not len(rows):
+        return crop, 1.0
+    factor = DIGIT_PX / max(rows[-1] - rows[0] + 1, 1)
+    img = Image.fromarray(crop)
+    size = (max(int(img.width * factor), 1), max(int(img.height * factor), 1))
+    return np.array(img.resize(size, Image.LANCZOS)), factor
+
+
+def _inside(w: Word, cells: list[Box], scale: float) -> bool:
+    x = (w.left + w.width / 2) / scale
+    y = (w.top + w.height / 2) / scale
+    return any(x0 <= x <= x1 and top <= y <= bottom for x0, top, x1, bottom in cells)
+
+
+def _is_figure_cell(words: list[Word]) -> bool:
+    """A cell the Chinese model read as no word at all, or as marks (a "1"
+    read as "]"), a figure: no Chinese and no dash (a dash says "none")."""
+    text = "".join(w.text for w in words)
+    return not _CJK.search(text) and not _DASH.fullmatch(text)
+
+
+def recognise(
+    images: list[Any], psm: str, *, digits: bool = False, languages: str | None = None
+) -> list[list[Word]]:
+    """Tesseract's words of each greyscale image, in one run (the model is
+    loaded once for all the cells of a page). ``psm`` is Tesseract's page
+    segmentation mode (3: find the layout, 6: one block, 7: one line);
+    ``digits``: digits and the decimal point only, by the Latin model unless
+    ``languages`` says otherwise."""
+    from PIL import Image
+
+    if not images:
+        return []
+    # one thread: pages and documents are what run in parallel (bounded.py),
+    # and OpenMP threads inside each would only contend for the same cores
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "OMP_THREAD_LIMIT": "1", "LC_ALL": "C.UTF-8"}
+    with tempfile.TemporaryDirectory(prefix="ogi-ocr-") as tmp:
+        names = []
+        for i, image in enumerate(images):
+            name = os.path.join(tmp, f"{i}.png")
+            Image.fromarray(image).save(name)
+            names.append(name)
+        listing = os.path.join(tmp, "images.txt")
+        with open(listing, "w") as f:
+            f.write("\n".join(names) + "\n")
+        model = ["-l", languages or ("eng" if digits else LANGUAGES)]
+        if digits:
+            model += ["-c", "tessedit_char_whitelist=0123456789."]
+        tsv = _tesseract([listing, "stdout", *model, "--psm", psm, "--dpi", str(DPI), "tsv"], env)
+    by_image = parse_tsv(tsv)
+    return [by_image.get(i + 1, []) for i in range(len(images))]
+
+
+def _tesseract(args: list[str], env: dict[str, str]) -> str:
+    try:
+        proc = subprocess.run(
+            ["tesseract", *args], capture_output=True, timeout=PAGE_TIMEOUT_S, env=env, check=False
+        )
+    except FileNotFoundError as e:
+        raise ConversionFailed("ocr: the tesseract program is not installed (deploy/apt-packages.txt)") from e
+    except subprocess.TimeoutExpired as e:
+        raise ConversionFailed(f"ocr: tesseract took longer than {PAGE_TIMEOUT_S:g} s on one page") from e
+    if proc.returncode != 0:
+        raise ConversionFailed(
+            f"ocr: tesseract failed (exit {proc.returncode}): {proc.stderr.decode('utf-8', 'replace')[-300:]}"
+        )
+    return proc.stdout.decode("utf-8", "replace")
+
+
+def parse_tsv(tsv: str) -> dict[int, list[Word]]:
+    """Words by image number (1-based, Tesseract's ``page_num``)."""
+    words: dict[int, list[Word]] = {}
+    line_box = (0.0, 0.0)
+    for line in tsv.splitlines()[1:]:
+        cols = line.split("\t")
+        if len(cols) < 12 or cols[0] not in ("4", "5"):
+            continue
+        try:
+            left, top, width, height = (float(c) for c in cols[6:10])
+            conf = float(cols[10])
+        except ValueError:
+            continue
+        if cols[0] == "4":  # a text line: comes before its words
+            line_box = (top, height)
+            continue
+        text = cols[11].strip()
+        if not text or width <= 0 or height <= 0:
+            continue
+        line_top, line_height = line_box
+        if not (line_top <= top + height / 2 <= line_top + line_height):
+            line_top, line_height = top, height
+        on_image = words.setdefault(int(cols[1]), [])
+        if (
+            on_image
+            and on_image[-1].line_top == line_top
+            and on_image[-1].left < left < on_image[-1].left + on_image[-1].width
+        ):
+            # Tesseract sometimes boxes a word to the end of the line ("掌握"
+            # over "相关政府"); split evenly, its characters would sort among
+            # the next word's. It ends where the next word starts.
+            on_image[-1] = dataclasses.replace(on_image[-1], width=left - on_image[-1].left)
+        on_image.append(Word(text, left, top, width, height, conf, line_top, line_height))
+    return words
+
+
+def _runs(ink: Any, min_len: int) -> list[tuple[int, int, int]]:
+    """``(row, start, end)`` of every horizontal run of ink at least
+    ``min_len`` pixels long (pass the transposed image for vertical runs)."""
+    import numpy as np
+
+    h, w = ink.shape
+    padded = np.zeros((h, w + 2), dtype=np.int8)
+    padded[:, 1:-1] = ink
+    step = np.diff(padded, axis=1)
+    rows, starts = np.nonzero(step == 1)
+    _, ends = np.nonzero(step == -1)  # row-major order: the k-th end closes the k-th start
+    keep = ends - starts >= min_len
+    return list(zip(rows[keep].tolist(), starts[keep].tolist(), ends[keep].tolist(), strict=True))
+
+
+def _merge(runs: list[tuple[int, int, int]]) -> list[Rule]:
+    """One line for the pixel rows a ruling line is thick: runs on adjacent
+    rows with about the same ends merge: ``(first_row, last_row, start,
+    end)``. (Keyed by the
+    ends rounded, so a page of solid ink costs one pass, not pairs.)"""
+    open_lines: dict[tuple[int, int], list[int]] = {}  # rounded ends -> [first_row, last_row, start, end]
+    out: list[list[int]] = []
+    for row, start, end in sorted(runs):
+        key = (start // 16, end // 16)
+        line = open_lines.get(key)
+        if line is not None and row - line[1] <= 1:
+            line[1] = row
+            line[2], line[3] = min(line[2], start), max(line[3], end)
+            continue
+        line = [row, row, start, end]
+        open_lines[key] = line
+        out.append(line)
+    return [(a, b, s, e) for a, b, s, e in out]

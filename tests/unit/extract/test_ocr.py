@@ -1,0 +1,100 @@
+"""The pure parts of the OCR reader: Tesseract's TSV, ruling lines found on
+a page image, and the characters handed to pdfplumber."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from services.extract.engine.readers import ocr
+
+_HEADER = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext"
+
+
+def _row(
+    level: int, page: int, left: int, top: int, width: int, height: int, conf: float, text: str = ""
+) -> str:
+    return f"{level}\t{page}\t1\t1\t1\t1\t{left}\t{top}\t{width}\t{height}\t{conf}\t{text}"
+
+
+def test_tsv_words_by_image_on_their_line_box() -> None:
+    tsv = "\n".join(
+        [
+            _HEADER,
+            _row(4, 1, 10, 100, 300, 50, -1),
+            _row(5, 1, 10, 110, 40, 30, 95.5, "一"),  # a flat glyph: its box is lower than the line's
+            _row(5, 1, 60, 100, 40, 50, 91, "总计"),
+            _row(4, 2, 0, 0, 80, 40, -1),
+            _row(5, 2, 0, 0, 80, 40, 88, "21"),
+            _row(5, 2, 0, 0, 80, 40, 88, " "),  # blank words are dropped
+        ]
+    )
+    words = ocr.parse_tsv(tsv)
+    assert [w.text for w in words[1]] == ["一", "总计"]
+    assert {(w.line_top, w.line_height) for w in words[1]} == {(100.0, 50.0)}
+    assert [(w.text, w.conf) for w in words[2]] == [("21", 88.0)]
+
+
+def test_a_word_boxed_over_the_next_ends_where_the_next_starts() -> None:
+    tsv = "\n".join(
+        [
+            _HEADER,
+            _row(4, 1, 0, 40, 500, 50, -1),
+            _row(5, 1, 233, 44, 258, 45, 96, "掌握"),
+            _row(5, 1, 287, 40, 68, 50, 96, "相关"),
+        ]
+    )
+    first, second = ocr.parse_tsv(tsv)[1]
+    assert first.left + first.width == second.left
+    chars, _ = ocr.to_chars([first, second], 1, 0.0, 842.0, 1.0)
+    assert "".join(c["text"] for c in sorted(chars, key=lambda c: c["x0"])) == "掌握相关"
+
+
+def test_an_unsure_figure_is_left_unread_an_unsure_word_is_kept() -> None:
+    words = [
+        ocr.Word("550", 0, 0, 60, 20, 42.0, 0, 20),
+        ocr.Word("收缆", 100, 0, 40, 20, 10.0, 0, 20),
+        ocr.Word("21", 200, 0, 40, 20, 93.0, 0, 20),
+    ]
+    chars, unsure = ocr.to_chars(words, 3, 1000.0, 842.0, 300 / 72)
+    assert "".join(c["text"] for c in chars) == "〓〓〓收缆21"
+    assert unsure == 1
+    assert chars[-1]["ocr_conf"] == 93.0 and chars[-1]["page_number"] == 3
+    assert chars[-1]["doctop"] == 1000.0 + chars[-1]["top"]
+
+
+def _grid(open_bottom: bool) -> np.ndarray:
+    """A 3-column table of 3 rows drawn 3 px thick; with ``open_bottom``
+    the page break cut it below its last row."""
+    img = np.full((600, 800), 255, dtype=np.uint8)
+    for y in (100, 200, 300) + (() if open_bottom else (400,)):
+        img[y : y + 3, 100:700] = 0
+    for x in (100, 300, 500, 697):
+        img[100:403, x : x + 3] = 0
+    img[250:260, 150:170] = 0  # a glyph: far shorter than a ruling line
+    return img
+
+
+def test_ruling_lines_found_once_each_glyphs_ignored() -> None:
+    ink = _grid(open_bottom=False) < 160
+    h = ocr._merge(ocr._runs(ink, 100))
+    v = ocr._merge(ocr._runs(ink.T, 100))
+    assert sorted((a, b) for a, b, _, _ in h) == [(100, 102), (200, 202), (300, 302), (400, 402)]
+    assert sorted((a, b) for a, b, _, _ in v) == [(100, 102), (300, 302), (500, 502), (697, 699)]
+    assert ocr._closing_rules(h, v) == []
+
+
+def test_a_table_cut_by_the_page_break_gets_its_open_border() -> None:
+    ink = _grid(open_bottom=True) < 160
+    h = ocr._merge(ocr._runs(ink, 100))
+    v = ocr._merge(ocr._runs(ink.T, 100))
+    closing = ocr._closing_rules(h, v)
+    assert len(closing) == 1
+    y, _, left, right = closing[0]
+    assert abs(y - 403) <= 1 and left == 100 and right == 699
+
+
+def test_figure_cells() -> None:
+    w = lambda t: ocr.Word(t, 0, 0, 10, 10, 90.0, 0, 10)
+    assert ocr._is_figure_cell([w("21")]) and ocr._is_figure_cell([]) and ocr._is_figure_cell([w("]")])
+    assert not ocr._is_figure_cell([w("1.属于国家秘密")])
+    assert not ocr._is_figure_cell([w("—")])  # a dash says "none": not read as a digit
