@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install lint run test test-unit test-integration test-stress test-cluster up down status setup schemas bench-extract bench-ocr bench bench-ingest fuzz clean
+.PHONY: install lint run test test-unit test-integration test-stress test-cluster up down status setup schemas bench-extract bench-ocr bench bench-ingest fuzz clean test-deploy deploy-lock
 
 install: $(STAMP)
 
@@ -82,6 +82,17 @@ bench-ingest: install
 N ?= 10000
 fuzz: install
 	$(BIN)/python tests/fuzz/campaign.py -n $(N)
+
+## the container image and compose stack (deploy/), built and run for real; needs root; not in make test
+test-deploy: install
+	bash scripts/install-system-packages.sh deploy/apt-packages-deploy.txt
+	$(BIN)/python deploy/test_deploy.py
+
+## deploy/requirements.lock (the image's pinned dependencies), resolved in the image's base
+deploy-lock:
+	bash scripts/install-system-packages.sh deploy/apt-packages-deploy.txt
+	bash deploy/base-image.sh
+	bash deploy/lock.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
