@@ -67,6 +67,7 @@ bench-extract: install
 
 ## the corpus rasterised to image-only PDFs at 150 and 300 dpi, read by OCR, scored (slow: minutes a report)
 bench-ocr: install
+	bash scripts/install-system-packages.sh deploy/apt-packages-bench.txt
 	$(BIN)/python benchmarks/bench_ocr.py
 
 ## the pipeline on the real servers: 2,000 mixed reports (BENCH_ARGS="--reports 10000", "--rate 2")

@@ -21,7 +21,8 @@ from urllib.parse import urlsplit
 import structlog
 from bs4 import BeautifulSoup
 
-from services.ingest.discovery import _absolute_or_none, report_year, simplify
+from ogi.vocabulary import report_year, simplify_title
+from services.ingest.discovery import _absolute_or_none
 from services.ingest.errors import ColumnNotFound, FetchError
 from services.ingest.feeds import item_requests, read_list_page
 from services.ingest.fetch import Fetcher
@@ -53,16 +54,10 @@ class ColumnFound:
     pages_read: int = 0
 
 
-@lru_cache(maxsize=1)
-def _t2s() -> object:
-    import opencc  # type: ignore[import-untyped]
-
-    return opencc.OpenCC("t2s")
-
 
 def _normal(text: str) -> str:
     """Link text for matching: traditional converted (OpenCC), spaces gone."""
-    return simplify(_t2s().convert(text))  # type: ignore[attr-defined]
+    return simplify_title(text)
 
 
 def step_rank(text: str) -> int:

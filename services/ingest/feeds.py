@@ -182,7 +182,6 @@ def json_list_page(text: str, url: str, *, extra_attachments: tuple[str, ...] = 
             continue
         seen.add(target)
         when = _first_str(item, _DATE_KEYS)
-        page.links_seen += 1
         page.reports.append(
             Link(
                 url=target,
