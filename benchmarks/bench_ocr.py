@@ -137,7 +137,7 @@ def main() -> int:
     ap.add_argument("--dpi", type=int, nargs="+", default=[150, 300])
     ap.add_argument("--parts", nargs="+", default=["seeds", "dev"])
     ap.add_argument("--only", help="only reports whose file name contains this")
-    ap.add_argument("--timeout", type=float, default=300.0, help="seconds per document for ogi extract")
+    ap.add_argument("--timeout", type=float, default=1800.0, help="seconds per document for ogi extract")
     ap.add_argument("--keep", type=Path, help="keep the scanned PDFs in this folder")
     args = ap.parse_args()
     dest = args.keep or Path(tempfile.mkdtemp(prefix="ogi-bench-ocr-"))

@@ -113,18 +113,21 @@ def _parse(raw: RawDocument, digest: str, filename: str | None) -> ExtractedRepo
 
 def _mark_ocr(doc: Document, prov: dict[str, Provenance]) -> None:
     """Say which figures OCR read, with the lowest confidence of the blocks
-    each came from. A figure without a span (a sum, a rate) is OCR's when
-    the whole document is."""
-    ocr_blocks = [s.block.confidence is not None for s in doc.spans]
-    if not any(ocr_blocks):
+    holding its figures. A figure without a span (a sum, a rate) is OCR's when
+    its page, or the whole document, is."""
+    blocks = [s.block for s in doc.spans if s.block.text.strip()]  # an empty cell has no confidence
+    ocr_pages = {b.page for b in blocks if b.confidence is not None}
+    if not ocr_pages:
         return
-    scanned = all(ocr_blocks)
+    scanned = all(b.confidence is not None for b in blocks)
     for p in prov.values():
         if p.span is None:
-            if scanned:
+            if scanned or p.page in ocr_pages:
                 p.via = "ocr"
             continue
-        confs = [b.confidence for b in doc.blocks_in(*p.span) if b.confidence is not None]
+        read = [b for b in doc.blocks_in(*p.span) if b.confidence is not None]
+        # the blocks holding figures: a row's span also touches its label cell
+        confs = [b.confidence for b in read if any(ch.isdigit() for ch in b.text)] or [b.confidence for b in read]
         if confs:
             p.via, p.confidence = "ocr", min(confs)
 
