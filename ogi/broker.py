@@ -114,9 +114,7 @@ def check_kafka(settings: Settings | None = None, timeout_s: float | None = None
                                                     "the listener speak TLS (OGI_KAFKA_SECURITY_PROTOCOL)?") from exc
                 reached = server
                 break
-            except (OSError, ValueError) as exc:
-                if isinstance(exc, ssl.SSLError):
-                    raise
+            except (OSError, ValueError) as exc:  # refused, timed out, no such host, a bad port
                 errors.append(f"{server}: {exc}")
         if reached is None:
             if time.monotonic() > deadline:
