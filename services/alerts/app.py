@@ -63,6 +63,7 @@ from typing import Any, Generic, TypeVar
 
 import faust
 import structlog
+from faust.types import TP
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from pydantic import BaseModel
 
@@ -215,6 +216,8 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
     processed: dict[int, int] = {}  # partition -> next offset after the last report the agent finished
     lock = asyncio.Lock()  # the agents and the timer never reconcile the same alert at once
     state: dict[str, bool] = {}
+    last_input = [time.monotonic()]  # when the detect agent last began or finished a record
+    busy = [False]  # the detect agent is inside a record
 
     @app.on_rebalance_complete.connect  # type: ignore[arg-type]
     async def _reindex(sender: Any = None, **kwargs: Any) -> None:
@@ -282,11 +285,13 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
         async for event in stream.events():
             msg = event.message
             RECORDS_CONSUMED.labels(msg.topic).inc()
+            last_input[0], busy[0] = time.monotonic(), True
             try:
                 await fill_gap(msg, handle)
                 await process(ExtractedReport, handle, event.value, msg.topic, msg.partition, msg.offset, msg.key)
             finally:
                 processed[msg.partition] = max(processed.get(msg.partition, 0), msg.offset + 1)
+                last_input[0], busy[0] = time.monotonic(), False
 
     @app.agent(status_topic, concurrency=1)
     async def watch_sources(stream: faust.StreamT[bytes]) -> None:
@@ -318,6 +323,34 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
                 return False
             await asyncio.sleep(0.5)
             committed = await in_thread(offsets.committed)
+
+    def idle() -> bool:
+        quiet = time.monotonic() - last_input[0] >= settings.detect_reread_idle_s
+        return quiet and not busy[0] and ready()
+
+    @app.timer(interval=settings.detect_reread_idle_s)  # type: ignore[untyped-decorator]
+    async def reread_stranded() -> None:
+        """Records Faust fetched and then dropped (it clears its stream
+        buffers at a rebalance and at the end of a table recovery) are
+        re-read from its position only if it seeks there; when it does not,
+        fill_gap sees the gap at the next record, but the last records of a
+        partition would wait for ever. So: when the agent has had no input
+        for a while and the topic holds records beyond what the detector
+        finished, Faust's consumer is sought back to the detector's position."""
+        if not idle():
+            return
+        ends = await in_thread(offsets.ends)
+        committed = await in_thread(offsets.committed)
+        stranded = behind(ends, processed, committed)
+        if not idle():
+            return  # input arrived (or a rebalance began) meanwhile
+        for partition in sorted(stranded):
+            start = max(processed.get(partition, 0), committed.get(partition, 0))
+            log.warning("records on the topic never reached the detector: reading them again",
+                        partition=partition, start=start, end=ends[partition])
+            await app.consumer.seek(TP(offsets.topic, partition), start)
+        if stranded:
+            last_input[0] = time.monotonic()  # the re-read gets its time before the next verdict
 
     @app.timer(interval=settings.detect_overdue_interval_s)  # type: ignore[untyped-decorator]
     async def overdue() -> None:
