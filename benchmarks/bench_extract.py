@@ -61,7 +61,7 @@ def inputs(fmt: str) -> list[tuple[str, bytes]]:
 
 
 def worker(fmt: str, seconds: float) -> dict[str, object]:
-    os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
     from services.extract.engine import extract
 
     docs = inputs(fmt)
@@ -107,6 +107,7 @@ def main() -> int:
     for fmt in args.formats.split(","):
         out = subprocess.run(
             [sys.executable, __file__, "--worker", fmt, "--seconds", str(args.seconds)],
+            check=False,
             capture_output=True,
             text=True,
             cwd=ROOT,
@@ -119,8 +120,10 @@ def main() -> int:
         for r in rows:
             print(json.dumps(r))
         return 0
-    print(f"{'format':<18} {'docs':>4} {'runs':>5} {'reports/s/core':>14} {'wall reports/s':>14} {'cpu s/report':>12}"
-          f" {'peak RSS MB':>11} {'converter RSS MB':>16}")
+    print(
+        f"{'format':<18} {'docs':>4} {'runs':>5} {'reports/s/core':>14} {'wall reports/s':>14} {'cpu s/report':>12}"
+        f" {'peak RSS MB':>11} {'converter RSS MB':>16}"
+    )
     for r in rows:
         if "error" in r:
             print(f"{r['format']:<18} error: {r['error']}")
@@ -128,8 +131,11 @@ def main() -> int:
         if not r.get("documents"):
             print(f"{r['format']:<18} no documents")
             continue
-        print(f"{r['format']:<18} {r['documents']:>4} {r['extractions']:>5} {r['reports_per_s_per_core']:>14}"
-              f" {r['wall_reports_per_s']:>14} {r['cpu_s_per_report']:>12} {r['peak_rss_mb']:>11} {r['converter_peak_rss_mb'] or '-':>16}")
+        print(
+            f"{r['format']:<18} {r['documents']:>4} {r['extractions']:>5} {r['reports_per_s_per_core']:>14}"
+            f" {r['wall_reports_per_s']:>14} {r['cpu_s_per_report']:>12} {r['peak_rss_mb']:>11}"
+            f" {r['converter_peak_rss_mb'] or '-':>16}"
+        )
     return 0
 
 

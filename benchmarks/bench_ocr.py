@@ -96,10 +96,7 @@ def scan_corpus(part: str, dpi: int, dest: Path, only: str | None) -> Path:
         if only and only not in name:
             continue
         data = (src / name).read_bytes()
-        if name.endswith(".pdf"):
-            pages = pdf_pages(data, dpi)
-        else:
-            pages = text_pages(data.decode("utf-8"), dpi)
+        pages = pdf_pages(data, dpi) if name.endswith(".pdf") else text_pages(data.decode("utf-8"), dpi)
         scanned = Path(name).stem + ".scan.pdf"
         (out / scanned).write_bytes(image_pdf(pages, dpi))
         renamed[scanned] = want

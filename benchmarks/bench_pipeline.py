@@ -37,10 +37,10 @@ import mix
 
 from ogi import local
 from ogi.broker import ensure_topics, make_producer, publish
+from ogi.elastic import index_name, install_templates, make_client, wait_for_store
 from ogi.settings import Settings
 from ogi.topics import RAW
 from schemas import RawReport
-from ogi.elastic import index_name, install_templates, make_client, wait_for_store
 from tests.support import Service
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -94,7 +94,7 @@ def _raw_lag(settings: Settings) -> int | None:
         ends = consumer.end_offsets(parts)
         committed = admin.list_consumer_group_offsets(f"{settings.topic_prefix}extract")
         return sum(ends[tp] - (committed[tp].offset if tp in committed else 0) for tp in parts)
-    except Exception:  # noqa: BLE001 - a missed sample is not a failed benchmark
+    except Exception:
         return None
     finally:
         consumer.close()

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -63,7 +63,9 @@ def decode(model: type[_M], value: bytes) -> _M:
     try:
         obj = model.model_validate_json(value)
     except ValidationError as exc:
-        raise UndecodableRecord(f"not a valid {model.__name__}: {exc.error_count()} errors: {exc.errors()[:3]}") from exc
+        raise UndecodableRecord(
+            f"not a valid {model.__name__}: {exc.error_count()} errors: {exc.errors()[:3]}"
+        ) from exc
     version = getattr(obj, "schema_version", SCHEMA_VERSION)
     if version > SCHEMA_VERSION:
         raise UndecodableRecord(f"{model.__name__} schema_version {version} is newer than {SCHEMA_VERSION}")
@@ -71,7 +73,7 @@ def decode(model: type[_M], value: bytes) -> _M:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def stable_id(*parts: object) -> str:
@@ -158,10 +160,15 @@ class Provenance(BaseModel):
     column: str | None = Field(None, description="column label or applicant column")
     span: tuple[int, int] | None = Field(None, description="character span in the normalised text")
     text: str | None = Field(None, description="the cell or sentence the figure came from")
-    via: Literal["ocr"] | None = Field(None, description="'ocr' when read by OCR from a page image (a scan); "
-                                                         "absent for a text layer")
-    confidence: float | None = Field(None, ge=0, le=100, description="OCR only: the lowest word confidence "
-                                                                     "(0-100) of the cells or sentence read")
+    via: Literal["ocr"] | None = Field(
+        None, description="'ocr' when read by OCR from a page image (a scan); absent for a text layer"
+    )
+    confidence: float | None = Field(
+        None,
+        ge=0,
+        le=100,
+        description="OCR only: the lowest word confidence (0-100) of the cells or sentence read",
+    )
 
 
 class ExtractedReport(_Event):
@@ -171,7 +178,9 @@ class ExtractedReport(_Event):
     file: str | None = Field(None, description="path or filename given to the extractor")
     agency: str | None = Field(None, description="agency name as printed, simplified")
     agency_id: str | None = None
-    region: str | None = Field(None, description="administrative path from the province down (浙江省杭州市拱墅区)")
+    region: str | None = Field(
+        None, description="administrative path from the province down (浙江省杭州市拱墅区)"
+    )
     level: str | None = None
     year: int | None = Field(None, description="reporting year, not the publication year")
     template: Template = Template.NONE
@@ -191,7 +200,7 @@ class ExtractedReport(_Event):
     incomplete_sections: list[str] = Field(
         default_factory=list,
         description="template sections (proactive, applications, review_litigation, fees) printed in the "
-                    "document whose figures could not be read: absent, never zero; the warnings say why",
+        "document whose figures could not be read: absent, never zero; the warnings say why",
     )
 
     @property
@@ -326,7 +335,8 @@ class SeenDocument(_Event):
     last_modified: str | None = Field(None, description="Last-Modified header, verbatim")
     sha256: str | None = Field(None, description="hex sha256 of the last content seen at this URL")
     fingerprint: str | None = Field(
-        None, description="what change detection compares: the sha256, or for HTML pages a hash of the visible text"
+        None,
+        description="what change detection compares: the sha256, or for HTML pages a hash of the visible text",
     )
     version: int = Field(0, ge=0, description="how many distinct contents were published from this URL")
     refused: str | None = Field(None, description="why the last fetch was refused (retried after a while)")
@@ -449,9 +459,13 @@ class Subscription(_Event):
     webhook_secret: str | None = Field(None, description="HMAC-SHA256 key for the X-OGI-Signature header")
     email_to: list[str] = Field(default_factory=list)
     created_at: datetime = Field(default_factory=utcnow)
-    resolutions: bool = Field(True, description="also send the resolution of an alert this subscriber was sent")
+    resolutions: bool = Field(
+        True, description="also send the resolution of an alert this subscriber was sent"
+    )
     digest_s: float | None = Field(
-        None, gt=0, description="bundle alerts into one message per this many seconds; empty = one message each"
+        None,
+        gt=0,
+        description="bundle alerts into one message per this many seconds; empty = one message each",
     )
     silences: list[Silence] = Field(default_factory=list)
 

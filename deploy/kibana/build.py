@@ -30,32 +30,80 @@ DATA_VIEWS = {
     "ogi-alerts": ("ogi-alerts", "updated_at", "ogi alerts"),
 }
 
-OUTCOMES = ["applications.granted", "applications.partially_granted", "applications.refused.total",
-            "applications.unable.total", "applications.not_processed.total", "applications.other.total"]
-REASONS = ["applications.refused." + r for r in (
-    "state_secret", "prohibited_by_law", "security_stability", "third_party_rights", "internal_affairs",
-    "process_information", "enforcement_case_file", "administrative_query")]
-REVIEW_LITIGATION = [f"{p}.{o}" for p in ("review", "litigation.direct", "litigation.after_review")
-                     for o in ("upheld", "corrected", "other", "pending")]
+OUTCOMES = [
+    "applications.granted",
+    "applications.partially_granted",
+    "applications.refused.total",
+    "applications.unable.total",
+    "applications.not_processed.total",
+    "applications.other.total",
+]
+REASONS = [
+    "applications.refused." + r
+    for r in (
+        "state_secret",
+        "prohibited_by_law",
+        "security_stability",
+        "third_party_rights",
+        "internal_affairs",
+        "process_information",
+        "enforcement_case_file",
+        "administrative_query",
+    )
+]
+REVIEW_LITIGATION = [
+    f"{p}.{o}"
+    for p in ("review", "litigation.direct", "litigation.after_review")
+    for o in ("upheld", "corrected", "other", "pending")
+]
 
 
 def phrase(key: str, value: str) -> dict[str, Any]:
-    return {"meta": {"alias": None, "negate": False, "disabled": False, "type": "phrase", "key": key,
-                     "params": {"query": value}},
-            "query": {"match_phrase": {key: value}}, "$state": {"store": "appState"}}
+    return {
+        "meta": {
+            "alias": None,
+            "negate": False,
+            "disabled": False,
+            "type": "phrase",
+            "key": key,
+            "params": {"query": value},
+        },
+        "query": {"match_phrase": {key: value}},
+        "$state": {"store": "appState"},
+    }
 
 
 def phrases(key: str, values: list[str]) -> dict[str, Any]:
-    return {"meta": {"alias": None, "negate": False, "disabled": False, "type": "phrases", "key": key,
-                     "params": values, "value": ", ".join(values)},
-            "query": {"bool": {"should": [{"match_phrase": {key: v}} for v in values], "minimum_should_match": 1}},
-            "$state": {"store": "appState"}}
+    return {
+        "meta": {
+            "alias": None,
+            "negate": False,
+            "disabled": False,
+            "type": "phrases",
+            "key": key,
+            "params": values,
+            "value": ", ".join(values),
+        },
+        "query": {
+            "bool": {"should": [{"match_phrase": {key: v}} for v in values], "minimum_should_match": 1}
+        },
+        "$state": {"store": "appState"},
+    }
 
 
 def exists(key: str) -> dict[str, Any]:
-    return {"meta": {"alias": None, "negate": False, "disabled": False, "type": "exists", "key": key,
-                     "value": "exists"},
-            "query": {"exists": {"field": key}}, "$state": {"store": "appState"}}
+    return {
+        "meta": {
+            "alias": None,
+            "negate": False,
+            "disabled": False,
+            "type": "exists",
+            "key": key,
+            "value": "exists",
+        },
+        "query": {"exists": {"field": key}},
+        "$state": {"store": "appState"},
+    }
 
 
 def search_source(filters: list[dict[str, Any]]) -> tuple[str, list[dict[str, str]], str]:
@@ -74,30 +122,85 @@ def search_source(filters: list[dict[str, Any]]) -> tuple[str, list[dict[str, st
 def xy_params(kind: str, horizontal: bool = False) -> dict[str, Any]:
     cat_pos, val_pos = ("left", "bottom") if horizontal else ("bottom", "left")
     return {
-        "type": kind, "grid": {"categoryLines": False}, "addTooltip": True, "addLegend": True,
-        "legendPosition": "right", "times": [], "addTimeMarker": False, "truncateLegend": True,
-        "maxLegendLines": 1, "thresholdLine": {"show": False, "value": 10, "width": 1, "style": "full",
-                                               "color": "#E7664C"},
-        "labels": {"show": False}, "palette": {"type": "palette", "name": "default"},
-        "categoryAxes": [{"id": "CategoryAxis-1", "type": "category", "position": cat_pos, "show": True,
-                          "style": {}, "scale": {"type": "linear"},
-                          "labels": {"show": True, "filter": True, "truncate": 100}, "title": {}}],
-        "valueAxes": [{"id": "ValueAxis-1", "name": "LeftAxis-1", "type": "value", "position": val_pos,
-                       "show": True, "style": {}, "scale": {"type": "linear", "mode": "normal"},
-                       "labels": {"show": True, "rotate": 0, "filter": False, "truncate": 100},
-                       "title": {"text": ""}}],
-        "seriesParams": [{"show": True, "type": "histogram", "mode": "stacked", "data": {"label": "", "id": "1"},
-                          "valueAxis": "ValueAxis-1", "drawLinesBetweenPoints": True, "lineWidth": 2,
-                          "showCircles": True, "circlesRadius": 1}],
+        "type": kind,
+        "grid": {"categoryLines": False},
+        "addTooltip": True,
+        "addLegend": True,
+        "legendPosition": "right",
+        "times": [],
+        "addTimeMarker": False,
+        "truncateLegend": True,
+        "maxLegendLines": 1,
+        "thresholdLine": {"show": False, "value": 10, "width": 1, "style": "full", "color": "#E7664C"},
+        "labels": {"show": False},
+        "palette": {"type": "palette", "name": "default"},
+        "categoryAxes": [
+            {
+                "id": "CategoryAxis-1",
+                "type": "category",
+                "position": cat_pos,
+                "show": True,
+                "style": {},
+                "scale": {"type": "linear"},
+                "labels": {"show": True, "filter": True, "truncate": 100},
+                "title": {},
+            }
+        ],
+        "valueAxes": [
+            {
+                "id": "ValueAxis-1",
+                "name": "LeftAxis-1",
+                "type": "value",
+                "position": val_pos,
+                "show": True,
+                "style": {},
+                "scale": {"type": "linear", "mode": "normal"},
+                "labels": {"show": True, "rotate": 0, "filter": False, "truncate": 100},
+                "title": {"text": ""},
+            }
+        ],
+        "seriesParams": [
+            {
+                "show": True,
+                "type": "histogram",
+                "mode": "stacked",
+                "data": {"label": "", "id": "1"},
+                "valueAxis": "ValueAxis-1",
+                "drawLinesBetweenPoints": True,
+                "lineWidth": 2,
+                "showCircles": True,
+                "circlesRadius": 1,
+            }
+        ],
     }
 
 
-def terms(agg_id: str, field: str, schema: str, size: int = 10, order_by: str = "1", order: str = "desc",
-          label: str = "") -> dict[str, Any]:
-    return {"id": agg_id, "enabled": True, "type": "terms", "schema": schema,
-            "params": {"field": field, "orderBy": order_by, "order": order, "size": size, "otherBucket": False,
-                       "otherBucketLabel": "Other", "missingBucket": False, "missingBucketLabel": "Missing",
-                       "customLabel": label}}
+def terms(
+    agg_id: str,
+    field: str,
+    schema: str,
+    size: int = 10,
+    order_by: str = "1",
+    order: str = "desc",
+    label: str = "",
+) -> dict[str, Any]:
+    return {
+        "id": agg_id,
+        "enabled": True,
+        "type": "terms",
+        "schema": schema,
+        "params": {
+            "field": field,
+            "orderBy": order_by,
+            "order": order,
+            "size": size,
+            "otherBucket": False,
+            "otherBucketLabel": "Other",
+            "missingBucket": False,
+            "missingBucketLabel": "Missing",
+            "customLabel": label,
+        },
+    }
 
 
 def metric(agg_id: str, kind: str, field: str | None = None, label: str = "") -> dict[str, Any]:
@@ -107,19 +210,32 @@ def metric(agg_id: str, kind: str, field: str | None = None, label: str = "") ->
     return {"id": agg_id, "enabled": True, "type": kind, "schema": "metric", "params": params}
 
 
-def _reports_by(vid: str, title: str, description: str, *, field: str, size: int, label: str) -> dict[str, Any]:
+def _reports_by(
+    vid: str, title: str, description: str, *, field: str, size: int, label: str
+) -> dict[str, Any]:
     """A table of the reports that have ``field``, by agency, year and the field's values."""
     return {
-        "id": vid, "title": title, "description": description,
+        "id": vid,
+        "title": title,
+        "description": description,
         "index": "ogi-reports",
         "filters": [exists(field)],
         "type": "table",
-        "params": {"perPage": 20, "showPartialRows": False, "showMetricsAtAllLevels": False,
-                   "showTotal": False, "totalFunc": "sum", "percentageCol": "", "autoFitRowToContent": False},
-        "aggs": [metric("1", "count", None, "reports"),
-                 {**terms("2", "agency", "bucket", size=100, label="agency")},
-                 {**terms("3", "year", "bucket", size=30, order_by="_key", order="desc", label="year")},
-                 {**terms("4", field, "bucket", size=size, label=label)}],
+        "params": {
+            "perPage": 20,
+            "showPartialRows": False,
+            "showMetricsAtAllLevels": False,
+            "showTotal": False,
+            "totalFunc": "sum",
+            "percentageCol": "",
+            "autoFitRowToContent": False,
+        },
+        "aggs": [
+            metric("1", "count", None, "reports"),
+            {**terms("2", "agency", "bucket", size=100, label="agency")},
+            {**terms("3", "year", "bucket", size=30, order_by="_key", order="desc", label="year")},
+            {**terms("4", field, "bucket", size=size, label=label)},
+        ],
     }
 
 
@@ -129,12 +245,17 @@ VISUALIZATIONS: list[dict[str, Any]] = [
         "title": "Requests and outcomes by reporting year",
         "description": "Sum over agencies of new requests and of each outcome (总计 column), per reporting year.",
         "index": "ogi-metrics",
-        "filters": [phrase("applicant", "total"), phrases("metric", ["applications.new_received", *OUTCOMES])],
+        "filters": [
+            phrase("applicant", "total"),
+            phrases("metric", ["applications.new_received", *OUTCOMES]),
+        ],
         "type": "histogram",
         "params": xy_params("histogram"),
-        "aggs": [metric("1", "sum", "value", "requests"),
-                 terms("2", "year", "segment", size=30, order_by="_key", order="asc", label="year"),
-                 terms("3", "metric", "group", size=10, label="metric")],
+        "aggs": [
+            metric("1", "sum", "value", "requests"),
+            terms("2", "year", "segment", size=30, order_by="_key", order="asc", label="year"),
+            terms("3", "metric", "group", size=10, label="metric"),
+        ],
     },
     {
         "id": "ogi-refusal-rate-by-agency",
@@ -144,8 +265,10 @@ VISUALIZATIONS: list[dict[str, Any]] = [
         "filters": [phrase("metric", "rates.refusal"), phrase("applicant", "total")],
         "type": "horizontal_bar",
         "params": xy_params("histogram", horizontal=True),
-        "aggs": [metric("1", "avg", "value", "refusal rate"),
-                 terms("2", "agency", "segment", size=25, label="agency")],
+        "aggs": [
+            metric("1", "avg", "value", "refusal rate"),
+            terms("2", "agency", "segment", size=25, label="agency"),
+        ],
     },
     {
         "id": "ogi-refusal-reasons",
@@ -154,11 +277,19 @@ VISUALIZATIONS: list[dict[str, Any]] = [
         "index": "ogi-metrics",
         "filters": [phrase("applicant", "total"), phrases("metric", REASONS)],
         "type": "pie",
-        "params": {"type": "pie", "addTooltip": True, "addLegend": True, "legendPosition": "right",
-                   "isDonut": True, "palette": {"type": "palette", "name": "default"},
-                   "labels": {"show": True, "values": True, "last_level": True, "truncate": 100}},
-        "aggs": [metric("1", "sum", "value", "refusals"),
-                 terms("2", "metric", "segment", size=10, label="reason")],
+        "params": {
+            "type": "pie",
+            "addTooltip": True,
+            "addLegend": True,
+            "legendPosition": "right",
+            "isDonut": True,
+            "palette": {"type": "palette", "name": "default"},
+            "labels": {"show": True, "values": True, "last_level": True, "truncate": 100},
+        },
+        "aggs": [
+            metric("1", "sum", "value", "refusals"),
+            terms("2", "metric", "segment", size=10, label="reason"),
+        ],
     },
     {
         "id": "ogi-review-litigation-outcomes",
@@ -168,34 +299,44 @@ VISUALIZATIONS: list[dict[str, Any]] = [
         "filters": [phrase("applicant", "total"), phrases("metric", REVIEW_LITIGATION)],
         "type": "histogram",
         "params": xy_params("histogram"),
-        "aggs": [metric("1", "sum", "value", "cases"),
-                 terms("2", "metric", "segment", size=12, order_by="_key", order="asc", label="outcome"),
-                 terms("3", "year", "group", size=30, order_by="_key", order="asc", label="year")],
+        "aggs": [
+            metric("1", "sum", "value", "cases"),
+            terms("2", "metric", "segment", size=12, order_by="_key", order="asc", label="outcome"),
+            terms("3", "year", "group", size=30, order_by="_key", order="asc", label="year"),
+        ],
     },
     _reports_by(
-        "ogi-broken-identity-reports", "Reports that break their own identities (勾稽)",
+        "ogi-broken-identity-reports",
+        "Reports that break their own identities (勾稽)",
         "Reports whose tables fail a check, by agency, year and failed check.",
-        field="failed_checks", size=20, label="failed check",
+        field="failed_checks",
+        size=20,
+        label="failed check",
     ),
     _reports_by(
-        "ogi-incomplete-reports", "Incomplete reports: sections printed but not read",
+        "ogi-incomplete-reports",
+        "Incomplete reports: sections printed but not read",
         "Reports with a template section (proactive, applications, review_litigation, fees) whose "
         "heading or table is in the document but whose figures could not be read. Their figures "
         "are missing from the other panels, not zero.",
-        field="incomplete_sections", size=10, label="section not read",
+        field="incomplete_sections",
+        size=10,
+        label="section not read",
     ),
     {
         "id": "ogi-alerts-by-rule-severity",
         "title": "Alerts by rule and severity",
         "description": "Open findings of the detector (one document per alert, latest revision; "
-                       "resolved ones are filtered out: toggle the status filter to see them).",
+        "resolved ones are filtered out: toggle the status filter to see them).",
         "index": "ogi-alerts",
         "filters": [phrase("status", "open")],
         "type": "histogram",
         "params": xy_params("histogram"),
-        "aggs": [metric("1", "count", None, "alerts"),
-                 terms("2", "rule", "segment", size=10, label="rule"),
-                 terms("3", "severity", "group", size=3, label="severity")],
+        "aggs": [
+            metric("1", "count", None, "alerts"),
+            terms("2", "rule", "segment", size=10, label="rule"),
+            terms("3", "severity", "group", size=3, label="severity"),
+        ],
     },
 ]
 
@@ -206,7 +347,17 @@ SAVED_SEARCHES = [
         "description": "Latest alerts, newest first, open and resolved (the status column says which).",
         "index": "ogi-alerts",
         "filters": [],
-        "columns": ["status", "severity", "rule", "agency", "region", "year", "title", "revision", "report_url"],
+        "columns": [
+            "status",
+            "severity",
+            "rule",
+            "agency",
+            "region",
+            "year",
+            "title",
+            "revision",
+            "report_url",
+        ],
         "sort": [["updated_at", "desc"]],
     },
     {
@@ -223,11 +374,26 @@ SAVED_SEARCHES = [
 
 def data_view(view_id: str) -> dict[str, Any]:
     title, time_field, name = DATA_VIEWS[view_id]
-    return {"attributes": {"fieldAttrs": "{}", "fieldFormatMap": "{}", "fields": "[]", "name": name,
-                           "runtimeFieldMap": "{}", "sourceFilters": "[]", "timeFieldName": time_field,
-                           "title": title, "typeMeta": "{}", "allowHidden": False},
-            "coreMigrationVersion": "8.8.0", "id": view_id, "managed": False, "references": [],
-            "type": "index-pattern", "typeMigrationVersion": "8.0.0"}
+    return {
+        "attributes": {
+            "fieldAttrs": "{}",
+            "fieldFormatMap": "{}",
+            "fields": "[]",
+            "name": name,
+            "runtimeFieldMap": "{}",
+            "sourceFilters": "[]",
+            "timeFieldName": time_field,
+            "title": title,
+            "typeMeta": "{}",
+            "allowHidden": False,
+        },
+        "coreMigrationVersion": "8.8.0",
+        "id": view_id,
+        "managed": False,
+        "references": [],
+        "type": "index-pattern",
+        "typeMigrationVersion": "8.0.0",
+    }
 
 
 def visualization(v: dict[str, Any]) -> dict[str, Any]:
@@ -235,23 +401,46 @@ def visualization(v: dict[str, Any]) -> dict[str, Any]:
     refs = [{"id": v["index"], "name": index_ref, "type": "index-pattern"}]
     refs += [{"id": v["index"], "name": r, "type": "index-pattern"} for r in filter_refs]
     vis_state = {"title": v["title"], "type": v["type"], "aggs": v["aggs"], "params": v["params"]}
-    return {"attributes": {"description": v["description"], "kibanaSavedObjectMeta": {"searchSourceJSON": source},
-                           "title": v["title"], "uiStateJSON": "{}", "version": 1,
-                           "visState": json.dumps(vis_state, ensure_ascii=False)},
-            "coreMigrationVersion": "8.8.0", "id": v["id"], "managed": False, "references": refs,
-            "type": "visualization", "typeMigrationVersion": "8.5.0"}
+    return {
+        "attributes": {
+            "description": v["description"],
+            "kibanaSavedObjectMeta": {"searchSourceJSON": source},
+            "title": v["title"],
+            "uiStateJSON": "{}",
+            "version": 1,
+            "visState": json.dumps(vis_state, ensure_ascii=False),
+        },
+        "coreMigrationVersion": "8.8.0",
+        "id": v["id"],
+        "managed": False,
+        "references": refs,
+        "type": "visualization",
+        "typeMigrationVersion": "8.5.0",
+    }
 
 
 def saved_search(s: dict[str, Any]) -> dict[str, Any]:
     source, filter_refs, index_ref = search_source(s["filters"])
     refs = [{"id": s["index"], "name": index_ref, "type": "index-pattern"}]
     refs += [{"id": s["index"], "name": r, "type": "index-pattern"} for r in filter_refs]
-    return {"attributes": {"columns": s["columns"], "description": s["description"], "grid": {},
-                           "hideChart": False, "isTextBasedQuery": False,
-                           "kibanaSavedObjectMeta": {"searchSourceJSON": source}, "sort": s["sort"],
-                           "title": s["title"]},
-            "coreMigrationVersion": "8.8.0", "id": s["id"], "managed": False, "references": refs,
-            "type": "search", "typeMigrationVersion": "8.0.0"}
+    return {
+        "attributes": {
+            "columns": s["columns"],
+            "description": s["description"],
+            "grid": {},
+            "hideChart": False,
+            "isTextBasedQuery": False,
+            "kibanaSavedObjectMeta": {"searchSourceJSON": source},
+            "sort": s["sort"],
+            "title": s["title"],
+        },
+        "coreMigrationVersion": "8.8.0",
+        "id": s["id"],
+        "managed": False,
+        "references": refs,
+        "type": "search",
+        "typeMigrationVersion": "8.0.0",
+    }
 
 
 def dashboard() -> dict[str, Any]:
@@ -268,28 +457,58 @@ def dashboard() -> dict[str, Any]:
         ("ogi-alert-list", "search", 0, 78, 48, 18),
     ]
     for i, (oid, kind, x, y, w, h) in enumerate(layout, start=1):
-        panels.append({"version": VERSION, "type": kind, "gridData": {"x": x, "y": y, "w": w, "h": h, "i": str(i)},
-                       "panelIndex": str(i), "embeddableConfig": {"enhancements": {}}, "panelRefName": f"panel_{i}"})
+        panels.append(
+            {
+                "version": VERSION,
+                "type": kind,
+                "gridData": {"x": x, "y": y, "w": w, "h": h, "i": str(i)},
+                "panelIndex": str(i),
+                "embeddableConfig": {"enhancements": {}},
+                "panelRefName": f"panel_{i}",
+            }
+        )
         refs.append({"name": f"{i}:panel_{i}", "type": kind, "id": oid})
-    return {"attributes": {"description": "Annual reports on open government information: requests, outcomes, "
-                                          "refusals, review and litigation, broken identities, incomplete reports and "
-                                          "alerts.",
-                           "kibanaSavedObjectMeta": {"searchSourceJSON": json.dumps(
-                               {"query": {"query": "", "language": "kuery"}, "filter": []})},
-                           "optionsJSON": json.dumps({"useMargins": True, "syncColors": False,
-                                                      "syncCursor": True, "syncTooltips": False,
-                                                      "hidePanelTitles": False}),
-                           "panelsJSON": json.dumps(panels, ensure_ascii=False),
-                           "refreshInterval": {"pause": True, "value": 0},
-                           "timeRestore": True, "timeFrom": "now-15y", "timeTo": "now",
-                           "title": "ogi — open government information reports", "version": 1},
-            "coreMigrationVersion": "8.8.0", "id": "ogi-overview", "managed": False, "references": refs,
-            "type": "dashboard", "typeMigrationVersion": "8.9.0"}
+    return {
+        "attributes": {
+            "description": "Annual reports on open government information: requests, outcomes, "
+            "refusals, review and litigation, broken identities, incomplete reports and "
+            "alerts.",
+            "kibanaSavedObjectMeta": {
+                "searchSourceJSON": json.dumps({"query": {"query": "", "language": "kuery"}, "filter": []})
+            },
+            "optionsJSON": json.dumps(
+                {
+                    "useMargins": True,
+                    "syncColors": False,
+                    "syncCursor": True,
+                    "syncTooltips": False,
+                    "hidePanelTitles": False,
+                }
+            ),
+            "panelsJSON": json.dumps(panels, ensure_ascii=False),
+            "refreshInterval": {"pause": True, "value": 0},
+            "timeRestore": True,
+            "timeFrom": "now-15y",
+            "timeTo": "now",
+            "title": "ogi — open government information reports",
+            "version": 1,
+        },
+        "coreMigrationVersion": "8.8.0",
+        "id": "ogi-overview",
+        "managed": False,
+        "references": refs,
+        "type": "dashboard",
+        "typeMigrationVersion": "8.9.0",
+    }
 
 
 def build() -> list[dict[str, Any]]:
-    return ([data_view(v) for v in DATA_VIEWS] + [visualization(v) for v in VISUALIZATIONS]
-            + [saved_search(s) for s in SAVED_SEARCHES] + [dashboard()])
+    return (
+        [data_view(v) for v in DATA_VIEWS]
+        + [visualization(v) for v in VISUALIZATIONS]
+        + [saved_search(s) for s in SAVED_SEARCHES]
+        + [dashboard()]
+    )
 
 
 def main() -> None:

@@ -47,8 +47,9 @@ def create_app(settings: Settings) -> faust.App:
     )
 
     children = settings.extract_children or len(os.sched_getaffinity(0))
-    pool = ExtractorPool(children, timeout_s=settings.extract_timeout_s,
-                         max_memory_mb=settings.extract_max_memory_mb)
+    pool = ExtractorPool(
+        children, timeout_s=settings.extract_timeout_s, max_memory_mb=settings.extract_max_memory_mb
+    )
     read_ahead = 2 * children  # keeps every child busy while the head of the line is produced
 
     async def emit(event: faust.EventT, work: asyncio.Future[Extracted]) -> None:
@@ -56,10 +57,15 @@ def create_app(settings: Settings) -> faust.App:
         msg = event.message
         try:
             result = await work
-        except Exception as exc:  # noqa: BLE001 - any failure is a dead letter, never a crash
+        except Exception as exc:
             letter = dead_letter(
-                Stage.EXTRACT, exc, event.value, source_topic=msg.topic, partition=msg.partition,
-                offset=msg.offset, key=msg.key,
+                Stage.EXTRACT,
+                exc,
+                event.value,
+                source_topic=msg.topic,
+                partition=msg.partition,
+                offset=msg.offset,
+                key=msg.key,
             )
             await send_acked(dead_topic, Stage.EXTRACT.value, letter.model_dump_json().encode())
             return
@@ -109,7 +115,9 @@ def create_app(settings: Settings) -> faust.App:
                         break
                     next_event = None
                     RECORDS_CONSUMED.labels(event.message.topic).inc()
-                    in_work.append((event, loop.run_in_executor(None, handle_raw, event.value, settings, pool)))
+                    in_work.append(
+                        (event, loop.run_in_executor(None, handle_raw, event.value, settings, pool))
+                    )
             while in_work:  # the stream ended: finish what was read
                 event, work = in_work.popleft()
                 await emit(event, work)

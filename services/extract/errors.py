@@ -21,15 +21,15 @@ report is *not* an error: it yields ``template=none`` with a warning.
 from __future__ import annotations
 
 __all__ = [
-    "ExtractError",
-    "UnsupportedFormat",
+    "ConversionFailed",
     "CorruptDocument",
     "DocumentTooLarge",
-    "ConversionFailed",
+    "ExtractError",
+    "ExtractionMemoryExceeded",
+    "ExtractionTimeout",
     "ParseError",
     "ResourceLimitExceeded",
-    "ExtractionTimeout",
-    "ExtractionMemoryExceeded",
+    "UnsupportedFormat",
 ]
 
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from ogi.elastic import index_name
 from ogi.settings import Settings
 from ogi.topics import ALERTS, DEADLETTER, EXTRACTED, METRICS, TopicSpec
 from schemas import Alert, DeadLetter, ExtractedReport, MetricEvent, UndecodableRecord, decode
 from services.index.errors import DocumentRejected
 from services.index.store import Action
-from ogi.elastic import index_name
 
 
 def report_doc(r: ExtractedReport) -> tuple[str, dict[str, Any]]:
@@ -36,8 +36,9 @@ def deadletter_doc(d: DeadLetter) -> tuple[str, dict[str, Any]]:
     source = d.model_dump(mode="json", exclude={"original"})
     source["original_size"] = len(d.original)
     source["original_sha256"] = hashlib.sha256(d.original).hexdigest()
-    doc_id = hashlib.sha256(f"{d.stage.value}|{d.source_topic}|{d.partition}|{d.offset}|{source['original_sha256']}"
-                            .encode()).hexdigest()[:40]
+    doc_id = hashlib.sha256(
+        f"{d.stage.value}|{d.source_topic}|{d.partition}|{d.offset}|{source['original_sha256']}".encode()
+    ).hexdigest()[:40]
     return doc_id, source
 
 
@@ -53,7 +54,7 @@ ROUTES: dict[str, tuple[TopicSpec, str, Any]] = {
 def to_action(topic: str, value: bytes, settings: Settings) -> Action:
     """The write for one consumed record; ``DocumentRejected`` if the record
     cannot be decoded."""
-    suffix = topic[len(settings.topic_prefix):] if topic.startswith(settings.topic_prefix) else topic
+    suffix = topic.removeprefix(settings.topic_prefix)
     if suffix not in ROUTES:
         raise DocumentRejected(f"no index for topic {topic!r}")
     spec, kind, convert = ROUTES[suffix]

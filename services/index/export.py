@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from enum import Enum
 from pathlib import Path
 from typing import IO, Any
@@ -72,8 +72,12 @@ class Column:
 _AGENCY_COLUMNS = (
     Column("agency", pa.string(), "agency name as printed in the report, simplified Chinese"),
     Column("agency_id", pa.string(), "registry id of the source the report was fetched from"),
-    Column("region", pa.string(), "administrative path from the province down, e.g. 浙江省杭州市拱墅区 (the "
-           "registry's region placing what the report prints; a name in two provinces stays as printed)"),
+    Column(
+        "region",
+        pa.string(),
+        "administrative path from the province down, e.g. 浙江省杭州市拱墅区 (the "
+        "registry's region placing what the report prints; a name in two provinces stays as printed)",
+    ),
     Column("level", pa.string(), "national | province | city | district | zone | department"),
     Column("year", pa.int32(), "the reporting year (not the publication year)"),
 )
@@ -83,27 +87,41 @@ _REPORT_COLUMNS = (
     Column("source_url", pa.string(), "where the document was fetched"),
     Column("published_at", pa.date32(), "publication date the site gave"),
     Column("extracted_at", pa.timestamp("us", tz="UTC"), "when the figures were read from the document"),
-    Column("failed_checks", pa.list_(pa.string()),
-           "the report's checks (勾稽关系, below) that do not hold; empty when every check that could be "
-           "computed holds. CSV: names separated by ';'"),
+    Column(
+        "failed_checks",
+        pa.list_(pa.string()),
+        "the report's checks (勾稽关系, below) that do not hold; empty when every check that could be "
+        "computed holds. CSV: names separated by ';'",
+    ),
 )
 TIDY_COLUMNS: tuple[Column, ...] = (
     *_AGENCY_COLUMNS,
     Column("metric", pa.string(), "catalogue key, e.g. applications.refused.total (meanings below)"),
-    Column("applicant", pa.string(), "applicant column of the figure: total (总计) or one of the types below"),
-    Column("value", pa.float64(),
-           "the figure as stated: a count, or an amount in 万元/元 where the key says so; rates.* are fractions"),
+    Column(
+        "applicant", pa.string(), "applicant column of the figure: total (总计) or one of the types below"
+    ),
+    Column(
+        "value",
+        pa.float64(),
+        "the figure as stated: a count, or an amount in 万元/元 where the key says so; rates.* are fractions",
+    ),
     Column("derived", pa.bool_(), "true for rates.*: computed from other figures of the report, never read"),
     *_REPORT_COLUMNS,
-    Column("provenance", pa.string(), "where in the document the figure was read (page, table, row, column, text)"),
+    Column(
+        "provenance",
+        pa.string(),
+        "where in the document the figure was read (page, table, row, column, text)",
+    ),
 )
 WIDE_KEY_COLUMNS: tuple[Column, ...] = (*_AGENCY_COLUMNS, *_REPORT_COLUMNS)
 
 #: the metrics-index fields an export reads
 _SOURCE_FIELDS = sorted({c.name for c in TIDY_COLUMNS})
 #: stream order: one agency-year's document together, metrics in key order
-_SORT = [{f: {"order": "asc", "missing": "_last"}} for f in
-         ("agency", "agency_id", "year", "report_id", "metric", "applicant")]
+_SORT = [
+    {f: {"order": "asc", "missing": "_last"}}
+    for f in ("agency", "agency_id", "year", "report_id", "metric", "applicant")
+]
 
 
 # ---------------------------------------------------------------------------
@@ -159,8 +177,14 @@ class ExportFilter:
             prefixes = [p for r in self.regions for p in region_prefixes(r)]
             filters.append(any_of([{"prefix": {"region": p}} for p in prefixes]))
         if self.agencies:
-            filters.append(any_of([{"terms": {"agency": list(self.agencies)}},
-                                   {"terms": {"agency_id": list(self.agencies)}}]))
+            filters.append(
+                any_of(
+                    [
+                        {"terms": {"agency": list(self.agencies)}},
+                        {"terms": {"agency_id": list(self.agencies)}},
+                    ]
+                )
+            )
         if self.levels:
             filters.append({"terms": {"level": list(self.levels)}})
         if self.years:
@@ -177,9 +201,13 @@ class ExportFilter:
 
     def describe(self) -> list[str]:
         out = []
-        for label, values in (("region within", self.regions), ("agency", self.agencies),
-                              ("level", self.levels), ("metric matches", self.metrics),
-                              ("applicant", self.applicants)):
+        for label, values in (
+            ("region within", self.regions),
+            ("agency", self.agencies),
+            ("level", self.levels),
+            ("metric matches", self.metrics),
+            ("applicant", self.applicants),
+        ):
             if values:
                 out.append(f"{label} {' or '.join(values)}")
         if self.years:
@@ -199,8 +227,9 @@ def _store_call(what: str, call: Callable[[], Any]) -> Any:
     except TransportError as exc:  # refused connection or timeout
         raise StoreUnavailable(f"Elasticsearch not reachable while {what}: {exc}") from exc
     except NotFoundError as exc:
-        raise ExportFailed(f"no metrics index to export ({what}); run `ogi setup` and index some "
-                           f"reports first: {exc}") from exc
+        raise ExportFailed(
+            f"no metrics index to export ({what}); run `ogi setup` and index some reports first: {exc}"
+        ) from exc
     except ApiError as exc:
         raise ExportFailed(f"Elasticsearch refused {what}: {exc}") from exc
 
@@ -212,8 +241,9 @@ class Snapshot:
 
     def __init__(self, es: Elasticsearch, index: str) -> None:
         self.es = es
-        self.pit = _store_call("opening a point-in-time",
-                               lambda: es.open_point_in_time(index=index, keep_alive=KEEP_ALIVE))["id"]
+        self.pit = _store_call(
+            "opening a point-in-time", lambda: es.open_point_in_time(index=index, keep_alive=KEEP_ALIVE)
+        )["id"]
 
     def __enter__(self) -> Snapshot:
         return self
@@ -225,7 +255,9 @@ class Snapshot:
             log.warning("point-in-time not closed", error=str(error))
 
     def _search(self, what: str, **kwargs: Any) -> dict[str, Any]:
-        resp = _store_call(what, lambda: self.es.search(pit={"id": self.pit, "keep_alive": KEEP_ALIVE}, **kwargs))
+        resp = _store_call(
+            what, lambda: self.es.search(pit={"id": self.pit, "keep_alive": KEEP_ALIVE}, **kwargs)
+        )
         self.pit = resp.get("pit_id", self.pit)
         return dict(resp)
 
@@ -236,12 +268,22 @@ class Snapshot:
         count, pairs = 0, []
         after: dict[str, Any] | None = None
         while True:
-            composite: dict[str, Any] = {"size": 1000, "sources": [
-                {"metric": {"terms": {"field": "metric"}}}, {"applicant": {"terms": {"field": "applicant"}}}]}
+            composite: dict[str, Any] = {
+                "size": 1000,
+                "sources": [
+                    {"metric": {"terms": {"field": "metric"}}},
+                    {"applicant": {"terms": {"field": "applicant"}}},
+                ],
+            }
             if after:
                 composite["after"] = after
-            resp = self._search("listing the metrics", query=query, size=0, track_total_hits=after is None,
-                                aggs={"pairs": {"composite": composite}})
+            resp = self._search(
+                "listing the metrics",
+                query=query,
+                size=0,
+                track_total_hits=after is None,
+                aggs={"pairs": {"composite": composite}},
+            )
             if after is None:
                 count = resp["hits"]["total"]["value"]
             agg = resp["aggregations"]["pairs"]
@@ -250,18 +292,37 @@ class Snapshot:
             if not agg["buckets"] or not after:
                 break
         applicants = list(catalogue.APPLICANT_COLUMNS)
-        return count, sorted(pairs, key=lambda p: (catalogue.key_order(p[0]), p[1] != "total",
-                                                   applicants.index(p[1]) if p[1] in applicants else len(applicants),
-                                                   p[1]))
+        return count, sorted(
+            pairs,
+            key=lambda p: (
+                catalogue.key_order(p[0]),
+                p[1] != "total",
+                applicants.index(p[1]) if p[1] in applicants else len(applicants),
+                p[1],
+            ),
+        )
 
-    def pages(self, query: dict[str, Any], *, sort: list[dict[str, Any]], page_size: int = PAGE_SIZE,
-              source: list[str] | None = None) -> Iterator[list[dict[str, Any]]]:
+    def pages(
+        self,
+        query: dict[str, Any],
+        *,
+        sort: list[dict[str, Any]],
+        page_size: int = PAGE_SIZE,
+        source: list[str] | None = None,
+    ) -> Iterator[list[dict[str, Any]]]:
         """Every matching document's ``_source``, a page at a time, in ``sort`` order."""
         after: list[Any] | None = None
         while True:
             kwargs: dict[str, Any] = {"search_after": after} if after is not None else {}
-            hits = self._search("reading a page", query=query, sort=sort, size=page_size, source=source,
-                                track_total_hits=False, **kwargs)["hits"]["hits"]
+            hits = self._search(
+                "reading a page",
+                query=query,
+                sort=sort,
+                size=page_size,
+                source=source,
+                track_total_hits=False,
+                **kwargs,
+            )["hits"]["hits"]
             if not hits:
                 return
             yield [h["_source"] for h in hits]
@@ -294,7 +355,7 @@ def _datetime(value: Any) -> datetime | None:
     if not value:
         return None
     parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def tidy_row(source: dict[str, Any]) -> dict[str, Any]:
@@ -311,8 +372,9 @@ def _report_key(source: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(source.get(f) for f in ("agency", "agency_id", "year", "report_id"))
 
 
-def wide_rows(pages: Iterable[list[dict[str, Any]]], columns: list[str],
-              on_page: Callable[[int], None]) -> Iterator[dict[str, Any]]:
+def wide_rows(
+    pages: Iterable[list[dict[str, Any]]], columns: list[str], on_page: Callable[[int], None]
+) -> Iterator[dict[str, Any]]:
     """Fold the stream (sorted by agency, year, document) into one row per
     document: consecutive metric documents of one report become one row."""
     row: dict[str, Any] | None = None
@@ -409,25 +471,46 @@ def _md_table(header: tuple[str, ...], rows: Iterable[tuple[str, ...]]) -> list[
     def cell(text: str) -> str:
         return text.replace("|", "\\|")
 
-    return [f"| {' | '.join(header)} |", f"|{'|'.join(' --- ' for _ in header)}|",
-            *(f"| {' | '.join(cell(c) for c in r)} |" for r in rows)]
+    return [
+        f"| {' | '.join(header)} |",
+        f"|{'|'.join(' --- ' for _ in header)}|",
+        *(f"| {' | '.join(cell(c) for c in r)} |" for r in rows),
+    ]
 
 
 def _type_name(t: pa.DataType) -> str:
-    return {"string": "text", "int32": "integer", "double": "number", "bool": "true/false",
-            "date32[day]": "date (YYYY-MM-DD)", "timestamp[us, tz=UTC]": "timestamp (UTC, ISO 8601)",
-            "list<item: string>": "list of text"}.get(str(t), str(t))
+    return {
+        "string": "text",
+        "int32": "integer",
+        "double": "number",
+        "bool": "true/false",
+        "date32[day]": "date (YYYY-MM-DD)",
+        "timestamp[us, tz=UTC]": "timestamp (UTC, ISO 8601)",
+        "list<item: string>": "list of text",
+    }.get(str(t), str(t))
 
 
-def data_dictionary(*, file_name: str, fmt: Format, wide: bool, columns: list[Column], metrics: list[str],
-                    figures: int, index: str, export_filter: ExportFilter) -> str:
+def data_dictionary(
+    *,
+    file_name: str,
+    fmt: Format,
+    wide: bool,
+    columns: list[Column],
+    metrics: list[str],
+    figures: int,
+    index: str,
+    export_filter: ExportFilter,
+) -> str:
     """The README written beside the file (and into Parquet metadata)."""
-    layout = ("wide: one row per agency-year and source document, one column per metric"
-              if wide else "tidy: one row per agency × year × metric × applicant")
+    layout = (
+        "wide: one row per agency-year and source document, one column per metric"
+        if wide
+        else "tidy: one row per agency × year × metric × applicant"
+    )
     lines = [
         f"# Data dictionary: {file_name}",
         "",
-        f"Written by `ogi export` on {datetime.now(timezone.utc).isoformat(timespec='seconds')} from the "
+        f"Written by `ogi export` on {datetime.now(UTC).isoformat(timespec='seconds')} from the "
         f"Elasticsearch index `{index}` ({fmt.value}, {layout}): {figures} figures.",
         f"Filters: {'; '.join(export_filter.describe()) or 'none (everything indexed)'}.",
         "",
@@ -437,27 +520,43 @@ def data_dictionary(*, file_name: str, fmt: Format, wide: bool, columns: list[Co
         "",
         "## Columns",
         "",
-        *_md_table(("column", "type", "meaning"),
-                   ((c.name, _type_name(c.type), c.meaning) for c in columns)),
+        *_md_table(("column", "type", "meaning"), ((c.name, _type_name(c.type), c.meaning) for c in columns)),
     ]
     if wide:
-        lines += ["", "Every further column is one metric (its key, meanings below); a breakdown by "
-                      "applicant type is the column `key[applicant]`. A cell is empty when the report "
-                      "does not state that figure. Per-figure provenance is in the tidy layout only."]
-    lines += ["", "## Applicant types", "",
-              *_md_table(("applicant", "column in the standard table"), catalogue.APPLICANT_COLUMN_LABELS.items()),
-              "", "## Templates", "", *_md_table(("template", "meaning"), catalogue.TEMPLATE_MEANINGS.items()),
-              "", "## Checks (勾稽关系)", "",
-              "The standard tables carry identities a correct report satisfies; `failed_checks` names the ones "
-              "a report breaks (its figures are kept as printed). A check appears only when all its inputs "
-              "are stated.", "",
-              *_md_table(("check", "identity"), catalogue.CHECK_IDENTITIES.items()),
-              "", "## Metrics in this file", "",
-              "Keys and meanings from the project's metric catalogue (the row labels of 国办公开办函〔2019〕60号 "
-              "and 〔2021〕30号 tables). A count unless the key names a unit.", "",
-              *_md_table(("metric", "meaning"),
-                         ((m, catalogue.meaning(m) or "not in the catalogue") for m in metrics)),
-              ""]
+        lines += [
+            "",
+            "Every further column is one metric (its key, meanings below); a breakdown by "
+            "applicant type is the column `key[applicant]`. A cell is empty when the report "
+            "does not state that figure. Per-figure provenance is in the tidy layout only.",
+        ]
+    lines += [
+        "",
+        "## Applicant types",
+        "",
+        *_md_table(("applicant", "column in the standard table"), catalogue.APPLICANT_COLUMN_LABELS.items()),
+        "",
+        "## Templates",
+        "",
+        *_md_table(("template", "meaning"), catalogue.TEMPLATE_MEANINGS.items()),
+        "",
+        "## Checks (勾稽关系)",
+        "",
+        "The standard tables carry identities a correct report satisfies; `failed_checks` names the ones "
+        "a report breaks (its figures are kept as printed). A check appears only when all its inputs "
+        "are stated.",
+        "",
+        *_md_table(("check", "identity"), catalogue.CHECK_IDENTITIES.items()),
+        "",
+        "## Metrics in this file",
+        "",
+        "Keys and meanings from the project's metric catalogue (the row labels of 国办公开办函〔2019〕60号 "
+        "and 〔2021〕30号 tables). A count unless the key names a unit.",
+        "",
+        *_md_table(
+            ("metric", "meaning"), ((m, catalogue.meaning(m) or "not in the catalogue") for m in metrics)
+        ),
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -473,12 +572,20 @@ class ExportResult:
     metrics: list[str] = field(default_factory=list)
 
 
-def export(es: Elasticsearch, index: str, path: Path, *, fmt: Format | None = None, wide: bool = False,
-           bom: bool = False, export_filter: ExportFilter | None = None,
-           progress: Callable[[int], None] = lambda n: None,
-           total: Callable[[int], None] = lambda n: None,
-           should_stop: Callable[[], bool] = lambda: False,
-           page_size: int = PAGE_SIZE) -> ExportResult:
+def export(
+    es: Elasticsearch,
+    index: str,
+    path: Path,
+    *,
+    fmt: Format | None = None,
+    wide: bool = False,
+    bom: bool = False,
+    export_filter: ExportFilter | None = None,
+    progress: Callable[[int], None] = lambda n: None,
+    total: Callable[[int], None] = lambda n: None,
+    should_stop: Callable[[], bool] = lambda: False,
+    page_size: int = PAGE_SIZE,
+) -> ExportResult:
     """Write the matching metric rows of ``index`` to ``path`` and its data
     dictionary beside it. ``total`` is called once with how many metric
     documents will be read, ``progress`` with each page's number;
@@ -494,16 +601,30 @@ def export(es: Elasticsearch, index: str, path: Path, *, fmt: Format | None = No
         metrics = list(dict.fromkeys(m for m, _ in pairs))
         if wide:
             metric_names = [wide_column_name(m, a) for m, a in pairs]
-            columns = [*WIDE_KEY_COLUMNS, *(Column(n, pa.float64(), _wide_meaning(m, a))
-                                            for n, (m, a) in zip(metric_names, pairs))]
+            columns = [
+                *WIDE_KEY_COLUMNS,
+                *(
+                    Column(n, pa.float64(), _wide_meaning(m, a))
+                    for n, (m, a) in zip(metric_names, pairs, strict=False)
+                ),
+            ]
         else:
             metric_names, columns = [], list(TIDY_COLUMNS)
         # known before the first row, so Parquet carries it in its schema
-        text = data_dictionary(file_name=path.name, fmt=fmt, wide=wide,
-                               columns=list(WIDE_KEY_COLUMNS if wide else TIDY_COLUMNS), metrics=metrics,
-                               figures=figures, index=index, export_filter=export_filter)
-        metadata = {"ogi.data_dictionary": text,
-                    "ogi.metric_meanings": json.dumps({m: catalogue.meaning(m) for m in metrics}, ensure_ascii=False)}
+        text = data_dictionary(
+            file_name=path.name,
+            fmt=fmt,
+            wide=wide,
+            columns=list(WIDE_KEY_COLUMNS if wide else TIDY_COLUMNS),
+            metrics=metrics,
+            figures=figures,
+            index=index,
+            export_filter=export_filter,
+        )
+        metadata = {
+            "ogi.data_dictionary": text,
+            "ogi.metric_meanings": json.dumps({m: catalogue.meaning(m) for m in metrics}, ensure_ascii=False),
+        }
 
         def pages() -> Iterator[list[dict[str, Any]]]:
             for page in snapshot.pages(query, sort=_SORT, page_size=page_size, source=_SOURCE_FIELDS):
@@ -513,8 +634,11 @@ def export(es: Elasticsearch, index: str, path: Path, *, fmt: Format | None = No
 
         rows = 0
         with atomic_file(path) as tmp, atomic_file(readme) as tmp_readme:
-            sink: _CsvSink | _ParquetSink = (_ParquetSink(tmp, columns, metadata) if fmt is Format.PARQUET
-                                             else _CsvSink(tmp, columns, bom=bom))
+            sink: _CsvSink | _ParquetSink = (
+                _ParquetSink(tmp, columns, metadata)
+                if fmt is Format.PARQUET
+                else _CsvSink(tmp, columns, bom=bom)
+            )
             try:
                 if wide:
                     batch: list[dict[str, Any]] = []

@@ -18,6 +18,7 @@ from kafka.errors import CommitFailedError
 from ogi import telemetry
 from ogi.broker import make_consumer, make_producer, publish
 from ogi.deadletter import dead_letter
+from ogi.elastic import install_templates, make_client, wait_for_store
 from ogi.settings import Settings, get_settings
 from ogi.signals import in_hand, pause, stop_on_signals
 from ogi.topics import ALERTS, DEADLETTER, EXTRACTED, METRICS
@@ -25,12 +26,12 @@ from schemas import Stage
 from services.index.documents import to_action
 from services.index.errors import DocumentRejected, StoreUnavailable
 from services.index.store import Action, bulk_write
-from ogi.elastic import install_templates, make_client, wait_for_store
 
 log = structlog.get_logger("ogi.index")
 
 #: how long closing the Kafka clients may take on the way out
 CLOSE_TIMEOUT_MS = 2000
+
 
 class Indexer:
     def __init__(self, settings: Settings | None = None) -> None:
@@ -62,14 +63,27 @@ class Indexer:
                 if rec.topic == DEADLETTER.name(self.settings):
                     log.error("unreadable dead letter dropped from index (kept on topic)", offset=rec.offset)
                     continue
-                letters.append(dead_letter(Stage.INDEX, exc, rec.value, source_topic=rec.topic,
-                                           partition=rec.partition, offset=rec.offset, key=rec.key))
+                letters.append(
+                    dead_letter(
+                        Stage.INDEX,
+                        exc,
+                        rec.value,
+                        source_topic=rec.topic,
+                        partition=rec.partition,
+                        offset=rec.offset,
+                        key=rec.key,
+                    )
+                )
                 continue
             actions.append(Action(action.index, action.doc_id, action.source, origin=rec))
         started = time.monotonic()
         try:
-            result = bulk_write(self.es, actions, max_docs=self.settings.es_bulk_size,
-                                max_bytes=self.settings.es_bulk_max_bytes)
+            result = bulk_write(
+                self.es,
+                actions,
+                max_docs=self.settings.es_bulk_size,
+                max_bytes=self.settings.es_bulk_max_bytes,
+            )
         except StoreUnavailable as exc:
             telemetry.error(exc)
             raise
@@ -77,8 +91,17 @@ class Indexer:
         telemetry.BULK_DOCUMENTS.observe(len(actions))
         for action, reason in result.rejected:
             rec = action.origin
-            letters.append(dead_letter(Stage.INDEX, DocumentRejected(reason), rec.value, source_topic=rec.topic,
-                                       partition=rec.partition, offset=rec.offset, key=rec.key))
+            letters.append(
+                dead_letter(
+                    Stage.INDEX,
+                    DocumentRejected(reason),
+                    rec.value,
+                    source_topic=rec.topic,
+                    partition=rec.partition,
+                    offset=rec.offset,
+                    key=rec.key,
+                )
+            )
         if letters:
             self._dead(letters)
         if result.written:
@@ -105,14 +128,18 @@ class Indexer:
                 last_data = time.monotonic()
                 for rec in records:
                     telemetry.RECORDS_CONSUMED.labels(rec.topic).inc()
-                with in_hand(f"{len(records)} polled records, not committed (the next indexer reads them again)"):
+                with in_hand(
+                    f"{len(records)} polled records, not committed (the next indexer reads them again)"
+                ):
                     self._write_until_durable(records)
                     try:
                         self.consumer.commit()
                     except CommitFailedError as exc:
                         # The group rebalanced while we waited for Elasticsearch;
                         # the batch will be replayed and overwrite the same ids.
-                        log.warning("commit failed after rebalance; batch will be replayed", error=str(exc)[:300])
+                        log.warning(
+                            "commit failed after rebalance; batch will be replayed", error=str(exc)[:300]
+                        )
         finally:
             # bounded: a broker that went away must not hold the stop
             self.consumer.close(autocommit=False, timeout_ms=CLOSE_TIMEOUT_MS)

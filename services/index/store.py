@@ -49,7 +49,9 @@ BULK_ATTEMPTS = 5  # within one call; then StoreUnavailable, and the indexer ret
 
 
 def _retryable(status: int, error: object) -> bool:
-    return status in RETRYABLE_STATUSES or (isinstance(error, dict) and error.get("type") == "cluster_block_exception")
+    return status in RETRYABLE_STATUSES or (
+        isinstance(error, dict) and error.get("type") == "cluster_block_exception"
+    )
 
 
 def _send_bulk(es: Elasticsearch, chunk: list[Action], refresh: bool) -> list[dict[str, Any]]:
@@ -75,7 +77,9 @@ class _Sent:
     pairing dead-letters the wrong record and counts a refused one as written."""
 
     def __init__(self, chunk: list[Action]) -> None:
-        self._by_key: dict[tuple[str, str], collections.deque[Action]] = collections.defaultdict(collections.deque)
+        self._by_key: dict[tuple[str, str], collections.deque[Action]] = collections.defaultdict(
+            collections.deque
+        )
         for a in chunk:
             self._by_key[(a.index, a.doc_id)].append(a)  # one id twice in a batch: a replayed record
 
@@ -93,11 +97,17 @@ class _Sent:
 
 def _action_bytes(a: Action) -> int:
     """About what the action adds to a bulk body (its source as JSON, plus the header line)."""
-    return len(json.dumps(a.source, ensure_ascii=False, default=str).encode()) + len(a.index) + len(a.doc_id) + 40
+    return (
+        len(json.dumps(a.source, ensure_ascii=False, default=str).encode())
+        + len(a.index)
+        + len(a.doc_id)
+        + 40
+    )
 
 
-def bulk_chunks(actions: list[Action], *, max_docs: int = BULK_CHUNK,
-                max_bytes: int = BULK_MAX_BYTES) -> list[list[Action]]:
+def bulk_chunks(
+    actions: list[Action], *, max_docs: int = BULK_CHUNK, max_bytes: int = BULK_MAX_BYTES
+) -> list[list[Action]]:
     """``actions`` in order, in requests of at most ``max_docs`` documents and
     ``max_bytes`` bytes (a single larger document goes alone): a poll of
     small metric events makes few requests, one of large reports no huge one."""
@@ -116,9 +126,17 @@ def bulk_chunks(actions: list[Action], *, max_docs: int = BULK_CHUNK,
     return chunks
 
 
-def bulk_write(es: Elasticsearch, actions: list[Action], *, refresh: bool = False,
-               attempts: int = BULK_ATTEMPTS, backoff_s: float = 0.5, backoff_cap_s: float = 10.0,
-               max_docs: int = BULK_CHUNK, max_bytes: int = BULK_MAX_BYTES) -> BulkResult:
+def bulk_write(
+    es: Elasticsearch,
+    actions: list[Action],
+    *,
+    refresh: bool = False,
+    attempts: int = BULK_ATTEMPTS,
+    backoff_s: float = 0.5,
+    backoff_cap_s: float = 10.0,
+    max_docs: int = BULK_CHUNK,
+    max_bytes: int = BULK_MAX_BYTES,
+) -> BulkResult:
     """Index ``actions`` (overwriting by id). Documents Elasticsearch refuses
     for good (a mapping error) are returned as rejected. Documents it cannot
     take now (see ``RETRYABLE_STATUSES``) are sent again with backoff; if some
@@ -160,7 +178,12 @@ def bulk_write(es: Elasticsearch, actions: list[Action], *, refresh: bool = Fals
         pending = retry
         if attempt + 1 < attempts:
             delay = equal_jitter(attempt, backoff_s, backoff_cap_s)
-            log.warning("elasticsearch cannot take documents now; retrying them", documents=len(pending),
-                        refusal=last_refusal, attempt=attempt + 1, delay=round(delay, 2))
+            log.warning(
+                "elasticsearch cannot take documents now; retrying them",
+                documents=len(pending),
+                refusal=last_refusal,
+                attempt=attempt + 1,
+                delay=round(delay, 2),
+            )
             time.sleep(delay)
     raise StoreUnavailable(f"{len(pending)} documents not written after {attempts} attempts: {last_refusal}")

@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 def _file(args: argparse.Namespace) -> int:
     from services.ingest.files import publish_files
 
-    published = publish_files([Path(p) for p in args.paths], agency_id=args.agency_id, agency_name=args.agency)
+    published = publish_files(
+        [Path(p) for p in args.paths], agency_id=args.agency_id, agency_name=args.agency
+    )
     print(f"published {len(published)} document(s)")
     return 0
 
@@ -31,8 +33,12 @@ def _source(args: argparse.Namespace) -> Source:
             if source.id == args.source:
                 return source
         raise SystemExit(f"no active source {args.source!r} in the registry or the imported sources")
-    return Source(id=args.agency_id, name=args.agency or args.agency_id, urls=[args.url],
-                  allow_private=args.allow_private)
+    return Source(
+        id=args.agency_id,
+        name=args.agency or args.agency_id,
+        urls=[args.url],
+        allow_private=args.allow_private,
+    )
 
 
 def _monitor() -> Monitor:
@@ -55,8 +61,10 @@ def _report(result: PollResult) -> int:
         print(f"unchanged  {url}  (already published)")
     for reason in result.errors:
         print(f"error      {reason}")
-    print(f"{len(result.published)} published, {len(result.unchanged)} unchanged, "
-          f"{len(result.refused)} refused, {len(result.errors)} failed")
+    print(
+        f"{len(result.published)} published, {len(result.unchanged)} unchanged, "
+        f"{len(result.refused)} refused, {len(result.errors)} failed"
+    )
     if result.published or result.unchanged:
         return 0
     return 1 if result.errors else 2 if result.refused else 0
@@ -84,6 +92,7 @@ def _backfill(args: argparse.Namespace) -> int:
     source = _source(args)
     monitor = _monitor()
     bar = tqdm(desc=source.id, unit="report", file=sys.stderr)
+
     def on_page(url: str, links: int) -> None:
         bar.total = (bar.total or 0) + links
         bar.set_postfix_str(f"page {url.rsplit('/', 1)[-1]}")
@@ -198,7 +207,9 @@ def _sources_list(args: argparse.Namespace) -> int:
     registry = _registry_sources(args)
     print(f"{'source':28} {'from':8} {'on':3} {'level':10} column")
     for source in registry:
-        column = source.urls[0] if source.urls else (records.get(source.id) and records[source.id].column) or "?"
+        column = (
+            source.urls[0] if source.urls else (records.get(source.id) and records[source.id].column) or "?"
+        )
         print(f"{source.id:28} {'registry':8} {'yes':3} {source.level or '-':10} {column}")
     for record in sorted(records.values(), key=lambda r: r.id):
         if record.entry is None:
@@ -223,11 +234,16 @@ def _sources_show(args: argparse.Namespace) -> int:
     if shipped is None and (record is None or record.entry is None):
         print(f"no source {args.id!r}", file=sys.stderr)
         return 1
-    out = {"from": "registry" if shipped else "import",
-           "source": shipped.model_dump(mode="json", exclude_defaults=True) if shipped else record.entry}  # type: ignore[union-attr]
+    out = {
+        "from": "registry" if shipped else "import",
+        "source": shipped.model_dump(mode="json", exclude_defaults=True) if shipped else record.entry,
+    }  # type: ignore[union-attr]
     if record is not None and record.column:
-        out |= {"column": record.column, "column_path": record.column_path,
-                "discovered_at": record.discovered_at.isoformat() if record.discovered_at else None}
+        out |= {
+            "column": record.column,
+            "column_path": record.column_path,
+            "discovered_at": record.discovered_at.isoformat() if record.discovered_at else None,
+        }
     print(json.dumps(out, ensure_ascii=False, indent=2))
     return 0
 
@@ -310,8 +326,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     b.add_argument("--registry", help="registry file (default: OGI_INGEST_REGISTRY or the shipped one)")
     b.set_defaults(handler=_backfill, url=None, agency_id=None, agency=None, allow_private=False)
 
-    st = sub.add_parser("status", help="a summary, then the sources that need a look (--all: every source); "
-                                       "per consumer group: the lag of each partition")
+    st = sub.add_parser(
+        "status",
+        help="a summary, then the sources that need a look (--all: every source); "
+        "per consumer group: the lag of each partition",
+    )
     st.add_argument("--registry", help="registry file (default: OGI_INGEST_REGISTRY or the shipped one)")
     st.add_argument("--all", action="store_true", help="list every source, healthy ones too")
     st.set_defaults(handler=_status)
@@ -319,7 +338,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     src = sub.add_parser("sources", help="sources beyond the registry YAML: import a list, find columns")
     ss = src.add_subparsers(dest="sources_command", required=True)
     registry_help = "registry file (default: OGI_INGEST_REGISTRY or the shipped one)"
-    i = ss.add_parser("import", help="add or update sources from a CSV or YAML file (all rows valid, or none)")
+    i = ss.add_parser(
+        "import", help="add or update sources from a CSV or YAML file (all rows valid, or none)"
+    )
     i.add_argument("file", metavar="FILE")
     i.add_argument("--dry-run", action="store_true", help="validate only")
     i.add_argument("--registry", help=registry_help)
@@ -338,5 +359,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         d.set_defaults(handler=_sources_enable, enabled=enabled)
     dc = ss.add_parser("discover", help="find the annual-report column from an agency's home page")
     dc.add_argument("url", metavar="URL")
-    dc.add_argument("--allow-private", action="store_true", help="let a local test site on a private address be read")
+    dc.add_argument(
+        "--allow-private", action="store_true", help="let a local test site on a private address be read"
+    )
     dc.set_defaults(handler=_sources_discover)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import heapq
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from urllib.parse import urlsplit
 
 import structlog
@@ -52,7 +51,6 @@ class ColumnFound:
     path: list[Step] = field(default_factory=list)
     reports: int = 0
     pages_read: int = 0
-
 
 
 def _normal(text: str) -> str:

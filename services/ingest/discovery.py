@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
 from bs4 import BeautifulSoup, Tag
 
 from ogi.net.guard import MAX_URL_CHARS
+
 # the report vocabulary (titles, years, dates) is shared with extract: one home
 from ogi.vocabulary import is_annual_report, parse_date, report_year, valid_date
 
@@ -27,7 +28,9 @@ ATTACHMENT_EXTENSIONS = (".pdf", ".doc", ".docx", ".wps", ".xls", ".xlsx", ".et"
 _URL_DATE = re.compile(r"(?:/t|_|/)((?:19|20)\d{2})(\d{2})(\d{2})(?:_|/|\.)")
 _NEXT_TEXT = re.compile(r"^\s*(?:下一页|下页|后页|下一頁|下頁|後頁|next|›|»|>|>>)\s*$", re.IGNORECASE)
 # TRS WCM sites: createPageHTML(countPage, currentPage, "index", "htm")
-_TRS_PAGER = re.compile(r"createPageHTML\(\s*(\d+)\s*,\s*(\d+)\s*,\s*[\"']([\w-]+)[\"']\s*,\s*[\"'](\w+)[\"']")
+_TRS_PAGER = re.compile(
+    r"createPageHTML\(\s*(\d+)\s*,\s*(\d+)\s*,\s*[\"']([\w-]+)[\"']\s*,\s*[\"'](\w+)[\"']"
+)
 _TRS_VARS = re.compile(r"var\s+countPage\s*=\s*(\d+).*?var\s+currentPage\s*=\s*(\d+)", re.DOTALL)
 _JCMS_RECORD = re.compile(r"<record[^>]*>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", re.DOTALL | re.IGNORECASE)
 _PUBDATE_META = ("pubdate", "publishdate", "firstpublishedtime", "article:published_time", "dc.date")
@@ -169,13 +172,15 @@ def parse_list_page(
         if target in seen:
             continue
         seen.add(target)
-        page.reports.append(Link(
-            url=target,
-            title=title,
-            year=report_year(title),
-            published_at=parse_date(_row_text(a)) or url_date(target),
-            is_attachment=is_attachment_url(target, extra_attachments),
-        ))
+        page.reports.append(
+            Link(
+                url=target,
+                title=title,
+                year=report_year(title),
+                published_at=parse_date(_row_text(a)) or url_date(target),
+                is_attachment=is_attachment_url(target, extra_attachments),
+            )
+        )
     return page
 
 
@@ -187,7 +192,7 @@ def _inline_datastore(html: str) -> str:
     if "<record>" not in html and "<record " not in html:
         return html
     records = _JCMS_RECORD.findall(html)
-    return html + ("<div class=\"ogi-datastore\">" + "".join(records) + "</div>" if records else "")
+    return html + ('<div class="ogi-datastore">' + "".join(records) + "</div>" if records else "")
 
 
 def pagination(soup: BeautifulSoup, html: str, url: str) -> list[str]:
@@ -202,14 +207,17 @@ def pagination(soup: BeautifulSoup, html: str, url: str) -> list[str]:
         v = _TRS_VARS.search(html)
         if v:
             count, current = int(v.group(1)), int(v.group(2))
-            stem, ext = "index", (urlsplit(url).path.rsplit(".", 1)[-1] if "." in urlsplit(url).path else "html")
+            stem, ext = (
+                "index",
+                (urlsplit(url).path.rsplit(".", 1)[-1] if "." in urlsplit(url).path else "html"),
+            )
     if count is not None and current is not None:
         for n in range(min(count, MAX_PAGER_PAGES)):  # a hostile pager may claim 10**9 pages
             if n != current:
                 pages.append(urljoin(url, f"{stem}.{ext}" if n == 0 else f"{stem}_{n}.{ext}"))
     for a in soup.find_all("a", href=True):
         text = a.get_text(" ", strip=True)
-        if _NEXT_TEXT.match(text) or text.isdigit() and len(text) < 4:
+        if _NEXT_TEXT.match(text) or (text.isdigit() and len(text) < 4):
             target = _absolute_or_none(url, str(a["href"]))
             if target and target != url and not is_attachment_url(target):
                 pages.append(target)
@@ -241,7 +249,7 @@ def parse_article(html: str, url: str, *, extra_attachments: tuple[str, ...] = (
     body_text = soup.get_text(" ", strip=True)
     if published is None:
         for m in _PUB_LABEL.finditer(body_text):
-            published = parse_date(body_text[m.end(): m.end() + 24])
+            published = parse_date(body_text[m.end() : m.end() + 24])
             if published:
                 break
     published = published or url_date(url)

@@ -134,8 +134,8 @@ def from_net(exc: net.NetRefusal, url: str | None) -> Refused:
 
 __all__ = [
     "BadEncoding",
-    "ColumnNotFound",
     "BlockedAddress",
+    "ColumnNotFound",
     "FetchError",
     "HttpStatus",
     "IngestError",

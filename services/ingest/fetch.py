@@ -95,7 +95,9 @@ class Fetched:
 
     @property
     def filename(self) -> str | None:
-        return content_disposition_filename(self.headers.get("content-disposition")) or url_filename(self.final_url)
+        return content_disposition_filename(self.headers.get("content-disposition")) or url_filename(
+            self.final_url
+        )
 
     @cached_property
     def content_type(self) -> str:
@@ -139,7 +141,9 @@ class Fetcher:
     ``transport`` replaces the guarded transport (tests of the fetch logic
     only; the guard's own tests use the real one)."""
 
-    def __init__(self, settings: Settings | None = None, *, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self, settings: Settings | None = None, *, transport: httpx.BaseTransport | None = None
+    ) -> None:
         self.settings = settings = settings or get_settings()
         self.agent = settings.ingest_user_agent.split("/", 1)[0].split()[0]
         self.throttle = HostThrottle(settings.ingest_host_concurrency, settings.ingest_host_delay_s)
@@ -160,8 +164,11 @@ class Fetcher:
                     transport=self._transport,
                     connect_timeout_s=s.ingest_connect_timeout_s,
                     read_timeout_s=s.ingest_read_timeout_s,
-                    headers={"User-Agent": s.ingest_user_agent, "Accept": "*/*",
-                             "Accept-Language": "zh-CN,zh;q=0.9"},
+                    headers={
+                        "User-Agent": s.ingest_user_agent,
+                        "Accept": "*/*",
+                        "Accept-Language": "zh-CN,zh;q=0.9",
+                    },
                 )
             return self._clients[allow_private]
 
@@ -175,8 +182,14 @@ class Fetcher:
     def _fetch_robots(self, url: str) -> tuple[int | None, bytes, str | None]:
         allow_private = self._robots_private.get(urlsplit(url).netloc, False)
         try:
-            got = self.fetch(url, allow_private=allow_private, check_robots=False, max_bytes=512 * 1024,
-                             follow=5, kind="robots")
+            got = self.fetch(
+                url,
+                allow_private=allow_private,
+                check_robots=False,
+                max_bytes=512 * 1024,
+                follow=5,
+                kind="robots",
+            )
             return got.status, got.content, None
         except HttpStatus as exc:
             return exc.status, b"", f"robots.txt: {exc}"
@@ -252,8 +265,11 @@ class Fetcher:
                 if response.status in REDIRECTS:
                     location = response.headers.get("location")
                     if not location:
-                        raise HttpStatus(f"redirect {response.status} without Location", status=response.status,
-                                         url=current)
+                        raise HttpStatus(
+                            f"redirect {response.status} without Location",
+                            status=response.status,
+                            url=current,
+                        )
                     redirects += 1
                     if redirects > max_redirects:
                         raise TooManyRedirects(f"more than {max_redirects} redirects", url=current)

@@ -17,8 +17,9 @@ from schemas import RawReport
 log = structlog.get_logger("ogi.ingest")
 
 
-def raw_from_file(path: Path, *, agency_id: str = "file", agency_name: str | None = None,
-                  settings: Settings | None = None) -> RawReport:
+def raw_from_file(
+    path: Path, *, agency_id: str = "file", agency_name: str | None = None, settings: Settings | None = None
+) -> RawReport:
     settings = settings or get_settings()
     content = read_document_file(path, settings.max_document_bytes)
     return RawReport.from_bytes(
@@ -31,8 +32,13 @@ def raw_from_file(path: Path, *, agency_id: str = "file", agency_name: str | Non
     )
 
 
-def publish_files(paths: list[Path], *, agency_id: str = "file", agency_name: str | None = None,
-                  settings: Settings | None = None) -> list[RawReport]:
+def publish_files(
+    paths: list[Path],
+    *,
+    agency_id: str = "file",
+    agency_name: str | None = None,
+    settings: Settings | None = None,
+) -> list[RawReport]:
     """Publish each file and wait for the broker's acknowledgement (acks=all,
     idempotent producer). Returns what was published."""
     settings = settings or get_settings()
@@ -44,8 +50,15 @@ def publish_files(paths: list[Path], *, agency_id: str = "file", agency_name: st
             sent.append((raw, publish(producer, RAW, raw, settings)))
         for raw, future in sent:
             meta = future.get(timeout=300)  # type: ignore[attr-defined]
-            log.info("published", file=raw.filename, sha256=raw.sha256[:12], size=raw.size,
-                     topic=meta.topic, partition=meta.partition, offset=meta.offset)
+            log.info(
+                "published",
+                file=raw.filename,
+                sha256=raw.sha256[:12],
+                size=raw.size,
+                topic=meta.topic,
+                partition=meta.partition,
+                offset=meta.offset,
+            )
     finally:
         producer.close()
     return [raw for raw, _ in sent]

@@ -75,10 +75,17 @@ class Monitor:
         self._fixed_sources = sources
         self.book = SourceBook(settings, self.source_table, self.fetcher)
         self.publisher = Publisher(settings, self.producer, self.seen)
-        self.crawler = Crawler(settings, self.fetcher, self.publisher, self.seen, self.stop_event,
-                               columns=self.book.columns)
-        self.scheduler = Scheduler(settings, self.status, self.crawler.poll, self.active_sources, self.stop_event,
-                                   after_poll=self._after_poll)
+        self.crawler = Crawler(
+            settings, self.fetcher, self.publisher, self.seen, self.stop_event, columns=self.book.columns
+        )
+        self.scheduler = Scheduler(
+            settings,
+            self.status,
+            self.crawler.poll,
+            self.active_sources,
+            self.stop_event,
+            after_poll=self._after_poll,
+        )
         self.sources: list[Source] = self.active_sources()
 
     def active_sources(self) -> list[Source]:
@@ -100,7 +107,9 @@ class Monitor:
     def ingest_url(self, source: Source, url: str) -> PollResult:
         return self.crawler.ingest_url(source, url)
 
-    def record_status(self, source: Source, result: PollResult | None, error: str | None = None) -> SourceStatus:
+    def record_status(
+        self, source: Source, result: PollResult | None, error: str | None = None
+    ) -> SourceStatus:
         return self.scheduler.record_status(source, result, error)
 
     def poll_and_record(self, source: Source, **kwargs: Any) -> PollResult | None:

@@ -15,8 +15,8 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from urllib.parse import urlsplit
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -68,8 +68,10 @@ class Source(BaseModel):
     region: str | None = None
     level: str | None = None
     urls: list[str] = Field(default_factory=list, description="list pages of the column")
-    home: str | None = Field(None, description="the agency's home page, when the column is to be found from it")
-    hints: Hints = Field(default_factory=lambda: Hints())
+    home: str | None = Field(
+        None, description="the agency's home page, when the column is to be found from it"
+    )
+    hints: Hints = Field(default_factory=Hints)
     allow_private: bool = False
     enabled: bool = True
 
@@ -88,7 +90,9 @@ class Source(BaseModel):
     @model_validator(mode="after")
     def _somewhere_to_start(self) -> Source:
         if not self.urls and not self.home:
-            raise ValueError("give the column's list page URL(s) in 'urls', or the agency's home page in 'home'")
+            raise ValueError(
+                "give the column's list page URL(s) in 'urls', or the agency's home page in 'home'"
+            )
         return self
 
     def shard(self, count: int) -> int:

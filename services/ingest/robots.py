@@ -45,8 +45,9 @@ def robots_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/robots.txt", "", ""))
 
 
-def rules_from_response(status: int | None, body: bytes, *, now: float, ttl_s: float, retry_s: float,
-                        problem: str | None = None) -> RobotsRules:
+def rules_from_response(
+    status: int | None, body: bytes, *, now: float, ttl_s: float, retry_s: float, problem: str | None = None
+) -> RobotsRules:
     """Rules for a robots.txt answer (``status`` None: could not be fetched,
     ``problem`` says why)."""
     if status is not None and 200 <= status < 300:
@@ -54,8 +55,12 @@ def rules_from_response(status: int | None, body: bytes, *, now: float, ttl_s: f
         return RobotsRules(Protego.parse(text), True, now + ttl_s)
     if status is not None and 400 <= status < 500:
         return RobotsRules(None, True, now + ttl_s)
-    return RobotsRules(None, False, now + retry_s,
-                       problem or (f"robots.txt answered HTTP {status}" if status else "robots.txt unreachable"))
+    return RobotsRules(
+        None,
+        False,
+        now + retry_s,
+        problem or (f"robots.txt answered HTTP {status}" if status else "robots.txt unreachable"),
+    )
 
 
 class RobotsCache:
@@ -89,8 +94,9 @@ class RobotsCache:
             rules = self._rules.get(key)
             if rules is None or rules.expires <= self._clock():
                 status, body, problem = self._fetch(key)
-                rules = rules_from_response(status, body, now=self._clock(), ttl_s=self.ttl_s,
-                                            retry_s=self.retry_s, problem=problem)
+                rules = rules_from_response(
+                    status, body, now=self._clock(), ttl_s=self.ttl_s, retry_s=self.retry_s, problem=problem
+                )
                 self._rules[key] = rules
             return rules
 

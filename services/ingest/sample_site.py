@@ -76,14 +76,17 @@ def _title_for(path: Path, truth: dict[str, Any]) -> str:
     return f"{path.stem} 政府信息公开工作年度报告"
 
 
-def build_site(samples: list[Path], truth_file: Path | None = None, *, layout: str = "pages",
-               traditional: bool = False) -> dict[str, Page | Dynamic]:
+def build_site(
+    samples: list[Path], truth_file: Path | None = None, *, layout: str = "pages", traditional: bool = False
+) -> dict[str, Page | Dynamic]:
     """The site's pages by path. ``layout``: how the column lists its items
     (``pages``: TRS list pages; ``dataproxy`` or ``json``: a second request)."""
     truth: dict[str, Any] = {}
     if truth_file and truth_file.exists():
         truth = json.loads(truth_file.read_text(encoding="utf-8")).get("reports", {})
-    pages: dict[str, Page | Dynamic] = {"/robots.txt": Page(b"User-agent: *\nDisallow: /admin/\n", "text/plain")}
+    pages: dict[str, Page | Dynamic] = {
+        "/robots.txt": Page(b"User-agent: *\nDisallow: /admin/\n", "text/plain")
+    }
     pages.update(portal_pages(f"{COLUMN}index.htm", traditional=traditional))
     items: list[tuple[str, str, date]] = []
     for n, path in enumerate(samples, start=1):
@@ -98,7 +101,8 @@ def build_site(samples: list[Path], truth_file: Path | None = None, *, layout: s
         else:
             attachment = f"P0{stamp}{n:04d}{path.suffix.lower()}"
             pages[f"{COLUMN}{published:%Y%m}/{attachment}"] = Page(
-                path.read_bytes(), mimetypes.guess_type(path.name)[0] or "application/octet-stream")
+                path.read_bytes(), mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            )
             pages[article] = Page(_gbk(_article_html(title, published, attachment)), "text/html; charset=GBK")
         items.append((article.removeprefix(COLUMN), title, published))
     items.sort(key=lambda item: item[2], reverse=True)
@@ -122,7 +126,7 @@ def column_pages(items: list[tuple[str, str, date]], layout: str = "pages") -> d
     count = max(1, -(-len(items) // PER_PAGE))
     for p in range(count):
         name = "index.htm" if p == 0 else f"index_{p}.htm"
-        chunk = items[p * PER_PAGE:(p + 1) * PER_PAGE]
+        chunk = items[p * PER_PAGE : (p + 1) * PER_PAGE]
         pages[f"{COLUMN}{name}"] = Page(_gbk(_list_html(chunk, p, count)), "text/html; charset=GBK")
     pages[COLUMN] = pages[f"{COLUMN}index.htm"]
     return pages
@@ -154,14 +158,18 @@ API_PAGE_SIZE = 3
 
 
 def _li(href: str, title: str, published: date) -> str:
-    return (f'<li><a href="{COLUMN}{href}" title="{html.escape(title)}" target="_blank">{html.escape(title)}</a>'
-            f"<span>{published:%Y-%m-%d}</span></li>")
+    return (
+        f'<li><a href="{COLUMN}{href}" title="{html.escape(title)}" target="_blank">{html.escape(title)}</a>'
+        f"<span>{published:%Y-%m-%d}</span></li>"
+    )
 
 
 def _dataproxy_column_html() -> str:
     """A JCMS column: the list is an empty datastore; jpage.js loads the records."""
-    nextgroup = (f'<a href="{DATAPROXY}?page=1&amp;appid=1&amp;webid=1&amp;path=/&amp;columnid=4711'
-                 '&amp;unitid=9001&amp;permissiontype=0"></a>')
+    nextgroup = (
+        f'<a href="{DATAPROXY}?page=1&amp;appid=1&amp;webid=1&amp;path=/&amp;columnid=4711'
+        '&amp;unitid=9001&amp;permissiontype=0"></a>'
+    )
     return f"""<!DOCTYPE html>
 <html><head><meta http-equiv="Content-Type" content="text/html; charset=gbk"><title>政府信息公开年报</title>
 <script type="text/javascript" src="/module/jpage/jpage.js"></script></head>
@@ -177,9 +185,13 @@ def _dataproxy_answer(items: list[tuple[str, str, date]], query: dict[str, str])
         start, end = int(query.get("startrecord", "1")), int(query.get("endrecord", "15"))
     except ValueError:
         start, end = 1, 15
-    records = "".join(f"<record><![CDATA[{_li(*item)}]]></record>\n" for item in items[max(0, start - 1):end])
-    body = (f'<?xml version="1.0" encoding="UTF-8"?><datastore><totalrecord>{len(items)}</totalrecord>'
-            f"<recordset>\n{records}</recordset></datastore>")
+    records = "".join(
+        f"<record><![CDATA[{_li(*item)}]]></record>\n" for item in items[max(0, start - 1) : end]
+    )
+    body = (
+        f'<?xml version="1.0" encoding="UTF-8"?><datastore><totalrecord>{len(items)}</totalrecord>'
+        f"<recordset>\n{records}</recordset></datastore>"
+    )
     return Page(body.encode(), "text/xml; charset=UTF-8")
 
 
@@ -195,55 +207,100 @@ fetch("{API}?columnId=12&page=1&size={API_PAGE_SIZE}").then(r => r.json()).then(
 
 def _api_answer(items: list[tuple[str, str, date]], query: dict[str, str]) -> Page:
     page = int(query["page"]) if query.get("page", "").isdigit() else 1
-    chunk = items[(page - 1) * API_PAGE_SIZE:page * API_PAGE_SIZE]
-    data = {"code": 200, "data": {"totalPage": max(1, -(-len(items) // API_PAGE_SIZE)), "pageNo": page,
-                                  "list": [{"title": t, "url": f"{COLUMN}{h}", "publishDate": f"{d:%Y-%m-%d}"}
-                                           for h, t, d in chunk]}}
+    chunk = items[(page - 1) * API_PAGE_SIZE : page * API_PAGE_SIZE]
+    data = {
+        "code": 200,
+        "data": {
+            "totalPage": max(1, -(-len(items) // API_PAGE_SIZE)),
+            "pageNo": page,
+            "list": [
+                {"title": t, "url": f"{COLUMN}{h}", "publishDate": f"{d:%Y-%m-%d}"} for h, t, d in chunk
+            ],
+        },
+    }
     return Page(json.dumps(data, ensure_ascii=False).encode(), "application/json; charset=utf-8")
 
 
 #: the portal's navigation, simplified and traditional
 _NAV = {
-    False: {"home": "首页", "about": "机构概况", "news": "新闻动态", "open": "政务公开", "talk": "互动交流",
-            "guide": "政府信息公开指南", "rules": "政府信息公开制度", "statutory": "法定主动公开内容",
-            "policy": "政策文件", "duty": "机构职能", "plan": "规划计划", "budget": "财政预决算",
-            "column": "政府信息公开年报", "notice": "关于做好2024年度企业年报公示工作的通知",
-            "report": "样例市2023年政府信息公开工作年度报告"},
-    True: {"home": "首頁", "about": "機構概況", "news": "新聞動態", "open": "政務公開", "talk": "互動交流",
-           "guide": "政府資訊公開指南", "rules": "政府資訊公開制度", "statutory": "法定主動公開內容",
-           "policy": "政策文件", "duty": "機構職能", "plan": "規劃計劃", "budget": "財政預決算",
-           "column": "政府資訊公開年報", "notice": "關於做好2024年度企業年報公示工作的通知",
-           "report": "樣例市2023年政府資訊公開工作年度報告"},
+    False: {
+        "home": "首页",
+        "about": "机构概况",
+        "news": "新闻动态",
+        "open": "政务公开",
+        "talk": "互动交流",
+        "guide": "政府信息公开指南",
+        "rules": "政府信息公开制度",
+        "statutory": "法定主动公开内容",
+        "policy": "政策文件",
+        "duty": "机构职能",
+        "plan": "规划计划",
+        "budget": "财政预决算",
+        "column": "政府信息公开年报",
+        "notice": "关于做好2024年度企业年报公示工作的通知",
+        "report": "样例市2023年政府信息公开工作年度报告",
+    },
+    True: {
+        "home": "首頁",
+        "about": "機構概況",
+        "news": "新聞動態",
+        "open": "政務公開",
+        "talk": "互動交流",
+        "guide": "政府資訊公開指南",
+        "rules": "政府資訊公開制度",
+        "statutory": "法定主動公開內容",
+        "policy": "政策文件",
+        "duty": "機構職能",
+        "plan": "規劃計劃",
+        "budget": "財政預決算",
+        "column": "政府資訊公開年報",
+        "notice": "關於做好2024年度企業年報公示工作的通知",
+        "report": "樣例市2023年政府資訊公開工作年度報告",
+    },
 }
 
 
 def portal_pages(column_url: str, *, traditional: bool = False) -> dict[str, Page | Dynamic]:
     """Home page → 政务公开 → 法定主动公开内容 → the column (``column_url``)."""
     t = _NAV[traditional]
-    menu = (f'<ul class="menu"><li><a href="/">{t["home"]}</a></li><li><a href="/jggk/">{t["about"]}</a></li>'
-            f'<li><a href="/xwdt/">{t["news"]}</a></li><li><a href="/zwgk/">{t["open"]}</a></li>'
-            f'<li><a href="/hdjl/">{t["talk"]}</a></li></ul>')
+    menu = (
+        f'<ul class="menu"><li><a href="/">{t["home"]}</a></li><li><a href="/jggk/">{t["about"]}</a></li>'
+        f'<li><a href="/xwdt/">{t["news"]}</a></li><li><a href="/zwgk/">{t["open"]}</a></li>'
+        f'<li><a href="/hdjl/">{t["talk"]}</a></li></ul>'
+    )
 
     def page(title: str, body: str) -> Page:
-        return Page(f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>{title}</title></head>
+        return Page(
+            f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>{title}</title></head>
 <body><div class="header">{menu}</div><div class="main">{body}</div>
-<div class="footer"><a href="/wzdt/">网站地图</a></div></body></html>""".encode(), "text/html; charset=utf-8")
+<div class="footer"><a href="/wzdt/">网站地图</a></div></body></html>""".encode(),
+            "text/html; charset=utf-8",
+        )
 
     return {
-        "/": page(t["home"], f'<div class="news"><ul><li><a href="/xwdt/202401/t1.htm">{t["notice"]}</a></li>'
-                             f'<li><a href="/xwdt/202401/t2.htm">{t["report"]}</a></li></ul></div>'),
+        "/": page(
+            t["home"],
+            f'<div class="news"><ul><li><a href="/xwdt/202401/t1.htm">{t["notice"]}</a></li>'
+            f'<li><a href="/xwdt/202401/t2.htm">{t["report"]}</a></li></ul></div>',
+        ),
         "/index.html": page(t["home"], ""),
         "/jggk/": page(t["about"], "<p>机构职能</p>"),
         "/xwdt/": page(t["news"], f'<ul><li><a href="/xwdt/202401/t1.htm">{t["notice"]}</a></li></ul>'),
         "/hdjl/": page(t["talk"], "<p>留言</p>"),
-        "/zwgk/": page(t["open"], f'<ul class="sub"><li><a href="/zwgk/zn/">{t["guide"]}</a></li>'
-                                  f'<li><a href="/zwgk/zd/">{t["rules"]}</a></li>'
-                                  f'<li><a href="/zwgk/fdzdgknr/">{t["statutory"]}</a></li>'
-                                  f'<li><a href="/zwgk/zcwj/">{t["policy"]}</a></li></ul>'),
-        "/zwgk/fdzdgknr/": page(t["statutory"], f'<ul class="sub"><li><a href="/zwgk/jgzn/">{t["duty"]}</a></li>'
-                                                f'<li><a href="/zwgk/ghjh/">{t["plan"]}</a></li>'
-                                                f'<li><a href="/zwgk/czyjs/">{t["budget"]}</a></li>'
-                                                f'<li><a href="{column_url}">{t["column"]}</a></li></ul>'),
+        "/zwgk/": page(
+            t["open"],
+            f'<ul class="sub"><li><a href="/zwgk/zn/">{t["guide"]}</a></li>'
+            f'<li><a href="/zwgk/zd/">{t["rules"]}</a></li>'
+            f'<li><a href="/zwgk/fdzdgknr/">{t["statutory"]}</a></li>'
+            f'<li><a href="/zwgk/zcwj/">{t["policy"]}</a></li></ul>',
+        ),
+        "/zwgk/fdzdgknr/": page(
+            t["statutory"],
+            f'<ul class="sub"><li><a href="/zwgk/jgzn/">{t["duty"]}</a></li>'
+            f'<li><a href="/zwgk/ghjh/">{t["plan"]}</a></li>'
+            f'<li><a href="/zwgk/czyjs/">{t["budget"]}</a></li>'
+            f'<li><a href="{column_url}">{t["column"]}</a></li></ul>',
+        ),
     }
 
 
@@ -292,8 +349,15 @@ class _Server(ThreadingHTTPServer):
 class SampleSite:
     """The running site; ``report_ids`` are what the monitor will publish."""
 
-    def __init__(self, samples: list[Path], *, truth_file: Path | None = None, port: int = 0,
-                 layout: str = "pages", traditional: bool = False) -> None:
+    def __init__(
+        self,
+        samples: list[Path],
+        *,
+        truth_file: Path | None = None,
+        port: int = 0,
+        layout: str = "pages",
+        traditional: bool = False,
+    ) -> None:
         self.samples = samples
         self.pages = build_site(samples, truth_file, layout=layout, traditional=traditional)
         self._server = _Server(("127.0.0.1", port), _Handler)
@@ -343,7 +407,9 @@ def loopback_hosts(count: int) -> list[str]:
     return [f"127.0.{1 + n // 250}.{1 + n % 250}" for n in range(count)]
 
 
-def synthetic_site(n: int, *, reports: int = 10, per_page: int = 5, today: date | None = None) -> dict[str, Page]:
+def synthetic_site(
+    n: int, *, reports: int = 10, per_page: int = 5, today: date | None = None
+) -> dict[str, Page]:
     """Site ``n``: robots.txt, a column of ``reports`` PDF reports over list
     pages of ``per_page`` (TRS pager), the newest published a month ago and
     each older one a year before the last (so one is "recent")."""
@@ -359,9 +425,10 @@ def synthetic_site(n: int, *, reports: int = 10, per_page: int = 5, today: date 
         items.append((name, f"测试{n}局{year}年政府信息公开工作年度报告", published))
     count = max(1, -(-len(items) // per_page))
     for p in range(count):
-        chunk = items[p * per_page:(p + 1) * per_page]
+        chunk = items[p * per_page : (p + 1) * per_page]
         pages[f"{COLUMN}{'index.htm' if p == 0 else f'index_{p}.htm'}"] = Page(
-            _gbk(_list_html(chunk, p, count)), "text/html; charset=GBK")
+            _gbk(_list_html(chunk, p, count)), "text/html; charset=GBK"
+        )
     return pages
 
 
@@ -395,7 +462,8 @@ class ManySites:
     async def _listen(self) -> None:
         for n, host in enumerate(self.hosts):
             server = await asyncio.start_server(
-                lambda r, w, n=n: self._serve(n, r, w), host, 0, reuse_address=True, backlog=64)
+                lambda r, w, n=n: self._serve(n, r, w), host, 0, reuse_address=True, backlog=64
+            )
             self.ports[n] = server.sockets[0].getsockname()[1]
             self._servers.append(server)
 
@@ -405,7 +473,9 @@ class ManySites:
                 request = await reader.readuntil(b"\r\n\r\n")
                 lines = request.decode("latin-1").split("\r\n")
                 target = lines[0].split(" ")[1] if len(lines[0].split(" ")) > 1 else "/"
-                headers = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:] if x)}
+                headers = {
+                    k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:] if x)
+                }
                 self.arrivals[n].append(time.monotonic())
                 self.targets[n].append(target)
                 self.requests += 1
@@ -418,14 +488,21 @@ class ManySites:
                     elif headers.get("if-none-match") == page.etag:
                         head, body = f"HTTP/1.1 304 Not Modified\r\nETag: {page.etag}\r\n", b""
                     else:
-                        head = (f"HTTP/1.1 200 OK\r\nContent-Type: {page.content_type}\r\n"
-                                f"Content-Length: {len(page.body)}\r\nETag: {page.etag}\r\n")
+                        head = (
+                            f"HTTP/1.1 200 OK\r\nContent-Type: {page.content_type}\r\n"
+                            f"Content-Length: {len(page.body)}\r\nETag: {page.etag}\r\n"
+                        )
                         body = page.body
                     writer.write(head.encode() + b"\r\n" + body)
                     await writer.drain()
                 finally:
                     self.in_flight[n] -= 1
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError, asyncio.CancelledError):
+        except (
+            asyncio.IncompleteReadError,
+            ConnectionError,
+            asyncio.LimitOverrunError,
+            asyncio.CancelledError,
+        ):
             # CancelledError: stop() ends open keep-alive connections; nothing to hand on
             pass
         finally:
@@ -465,8 +542,9 @@ class ManySitesProcess:
         self.requests = 0
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        self._process = ctx.Process(target=_many_sites_child, args=(child, count, reports, per_page),
-                                    name="many-sites", daemon=True)
+        self._process = ctx.Process(
+            target=_many_sites_child, args=(child, count, reports, per_page), name="many-sites", daemon=True
+        )
 
     def url(self, n: int, path: str = f"{COLUMN}index.htm") -> str:
         return f"http://{self.hosts[n]}:{self.ports[n]}{path}"

@@ -27,7 +27,9 @@ BINARY = "application/octet-stream"
 DOCUMENT_TYPES = frozenset({PDF, DOCX, XLSX, DOC, XLS, WPS, RTF, HTML, TEXT})
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|title)\b", re.IGNORECASE | re.DOTALL)
+_HTML_START = re.compile(
+    rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|title)\b", re.IGNORECASE | re.DOTALL
+)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_-]+)""", re.IGNORECASE)
 
 
@@ -45,7 +47,10 @@ def sniff(content: bytes, filename: str | None = None) -> str:
             return WPS
         if name.endswith((".xls", ".et")) or b"W\x00o\x00r\x00k\x00b\x00o\x00o\x00k" in content[:65536]:
             return XLS
-        if name.endswith(".doc") or b"W\x00o\x00r\x00d\x00D\x00o\x00c\x00u\x00m\x00e\x00n\x00t" in content[:65536]:
+        if (
+            name.endswith(".doc")
+            or b"W\x00o\x00r\x00d\x00D\x00o\x00c\x00u\x00m\x00e\x00n\x00t" in content[:65536]
+        ):
             return DOC
         return OLE
     if head.startswith(b"{\\rtf"):
@@ -75,7 +80,9 @@ def _looks_textual(head: bytes) -> bool:
     return decode_text(head)[1] is not None
 
 
-def decode_text(body: bytes, declared: str | None = None, forced: str | None = None) -> tuple[str, str | None]:
+def decode_text(
+    body: bytes, declared: str | None = None, forced: str | None = None
+) -> tuple[str, str | None]:
     """Decode a text or HTML body; returns ``(text, encoding)``. Order: the
     registry's forced encoding, the HTTP charset, a ``<meta charset>``, a BOM,
     strict UTF-8, then GB18030 (a superset of GBK and GB2312). ``encoding`` is

@@ -40,8 +40,9 @@ class SeenState(CompactedTable[SeenDocument]):
     """What was seen at each URL, plus the contents each agency has had
     published (the same bytes under a new URL are not published again)."""
 
-    def __init__(self, settings: Settings | None = None, producer: KafkaProducer | None = None,
-                 *, memory: bool = False) -> None:
+    def __init__(
+        self, settings: Settings | None = None, producer: KafkaProducer | None = None, *, memory: bool = False
+    ) -> None:
         super().__init__(INGEST_SEEN, settings, producer, memory=memory)
         self._contents: dict[str, set[str]] = {}
         self.on_load(self._index)
@@ -56,6 +57,7 @@ class SeenState(CompactedTable[SeenDocument]):
 
 
 class StatusTable(CompactedTable[SourceStatus]):
-    def __init__(self, settings: Settings | None = None, producer: KafkaProducer | None = None,
-                 *, memory: bool = False) -> None:
+    def __init__(
+        self, settings: Settings | None = None, producer: KafkaProducer | None = None, *, memory: bool = False
+    ) -> None:
         super().__init__(INGEST_STATUS, settings, producer, memory=memory)

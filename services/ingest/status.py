@@ -25,16 +25,22 @@ def _problem(row: SourceStatus | None) -> str | None:
     """Why a source needs a look, or None when it is healthy."""
     if row is None or row.last_poll is None:
         return "never polled"
-    if row.last_error and (row.last_success is None or (row.last_error_at or row.last_success) > row.last_success):
+    if row.last_error and (
+        row.last_success is None or (row.last_error_at or row.last_success) > row.last_success
+    ):
         return "failing"
     if row.reports_found == 0:
         return "no reports listed"
     return None
 
 
-def render_status(sources: list[Source], rows: list[SourceStatus],
-                  unhealthy: Callable[[SourceStatus], str | None] = lambda row: None, *,
-                  show_all: bool = False) -> str:
+def render_status(
+    sources: list[Source],
+    rows: list[SourceStatus],
+    unhealthy: Callable[[SourceStatus], str | None] = lambda row: None,
+    *,
+    show_all: bool = False,
+) -> str:
     """A summary line, then a table of the sources with problems (every
     registry source, and any source that reported status but left the
     registry since, with ``show_all``); ``unhealthy`` names what the
@@ -47,10 +53,12 @@ def render_status(sources: list[Source], rows: list[SourceStatus],
     problems = {i: _problem(by_id.get(i)) or ("unhealthy" if verdicts[i] else None) for i in ids}
     counts = Counter(p or "ok" for p in problems.values())
     published = sum(row.published_total for row in by_id.values())
-    summary = (f"{len(ids)} sources: {counts['ok']} ok, {counts['failing']} failing, "
-               f"{counts['no reports listed']} listing no report, {counts['never polled']} never polled, "
-               f"{sum(1 for v in verdicts.values() if v)} unhealthy; "
-               f"{published} documents published")
+    summary = (
+        f"{len(ids)} sources: {counts['ok']} ok, {counts['failing']} failing, "
+        f"{counts['no reports listed']} listing no report, {counts['never polled']} never polled, "
+        f"{sum(1 for v in verdicts.values() if v)} unhealthy; "
+        f"{published} documents published"
+    )
     shown = ids if show_all else [i for i in ids if problems[i]]
     if not shown:
         return summary
@@ -62,7 +70,9 @@ def render_status(sources: list[Source], rows: list[SourceStatus],
             lines.append(f"{source_id:24} {'never polled':16} {'-':>5} {'-':>9} {'-':>7}  -")
             continue
         error = "-"
-        if row.last_error and (row.last_success is None or (row.last_error_at or row.last_success) > row.last_success):
+        if row.last_error and (
+            row.last_success is None or (row.last_error_at or row.last_success) > row.last_success
+        ):
             error = f"{_when(row.last_error_at)} {row.last_error}"
         elif row.last_error:
             error = f"(recovered) {_when(row.last_error_at)} {row.last_error}"

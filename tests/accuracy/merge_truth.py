@@ -77,8 +77,9 @@ def _unflatten(flat: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
-def merge_entry(file: str, a: dict[str, Any], b: dict[str, Any],
-                settled: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[Disagreement]]:
+def merge_entry(
+    file: str, a: dict[str, Any], b: dict[str, Any], settled: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], list[Disagreement]]:
     """The agreed entry for one document, and where the readers disagreed."""
     fa, fb = _flatten(a), _flatten(b)
     kept: dict[str, Any] = {}
@@ -88,8 +89,9 @@ def merge_entry(file: str, a: dict[str, Any], b: dict[str, Any],
         if va is not _ABSENT and vb is not _ABSENT and _same(va, vb):
             kept[path] = va
         else:
-            disagreements.append(Disagreement(file, path, None if va is _ABSENT else va,
-                                              None if vb is _ABSENT else vb))
+            disagreements.append(
+                Disagreement(file, path, None if va is _ABSENT else va, None if vb is _ABSENT else vb)
+            )
     for path, value in (settled or {}).items():
         if value is None:
             kept.pop(path, None)
@@ -106,8 +108,11 @@ def disagreements_markdown(disagreements: list[Disagreement], settled: dict[str,
     lines = ["| document | value | reader A | reader B | settled |", "| --- | --- | --- | --- | --- |"]
     for d in disagreements:
         decision = settled.get(d.file, {})
-        outcome = ("left out" if decision.get(d.path) is None else f"{decision[d.path]!r}") \
-            if d.path in decision else "left out (not settled)"
+        outcome = (
+            ("left out" if decision.get(d.path) is None else f"{decision[d.path]!r}")
+            if d.path in decision
+            else "left out (not settled)"
+        )
         lines.append(f"| {d.file} | `{d.path}` | {d.a!r} | {d.b!r} | {outcome} |")
     return "\n".join(lines) + "\n"
 
@@ -117,7 +122,9 @@ def main() -> int:
     ap.add_argument("--a", type=Path, required=True, help="reader A's folder of <id>.json")
     ap.add_argument("--b", type=Path, required=True, help="reader B's folder of <id>.json")
     ap.add_argument("--corpus", type=Path, required=True, help="the corpus folder (sources.json, truth.json)")
-    ap.add_argument("--settled", type=Path, help="JSON {file: {path: value or null}} from reading the document")
+    ap.add_argument(
+        "--settled", type=Path, help="JSON {file: {path: value or null}} from reading the document"
+    )
     args = ap.parse_args()
     settled = json.loads(args.settled.read_text(encoding="utf-8")) if args.settled else {}
     documents = json.loads((args.corpus / "sources.json").read_text(encoding="utf-8"))["documents"]
@@ -129,15 +136,21 @@ def main() -> int:
             print(f"{doc['file']}: skipped, needs both readers (a: {pa.exists()}, b: {pb.exists()})")
             continue
         merged, disagreements = merge_entry(
-            doc["file"], json.loads(pa.read_text(encoding="utf-8")), json.loads(pb.read_text(encoding="utf-8")),
+            doc["file"],
+            json.loads(pa.read_text(encoding="utf-8")),
+            json.loads(pb.read_text(encoding="utf-8")),
             settled.get(doc["file"]),
         )
         reports[doc["file"]] = merged
         everything += disagreements
-    truth = {"about": "Values two independent readers agreed on, each from the document alone; disagreements "
-                      "were read again and settled or left out (DISAGREEMENTS.md). Keys as in metrics.md.",
-             "reports": reports}
-    (args.corpus / "truth.json").write_text(json.dumps(truth, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    truth = {
+        "about": "Values two independent readers agreed on, each from the document alone; disagreements "
+        "were read again and settled or left out (DISAGREEMENTS.md). Keys as in metrics.md.",
+        "reports": reports,
+    }
+    (args.corpus / "truth.json").write_text(
+        json.dumps(truth, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+    )
     print(disagreements_markdown(everything, settled), end="")
     print(f"{len(reports)} documents merged, {len(everything)} disagreements")
     return 0

@@ -14,7 +14,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 # ../shared beside the checkout (CI, /work/main); a worktree under /work/wt/<name> sits one level deeper
-SHARED = next((d / "shared" for d in (REPO.parent, REPO.parent.parent) if (d / "shared").is_dir()), REPO.parent / "shared")
+SHARED = next(
+    (d / "shared" for d in (REPO.parent, REPO.parent.parent) if (d / "shared").is_dir()),
+    REPO.parent / "shared",
+)
 SCORER = SHARED / "tools" / "score_extraction.py"
 EXTRACT_CMD = f"{sys.executable} -m ogi.cli extract --json"
 
@@ -63,10 +66,22 @@ class Score:
 
 def score(truth: Path, documents: Path, timeout: int = 900) -> Score:
     """Score the extractor on every report ``truth`` lists (files under ``documents``)."""
-    proc = subprocess.run(
-        [sys.executable, str(SCORER), "--truth", str(truth), "--dir", str(documents),
-         "--cmd", EXTRACT_CMD, "--verbose"],
-        capture_output=True, text=True, timeout=timeout, cwd=REPO,
+    proc = subprocess.run(  # noqa: PLW1510 - the return code is read below
+        [
+            sys.executable,
+            str(SCORER),
+            "--truth",
+            str(truth),
+            "--dir",
+            str(documents),
+            "--cmd",
+            EXTRACT_CMD,
+            "--verbose",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
     )
     # 0: perfect, 1: problems listed; anything else means the command did not run
     assert proc.returncode in (0, 1), proc.stdout[-2000:] + proc.stderr[-3000:]

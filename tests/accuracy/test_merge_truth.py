@@ -6,10 +6,14 @@ from __future__ import annotations
 from tests.accuracy.merge_truth import disagreements_markdown, merge_entry
 
 A = {
-    "agency": "某县人民政府", "agency_aliases": ["某县"], "year": 2021, "template": "gb2021",
+    "agency": "某县人民政府",
+    "agency_aliases": ["某县"],
+    "year": 2021,
+    "template": "gb2021",
     "metrics": {"applications.new_received": 26, "applications.granted": 10, "proactive.items_total": 478},
     "breakdown": {"applications.new_received": {"natural_person": 25, "commercial": 1, "total": 26}},
-    "checks": {"intake_balance": True}, "absent": ["review.*"],
+    "checks": {"intake_balance": True},
+    "absent": ["review.*"],
 }
 
 
@@ -22,14 +26,23 @@ def test_values_both_readers_wrote_alike_are_kept() -> None:
 
 
 def test_a_value_only_one_reader_wrote_or_read_differently_is_left_out() -> None:
-    b = {**A, "metrics": {"applications.new_received": 26, "applications.granted": 11},
-         "breakdown": {"applications.new_received": {"natural_person": 25, "commercial": 1, "total": 26}},
-         "checks": {"intake_balance": False}, "year": 2021, "absent": []}
+    b = {
+        **A,
+        "metrics": {"applications.new_received": 26, "applications.granted": 11},
+        "breakdown": {"applications.new_received": {"natural_person": 25, "commercial": 1, "total": 26}},
+        "checks": {"intake_balance": False},
+        "year": 2021,
+        "absent": [],
+    }
     merged, disagreements = merge_entry("d.txt", A, b)
     assert merged["metrics"] == {"applications.new_received": 26}
     assert "checks" not in merged and "absent" not in merged
     assert {d.path for d in disagreements} == {
-        "metrics.applications.granted", "metrics.proactive.items_total", "checks.intake_balance", "absent.review.*"}
+        "metrics.applications.granted",
+        "metrics.proactive.items_total",
+        "checks.intake_balance",
+        "absent.review.*",
+    }
     granted = next(d for d in disagreements if d.path == "metrics.applications.granted")
     assert (granted.a, granted.b) == (10, 11)
 
@@ -44,7 +57,10 @@ def test_a_settlement_decides_a_disagreement_or_drops_a_value() -> None:
 
 
 def test_a_breakdown_column_is_compared_on_its_own() -> None:
-    b = {**A, "breakdown": {"applications.new_received": {"natural_person": 24, "commercial": 1, "total": 26}}}
+    b = {
+        **A,
+        "breakdown": {"applications.new_received": {"natural_person": 24, "commercial": 1, "total": 26}},
+    }
     merged, disagreements = merge_entry("d.txt", A, b)
     assert merged["breakdown"] == {"applications.new_received": {"commercial": 1, "total": 26}}
     assert [d.path for d in disagreements] == ["breakdown.applications.new_received.natural_person"]

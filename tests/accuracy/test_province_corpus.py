@@ -47,7 +47,9 @@ def test_every_document_has_its_source_and_is_unchanged() -> None:
         # saved exactly as found: the hash recorded when it was fetched must still hold
         digest = hashlib.sha256((CORPUS / name).read_bytes()).hexdigest()
         assert digest == source["sha256"], f"{name} was changed after it was saved"
-        assert source["source"].get("url") or source["source"].get("index_id"), f"{name}: no way to find it again"
+        assert source["source"].get("url") or source["source"].get("index_id"), (
+            f"{name}: no way to find it again"
+        )
     provinces = {s["province"] for s in listed.values()}
     assert len(listed) >= 30 and len(provinces) >= 10, (len(listed), sorted(provinces))
 
@@ -73,11 +75,12 @@ def test_every_value_exact_nothing_invented_misses_listed() -> None:
     result = score(TRUTH, CORPUS)
     known = _known_misses()
     unexplained = [
-        p.line for p in result.problems
-        if not (p.kind in EXCUSABLE_KINDS and (p.file, p.subject) in known)
+        p.line for p in result.problems if not (p.kind in EXCUSABLE_KINDS and (p.file, p.subject) in known)
     ]
     assert not unexplained, f"{result.summary}\n" + "\n".join(unexplained)
     assert result.nothing_wrong_or_invented, result.summary
     occurring = {(p.file, p.subject) for p in result.problems}
     if stale := sorted(set(known) - occurring):
-        warnings.warn(f"known misses now read correctly, remove them from known_misses.json: {stale}")
+        warnings.warn(
+            f"known misses now read correctly, remove them from known_misses.json: {stale}", stacklevel=1
+        )

@@ -38,8 +38,7 @@ def test_the_shared_corpus_is_there() -> None:
 def test_every_value_exact_nothing_invented(truth: Path) -> None:
     result = score(truth, truth.parent)
     unexplained = [
-        p.line for p in result.problems
-        if not (p.kind == "missing" and (p.file, p.subject) in UNDECIDABLE)
+        p.line for p in result.problems if not (p.kind == "missing" and (p.file, p.subject) in UNDECIDABLE)
     ]
     assert not unexplained, f"{truth.parent.name}: {result.summary}\n" + "\n".join(unexplained)
     assert result.nothing_wrong_or_invented, result.summary

@@ -21,7 +21,9 @@ from tests.unit.extract import reportgen
 REPO = Path(__file__).resolve().parents[2]
 # the corpus sits beside the repository (../shared), or beside the folder of worktrees
 CORPUS = next((p / "shared" / "corpus" for p in REPO.parents if (p / "shared" / "corpus").is_dir()), None)
-REPORTS = sorted(p for p in CORPUS.glob("*/*") if p.name != "truth.json" and p.suffix != ".md") if CORPUS else []
+REPORTS = (
+    sorted(p for p in CORPUS.glob("*/*") if p.name != "truth.json" and p.suffix != ".md") if CORPUS else []
+)
 GENERATED = "reportgen-gb2021.docx"
 NAMES = [p.name for p in REPORTS] + [GENERATED]
 VARIANTS = ["libreoffice", *wordproc.HOSTILE]
@@ -37,7 +39,11 @@ def _original(name: str) -> bytes:
 def word_processor_html() -> dict[str, bytes]:
     if not REPORTS:
         pytest.fail(f"the shared corpus is not beside the repository ({REPO.parent}/shared/corpus)")
-    docs = {name: wordproc.docx_from_raw(readers.read(_original(name), name)) for name in NAMES if name != GENERATED}
+    docs = {
+        name: wordproc.docx_from_raw(readers.read(_original(name), name))
+        for name in NAMES
+        if name != GENERATED
+    }
     docs[GENERATED] = reportgen.docx_bytes()  # the report itself, with Word's merged cells
     return wordproc.libreoffice_html(docs)
 
@@ -48,8 +54,14 @@ def _clean(name: str) -> dict[str, object]:
 
 
 def _reading(r) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    return {"agency": r.agency, "year": r.year, "template": r.template, "metrics": r.metrics,
-            "breakdown": r.breakdown, "checks": r.checks}
+    return {
+        "agency": r.agency,
+        "year": r.year,
+        "template": r.template,
+        "metrics": r.metrics,
+        "breakdown": r.breakdown,
+        "checks": r.checks,
+    }
 
 
 def test_the_shared_corpus_is_there() -> None:
@@ -58,8 +70,9 @@ def test_the_shared_corpus_is_there() -> None:
 
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("name", NAMES)
-def test_word_processor_html_reads_as_the_clean_form(word_processor_html: dict[str, bytes], name: str,
-                                                     variant: str) -> None:
+def test_word_processor_html_reads_as_the_clean_form(
+    word_processor_html: dict[str, bytes], name: str, variant: str
+) -> None:
     clean = _clean(name)
     html = word_processor_html[name].decode("utf-8")
     if variant != "libreoffice":
@@ -81,8 +94,10 @@ def test_generated_report_reads_its_spec_through_every_variant(word_processor_ht
 
 def test_the_hostile_shapes_are_really_there(word_processor_html: dict[str, bytes]) -> None:
     html = word_processor_html[GENERATED].decode("utf-8")
-    assert "<span style='mso-bidi-font-size:10.5pt'>4</span><span style='mso-bidi-font-size:10.5pt'>6</span>" \
+    assert (
+        "<span style='mso-bidi-font-size:10.5pt'>4</span><span style='mso-bidi-font-size:10.5pt'>6</span>"
         in wordproc.char_spans(html)
+    )
     assert "4</span><span lang=EN-US" in wordproc.word_runs(html) and "MsoNormal" in wordproc.word_runs(html)
     assert "&nbsp;&nbsp;" in wordproc.nbsp_cells(html)
     continued = wordproc.page_continuation(html)
@@ -98,8 +113,12 @@ def test_2019_template_word_page_keeps_its_application_table(variant: str) -> No
         html = wordproc.HOSTILE[variant](html)
     r = extract(html.encode("gbk"), filename="report.html")
     assert r.template == Template.GB2019 and not r.incomplete_sections
-    spec = {k: v for k, v in reportgen.expected_metrics().items()
-            if k.startswith(("applications.", "review.", "litigation.")) and not k.startswith("applications.other.")}
+    spec = {
+        k: v
+        for k, v in reportgen.expected_metrics().items()
+        if k.startswith(("applications.", "review.", "litigation."))
+        and not k.startswith("applications.other.")
+    }
     spec["applications.other.total"] = 4.0  # the 2019 table's single 其他处理 row
     assert {k: v for k, v in r.metrics.items() if k in spec or k.startswith("applications.")} == spec
     assert len(r.breakdown) == 26 and all(r.checks.values())

@@ -88,16 +88,29 @@ def libreoffice_html(docs: dict[str, bytes]) -> dict[str, bytes]:
             p.write_bytes(data)
             paths.append(str(p))
         out = Path(tmp) / "out"
-        subprocess.run([exe, f"-env:UserInstallation=file://{tmp}/profile", "--headless", "--convert-to", "html",
-                        "--outdir", str(out), *paths], check=True, capture_output=True, timeout=600,
-                       env={**os.environ, "HOME": tmp})
+        subprocess.run(
+            [
+                exe,
+                f"-env:UserInstallation=file://{tmp}/profile",
+                "--headless",
+                "--convert-to",
+                "html",
+                "--outdir",
+                str(out),
+                *paths,
+            ],
+            check=True,
+            capture_output=True,
+            timeout=600,
+            env={**os.environ, "HOME": tmp},
+        )
         return {name: (out / f"{name}.html").read_bytes() for name in docs}
 
 
 # ------------------------------------------------------------------ hostile CMS shapes
 
 _TEXT_NODE = re.compile(r">([^<]+)<")
-_TOKEN = re.compile(r"&#?\w+;|\s+|.", re.S)  # an entity, a whitespace run, or one character
+_TOKEN = re.compile(r"&#?\w+;|\s+|.", re.DOTALL)  # an entity, a whitespace run, or one character
 _DIGITS = re.compile(r"\d{2,}")
 
 
@@ -114,8 +127,10 @@ def _on_text(html: str, fn: Callable[[str], str]) -> str:
 
 def char_spans(html: str) -> str:
     def wrap(text: str) -> str:
-        return "".join(tok if tok.isspace() else f"<span style='mso-bidi-font-size:10.5pt'>{tok}</span>"
-                       for tok in _TOKEN.findall(text))
+        return "".join(
+            tok if tok.isspace() else f"<span style='mso-bidi-font-size:10.5pt'>{tok}</span>"
+            for tok in _TOKEN.findall(text)
+        )
 
     return _on_text(html, wrap)
 
@@ -124,19 +139,28 @@ def word_runs(html: str) -> str:
     def split_numbers(text: str) -> str:
         def cut(m: re.Match[str]) -> str:
             s, k = m.group(), len(m.group()) // 2
-            return (f"{s[:k]}</span><span lang=EN-US style='font-size:10.5pt;mso-bidi-font-size:11.0pt;"
-                    f"font-family:\"Times New Roman\";mso-fareast-font-family:仿宋_GB2312'>{s[k:]}")
+            return (
+                f"{s[:k]}</span><span lang=EN-US style='font-size:10.5pt;mso-bidi-font-size:11.0pt;"
+                f'font-family:"Times New Roman";mso-fareast-font-family:仿宋_GB2312\'>{s[k:]}'
+            )
 
-        return ("<span style='font-family:仿宋_GB2312;mso-ascii-font-family:\"Times New Roman\"'>"
-                + _DIGITS.sub(cut, text) + "<o:p></o:p></span>")
+        return (
+            "<span style='font-family:仿宋_GB2312;mso-ascii-font-family:\"Times New Roman\"'>"
+            + _DIGITS.sub(cut, text)
+            + "<o:p></o:p></span>"
+        )
 
     html = _on_text(html, split_numbers)
     html = re.sub(r"<p(?=[\s>])", "<p class=MsoNormal", html)
-    html = html.replace("<td", "<td style='border:solid windowtext 1.0pt;mso-border-alt:solid windowtext .5pt'")
+    html = html.replace(
+        "<td", "<td style='border:solid windowtext 1.0pt;mso-border-alt:solid windowtext .5pt'"
+    )
     head, body = _body_split(html)
-    return (head.replace("<head>", "<head><!--[if gte mso 9]><xml><w:WordDocument><w:View>Print</w:View>"
-                                   "</w:WordDocument></xml><![endif]-->")
-            + body.replace("<p class=MsoNormal", "<![if !supportEmptyParas]><![endif]><p class=MsoNormal"))
+    return head.replace(
+        "<head>",
+        "<head><!--[if gte mso 9]><xml><w:WordDocument><w:View>Print</w:View>"
+        "</w:WordDocument></xml><![endif]-->",
+    ) + body.replace("<p class=MsoNormal", "<![if !supportEmptyParas]><![endif]><p class=MsoNormal")
 
 
 def nbsp_cells(html: str) -> str:
@@ -220,11 +244,19 @@ def gb2019_html(gb2021_html: str) -> str:
     (its three 2021 sub-rows summed)."""
     h = gb2021_html
     start = h.index("<table>")
-    h = h[:start] + _PROACTIVE_2019 + h[h.index("</table>", start) + len("</table>"):]
-    other = re.search(r"<tr><td rowspan='3'>（六）其他处理</td>.*?(?=<tr><td colspan='2'>（七）总计)", h, re.S)
+    h = h[:start] + _PROACTIVE_2019 + h[h.index("</table>", start) + len("</table>") :]
+    other = re.search(
+        r"<tr><td rowspan='3'>（六）其他处理</td>.*?(?=<tr><td colspan='2'>（七）总计)", h, re.DOTALL
+    )
     assert other is not None
-    h = h[:other.start()] + ("<tr><td colspan='2'>（六）其他处理</td><td>3</td><td>0</td><td>0</td><td>0</td><td>0</td>"
-                             "<td>1</td><td>4</td></tr>\n") + h[other.end():]
+    h = (
+        h[: other.start()]
+        + (
+            "<tr><td colspan='2'>（六）其他处理</td><td>3</td><td>0</td><td>0</td><td>0</td><td>0</td>"
+            "<td>1</td><td>4</td></tr>\n"
+        )
+        + h[other.end() :]
+    )
     group = re.search(r"rowspan='(\d+)'>三、本年度办理结果", h)
     assert group is not None
-    return h[:group.start(1)] + str(int(group.group(1)) - 2) + h[group.end(1):]
+    return h[: group.start(1)] + str(int(group.group(1)) - 2) + h[group.end(1) :]

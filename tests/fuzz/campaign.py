@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "unit" / "extract"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from tests.support import processes_mentioning  # noqa: E402 - after the path set-up above
+from tests.support import processes_mentioning
 
 # The time a kill and the child's start may add to the limit before a
 # document counts as over it.
@@ -66,7 +66,11 @@ class Seed:
 
 
 def _corpus_dir(given: str | None) -> Path | None:
-    candidates = [Path(given)] if given else [ROOT.parent / "shared" / "corpus", ROOT.parent.parent / "shared" / "corpus"]
+    candidates = (
+        [Path(given)]
+        if given
+        else [ROOT.parent / "shared" / "corpus", ROOT.parent.parent / "shared" / "corpus"]
+    )
     return next((c for c in candidates if c.is_dir()), None)
 
 
@@ -77,7 +81,14 @@ def seeds(corpus: Path | None, with_doc: bool) -> list[Seed]:
     if corpus is not None:
         for p in sorted(corpus.glob("*/*")):
             ext = p.suffix.lstrip(".").lower()
-            fmt = {"txt": "text", "htm": "html", "html": "html", "pdf": "pdf", "docx": "docx", "doc": "doc"}.get(ext)
+            fmt = {
+                "txt": "text",
+                "htm": "html",
+                "html": "html",
+                "pdf": "pdf",
+                "docx": "docx",
+                "doc": "doc",
+            }.get(ext)
             if fmt:
                 out.append(Seed(f"corpus/{p.parent.name}/{p.name}", fmt, ext, p.read_bytes()))
     out += [
@@ -111,8 +122,16 @@ class Tally:
     out: Any = None  # where problems are printed as they happen
 
 
-def _one(i: int, seed: Seed, data: bytes, how: str, tally: Tally, timeout_s: float, max_memory_mb: int,
-         keep: Path | None) -> int:
+def _one(
+    i: int,
+    seed: Seed,
+    data: bytes,
+    how: str,
+    tally: Tally,
+    timeout_s: float,
+    max_memory_mb: int,
+    keep: Path | None,
+) -> int:
     """Extract one document and count it; returns how many are counted now."""
     from services.extract.engine.bounded import Usage, extract_bounded
     from services.extract.errors import ExtractError
@@ -122,13 +141,18 @@ def _one(i: int, seed: Seed, data: bytes, how: str, tally: Tally, timeout_s: flo
     outcome: str | None = None
     crash: str | None = None
     try:
-        extract_bounded(data, filename=f"fuzz-{i}.{seed.ext}", timeout_s=timeout_s, max_memory_mb=max_memory_mb,
-                        usage=usage)
+        extract_bounded(
+            data,
+            filename=f"fuzz-{i}.{seed.ext}",
+            timeout_s=timeout_s,
+            max_memory_mb=max_memory_mb,
+            usage=usage,
+        )
     except ExtractError as e:
         outcome = type(e).__name__
         if UNTYPED_MARK in str(e):
             crash = f"{label}: {outcome}: {str(e)[:300]}"
-    except Exception as e:  # noqa: BLE001 - exactly what the campaign looks for
+    except Exception as e:
         crash = f"{label}: {type(e).__name__}: {str(e)[:300]}"
     problem = crash
     if outcome in ("ExtractionTimeout", "ExtractionMemoryExceeded"):
@@ -172,7 +196,7 @@ def _descendants(root: int) -> list[str]:
                 cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
         except OSError:
             continue
-        fields = stat[stat.rfind(")") + 2:].split()
+        fields = stat[stat.rfind(")") + 2 :].split()
         if fields[0] == "Z":
             continue
         children[int(fields[1])].append(int(pid))
@@ -192,14 +216,29 @@ def orphans(scratch_root: Path, before: set[str]) -> list[str]:
     (``before``: say, servers a test session started), but multiprocessing's
     forkserver."""
     left = set(processes_mentioning(str(scratch_root)))
-    left |= {p for p in _descendants(os.getpid()) if p.split(" ", 1)[0] not in before
-             and "multiprocessing.forkserver" not in p and "multiprocessing.resource_tracker" not in p}
+    left |= {
+        p
+        for p in _descendants(os.getpid())
+        if p.split(" ", 1)[0] not in before
+        and "multiprocessing.forkserver" not in p
+        and "multiprocessing.resource_tracker" not in p
+    }
     return sorted(left)
 
 
-def run(n: int, *, seed: int = 1, jobs: int = 1, corpus: str | None = None, doc_every: int = 200,
-        timeout_s: float | None = None, max_memory_mb: int | None = None, keep: Path | None = None,
-        progress_every: int = 500, out=sys.stdout) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def run(
+    n: int,
+    *,
+    seed: int = 1,
+    jobs: int = 1,
+    corpus: str | None = None,
+    doc_every: int = 200,
+    timeout_s: float | None = None,
+    max_memory_mb: int | None = None,
+    keep: Path | None = None,
+    progress_every: int = 500,
+    out=sys.stdout,
+) -> dict[str, object]:  # type: ignore[no-untyped-def]
     from mutate import mutate
 
     from ogi.settings import Settings
@@ -224,8 +263,12 @@ def run(n: int, *, seed: int = 1, jobs: int = 1, corpus: str | None = None, doc_
         # Ctrl-C (or SIGTERM) ends the campaign early with the figures of the documents done
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
-    print(f"fuzz: {n} documents from {len(pool)} seeds ({', '.join(sorted({s.fmt for s in pool}))}), "
-          f"limits {timeout_s:g} s / {max_memory_mb} MB, {jobs} job(s), seed {seed}", file=out, flush=True)
+    print(
+        f"fuzz: {n} documents from {len(pool)} seeds ({', '.join(sorted({s.fmt for s in pool}))}), "
+        f"limits {timeout_s:g} s / {max_memory_mb} MB, {jobs} job(s), seed {seed}",
+        file=out,
+        flush=True,
+    )
 
     def work(i: int) -> None:
         if stop.is_set():
@@ -238,9 +281,13 @@ def run(n: int, *, seed: int = 1, jobs: int = 1, corpus: str | None = None, doc_
         data, how = mutate(s.data, s.fmt, rnd, others)
         done = _one(i, s, data, how, tally, timeout_s, max_memory_mb, keep)
         if progress_every and done % progress_every == 0:
-            print(f"  {tally.documents}/{n}  extracted {tally.extracted}  typed {sum(tally.typed.values())}  "
-                  f"untyped {len(tally.untyped)}  worst {tally.worst_time[0]:.1f} s / {tally.worst_memory[0]:.0f} MB  "
-                  f"({time.monotonic() - started:.0f} s)", file=out, flush=True)
+            print(
+                f"  {tally.documents}/{n}  extracted {tally.extracted}  typed {sum(tally.typed.values())}  "
+                f"untyped {len(tally.untyped)}  worst {tally.worst_time[0]:.1f} s / {tally.worst_memory[0]:.0f} MB  "
+                f"({time.monotonic() - started:.0f} s)",
+                file=out,
+                flush=True,
+            )
 
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as ex:
@@ -272,12 +319,21 @@ def run(n: int, *, seed: int = 1, jobs: int = 1, corpus: str | None = None, doc_
         "limits": {"timeout_s": timeout_s, "max_memory_mb": max_memory_mb},
         "by_format": dict(sorted(tally.by_format.items())),
         "elapsed_s": round(time.monotonic() - started, 1),
-        "details": {"untyped": tally.untyped[:50], "over_time": tally.over_time[:20],
-                    "over_memory": tally.over_memory[:20], "orphans": left[:20], "files_left": files_left[:20]},
+        "details": {
+            "untyped": tally.untyped[:50],
+            "over_time": tally.over_time[:20],
+            "over_memory": tally.over_memory[:20],
+            "orphans": left[:20],
+            "files_left": files_left[:20],
+        },
     }
-    summary["bar_met"] = (summary["untyped_crashes"] == 0 and summary["over_time_limit"] == 0
-                          and summary["over_memory_limit"] == 0 and summary["orphan_processes"] == 0
-                          and summary["temp_files_left"] == 0)
+    summary["bar_met"] = (
+        summary["untyped_crashes"] == 0
+        and summary["over_time_limit"] == 0
+        and summary["over_memory_limit"] == 0
+        and summary["orphan_processes"] == 0
+        and summary["temp_files_left"] == 0
+    )
     return summary
 
 
@@ -311,7 +367,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--jobs", type=int, default=1, help="extractions at once (default 1)")
     p.add_argument("--corpus", help="directory of real reports (default: the shared corpus, if present)")
-    p.add_argument("--doc-every", type=int, default=200, help="one DOC (LibreOffice) per this many documents; 0 = none")
+    p.add_argument(
+        "--doc-every", type=int, default=200, help="one DOC (LibreOffice) per this many documents; 0 = none"
+    )
     p.add_argument("--timeout", type=float, help="seconds per document (default: the worker's setting)")
     p.add_argument("--max-memory-mb", type=int, help="memory per document (default: the worker's setting)")
     p.add_argument("--keep", type=Path, help="save the documents that crashed or hit a limit here")
@@ -319,8 +377,16 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     if a.keep:
         a.keep.mkdir(parents=True, exist_ok=True)
-    summary = run(a.n, seed=a.seed, jobs=a.jobs, corpus=a.corpus, doc_every=a.doc_every, timeout_s=a.timeout,
-                  max_memory_mb=a.max_memory_mb, keep=a.keep)
+    summary = run(
+        a.n,
+        seed=a.seed,
+        jobs=a.jobs,
+        corpus=a.corpus,
+        doc_every=a.doc_every,
+        timeout_s=a.timeout,
+        max_memory_mb=a.max_memory_mb,
+        keep=a.keep,
+    )
     if a.json:
         print(json.dumps(summary, ensure_ascii=False, indent=2))
     else:

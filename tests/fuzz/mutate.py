@@ -19,13 +19,25 @@ from collections.abc import Callable
 
 Mutation = Callable[[bytes, random.Random], bytes]
 
-_ENCODINGS = ("utf-8", "gb18030", "gbk", "big5", "utf-16", "utf-16-le", "utf-16-be", "latin-1", "shift_jis", "ascii")
+_ENCODINGS = (
+    "utf-8",
+    "gb18030",
+    "gbk",
+    "big5",
+    "utf-16",
+    "utf-16-le",
+    "utf-16-be",
+    "latin-1",
+    "shift_jis",
+    "ascii",
+)
 
 
 # --- generic -------------------------------------------------------------
 
+
 def truncate(data: bytes, rnd: random.Random) -> bytes:
-    return data[:rnd.randrange(0, max(1, len(data)))]
+    return data[: rnd.randrange(0, max(1, len(data)))]
 
 
 def flip_bytes(data: bytes, rnd: random.Random) -> bytes:
@@ -47,14 +59,14 @@ def delete_range(data: bytes, rnd: random.Random) -> bytes:
     if len(data) < 2:
         return data
     i = rnd.randrange(len(data))
-    return data[:i] + data[i + rnd.randrange(1, min(len(data) - i, 8192) + 1):]
+    return data[:i] + data[i + rnd.randrange(1, min(len(data) - i, 8192) + 1) :]
 
 
 def duplicate_range(data: bytes, rnd: random.Random) -> bytes:
     if not data:
         return data
     i = rnd.randrange(len(data))
-    chunk = data[i:i + rnd.randrange(1, 4096)]
+    chunk = data[i : i + rnd.randrange(1, 4096)]
     return data[:i] + chunk * rnd.choice((2, 10, 200)) + data[i:]
 
 
@@ -66,17 +78,25 @@ def digit_run(data: bytes, rnd: random.Random) -> bytes:
     return data[:i] + run + data[i:]
 
 
-GENERIC: tuple[Mutation, ...] = (truncate, flip_bytes, insert_random, delete_range, duplicate_range, digit_run)
+GENERIC: tuple[Mutation, ...] = (
+    truncate,
+    flip_bytes,
+    insert_random,
+    delete_range,
+    duplicate_range,
+    digit_run,
+)
 
 
 # --- text and HTML ---------------------------------------------------------
+
 
 def _text_of(data: bytes) -> str:
     from services.extract.engine.readers.text import decode
 
     try:
         return decode(data)
-    except Exception:  # noqa: BLE001 - a mutated seed may not decode; fall back to lossy UTF-8
+    except Exception:
         return data.decode("utf-8", "replace")
 
 
@@ -87,9 +107,9 @@ def swap_encoding(data: bytes, rnd: random.Random) -> bytes:
     enc = rnd.choice(_ENCODINGS)
     declared = rnd.choice((None, "drop", *_ENCODINGS, "x-unknown", "utf-7"))
     if declared == "drop":
-        text = re.sub(r"<meta[^>]*charset[^>]*>", "", text, flags=re.I)
+        text = re.sub(r"<meta[^>]*charset[^>]*>", "", text, flags=re.IGNORECASE)
     elif declared is not None:
-        text = re.sub(r"charset\s*=\s*[\"']?[\w-]+", f"charset={declared}", text, flags=re.I)
+        text = re.sub(r"charset\s*=\s*[\"']?[\w-]+", f"charset={declared}", text, flags=re.IGNORECASE)
     out = text.encode(enc, errors="replace")
     if rnd.random() < 0.2:  # a BOM that disagrees
         out = rnd.choice((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) + out
@@ -112,13 +132,22 @@ def nested_tables(data: bytes, rnd: random.Random) -> bytes:
 def wild_spans(data: bytes, rnd: random.Random) -> bytes:
     text = _text_of(data)
     value = rnd.choice(("0", "-1", "99999999", "1e9", "abc", "2147483648", ""))
-    return re.sub(r"<t([dh])\b", lambda m: f'<t{m.group(1)} {rnd.choice(("rowspan", "colspan"))}="{value}"'
-                  if rnd.random() < 0.3 else m.group(0), text).encode("utf-8")
+    return re.sub(
+        r"<t([dh])\b",
+        lambda m: (
+            f'<t{m.group(1)} {rnd.choice(("rowspan", "colspan"))}="{value}"'
+            if rnd.random() < 0.3
+            else m.group(0)
+        ),
+        text,
+    ).encode("utf-8")
 
 
 def unclosed_tags(data: bytes, rnd: random.Random) -> bytes:
     text = _text_of(data)
-    return re.sub(r"</(?:td|tr|table|p|div)>", lambda m: "" if rnd.random() < 0.5 else m.group(0), text).encode("utf-8")
+    return re.sub(
+        r"</(?:td|tr|table|p|div)>", lambda m: "" if rnd.random() < 0.5 else m.group(0), text
+    ).encode("utf-8")
 
 
 TEXT: tuple[Mutation, ...] = (swap_encoding, long_line)
@@ -126,6 +155,7 @@ HTML: tuple[Mutation, ...] = (swap_encoding, nested_tables, wild_spans, unclosed
 
 
 # --- DOCX: zip and XML ------------------------------------------------------
+
 
 def _members(data: bytes) -> list[tuple[zipfile.ZipInfo, bytes]]:
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
@@ -143,7 +173,7 @@ def _zip(members: list[tuple[zipfile.ZipInfo | str, bytes]]) -> bytes:
 def _mutate_part(data: bytes, rnd: random.Random, change: Callable[[bytes, random.Random], bytes]) -> bytes:
     try:
         members = _members(data)
-    except Exception:  # noqa: BLE001 - already broken: mutate the bytes instead
+    except Exception:
         return flip_bytes(data, rnd)
     xml_parts = [i for i, (info, _) in enumerate(members) if info.filename.endswith(".xml")]
     if not xml_parts:
@@ -156,52 +186,74 @@ def _mutate_part(data: bytes, rnd: random.Random, change: Callable[[bytes, rando
 
 
 def _xml_drop_tags(body: bytes, rnd: random.Random) -> bytes:
-    return re.sub(rb"</?w:(?:tc|tr|tbl|p|r|t)\b[^>]*>", lambda m: b"" if rnd.random() < 0.05 else m.group(0), body)
+    return re.sub(
+        rb"</?w:(?:tc|tr|tbl|p|r|t)\b[^>]*>", lambda m: b"" if rnd.random() < 0.05 else m.group(0), body
+    )
 
 
 def _xml_nest(body: bytes, rnd: random.Random) -> bytes:
     depth = rnd.choice((10, 100, 300, 5000))
-    nest = b"<w:tbl><w:tr><w:tc>" * depth + b"<w:p><w:r><w:t>1</w:t></w:r></w:p>" + b"</w:tc></w:tr></w:tbl>" * depth
+    nest = (
+        b"<w:tbl><w:tr><w:tc>" * depth
+        + b"<w:p><w:r><w:t>1</w:t></w:r></w:p>"
+        + b"</w:tc></w:tr></w:tbl>" * depth
+    )
     i = body.find(b"<w:body>")
-    return body[:i + 8] + nest + body[i + 8:] if i >= 0 else body + nest
+    return body[: i + 8] + nest + body[i + 8 :] if i >= 0 else body + nest
 
 
 def _xml_digits(body: bytes, rnd: random.Random) -> bytes:
     run = b"1" * rnd.choice((10_000, 100_000))
-    return re.sub(rb"<w:t(?: [^>]*)?>", lambda m: m.group(0) + run if rnd.random() < 0.1 else m.group(0), body, count=50)
+    return re.sub(
+        rb"<w:t(?: [^>]*)?>", lambda m: m.group(0) + run if rnd.random() < 0.1 else m.group(0), body, count=50
+    )
 
 
 def _xml_attrs(body: bytes, rnd: random.Random) -> bytes:
     value = rnd.choice((b"0", b"-1", b"99999999", b"x", b""))
-    return re.sub(rb'(w:gridSpan w:val=|w:vMerge w:val=|w:w=)"[^"]*"', lambda m: m.group(1) + b'"' + value + b'"', body)
+    return re.sub(
+        rb'(w:gridSpan w:val=|w:vMerge w:val=|w:w=)"[^"]*"', lambda m: m.group(1) + b'"' + value + b'"', body
+    )
 
 
 def _xml_duplicate_rows(body: bytes, rnd: random.Random) -> bytes:
-    rows = list(re.finditer(rb"<w:tr[ >].*?</w:tr>", body, re.S))
+    rows = list(re.finditer(rb"<w:tr[ >].*?</w:tr>", body, re.DOTALL))
     if not rows:
         return body
     row = rnd.choice(rows)
-    return body[:row.end()] + row.group(0) * rnd.choice((2, 50, 1000)) + body[row.end():]
+    return body[: row.end()] + row.group(0) * rnd.choice((2, 50, 1000)) + body[row.end() :]
 
 
 def _xml_entities(body: bytes, rnd: random.Random) -> bytes:
     # an internal DTD with a billion-laughs style expansion
-    dtd = (b'<!DOCTYPE w:document [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
-           b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">]>')
+    dtd = (
+        b'<!DOCTYPE w:document [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+        b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">]>'
+    )
     body = re.sub(rb"^<\?xml[^>]*\?>", b"", body.lstrip())
     return b'<?xml version="1.0" encoding="UTF-8"?>' + dtd + body.replace(b"<w:t>", b"<w:t>&d;", 1)
 
 
 def docx_xml(data: bytes, rnd: random.Random) -> bytes:
-    change = rnd.choice((_xml_drop_tags, _xml_nest, _xml_digits, _xml_attrs, _xml_duplicate_rows, _xml_entities,
-                         lambda b, r: truncate(b, r), lambda b, r: flip_bytes(b, r)))
+    change = rnd.choice(
+        (
+            _xml_drop_tags,
+            _xml_nest,
+            _xml_digits,
+            _xml_attrs,
+            _xml_duplicate_rows,
+            _xml_entities,
+            truncate,
+            flip_bytes,
+        )
+    )
     return _mutate_part(data, rnd, change)
 
 
 def docx_zip(data: bytes, rnd: random.Random) -> bytes:
     try:
         members = _members(data)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return flip_bytes(data, rnd)
     what = rnd.choice(("drop", "rename", "duplicate", "crc", "bomb", "stored"))
     if what == "drop" and members:
@@ -227,8 +279,8 @@ DOCX: tuple[Mutation, ...] = (docx_xml, docx_xml, docx_zip)
 
 # --- PDF: objects and streams ----------------------------------------------
 
-_OBJ = re.compile(rb"\d+\s+\d+\s+obj\b.*?endobj", re.S)
-_STREAM = re.compile(rb"(/Length\s+)(\d+)([^>]*>>\s*stream\r?\n)(.*?)(\r?\nendstream)", re.S)
+_OBJ = re.compile(rb"\d+\s+\d+\s+obj\b.*?endobj", re.DOTALL)
+_STREAM = re.compile(rb"(/Length\s+)(\d+)([^>]*>>\s*stream\r?\n)(.*?)(\r?\nendstream)", re.DOTALL)
 
 
 def pdf_objects(data: bytes, rnd: random.Random) -> bytes:
@@ -238,21 +290,30 @@ def pdf_objects(data: bytes, rnd: random.Random) -> bytes:
     obj = rnd.choice(objs)
     what = rnd.choice(("drop", "duplicate", "renumber", "self-reference", "xref", "endobj"))
     if what == "drop":
-        return data[:obj.start()] + data[obj.end():]
+        return data[: obj.start()] + data[obj.end() :]
     if what == "duplicate":
-        return data[:obj.end()] + b"\n" + obj.group(0) + data[obj.end():]
+        return data[: obj.end()] + b"\n" + obj.group(0) + data[obj.end() :]
     if what == "renumber":
-        return data[:obj.start()] + re.sub(rb"^\d+", str(rnd.randrange(1, 10**9)).encode(), obj.group(0)) \
-            + data[obj.end():]
+        return (
+            data[: obj.start()]
+            + re.sub(rb"^\d+", str(rnd.randrange(1, 10**9)).encode(), obj.group(0))
+            + data[obj.end() :]
+        )
     if what == "self-reference":  # /Parent, /Kids and /Contents pointing in a loop
         num = re.match(rb"\d+", obj.group(0)).group(0)  # type: ignore[union-attr]
-        body = re.sub(rb"(/(?:Parent|Kids|Contents|Resources|First|Next)\s*\[?\s*)\d+(\s+0\s+R)",
-                      rb"\g<1>" + num + rb"\2", obj.group(0))
-        return data[:obj.start()] + body + data[obj.end():]
+        body = re.sub(
+            rb"(/(?:Parent|Kids|Contents|Resources|First|Next)\s*\[?\s*)\d+(\s+0\s+R)",
+            rb"\g<1>" + num + rb"\2",
+            obj.group(0),
+        )
+        return data[: obj.start()] + body + data[obj.end() :]
     if what == "xref":
-        return re.sub(rb"\b\d{10}\b", lambda m: b"%010d" % rnd.randrange(10**10) if rnd.random() < 0.3 else m.group(0),
-                      data)
-    return data[:obj.start()] + obj.group(0).replace(b"endobj", b"", 1) + data[obj.end():]
+        return re.sub(
+            rb"\b\d{10}\b",
+            lambda m: b"%010d" % rnd.randrange(10**10) if rnd.random() < 0.3 else m.group(0),
+            data,
+        )
+    return data[: obj.start()] + obj.group(0).replace(b"endobj", b"", 1) + data[obj.end() :]
 
 
 def pdf_streams(data: bytes, rnd: random.Random) -> bytes:
@@ -269,27 +330,45 @@ def pdf_streams(data: bytes, rnd: random.Random) -> bytes:
     elif what == "truncate":
         body = truncate(body, rnd)
     elif what == "filter":
-        head = re.sub(rb"/Filter\s*/\w+", rnd.choice((b"/Filter /LZWDecode", b"/Filter /ASCIIHexDecode", b"",
-                                                       b"/Filter [/FlateDecode /FlateDecode]", b"/Filter /JBIG2Decode")),
-                      head)
+        head = re.sub(
+            rb"/Filter\s*/\w+",
+            rnd.choice(
+                (
+                    b"/Filter /LZWDecode",
+                    b"/Filter /ASCIIHexDecode",
+                    b"",
+                    b"/Filter [/FlateDecode /FlateDecode]",
+                    b"/Filter /JBIG2Decode",
+                )
+            ),
+            head,
+        )
     else:  # change the drawing operators themselves, then re-compress
         try:
             plain = zlib.decompress(body)
         except zlib.error:
             plain = body
-        plain = rnd.choice((lambda p: re.sub(rb"\((\d+)\)", lambda m: b"(" + b"9" * rnd.choice((1, 30, 5000)) + b")", p),
-                            lambda p: re.sub(rb"\bTj\b", b"TJ", p),
-                            lambda p: p * rnd.choice((2, 20)),
-                            lambda p: re.sub(rb"-?\d+\.?\d*", lambda m: str(rnd.choice((0, -1, 1e9, 3.5))).encode(), p)))(plain)
+        plain = rnd.choice(
+            (
+                lambda p: re.sub(rb"\((\d+)\)", lambda m: b"(" + b"9" * rnd.choice((1, 30, 5000)) + b")", p),
+                lambda p: re.sub(rb"\bTj\b", b"TJ", p),
+                lambda p: p * rnd.choice((2, 20)),
+                lambda p: re.sub(rb"-?\d+\.?\d*", lambda m: str(rnd.choice((0, -1, 1e9, 3.5))).encode(), p),
+            )
+        )(plain)
         body = zlib.compress(plain)
         length = len(body)
-    return data[:s.start()] + s.group(1) + str(length).encode() + head + body + tail + data[s.end():]
+    return data[: s.start()] + s.group(1) + str(length).encode() + head + body + tail + data[s.end() :]
 
 
 PDF: tuple[Mutation, ...] = (pdf_objects, pdf_objects, pdf_streams, pdf_streams)
 
 BY_FORMAT: dict[str, tuple[Mutation, ...]] = {
-    "text": TEXT, "html": HTML, "docx": DOCX, "pdf": PDF, "doc": (),
+    "text": TEXT,
+    "html": HTML,
+    "docx": DOCX,
+    "pdf": PDF,
+    "doc": (),
 }
 
 
@@ -302,7 +381,7 @@ def mutate(data: bytes, fmt: str, rnd: random.Random, others: list[bytes]) -> tu
         if others and rnd.random() < 0.05:
             other = rnd.choice(others)
             cut = rnd.randrange(len(data) + 1)
-            data = data[:cut] + other[rnd.randrange(len(other) + 1):]
+            data = data[:cut] + other[rnd.randrange(len(other) + 1) :]
             steps.append("splice")
             continue
         m = rnd.choice(own) if own and rnd.random() < 0.6 else rnd.choice(GENERIC)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 sys.path.append(str(Path(__file__).parent))  # the campaign is a script, not a package
-import campaign  # noqa: E402
+import campaign
 
 
 @pytest.mark.timeout(300)

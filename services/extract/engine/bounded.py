@@ -30,6 +30,7 @@ from multiprocessing.connection import Connection
 from schemas.events import ExtractedReport
 from services.extract import errors
 
+
 def _preload() -> None:
     """Import the readers' libraries before the limit applies, so the limit
     measures the document's cost, not import-time mappings."""
@@ -106,8 +107,14 @@ def _stop_when_parent_dies(conn: Connection, scratch: str, done: threading.Event
     os.killpg(0, signal.SIGKILL)
 
 
-def _child(conn: Connection, data: bytes, filename: str | None, content_type: str | None, max_memory_mb: int,
-           scratch: str) -> None:
+def _child(
+    conn: Connection,
+    data: bytes,
+    filename: str | None,
+    content_type: str | None,
+    max_memory_mb: int,
+    scratch: str,
+) -> None:
     os.setpgid(0, 0)
     signal.signal(signal.SIGTERM, _stop)
     tempfile.tempdir = scratch
@@ -121,8 +128,9 @@ def _child(conn: Connection, data: bytes, filename: str | None, content_type: st
         conn.close()
 
 
-def _extract_and_send(conn: Connection, data: bytes, filename: str | None, content_type: str | None,
-                      max_memory_mb: int) -> None:
+def _extract_and_send(
+    conn: Connection, data: bytes, filename: str | None, content_type: str | None, max_memory_mb: int
+) -> None:
     try:
         _preload()
         limit = max_memory_mb * 1024 * 1024
@@ -133,24 +141,43 @@ def _extract_and_send(conn: Connection, data: bytes, filename: str | None, conte
         report = extract(data, filename=filename, content_type=content_type)
         _send(conn, ("ok", report.model_dump_json()))
     except MemoryError:
-        _send(conn, ("err", "ExtractionMemoryExceeded", f"extraction exceeded the {max_memory_mb} MB memory limit"))
+        _send(
+            conn,
+            ("err", "ExtractionMemoryExceeded", f"extraction exceeded the {max_memory_mb} MB memory limit"),
+        )
     except (ImportError, OSError) as e:
-        if isinstance(e, OSError) and e.errno == errno.ENOMEM or "map" in str(e) or "allocate memory" in str(e) \
-                or _near_limit(max_memory_mb):
-            _send(conn, ("err", "ExtractionMemoryExceeded",
-                       f"extraction exceeded the {max_memory_mb} MB memory limit ({type(e).__name__})"))
+        if (
+            (isinstance(e, OSError) and e.errno == errno.ENOMEM)
+            or "map" in str(e)
+            or "allocate memory" in str(e)
+            or _near_limit(max_memory_mb)
+        ):
+            _send(
+                conn,
+                (
+                    "err",
+                    "ExtractionMemoryExceeded",
+                    f"extraction exceeded the {max_memory_mb} MB memory limit ({type(e).__name__})",
+                ),
+            )
         else:
             _send(conn, ("err", "CorruptDocument", f"unexpected failure while reading the document: {e}"))
     except errors.ExtractError as e:
         _send(conn, ("err", type(e).__name__, str(e)))
     except (SystemExit, KeyboardInterrupt):
         raise  # stopped from outside: nobody is waiting for a result
-    except BaseException as e:  # noqa: BLE001 - anything else becomes a typed error for the dead-letter topic
+    except BaseException as e:
         tb = traceback.format_exception_only(type(e), e)[-1].strip()
         if _near_limit(max_memory_mb):
             # under an address-space limit, failed allocations surface as odd errors in C code
-            _send(conn, ("err", "ExtractionMemoryExceeded",
-                       f"extraction reached the {max_memory_mb} MB memory limit ({tb})"))
+            _send(
+                conn,
+                (
+                    "err",
+                    "ExtractionMemoryExceeded",
+                    f"extraction reached the {max_memory_mb} MB memory limit ({tb})",
+                ),
+            )
         else:
             _send(conn, ("err", "CorruptDocument", f"unexpected failure while reading the document: {tb}"))
 
@@ -172,7 +199,8 @@ def _crashed(proc: mp.process.BaseProcess, max_memory_mb: int) -> errors.Extract
     if code is not None and code < 0:
         name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
         return errors.ExtractionMemoryExceeded(
-            f"extraction process was killed by {name} (memory limit {max_memory_mb} MB?)")
+            f"extraction process was killed by {name} (memory limit {max_memory_mb} MB?)"
+        )
     return errors.CorruptDocument(f"extraction process ended without a result (exit code {code})")
 
 
@@ -213,8 +241,9 @@ def extract_bounded(
     ctx = _context()
     scratch = tempfile.mkdtemp(prefix="ogi-extract-")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, data, filename, content_type, max_memory_mb, scratch),
-                       daemon=True)
+    proc = ctx.Process(
+        target=_child, args=(child, data, filename, content_type, max_memory_mb, scratch), daemon=True
+    )
     try:
         proc.start()
     except BaseException:
@@ -251,10 +280,17 @@ def _context() -> mp.context.BaseContext:
         ctx = mp.get_context("forkserver")
         # the readers' libraries too: importing them in every child cost
         # ~0.3 s per document, ten times the extraction of a text report
-        ctx.set_forkserver_preload([
-            "services.extract.engine.pipeline", "services.extract.engine.bounded",
-            "bs4", "charset_normalizer", "docx", "pdfplumber", "lxml.html",
-        ])
+        ctx.set_forkserver_preload(
+            [
+                "services.extract.engine.pipeline",
+                "services.extract.engine.bounded",
+                "bs4",
+                "charset_normalizer",
+                "docx",
+                "pdfplumber",
+                "lxml.html",
+            ]
+        )
         _CTX = ctx
     return _CTX
 
@@ -336,8 +372,9 @@ class _PooledChild:
         self.scratch = tempfile.mkdtemp(prefix="ogi-extract-")
         job_read, self.jobs = ctx.Pipe(duplex=False)
         self.results, result_write = ctx.Pipe(duplex=False)
-        self.proc = ctx.Process(target=_pool_child, args=(job_read, result_write, max_memory_mb, self.scratch),
-                                daemon=True)
+        self.proc = ctx.Process(
+            target=_pool_child, args=(job_read, result_write, max_memory_mb, self.scratch), daemon=True
+        )
         try:
             self.proc.start()
         except BaseException:
@@ -376,8 +413,9 @@ class ExtractorPool:
     """``size`` bounded children reused across documents; :meth:`extract`
     blocks while all are busy. Thread-safe: call it from an executor."""
 
-    def __init__(self, size: int, *, timeout_s: float = 60, max_memory_mb: int = 1024,
-                 max_documents: int = 500) -> None:
+    def __init__(
+        self, size: int, *, timeout_s: float = 60, max_memory_mb: int = 1024, max_documents: int = 500
+    ) -> None:
         self.size = size
         self.timeout_s = timeout_s
         self.max_memory_mb = max_memory_mb
@@ -393,8 +431,14 @@ class ExtractorPool:
             while len(self._idle) < self.size and not self._closed:
                 self._idle.append(_PooledChild(self.max_memory_mb))
 
-    def extract(self, data: bytes, *, filename: str | None = None, content_type: str | None = None,
-                usage: Usage | None = None) -> ExtractedReport:
+    def extract(
+        self,
+        data: bytes,
+        *,
+        filename: str | None = None,
+        content_type: str | None = None,
+        usage: Usage | None = None,
+    ) -> ExtractedReport:
         """Like :func:`extract_bounded`, in the next free child."""
         started = time.monotonic()
         self._free.acquire()

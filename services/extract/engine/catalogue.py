@@ -12,7 +12,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-APPLICANT_COLUMNS = ("natural_person", "commercial", "research", "social_org", "legal_service", "other_org", "total")
+APPLICANT_COLUMNS = (
+    "natural_person",
+    "commercial",
+    "research",
+    "social_org",
+    "legal_service",
+    "other_org",
+    "total",
+)
 APPLICANT_COLUMN_LABELS = {
     "natural_person": "自然人",
     "commercial": "商业企业",
@@ -24,7 +32,13 @@ APPLICANT_COLUMN_LABELS = {
 }
 REVIEW_COLUMNS = ("upheld", "corrected", "other", "pending", "total")
 REVIEW_BLOCKS = ("review", "litigation.direct", "litigation.after_review")
-REVIEW_COLUMN_LABELS = {"upheld": "结果维持", "corrected": "结果纠正", "other": "其他结果", "pending": "尚未审结", "total": "总计"}
+REVIEW_COLUMN_LABELS = {
+    "upheld": "结果维持",
+    "corrected": "结果纠正",
+    "other": "其他结果",
+    "pending": "尚未审结",
+    "total": "总计",
+}
 
 _DOT = r"\s*[.．、]\s*"
 
@@ -54,29 +68,86 @@ APPLICATION_ROWS: tuple[Row, ...] = (
     Row("applications.partially_granted", _p("二", r"部分公开(?:[（(][^）)\d\x1f\x1e]{0,40}[）)])?")),
     Row("applications.refused.total", _p("三", r"不予公开")),
     Row("applications.refused.state_secret", _n("1", r"属于国家秘密"), "applications.refused.total"),
-    Row("applications.refused.prohibited_by_law", _n("2", r"其他法律行政[^\d\x1f]{0,4}?公开"), "applications.refused.total"),
-    Row("applications.refused.security_stability", _n("3", r"危及[“\"”]?三安全一稳定[”\"“]?"), "applications.refused.total"),
-    Row("applications.refused.third_party_rights", _n("4", r"保护第三方合法权益"), "applications.refused.total"),
-    Row("applications.refused.internal_affairs", _n("5", r"属于三类内部事务信息"), "applications.refused.total"),
-    Row("applications.refused.process_information", _n("6", r"属于四类过程性信息"), "applications.refused.total"),
-    Row("applications.refused.enforcement_case_file", _n("7", r"属于行政执法案卷"), "applications.refused.total"),
-    Row("applications.refused.administrative_query", _n("8", r"属于行政查询事项"), "applications.refused.total"),
+    Row(
+        "applications.refused.prohibited_by_law",
+        _n("2", r"其他法律行政[^\d\x1f]{0,4}?公开"),
+        "applications.refused.total",
+    ),
+    Row(
+        "applications.refused.security_stability",
+        _n("3", r"危及[“\"”]?三安全一稳定[”\"“]?"),
+        "applications.refused.total",
+    ),
+    Row(
+        "applications.refused.third_party_rights",
+        _n("4", r"保护第三方合法权益"),
+        "applications.refused.total",
+    ),
+    Row(
+        "applications.refused.internal_affairs",
+        _n("5", r"属于三类内部事务信息"),
+        "applications.refused.total",
+    ),
+    Row(
+        "applications.refused.process_information",
+        _n("6", r"属于四类过程性信息"),
+        "applications.refused.total",
+    ),
+    Row(
+        "applications.refused.enforcement_case_file",
+        _n("7", r"属于行政执法案卷"),
+        "applications.refused.total",
+    ),
+    Row(
+        "applications.refused.administrative_query",
+        _n("8", r"属于行政查询事项"),
+        "applications.refused.total",
+    ),
     Row("applications.unable.total", _p("四", r"无法提供")),
     Row("applications.unable.not_held", _n("1", r"本机关不掌握相关政府信息"), "applications.unable.total"),
-    Row("applications.unable.needs_creation", _n("2", r"没有现成信息需要另行制作"), "applications.unable.total"),
-    Row("applications.unable.unclear_after_correction", _n("3", r"补正后申请内容仍不明确"), "applications.unable.total"),
+    Row(
+        "applications.unable.needs_creation",
+        _n("2", r"没有现成信息需要另行制作"),
+        "applications.unable.total",
+    ),
+    Row(
+        "applications.unable.unclear_after_correction",
+        _n("3", r"补正后申请内容仍不明确"),
+        "applications.unable.total",
+    ),
     Row("applications.not_processed.total", _p("五", r"不予处理")),
-    Row("applications.not_processed.petition_complaint", _n("1", r"信访举报投诉类申请"), "applications.not_processed.total"),
+    Row(
+        "applications.not_processed.petition_complaint",
+        _n("1", r"信访举报投诉类申请"),
+        "applications.not_processed.total",
+    ),
     Row("applications.not_processed.duplicate", _n("2", r"重复申请"), "applications.not_processed.total"),
-    Row("applications.not_processed.publication", _n("3", r"要求提供公开出版物"), "applications.not_processed.total"),
-    Row("applications.not_processed.excessive_repeated", _n("4", r"无正当理由大量反复申请"), "applications.not_processed.total"),
-    Row("applications.not_processed.confirmation_request", _n("5", r"要求行政机关确认或重新出具已获取信息"),
-        "applications.not_processed.total"),
+    Row(
+        "applications.not_processed.publication",
+        _n("3", r"要求提供公开出版物"),
+        "applications.not_processed.total",
+    ),
+    Row(
+        "applications.not_processed.excessive_repeated",
+        _n("4", r"无正当理由大量反复申请"),
+        "applications.not_processed.total",
+    ),
+    Row(
+        "applications.not_processed.confirmation_request",
+        _n("5", r"要求行政机关确认或重新出具已获取信息"),
+        "applications.not_processed.total",
+    ),
     Row("applications.other.total", _p("六", r"其他处理")),
-    Row("applications.other.no_correction",
-        _n("1", r"申请人无正当理由逾期不补正(?:[^\d\x1f]{0,30}?申请)?"), "applications.other.total"),
-    Row("applications.other.fee_unpaid",
-        _n("2", r"申请人逾期未按收费通知要求缴纳费用(?:[^\d\x1f]{0,30}?申请)?"), "applications.other.total"),
+    Row(
+        "applications.other.no_correction",
+        _n("1", r"申请人无正当理由逾期不补正(?:[^\d\x1f]{0,30}?申请)?"),
+        "applications.other.total",
+    ),
+    Row(
+        "applications.other.fee_unpaid",
+        _n("2", r"申请人逾期未按收费通知要求缴纳费用(?:[^\d\x1f]{0,30}?申请)?"),
+        "applications.other.total",
+    ),
     Row("applications.other.other", rf"3{_DOT}其他(?!处理|法律|结果)", "applications.other.total"),
     # a bare 总计 is also a column header (repeated when the table runs over a
     # page): accept it as the row label only when figures follow it
@@ -85,7 +156,9 @@ APPLICATION_ROWS: tuple[Row, ...] = (
 )
 
 PARENTS = {
-    "applications.refused.total": [r.key for r in APPLICATION_ROWS if r.parent == "applications.refused.total"],
+    "applications.refused.total": [
+        r.key for r in APPLICATION_ROWS if r.parent == "applications.refused.total"
+    ],
     "applications.unable.total": [r.key for r in APPLICATION_ROWS if r.parent == "applications.unable.total"],
     "applications.not_processed.total": [
         r.key for r in APPLICATION_ROWS if r.parent == "applications.not_processed.total"
@@ -121,7 +194,9 @@ PROACTIVE_ROWS: tuple[ProactiveRow, ...] = (
     ProactiveRow("proactive.other_services", r"其他对外管理服务事项", (), _ITEMS19),
     ProactiveRow("proactive.penalties", r"行政处罚", ("decisions",), _ITEMS19),
     ProactiveRow("proactive.coercive_measures", r"行政强制", ("decisions",), _ITEMS19),
-    ProactiveRow("proactive.fees", r"行政事业性收费", ("amount_wan_yuan",), ("items_prev_year", "items_change")),
+    ProactiveRow(
+        "proactive.fees", r"行政事业性收费", ("amount_wan_yuan",), ("items_prev_year", "items_change")
+    ),
     ProactiveRow("proactive.procurement", r"政府集中采购", (), ("projects", "amount_wan_yuan")),
 )
 
@@ -161,10 +236,8 @@ ROW_LABELS: dict[str, str] = {
     "applications.not_processed.excessive_repeated": "不予处理 4.无正当理由大量反复申请",
     "applications.not_processed.confirmation_request": "不予处理 5.要求行政机关确认或重新出具已获取信息",
     "applications.other.total": "（六）其他处理 — sum (the only row in gb2019; free text: 其他答复情形)",
-    "applications.other.no_correction":
-        "其他处理 1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请",
-    "applications.other.fee_unpaid":
-        "其他处理 2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请",
+    "applications.other.no_correction": "其他处理 1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请",
+    "applications.other.fee_unpaid": "其他处理 2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请",
     "applications.other.other": "其他处理 3.其他",
     "applications.total_handled": "（七）总计 (free text: 共答复/办结申请N件)",
     "applications.carried_forward": "四、结转下年度继续办理",
@@ -189,11 +262,11 @@ ROW_LABELS: dict[str, str] = {
     "fees.cases": "number of applications that were charged a fee",
     "rates.refusal": "derived, never read: applications.refused.total / applications.total_handled",
     "rates.grant": "derived, never read: (applications.granted + applications.partially_granted) / "
-                   "applications.total_handled",
+    "applications.total_handled",
     "rates.review_correction": "derived, never read: review.corrected / review.total",
     "rates.litigation_correction": "derived, never read: (litigation.direct.corrected + "
-                                   "litigation.after_review.corrected) / (litigation.direct.total + "
-                                   "litigation.after_review.total)",
+    "litigation.after_review.corrected) / (litigation.direct.total + "
+    "litigation.after_review.total)",
 }
 REVIEW_BLOCK_LABELS = {
     "review": "行政复议",
@@ -231,7 +304,7 @@ TEMPLATE_MEANINGS = {
 CHECK_IDENTITIES = {
     "intake_balance": "new_received + carried_over = total_handled + carried_forward",
     "outcome_sum": "granted + partially_granted + refused.total + unable.total + not_processed.total + "
-                   "other.total = total_handled",
+    "other.total = total_handled",
     "reason_sums": "each .total = sum of its reasons",
     "applicant_sums": "for each row, the six applicant columns sum to the total column",
     "review_sum": "行政复议: the four outcomes sum to 总计",

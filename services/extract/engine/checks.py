@@ -26,7 +26,9 @@ def _eq(a: float, b: float) -> bool:
     return abs(a - b) < _EPS
 
 
-def compute(metrics: dict[str, float], breakdown: dict[str, dict[str, float]], *, table: bool) -> dict[str, bool]:
+def compute(
+    metrics: dict[str, float], breakdown: dict[str, dict[str, float]], *, table: bool
+) -> dict[str, bool]:
     out: dict[str, bool] = {}
     g = metrics.get
     a = "applications."
@@ -48,8 +50,7 @@ def compute(metrics: dict[str, float], breakdown: dict[str, dict[str, float]], *
                 aps.append(_eq(sum(cols[c] for c in cat.APPLICANT_COLUMNS[:-1]), cols["total"]))
         if aps:
             out["applicant_sums"] = all(aps)
-        for name, block in (("review_sum", "review"), ("litigation_direct_sum", "litigation.direct"),
-                            ("litigation_after_review_sum", "litigation.after_review")):
+        for name in ("review_sum", "litigation_direct_sum", "litigation_after_review_sum"):
             ks = CHECK_FIGURES[name]  # the outcomes, then their total
             if all(k in metrics for k in ks):
                 out[name] = _eq(sum(metrics[k] for k in ks[:-1]), metrics[ks[-1]])
@@ -63,7 +64,9 @@ def compute(metrics: dict[str, float], breakdown: dict[str, dict[str, float]], *
         if g(a + "other.total") is not None:
             parts.append(a + "other.total")
         else:
-            parts += [k for k in (a + "other.correction_requested", a + "other.other_channel") if k in metrics]
+            parts += [
+                k for k in (a + "other.correction_requested", a + "other.other_channel") if k in metrics
+            ]
         if total is not None and len(parts) >= 2:
             out["freetext_outcome_sum"] = _eq(sum(metrics[k] for k in parts), total)
     return out
@@ -84,8 +87,9 @@ def rows_hold(rows: dict[str, tuple[float, ...]]) -> bool:
     columns; NaN for a blank cell, which no identity can fail). Used to choose
     among readings of a broken table, before any metric exists."""
     get = lambda k: _column_values(rows, k)  # noqa: E731
-    new, co, th, cf = (get("applications." + k) for k in ("new_received", "carried_over", "total_handled",
-                                                         "carried_forward"))
+    new, co, th, cf = (
+        get("applications." + k) for k in ("new_received", "carried_over", "total_handled", "carried_forward")
+    )
     if new and co and th and cf:
         if any(abs(new[i] + co[i] - th[i] - cf[i]) > _EPS for i in range(len(th))):
             return False

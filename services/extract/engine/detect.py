@@ -18,8 +18,14 @@ from services.extract.engine.document import Document
 
 _NOT_REPORT_TITLE = re.compile(r"(?:函|通知|通报|要点|计划|方案|意见|办法|规定|目录|指南|公告|批复|决定)$")
 _REPORT_TITLE = re.compile(r"(?:信息公开|政务公开).{0,10}?(?:报告|年报)")
-_SECTIONS = (r"主动公开(?:政府)?信息", r"依申请公开|收到和处理政府信息公开申请", r"行政复议", r"收费(?:及|和)?减免|信息处理费",
-             r"存在的(?:主要)?问题", r"本报告|统计期限|统计时限")
+_SECTIONS = (
+    r"主动公开(?:政府)?信息",
+    r"依申请公开|收到和处理政府信息公开申请",
+    r"行政复议",
+    r"收费(?:及|和)?减免|信息处理费",
+    r"存在的(?:主要)?问题",
+    r"本报告|统计期限|统计时限",
+)
 
 
 def is_report(doc: Document, ttl: str) -> bool:
@@ -36,7 +42,9 @@ def is_report(doc: Document, ttl: str) -> bool:
     return score >= 4
 
 
-def template(doc: Document, ttl: str, *, app_table: bool, other_rows: int, proactive_variant: str | None) -> Template:
+def template(
+    doc: Document, ttl: str, *, app_table: bool, other_rows: int, proactive_variant: str | None
+) -> Template:
     if app_table or proactive_variant:
         if proactive_variant == "gb2021":
             return Template.GB2021

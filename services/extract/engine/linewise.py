@@ -21,6 +21,7 @@ disagree with any row that reading took.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -42,7 +43,8 @@ PRINTED_GB2021 = tuple(r.key for r in cat.APPLICATION_ROWS if r.key not in _PARE
 # the 2019 layout prints (六)其他处理 as one row without reasons
 _OTHER = cat.PARENTS["applications.other.total"]
 PRINTED_OTHER_SINGLE = tuple(
-    "applications.other.total" if k == _OTHER[0] else k for k in PRINTED_GB2021 if k not in _OTHER[1:])
+    "applications.other.total" if k == _OTHER[0] else k for k in PRINTED_GB2021 if k not in _OTHER[1:]
+)
 ORDERS = (PRINTED_GB2021, PRINTED_OTHER_SINGLE)
 
 
@@ -110,7 +112,7 @@ def _line(doc: Document, start: int, end: int) -> Line | None:
             num = _NUMBER.match(body, i)
             if num and (i == 0 or not body[i - 1].isdigit()):
                 whole = num.group().lstrip("+-").split(".")[0]
-                if len(whole) > _MAX_DIGITS or len(whole) > 1 and whole[0] == "0":
+                if len(whole) > _MAX_DIGITS or (len(whole) > 1 and whole[0] == "0"):
                     opaque = True  # cells run together ("0000000"): the splitter's business
                 tokens.append(Token(float(num.group()), cell_start + i, cell_start + num.end()))
                 i = num.end()
@@ -129,7 +131,12 @@ def _line(doc: Document, start: int, end: int) -> Line | None:
                     opaque = True  # text after figures on one text line: not a table row
                 label.append(ch)
             i += 1
-    while in_cells and tokens and tokens[-1].value is None and not text[tokens[-1].start:tokens[-1].end].strip():
+    while (
+        in_cells
+        and tokens
+        and tokens[-1].value is None
+        and not text[tokens[-1].start : tokens[-1].end].strip()
+    ):
         tokens.pop()  # trailing empty cells pad the row
     lab = "".join(label)
     if not lab and not tokens:
@@ -151,7 +158,11 @@ def _keys(label: str) -> list[str]:
 
 def _continues(label: str) -> bool:
     """A text-only line that starts no catalogue label: the rest of a wrapped label."""
-    return bool(label) and not _keys(label) and not re.match(r"[（(][一二三四五六七][）)]|[一二三四五六七]、|\d[.．、]", label)
+    return (
+        bool(label)
+        and not _keys(label)
+        and not re.match(r"[（(][一二三四五六七][）)]|[一二三四五六七]、|\d[.．、]", label)
+    )
 
 
 def _repair(lines: list[Line], warnings: list[str]) -> list[Line]:
@@ -162,8 +173,13 @@ def _repair(lines: list[Line], warnings: list[str]) -> list[Line]:
     while i < len(lines):
         ln = lines[i]
         # a wrapped label: the continuation joins the line above (which holds the figures)
-        if not ln.tokens and out and out[-1].tokens and _continues(ln.label) \
-                and _keys(out[-1].label + ln.label):
+        if (
+            not ln.tokens
+            and out
+            and out[-1].tokens
+            and _continues(ln.label)
+            and _keys(out[-1].label + ln.label)
+        ):
             prev = out[-1]
             prev.label += ln.label
             prev.keys = _keys(prev.label)
@@ -171,10 +187,16 @@ def _repair(lines: list[Line], warnings: list[str]) -> list[Line]:
             i += 1
             continue
         # a noted figure alone on its line, repeated in the row below: drop it
-        if not ln.label and len(ln.tokens) == 1 and ln.tokens[0].noted and i + 1 < len(lines) \
-                and any(t.value == ln.tokens[0].value for t in lines[i + 1].tokens):
-            warnings.append(f"applications: '{ln.tokens[0].value:g}' with a note above its row "
-                            "read as a repeat")
+        if (
+            not ln.label
+            and len(ln.tokens) == 1
+            and ln.tokens[0].noted
+            and i + 1 < len(lines)
+            and any(t.value == ln.tokens[0].value for t in lines[i + 1].tokens)
+        ):
+            warnings.append(
+                f"applications: '{ln.tokens[0].value:g}' with a note above its row read as a repeat"
+            )
             i += 1
             continue
         # a label alone on its line: the figures are on the next line, which has no label; the
@@ -182,8 +204,12 @@ def _repair(lines: list[Line], warnings: list[str]) -> list[Line]:
         if not ln.tokens and i + 1 < len(lines) and lines[i + 1].tokens and not lines[i + 1].label:
             nxt = lines[i + 1]
             after = lines[i + 2] if i + 2 < len(lines) else None
-            wraps = after is not None and not after.tokens and _continues(after.label) \
+            wraps = (
+                after is not None
+                and not after.tokens
+                and _continues(after.label)
                 and bool(_keys(ln.label + after.label))
+            )
             if ln.keys or wraps:
                 out.append(Line(ln.label, nxt.tokens, ln.start, nxt.end, _keys(ln.label), nxt.opaque))
                 i += 2
@@ -204,7 +230,7 @@ def _sums(tokens: list[Token]) -> bool:
 
 def _move_strays(rows: list[Line], warnings: list[str]) -> None:
     """A cell pushed into the next row: one row one short, the next one long."""
-    for a, b in zip(rows, rows[1:]):
+    for a, b in itertools.pairwise(rows):
         if len(a.tokens) == N - 1 and len(b.tokens) == N + 1:
             ta, tb = a.tokens + b.tokens[:1], b.tokens[1:]
         elif len(a.tokens) == N + 1 and len(b.tokens) == N - 1:
@@ -213,8 +239,9 @@ def _move_strays(rows: list[Line], warnings: list[str]) -> None:
             continue
         if _sums(ta) and _sums(tb) and all(t.value is not None for t in ta + tb):
             a.tokens, b.tokens = ta, tb
-            warnings.append(f"applications: a cell pushed into the next row moved back ('{a.label[:12]}'); "
-                            "both rows sum")
+            warnings.append(
+                f"applications: a cell pushed into the next row moved back ('{a.label[:12]}'); both rows sum"
+            )
 
 
 def read(doc: Document, start: int, end: int, warnings: list[str]) -> dict[str, Values]:
@@ -231,7 +258,11 @@ def read(doc: Document, start: int, end: int, warnings: list[str]) -> dict[str, 
     fits = [p for p in (_place(rows, order) for order in ORDERS) if p is not None]
     # the row order that leaves fewest rows unplaced, then places fewest by order alone
     fits.sort(key=lambda p: (p[2], len(p[1])))
-    if len(fits) == 2 and fits[0] != fits[1] and (fits[0][2], len(fits[0][1])) == (fits[1][2], len(fits[1][1])):
+    if (
+        len(fits) == 2
+        and fits[0] != fits[1]
+        and (fits[0][2], len(fits[0][1])) == (fits[1][2], len(fits[1][1]))
+    ):
         warnings.append("applications: the rows fit both the 2021 and the 2019 row order; left out")
         return {}
     if not fits:
@@ -239,30 +270,53 @@ def read(doc: Document, start: int, end: int, warnings: list[str]) -> dict[str, 
         return {}
     placed, by_order, unplaced = fits[0]
     if unplaced:
-        warnings.append(f"applications: {unplaced} rows without labels do not fit the template's row order "
-                        "between their labelled neighbours; left out")
+        warnings.append(
+            f"applications: {unplaced} rows without labels do not fit the template's row order "
+            "between their labelled neighbours; left out"
+        )
     if by_order:
-        table = {k: tuple(t.value if t.value is not None else float("nan") for t in ln.tokens)
-                 for k, ln in placed.items()}
-        if not all(_sums(placed[k].tokens) for k in by_order) or not _identities_checked(table) \
-                or not checks.rows_hold(table):
-            warnings.append("applications: rows without labels placed by the template's order do not satisfy "
-                            "the table's identities; left out")
+        table = {
+            k: tuple(t.value if t.value is not None else float("nan") for t in ln.tokens)
+            for k, ln in placed.items()
+        }
+        if (
+            not all(_sums(placed[k].tokens) for k in by_order)
+            or not _identities_checked(table)
+            or not checks.rows_hold(table)
+        ):
+            warnings.append(
+                "applications: rows without labels placed by the template's order do not satisfy "
+                "the table's identities; left out"
+            )
             placed = {k: ln for k, ln in placed.items() if k not in by_order}
         else:
-            warnings.append(f"applications: {len(by_order)} rows without labels placed by the template's "
-                            "row order (every identity holds)")
+            warnings.append(
+                f"applications: {len(by_order)} rows without labels placed by the template's "
+                "row order (every identity holds)"
+            )
     # a row the label reader could not read came through a broken conversion: its own identity must
     # hold (a row with blank columns cannot say, and is kept as printed)
     off = sorted(k for k, ln in placed.items() if len(ln.tokens) == N and not _sums(ln.tokens))
     if off:
-        warnings.append(f"applications: {', '.join(off)}: applicant columns do not sum to the total in the "
-                        "line-by-line reading; left out")
+        warnings.append(
+            f"applications: {', '.join(off)}: applicant columns do not sum to the total in the "
+            "line-by-line reading; left out"
+        )
         placed = {k: ln for k, ln in placed.items() if k not in off}
-    return {k: Values([t.value for t in ln.tokens], start=ln.tokens[0].start, end=ln.tokens[-1].end,
-                      text=doc.text[ln.tokens[0].start:ln.tokens[-1].end].replace(CELL_SEP, " ")
-                      .replace(ROW_SEP, "").strip()[:200], block=doc.block_at(ln.tokens[0].start))
-            for k, ln in placed.items() if len(ln.tokens) == N}
+    return {
+        k: Values(
+            [t.value for t in ln.tokens],
+            start=ln.tokens[0].start,
+            end=ln.tokens[-1].end,
+            text=doc.text[ln.tokens[0].start : ln.tokens[-1].end]
+            .replace(CELL_SEP, " ")
+            .replace(ROW_SEP, "")
+            .strip()[:200],
+            block=doc.block_at(ln.tokens[0].start),
+        )
+        for k, ln in placed.items()
+        if len(ln.tokens) == N
+    }
 
 
 def _place(rows: list[Line], order: tuple[str, ...]) -> tuple[dict[str, Line], set[str], int] | None:
@@ -292,14 +346,14 @@ def _place(rows: list[Line], order: tuple[str, ...]) -> tuple[dict[str, Line], s
     by_order: set[str] = set()
     unplaced = 0
     bounds = [(-1, -1)] + anchors + [(len(seq), len(order))]
-    for (r0, t0), (r1, t1) in zip(bounds, bounds[1:]):
+    for (r0, t0), (r1, t1) in itertools.pairwise(bounds):
         if 0 <= r1 < len(seq):
             placed[order[t1]] = seq[r1]
-        gap_rows, gap_keys = seq[r0 + 1:r1], order[t0 + 1:t1]
+        gap_rows, gap_keys = seq[r0 + 1 : r1], order[t0 + 1 : t1]
         if len(gap_rows) != len(gap_keys):
             unplaced += len(gap_rows)
             continue
-        for ln, key in zip(gap_rows, gap_keys):
+        for ln, key in zip(gap_rows, gap_keys, strict=False):
             placed[key] = ln
             by_order.add(key)
     return placed, by_order, unplaced
@@ -307,6 +361,10 @@ def _place(rows: list[Line], order: tuple[str, ...]) -> tuple[dict[str, Line], s
 
 def _identities_checked(table: dict[str, tuple[float, ...]]) -> bool:
     """Rows placed by order are kept only when both cross-row identities can run."""
-    needed = ("applications.new_received", "applications.carried_over", "applications.total_handled",
-              "applications.carried_forward")
+    needed = (
+        "applications.new_received",
+        "applications.carried_over",
+        "applications.total_handled",
+        "applications.carried_forward",
+    )
     return all(k in table for k in needed)

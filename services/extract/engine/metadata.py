@@ -16,8 +16,12 @@ _ORG = re.compile(
     r"[\u4e00-\u9fa5]{2,14}?(?:省|市|自治区|自治州|区|县|旗|盟|州)[\u4e00-\u9fa5]{0,16}?"
     r"(?:人民政府办公厅|人民政府办公室|人民政府|管理委员会|委员会|监督管理局|管理局|局|厅|办公室|委|署|院|中心)"
 )
-_ORG_TAIL = re.compile(r"(?:人民政府办公厅|人民政府办公室|人民政府|管理委员会|委员会|管理局|局|厅|办公室|委|署|院|中心)$")
-_ADMIN_UNIT = re.compile(r"[\u4e00-\u9fa5]{1,12}(?:省|自治区|自治州|市|州|盟|区|县|旗)(?![场民政直属级委监管长])")
+_ORG_TAIL = re.compile(
+    r"(?:人民政府办公厅|人民政府办公室|人民政府|管理委员会|委员会|管理局|局|厅|办公室|委|署|院|中心)$"
+)
+_ADMIN_UNIT = re.compile(
+    r"[\u4e00-\u9fa5]{1,12}(?:省|自治区|自治州|市|州|盟|区|县|旗)(?![场民政直属级委监管长])"
+)
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 _CN_DIGITS = str.maketrans("〇○零一二三四五六七八九", "00012345678" + "9")
 _CN_YEAR = re.compile(r"(二[〇○零][〇○零一二三四五六七八九]{2})\s*年")
@@ -45,16 +49,30 @@ def title(doc: Document) -> str:
     all_lines = [x for x in all_lines if x]
     first = all_lines[0] if all_lines else ""
     if len(first) <= 60 and not re.search(r"[。，,；;：:《>]", first):
-        if re.search(r"(?:函|通知|通报|要点|计划|方案|意见)$", first) or (_TITLE_LINE.search(first) and _has_agency(first)):
+        if re.search(r"(?:函|通知|通报|要点|计划|方案|意见)$", first) or (
+            _TITLE_LINE.search(first) and _has_agency(first)
+        ):
             return first
     for i, x in enumerate(all_lines[:40]):
-        if len(x) <= 80 and _TITLE_LINE.search(x) and not x.startswith(("根据", "本报告", "按照")) \
-                and not re.search(r"[。，,；;：:《>»|]", x):
+        if (
+            len(x) <= 80
+            and _TITLE_LINE.search(x)
+            and not x.startswith(("根据", "本报告", "按照"))
+            and not re.search(r"[。，,；;：:《>»|]", x)
+        ):
             prev = all_lines[i - 1] if i else ""
             # a title broken over two lines ("XX局2023年度政府信息" / "公开工作年度报告")
-            if i and len(prev) <= 40 and not re.search(r"[。，,；：:]", prev) and not _TITLE_LINE.search(prev) \
-                    and re.search(r"(?:19|20)\d{2}|[〇○零一二三四五六七八九]{4}|局|政府|委员会|办公室|区|县|市", prev) \
-                    and not re.search(r"[。，,；：:]", x[:6]) and not _has_agency(x):
+            if (
+                i
+                and len(prev) <= 40
+                and not re.search(r"[。，,；：:]", prev)
+                and not _TITLE_LINE.search(prev)
+                and re.search(
+                    r"(?:19|20)\d{2}|[〇○零一二三四五六七八九]{4}|局|政府|委员会|办公室|区|县|市", prev
+                )
+                and not re.search(r"[。，,；：:]", x[:6])
+                and not _has_agency(x)
+            ):
                 return (prev + x)[:100]
             return x[:100]
     if doc.meta.get("page_title") and _TITLE_LINE.search(doc.meta["page_title"]):
@@ -85,10 +103,14 @@ def agency(doc: Document, ttl: str) -> str | None:
     ttl = _INDEX_LABEL.sub("", ttl.replace(" ", ""))
     m = _TITLE_AGENCY.match(ttl)
     if m and len(m.group("agency")) >= 2:
-        return m.group("agency").strip("《》“”\" ")
+        return m.group("agency").strip('《》“”" ')
     m = _TITLE_YEAR_FIRST.match(ttl)
-    if m and len(m.group("agency")) >= 3 and (_ORG_TAIL.search(m.group("agency")) or region(m.group("agency"))):
-        return m.group("agency").strip("《》“”\" ")
+    if (
+        m
+        and len(m.group("agency")) >= 3
+        and (_ORG_TAIL.search(m.group("agency")) or region(m.group("agency")))
+    ):
+        return m.group("agency").strip('《》“”" ')
     head = doc.text[:3000]
     m = re.search(r"(?:现将|现公布)(?P<agency>[\u4e00-\u9fa5（）()]{3,30}?)(?:19|20)\d{2}\s*年", head)
     if m and _ORG_TAIL.search(m.group("agency")):

@@ -21,8 +21,20 @@ import unicodedata
 from ogi.vocabulary import t2s_changing_characters, to_simplified
 
 _FULLWIDTH = str.maketrans(
-    {**{chr(0xFF10 + i): str(i) for i in range(10)}, "．": ".", "＋": "+", "－": "-", "\u3000": " ",
-     "\xa0": " ", "\u2002": " ", "\u2003": " ", "\u200b": "", "\ufeff": "", "\t": " ", "\r": ""}
+    {
+        **{chr(0xFF10 + i): str(i) for i in range(10)},
+        "．": ".",
+        "＋": "+",
+        "－": "-",
+        "\u3000": " ",
+        "\xa0": " ",
+        "\u2002": " ",
+        "\u2003": " ",
+        "\u200b": "",
+        "\ufeff": "",
+        "\t": " ",
+        "\r": "",
+    }
 )
 _THOUSANDS = re.compile(r"(?<=\d)[,，](?=\d{3}(?!\d))")
 _WS_BETWEEN_TEXT = re.compile(r"(?<=[^\d\s\x1e\x1f])[ ]+(?=[^\d\s\x1e\x1f+\-./])")
@@ -47,7 +59,7 @@ def is_traditional(text: str) -> bool:
     if t2s_changing_characters().isdisjoint(sample):
         return False
     simplified = to_simplified(sample)
-    changed = sum(1 for a, b in zip(sample, simplified) if a != b)
+    changed = sum(1 for a, b in zip(sample, simplified, strict=False) if a != b)
     return changed >= 2 and changed / len(sample) > 0.03
 
 

@@ -51,7 +51,10 @@ def _parse(raw: RawDocument, digest: str, filename: str | None) -> ExtractedRepo
         report.warnings.append("no text layer: the document has no extractable text (scanned?); nothing read")
         return report
     if report.published_at is None:
-        m = re.search(r"(?:发布时间|发布日期|成文日期|时间)[:：]\s*((?:19|20)\d{2}[-年/.]\d{1,2}[-月/.]\d{1,2})", doc.text[:3000])
+        m = re.search(
+            r"(?:发布时间|发布日期|成文日期|时间)[:：]\s*((?:19|20)\d{2}[-年/.]\d{1,2}[-月/.]\d{1,2})",
+            doc.text[:3000],
+        )
         report.published_at = _date(m.group(1)) if m else None
     ttl = metadata.title(doc)
     report.script = Script.TRADITIONAL if doc.traditional else Script.SIMPLIFIED
@@ -64,8 +67,13 @@ def _parse(raw: RawDocument, digest: str, filename: str | None) -> ExtractedRepo
     if span is not None:
         tables.parse_applications(doc, res, span)
     variant = tables.parse_proactive(doc, res, limit=span[0] if span else None)
-    template = detect.template(doc, ttl, app_table=span is not None and res.found,
-                               other_rows=res.other_rows, proactive_variant=variant)
+    template = detect.template(
+        doc,
+        ttl,
+        app_table=span is not None and res.found,
+        other_rows=res.other_rows,
+        proactive_variant=variant,
+    )
     report.template = template
     if template == Template.NONE:
         report.warnings.append("not an annual report (title/content): nothing read")
@@ -76,7 +84,7 @@ def _parse(raw: RawDocument, digest: str, filename: str | None) -> ExtractedRepo
     warnings: list[str] = []
     if template in (Template.GB2021, Template.GB2019):
         tables.parse_review(doc, res, after=span[0] if span else 0)
-        if doc.format == "pdf" and not res.apps_from_cells or res.figures_above_labels:
+        if (doc.format == "pdf" and not res.apps_from_cells) or res.figures_above_labels:
             _distrust_pdf_text_layout(res)
         metrics.update(res.metrics)
         prov.update(res.provenance)
@@ -90,8 +98,10 @@ def _parse(raw: RawDocument, digest: str, filename: str | None) -> ExtractedRepo
                 metrics[k] = p_vals[k]
                 prov[k] = p_prov[k]
             elif k in p_vals and metrics[k] != p_vals[k]:
-                warnings.append(f"{k}: the table says {metrics[k]:g} but the text says {p_vals[k]:g}; "
-                                "the table's figure kept")
+                warnings.append(
+                    f"{k}: the table says {metrics[k]:g} but the text says {p_vals[k]:g}; "
+                    "the table's figure kept"
+                )
         report.checks = checks.compute(metrics, report.breakdown, table=True)
         for name, why in sections.incomplete(doc, metrics):
             report.incomplete_sections.append(name)
@@ -102,8 +112,10 @@ def _parse(raw: RawDocument, digest: str, filename: str | None) -> ExtractedRepo
 
     for k, v in rates.compute(metrics).items():
         metrics[k] = v
-        prov[k] = Provenance(kind=prov["applications.total_handled"].kind if "applications.total_handled" in prov
-                             else "table", text="computed from the figures, not read")
+        prov[k] = Provenance(
+            kind=prov["applications.total_handled"].kind if "applications.total_handled" in prov else "table",
+            text="computed from the figures, not read",
+        )
     report.metrics = metrics
     report.provenance = prov
     _mark_ocr(doc, prov)
@@ -127,7 +139,9 @@ def _mark_ocr(doc: Document, prov: dict[str, Provenance]) -> None:
             continue
         read = [b for b in doc.blocks_in(*p.span) if b.confidence is not None]
         # the blocks holding figures: a row's span also touches its label cell
-        confs = [b.confidence for b in read if any(ch.isdigit() for ch in b.text)] or [b.confidence for b in read]
+        confs = [b.confidence for b in read if any(ch.isdigit() for ch in b.text)] or [
+            b.confidence for b in read
+        ]
         if confs:
             p.via, p.confidence = "ocr", min(confs)
 
@@ -158,12 +172,19 @@ def _distrust_pdf_text_layout(res: tables.TableResult) -> None:
         res.metrics.pop(k)
         res.provenance.pop(k, None)
     res.breakdown.clear()
-    res.warnings.append("application table read from text lines (a PDF without a table grid, or figures above "
-                        "their labels) and its identities do not confirm the row order; application figures left out")
+    res.warnings.append(
+        "application table read from text lines (a PDF without a table grid, or figures above "
+        "their labels) and its identities do not confirm the row order; application figures left out"
+    )
 
 
-def _settle_pending(res: tables.TableResult, stated: dict[str, float], metrics: dict[str, float],
-                    prov: dict[str, Provenance], warnings: list[str]) -> None:
+def _settle_pending(
+    res: tables.TableResult,
+    stated: dict[str, float],
+    metrics: dict[str, float],
+    prov: dict[str, Provenance],
+    warnings: list[str],
+) -> None:
     """A run-together proactive row that splits several ways is settled when
     the prose states one of its cells: keep the splits that agree with it and
     take the columns on which those agree."""
@@ -178,8 +199,9 @@ def _settle_pending(res: tables.TableResult, stated: dict[str, float], metrics: 
             if key in stated:
                 keep = [cand for cand in keep if abs(cand[j] - stated[key]) < 1e-6]
         if not keep:
-            warnings.append(f"{prefix}: the text states figures no split of '{v.text}' allows; "
-                            "the row is left out")
+            warnings.append(
+                f"{prefix}: the text states figures no split of '{v.text}' allows; the row is left out"
+            )
             continue
         if len(keep) == len(v.candidates):
             continue
@@ -188,12 +210,21 @@ def _settle_pending(res: tables.TableResult, stated: dict[str, float], metrics: 
             key = f"{prefix}.{c}"
             if len(opts) == 1 and key not in metrics:
                 metrics[key] = next(iter(opts))
-                prov[key] = Provenance(kind="table", row=prefix, column=c, span=(v.start, v.end),
-                                       text=f"{v.text} (split fixed by the figure stated in the text)")
-        warnings.append(f"{prefix}: '{v.text}' narrowed to {len(keep)} split(s) by figures stated in the text")
+                prov[key] = Provenance(
+                    kind="table",
+                    row=prefix,
+                    column=c,
+                    span=(v.start, v.end),
+                    text=f"{v.text} (split fixed by the figure stated in the text)",
+                )
+        warnings.append(
+            f"{prefix}: '{v.text}' narrowed to {len(keep)} split(s) by figures stated in the text"
+        )
 
 
-def _freetext(doc: Document, metrics: dict[str, float], prov: dict[str, Provenance], warnings: list[str]) -> None:
+def _freetext(
+    doc: Document, metrics: dict[str, float], prov: dict[str, Provenance], warnings: list[str]
+) -> None:
     """Prose plus the 2008-era statistics table, reconciled: where the two
     disagree the key is left out (a wrong number is worse than none)."""
     t_vals, t_cands, t_prov, t_warn = tables.parse_legacy(doc)
@@ -205,18 +236,22 @@ def _freetext(doc: Document, metrics: dict[str, float], prov: dict[str, Provenan
         p = next(iter(stated)) if len(stated) == 1 else None
         if key in t_vals:
             t = t_vals[key]
-            if not stated or t in stated and len(stated) == 1:
+            if not stated or (t in stated and len(stated) == 1):
                 metrics[key], prov[key] = t, t_prov[key]
             else:
-                warnings.append(f"{key}: the table says {t:g} but the text says "
-                                f"{', '.join(f'{x:g}' for x in sorted(stated))}; left out")
+                warnings.append(
+                    f"{key}: the table says {t:g} but the text says "
+                    f"{', '.join(f'{x:g}' for x in sorted(stated))}; left out"
+                )
         elif key in t_cands:
             if p is not None and p in t_cands[key]:
                 metrics[key] = p
                 prov[key] = pr.values[key][0][1]
             else:
-                warnings.append(f"{key}: table cell splits several ways ({t_cands[key]}) and the text does not "
-                                "decide; left out")
+                warnings.append(
+                    f"{key}: table cell splits several ways ({t_cands[key]}) and the text does not "
+                    "decide; left out"
+                )
         elif p is not None:
             metrics[key] = p
             prov[key] = pr.values[key][0][1]

@@ -18,9 +18,9 @@ try:
 except ImportError:  # pragma: no cover - Python < 3.11
     import sre_parse as re_parser  # type: ignore[no-redef]
 
+from schemas.events import Provenance
 from services.extract.engine import normalize
 from services.extract.engine.document import Document
-from schemas.events import Provenance
 
 # A number slot starts only where a number starts and holds at most a
 # figure's worth of digits. Without the look-behinds every position inside a
@@ -84,93 +84,245 @@ _NO_REVIEW = re.compile(r"复议|诉讼|举报|投诉|审批")
 
 RULES: tuple[Rule, ...] = (
     # intake
-    _r("applications.new_received",
-       rf"(?:收到|受理|接到|接收)(?:了)?{G}{{0,20}}?申请(?:公开)?(?:的)?(?:数量|总数|总量)?(?:共|共计|为|是)?\s*{N}{U}(?!\s*[，,]?\s*(?:约)?占)",
-       context=_CONTEXT_APPLY, exclude=_NO_REVIEW),
-    _r("applications.new_received", rf"(?:共|累计|全年)?(?:收到|受理|接到){G}{{0,6}}?{N}\s*(?:件|条|个|份)(?:政府信息公开|信息公开|依申请公开)?申请",
-       context=_CONTEXT_APPLY, exclude=_NO_REVIEW),
-    _r("applications.new_received", rf"(?:未|没有|无)(?:收到|受理|接到){G}{{0,12}}?(?:信息公开|依申请公开){G}{{0,6}}?申请",
-       zero=True, exclude=_NO_REVIEW),
-    _r("applications.total_handled",
-       rf"(?:答复|办结|处理完毕){G}{{0,16}}?申请(?:共|共计|总数)?\s*{N}{U}", context=_CONTEXT_APPLY, exclude=_NO_REVIEW),
-    _r("applications.total_handled", rf"答复总数(?:为)?\s*{N}{U}", context=_CONTEXT_APPLY, exclude=_NO_REVIEW),
-    _r("applications.total_handled", rf"(?:已|均已|共|全部)(?:答复|办结)(?:了)?\s*{N}{U}", context=_CONTEXT_APPLY,
-       exclude=_NO_REVIEW),
+    _r(
+        "applications.new_received",
+        rf"(?:收到|受理|接到|接收)(?:了)?{G}{{0,20}}?申请(?:公开)?(?:的)?(?:数量|总数|总量)?(?:共|共计|为|是)?\s*{N}{U}(?!\s*[，,]?\s*(?:约)?占)",
+        context=_CONTEXT_APPLY,
+        exclude=_NO_REVIEW,
+    ),
+    _r(
+        "applications.new_received",
+        rf"(?:共|累计|全年)?(?:收到|受理|接到){G}{{0,6}}?{N}\s*(?:件|条|个|份)(?:政府信息公开|信息公开|依申请公开)?申请",
+        context=_CONTEXT_APPLY,
+        exclude=_NO_REVIEW,
+    ),
+    _r(
+        "applications.new_received",
+        rf"(?:未|没有|无)(?:收到|受理|接到){G}{{0,12}}?(?:信息公开|依申请公开){G}{{0,6}}?申请",
+        zero=True,
+        exclude=_NO_REVIEW,
+    ),
+    _r(
+        "applications.total_handled",
+        rf"(?:答复|办结|处理完毕){G}{{0,16}}?申请(?:共|共计|总数)?\s*{N}{U}",
+        context=_CONTEXT_APPLY,
+        exclude=_NO_REVIEW,
+    ),
+    _r(
+        "applications.total_handled", rf"答复总数(?:为)?\s*{N}{U}", context=_CONTEXT_APPLY, exclude=_NO_REVIEW
+    ),
+    _r(
+        "applications.total_handled",
+        rf"(?:已|均已|共|全部)(?:答复|办结)(?:了)?\s*{N}{U}",
+        context=_CONTEXT_APPLY,
+        exclude=_NO_REVIEW,
+    ),
     # number before the outcome ("7件予以公开，4件为部分公开")
-    _r("applications.granted", rf"{N}\s*件(?:申请)?(?:为|属于)?(?:同意公开|予以公开)", context=_CONTEXT_APPLY),
-    _r("applications.partially_granted", rf"{N}\s*件(?:申请)?(?:为|属于)?(?:同意)?部分公开", context=_CONTEXT_APPLY),
-    _r("applications.refused.total", rf"{N}\s*件(?:申请)?(?:为|属于)?(?:不同意公开|不予公开|不予以公开)",
-       context=_CONTEXT_APPLY),
+    _r(
+        "applications.granted", rf"{N}\s*件(?:申请)?(?:为|属于)?(?:同意公开|予以公开)", context=_CONTEXT_APPLY
+    ),
+    _r(
+        "applications.partially_granted",
+        rf"{N}\s*件(?:申请)?(?:为|属于)?(?:同意)?部分公开",
+        context=_CONTEXT_APPLY,
+    ),
+    _r(
+        "applications.refused.total",
+        rf"{N}\s*件(?:申请)?(?:为|属于)?(?:不同意公开|不予公开|不予以公开)",
+        context=_CONTEXT_APPLY,
+    ),
     _r("applications.withdrawn", rf"{N}\s*件(?:为)?申请人(?:主动)?撤(?:销|回)", context=_CONTEXT_APPLY),
-    _r("applications.new_received", rf"本年(?:度)?新收(?:到)?(?:政府信息公开)?申请(?:数量)?(?:为|共)?\s*{N}{U}"),
-    _r("applications.carried_over", rf"上年(?:度)?结转(?:的)?(?:政府信息公开)?(?:申请)?(?:数量)?(?:为)?\s*{N}{U}"),
+    _r(
+        "applications.new_received",
+        rf"本年(?:度)?新收(?:到)?(?:政府信息公开)?申请(?:数量)?(?:为|共)?\s*{N}{U}",
+    ),
+    _r(
+        "applications.carried_over",
+        rf"上年(?:度)?结转(?:的)?(?:政府信息公开)?(?:申请)?(?:数量)?(?:为)?\s*{N}{U}",
+    ),
     _r("applications.carried_forward", rf"结转(?:至|到)?下(?:一)?年度?(?:继续办理)?(?:的)?\s*{N}{U}"),
-    _r("applications.carried_forward", rf"{N}\s*件(?:申请)?结转(?:至|到)?下(?:一)?年度?", context=_CONTEXT_APPLY, window=200),
-    _r("applications.unable.total", rf"(?<!\d\.)(?<![、）)])无法提供(?:的)?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
-    _r("applications.not_processed.total", rf"(?<![、）)])不予处理(?:的)?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
+    _r(
+        "applications.carried_forward",
+        rf"{N}\s*件(?:申请)?结转(?:至|到)?下(?:一)?年度?",
+        context=_CONTEXT_APPLY,
+        window=200,
+    ),
+    _r(
+        "applications.unable.total",
+        rf"(?<!\d\.)(?<![、）)])无法提供(?:的)?\s*{N}{U}",
+        context=_CONTEXT_APPLY,
+        window=200,
+    ),
+    _r(
+        "applications.not_processed.total",
+        rf"(?<![、）)])不予处理(?:的)?\s*{N}{U}",
+        context=_CONTEXT_APPLY,
+        window=200,
+    ),
     # outcomes (2008 regulation categories and the 2019 ones)
-    _r("applications.already_public", rf"属于已(?:经)?主动公开(?:的)?(?:范围|信息|内容)?(?:的)?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
-    _r("applications.granted_or_partial", rf"(?:同意|予以)公开或(?:同意)?部分公开(?:答复)?(?:的)?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
-    _r("applications.granted", rf"(?<![不或])(?<!主动)(?:同意公开|予以公开)(?:答复)?(?:数)?(?:的)?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
-    _r("applications.partially_granted", rf"(?<![或])(?:同意)?部分公开(?:答复)?(?:数)?(?:的)?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
-    _r("applications.refused.total", rf"(?:不同意公开|不予公开|不予以公开)(?:答复)?(?:数)?(?:的)?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
+    _r(
+        "applications.already_public",
+        rf"属于已(?:经)?主动公开(?:的)?(?:范围|信息|内容)?(?:的)?\s*{N}{U}",
+        context=_CONTEXT_APPLY,
+        window=200,
+    ),
+    _r(
+        "applications.granted_or_partial",
+        rf"(?:同意|予以)公开或(?:同意)?部分公开(?:答复)?(?:的)?\s*{N}{U}",
+        context=_CONTEXT_APPLY,
+        window=200,
+    ),
+    _r(
+        "applications.granted",
+        rf"(?<![不或])(?<!主动)(?:同意公开|予以公开)(?:答复)?(?:数)?(?:的)?\s*{N}{U}",
+        context=_CONTEXT_APPLY,
+        window=200,
+    ),
+    _r(
+        "applications.partially_granted",
+        rf"(?<![或])(?:同意)?部分公开(?:答复)?(?:数)?(?:的)?\s*{N}{U}",
+        context=_CONTEXT_APPLY,
+        window=200,
+    ),
+    _r(
+        "applications.refused.total",
+        rf"(?:不同意公开|不予公开|不予以公开)(?:答复)?(?:数)?(?:的)?\s*{N}{U}",
+        context=_CONTEXT_APPLY,
+        window=200,
+    ),
     # an explicit "there were none" ("无不予公开政府信息情况", "没有不予公开的申请"); the
     # noun after the phrase is required, so a bare "无不予公开" in a heading reads nothing
-    _r("applications.refused.total",
-       r"(?:无|没有|不存在|未出现)(?:任何)?(?:不予公开|不予以公开|不同意公开)(?:的)?(?:政府)?(?:信息)?(?:公开)?(?:申请)?(?:的)?(?:情况|情形|答复|申请)",
-       zero=True),
-    _r("applications.unable.not_this_agency",
-       rf"(?:不属于本(?:行政)?机关(?:公开|职责|职能)?(?:范围)?(?:的)?(?:信息)?|非本(?:行政)?机关(?:公开|职责|职能)?(?:范围)?(?:的)?(?:政府)?(?:信息)?)\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
-    _r("applications.unable.not_held",
-       rf"(?:本(?:行政)?机关不掌握(?:的|相关)?(?:政府)?(?:信息)?|(?:申请|政府)?信息不存在(?:的)?)\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
-    _r("applications.unable.needs_creation", rf"没有现成信息{G}{{0,6}}?另行制作(?:的)?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
-    _r("applications.unable.unclear", rf"(?<!补正后)申请内容不明确(?:的)?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
-    _r("applications.other.correction_requested", rf"告知(?:作出|申请人)?(?:更改|补正|补充){G}{{0,4}}?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
-    _r("applications.other.other_channel", rf"告知通过其他途径(?:办理|获取)?(?:的)?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
-    _r("applications.other.total", rf"其[他它](?:答复情形|类型答复|答复)(?:的)?\s*{N}{U}", context=_CONTEXT_APPLY, window=200),
-    _r("applications.withdrawn",
-       rf"(?:申请人(?:主动)?撤(?:销|回)(?:了)?(?:申请)?|(?:主动)?撤(?:销|回)(?:了)?申请)(?:的)?\s*{N}{U}",
-       context=_CONTEXT_APPLY, window=200, exclude=_NO_REVIEW),
+    _r(
+        "applications.refused.total",
+        r"(?:无|没有|不存在|未出现)(?:任何)?(?:不予公开|不予以公开|不同意公开)(?:的)?(?:政府)?(?:信息)?(?:公开)?(?:申请)?(?:的)?(?:情况|情形|答复|申请)",
+        zero=True,
+    ),
+    _r(
+        "applications.unable.not_this_agency",
+        rf"(?:不属于本(?:行政)?机关(?:公开|职责|职能)?(?:范围)?(?:的)?(?:信息)?|非本(?:行政)?机关(?:公开|职责|职能)?(?:范围)?(?:的)?(?:政府)?(?:信息)?)\s*{N}{U}",
+        context=_CONTEXT_APPLY,
+        window=200,
+    ),
+    _r(
+        "applications.unable.not_held",
+        rf"(?:本(?:行政)?机关不掌握(?:的|相关)?(?:政府)?(?:信息)?|(?:申请|政府)?信息不存在(?:的)?)\s*{N}{U}",
+        context=_CONTEXT_APPLY,
+        window=200,
+    ),
+    _r(
+        "applications.unable.needs_creation",
+        rf"没有现成信息{G}{{0,6}}?另行制作(?:的)?\s*{N}{U}",
+        context=_CONTEXT_APPLY,
+        window=200,
+    ),
+    _r(
+        "applications.unable.unclear",
+        rf"(?<!补正后)申请内容不明确(?:的)?\s*{N}{U}",
+        context=_CONTEXT_APPLY,
+        window=200,
+    ),
+    _r(
+        "applications.other.correction_requested",
+        rf"告知(?:作出|申请人)?(?:更改|补正|补充){G}{{0,4}}?\s*{N}{U}",
+        context=_CONTEXT_APPLY,
+        window=200,
+    ),
+    _r(
+        "applications.other.other_channel",
+        rf"告知通过其他途径(?:办理|获取)?(?:的)?\s*{N}{U}",
+        context=_CONTEXT_APPLY,
+        window=200,
+    ),
+    _r(
+        "applications.other.total",
+        rf"其[他它](?:答复情形|类型答复|答复)(?:的)?\s*{N}{U}",
+        context=_CONTEXT_APPLY,
+        window=200,
+    ),
+    _r(
+        "applications.withdrawn",
+        rf"(?:申请人(?:主动)?撤(?:销|回)(?:了)?(?:申请)?|(?:主动)?撤(?:销|回)(?:了)?申请)(?:的)?\s*{N}{U}",
+        context=_CONTEXT_APPLY,
+        window=200,
+        exclude=_NO_REVIEW,
+    ),
     # channels and applicants
-    _r("applications.channel.online", rf"(?:网上|网络|在线|网站)申请(?:数)?(?:的)?\s*{N}{U}(?!{G}{{0,3}}占{G}{{0,2}}(?:本年度)?申请总)"),
+    _r(
+        "applications.channel.online",
+        rf"(?:网上|网络|在线|网站)申请(?:数)?(?:的)?\s*{N}{U}(?!{G}{{0,3}}占{G}{{0,2}}(?:本年度)?申请总)",
+    ),
     _r("applications.channel.letter", rf"信函申请(?:数)?(?:的)?\s*{N}{U}"),
     _r("applications.channel.in_person", rf"当面申请(?:数)?(?:的)?\s*{N}{U}"),
     _r("applications.channel.fax", rf"(?<!、)传真申请(?:数)?(?:的)?\s*{N}{U}"),
     _r("applications.channel.email", rf"电子邮件申请(?:数)?(?:的)?\s*{N}{U}"),
     _r("applications.applicant.citizen", rf"(?:以)?公民(?:名义)?(?:提出)?申请(?:的)?\s*{N}{U}"),
-    _r("applications.applicant.legal_person", rf"(?:以)?法人(?:或其他组织)?(?:名义)?(?:提出)?申请(?:的)?\s*{N}{U}"),
+    _r(
+        "applications.applicant.legal_person",
+        rf"(?:以)?法人(?:或其他组织)?(?:名义)?(?:提出)?申请(?:的)?\s*{N}{U}",
+    ),
     # proactive
-    _r("proactive.items_total",
-       rf"主动公开(?:各类|各项)?(?:政府|政务)?信息(?:共计|共|总数|总量)?(?:为|达)?\s*{N}\s*条{_NOT_A_SHARE}"),
+    _r(
+        "proactive.items_total",
+        rf"主动公开(?:各类|各项)?(?:政府|政务)?信息(?:共计|共|总数|总量)?(?:为|达)?\s*{N}\s*条{_NOT_A_SHARE}",
+    ),
     # older reports often drop 主动 and state the year's whole output: 公开各类信息46条,
     # 全年公开政府信息995845条, 2021年以来公开政府信息98条 (依申请公开… is not it)
-    _r("proactive.items_total",
-       rf"(?<!申请)(?<!依)公开(?:各类|各项)(?:政府|政务)?信息(?:共计|共|总数|总量)?(?:为|达)?\s*{N}\s*条{_NOT_A_SHARE}"),
-    _r("proactive.items_total",
-       rf"(?:全年|年以来|本年度?|年度)(?:共|累计)?公开(?:政府|政务)信息(?:共计|共)?\s*{N}\s*条{_NOT_A_SHARE}"),
+    _r(
+        "proactive.items_total",
+        rf"(?<!申请)(?<!依)公开(?:各类|各项)(?:政府|政务)?信息(?:共计|共|总数|总量)?(?:为|达)?\s*{N}\s*条{_NOT_A_SHARE}",
+    ),
+    _r(
+        "proactive.items_total",
+        rf"(?:全年|年以来|本年度?|年度)(?:共|累计)?公开(?:政府|政务)信息(?:共计|共)?\s*{N}\s*条{_NOT_A_SHARE}",
+    ),
     # 共主动公开机构信息、政策文件……等方面政府信息7579条: the list names what the total covers
-    _r("proactive.items_total",
-       rf"共主动公开{G}{{0,100}}?等(?:方面)?(?:的)?(?:政府|政务)信息\s*{N}\s*条{_NOT_A_SHARE}"),
+    _r(
+        "proactive.items_total",
+        rf"共主动公开{G}{{0,100}}?等(?:方面)?(?:的)?(?:政府|政务)信息\s*{N}\s*条{_NOT_A_SHARE}",
+    ),
     # the gb2021 row 行政规范性文件 (制发 | 废止 | 现行有效) restated in sentences; these
     # settle a run-together row's split (pipeline._settle_pending)
-    _r("proactive.normative_documents.issued", rf"制发(?:了)?(?:行政)?规范性文件(?:共|共计)?\s*{N}\s*(?:件|个|份)"),
-    _r("proactive.normative_documents.repealed", rf"废止(?:了)?(?:行政)?规范性文件(?:共|共计)?\s*{N}\s*(?:件|个|份)"),
-    _r("proactive.normative_documents.in_force",
-       rf"现行有效(?:的)?(?:行政)?规范性文件(?:共|共计|为|有)?\s*{N}\s*(?:件|个|份)"),
+    _r(
+        "proactive.normative_documents.issued",
+        rf"制发(?:了)?(?:行政)?规范性文件(?:共|共计)?\s*{N}\s*(?:件|个|份)",
+    ),
+    _r(
+        "proactive.normative_documents.repealed",
+        rf"废止(?:了)?(?:行政)?规范性文件(?:共|共计)?\s*{N}\s*(?:件|个|份)",
+    ),
+    _r(
+        "proactive.normative_documents.in_force",
+        rf"现行有效(?:的)?(?:行政)?规范性文件(?:共|共计|为|有)?\s*{N}\s*(?:件|个|份)",
+    ),
     # fees
     _r("fees.collected_yuan", rf"收取{G}{{0,12}}?(?:信息处理费|费用)(?:共|合计|共计)?\s*{N}\s*元"),
-    _r("fees.collected_yuan", rf"(?<!事业性)收费(?:金额|总额)?(?:为|共|合计)?\s*{N}\s*元",
-       context=re.compile(r"信息公开|依申请|信息处理费")),
-    _r("fees.collected_yuan", r"(?:未|没有|无|不)(?:收取|收费|产生)(?:任何)?(?:费用|信息处理费)?|暂不收费|无收取信息处理费",
-       zero=True, context=re.compile(r"公开|申请|信息处理费|收费及减免")),
+    _r(
+        "fees.collected_yuan",
+        rf"(?<!事业性)收费(?:金额|总额)?(?:为|共|合计)?\s*{N}\s*元",
+        context=re.compile(r"信息公开|依申请|信息处理费"),
+    ),
+    _r(
+        "fees.collected_yuan",
+        r"(?:未|没有|无|不)(?:收取|收费|产生)(?:任何)?(?:费用|信息处理费)?|暂不收费|无收取信息处理费",
+        zero=True,
+        context=re.compile(r"公开|申请|信息处理费|收费及减免"),
+    ),
     # "没有政府信息公开收费及减免情况": the negation governs the whole 收费及减免 phrase
-    _r("fees.collected_yuan", rf"(?:未|没有|无)(?:发生|产生)?{G}{{0,12}}?收费(?:及|和|与)减免(?:的)?情况", zero=True,
-       context=re.compile(r"公开|申请|信息处理费")),
+    _r(
+        "fees.collected_yuan",
+        rf"(?:未|没有|无)(?:发生|产生)?{G}{{0,12}}?收费(?:及|和|与)减免(?:的)?情况",
+        zero=True,
+        context=re.compile(r"公开|申请|信息处理费"),
+    ),
 )
 
 # review / litigation
-_REVIEW_TOTAL = re.compile(rf"(?:行政复议(?:案件|申请|案)?(?:共|共计)?\s*{NU}\s*(?:件|宗|起|个)|有\s*{NU}\s*(?:件|宗|起|个)[^。；;，,]{{0,20}}?行政复议|收到\s*{NU}\s*(?:件|宗|起|个|份)[^。；;，,]{{0,20}}?行政复议)")
-_LITIG_TOTAL = re.compile(rf"(?:行政诉讼(?:案件|案)?(?:共|共计)?\s*{NU}\s*(?:件|宗|起|个)|有\s*{NU}\s*(?:件|宗|起|个)[^。；;，,]{{0,20}}?行政诉讼)")
+_REVIEW_TOTAL = re.compile(
+    rf"(?:行政复议(?:案件|申请|案)?(?:共|共计)?\s*{NU}\s*(?:件|宗|起|个)|有\s*{NU}\s*(?:件|宗|起|个)[^。；;，,]{{0,20}}?行政复议|收到\s*{NU}\s*(?:件|宗|起|个|份)[^。；;，,]{{0,20}}?行政复议)"
+)
+_LITIG_TOTAL = re.compile(
+    rf"(?:行政诉讼(?:案件|案)?(?:共|共计)?\s*{NU}\s*(?:件|宗|起|个)|有\s*{NU}\s*(?:件|宗|起|个)[^。；;，,]{{0,20}}?行政诉讼)"
+)
 _NEG = r"(?:没有|未|无|不存在)(?:发生|收到|接到|出现|有|提起)?"
 _REVIEW_ZERO = re.compile(rf"{_NEG}[^。；;，,]{{0,40}}?行政复议")
 _LITIG_ZERO = re.compile(rf"{_NEG}[^。；;，,]{{0,40}}?行政诉讼")
@@ -227,7 +379,7 @@ def _sentence(text: str, pos: int) -> tuple[int, int]:
 
 def _prov(text: str, a: int, b: int) -> Provenance:
     s, e = _sentence(text, a)
-    return Provenance(kind="text", span=(a, b), text=text[s:max(e, b)][:300])
+    return Provenance(kind="text", span=(a, b), text=text[s : max(e, b)][:300])
 
 
 def parse(doc: Document, *, prose_text: str | None = None) -> ProseResult:
@@ -245,8 +397,9 @@ def parse(doc: Document, *, prose_text: str | None = None) -> ProseResult:
             clause = text[cs:ce]
             if rule.exclude is not None and rule.exclude.search(text, cs, max(ce, m.end())):
                 continue
-            if rule.context is not None and not rule.context.search(text, max(0, m.start() - rule.window),
-                                                                    max(ce, m.end())):
+            if rule.context is not None and not rule.context.search(
+                text, max(0, m.start() - rule.window), max(ce, m.end())
+            ):
                 continue
             if rule.zero:
                 add(rule.key, 0.0, m.start(), m.end())
@@ -261,7 +414,10 @@ def parse(doc: Document, *, prose_text: str | None = None) -> ProseResult:
 
 
 def _review(text: str, found: dict[str, list[tuple[float, Provenance]]]) -> None:
-    for prefix, total_rx, zero_rx in (("review", _REVIEW_TOTAL, _REVIEW_ZERO), ("litigation", _LITIG_TOTAL, _LITIG_ZERO)):
+    for prefix, total_rx, zero_rx in (
+        ("review", _REVIEW_TOTAL, _REVIEW_ZERO),
+        ("litigation", _LITIG_TOTAL, _LITIG_ZERO),
+    ):
         for m in total_rx.finditer(text):
             n = next((g for g in m.groups() if g is not None), None)
             value = normalize.cn_number(n) if n else None
@@ -272,20 +428,20 @@ def _review(text: str, found: dict[str, list[tuple[float, Provenance]]]) -> None
             if prefix != "review":
                 continue
             # outcomes: rest of the sentence, and the next one when it starts with 其中
-            s, e = _sentence(text, m.end())
+            _, e = _sentence(text, m.end())
             scope_end = e
-            if e < len(text) and text[e + 1:e + 4].lstrip().startswith("其中"):
+            if e < len(text) and text[e + 1 : e + 4].lstrip().startswith("其中"):
                 scope_end = _sentence(text, e + 1)[1]
             for col, rx in _OUTCOMES:
                 for om in rx.finditer(text, m.end(), scope_end):
-                    if "诉讼" in text[m.end():om.start()]:
+                    if "诉讼" in text[m.end() : om.start()]:
                         break
                     v = normalize.cn_number(om.group("n"))
                     if v is not None:
                         found.setdefault(f"review.{col}", []).append((v, _prov(text, om.start(), om.end())))
         for m in zero_rx.finditer(text):
-            s, e = _sentence(text, m.start())
-            seg = text[m.start():m.end()]
+            _s, e = _sentence(text, m.start())
+            seg = text[m.start() : m.end()]
             # "有1起因…行政复议，无提起行政诉讼": the negation must govern this noun
             if prefix == "review" and re.search(r"\d", seg):
                 continue

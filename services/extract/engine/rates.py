@@ -17,7 +17,8 @@ def compute(m: dict[str, float]) -> dict[str, float]:
         "rates.refusal": _div(g("applications.refused.total"), th),
         "rates.grant": _div(
             (g("applications.granted") + g("applications.partially_granted"))  # type: ignore[operator]
-            if g("applications.granted") is not None and g("applications.partially_granted") is not None else None,
+            if g("applications.granted") is not None and g("applications.partially_granted") is not None
+            else None,
             th,
         ),
         "rates.review_correction": _div(g("review.corrected"), g("review.total")),

@@ -125,8 +125,8 @@ def _region_without_notes(text: str, start: int, limit: int) -> tuple[int, str, 
         line_start = text.rfind("\n", start, end) + 1
         repeat = line_start > start and _LONE_FIGURE.fullmatch(text, line_start, end) is not None
         end = region_end(text, note.end(), limit)
-        parts.append(text[note.end():end])
-        if text[note.end():end].strip():
+        parts.append(text[note.end() : end])
+        if text[note.end() : end].strip():
             repeat = False
     region = " ".join(parts).replace(CELL_SEP, " ").replace(ROW_SEP, " ")
     return end, region, repeat
@@ -151,7 +151,7 @@ def _read_cells(doc: Document, start: int, limit: int, n: int) -> Values | None:
     cell_end = text.find(CELL_SEP, start, limit)
     prev = text[cell_start:cell_end].strip() if cell_end >= 0 and cell_start < start else ""
     for span in doc.cells_in(start, limit):
-        t = NOTE.sub("", doc.text[span.start:span.end]).strip()
+        t = NOTE.sub("", doc.text[span.start : span.end]).strip()
         if not vals and t and t == prev:
             continue
         prev = t
@@ -180,15 +180,25 @@ def _read_cells(doc: Document, start: int, limit: int, n: int) -> Values | None:
             first = span.block
         texts.append(t)
         end = span.end
-    if n == len(cat.APPLICANT_COLUMNS) and blank_tail and doc.format == "text" and len(_trimmed(vals, n)) == n:
+    if (
+        n == len(cat.APPLICANT_COLUMNS)
+        and blank_tail
+        and doc.format == "text"
+        and len(_trimmed(vals, n)) == n
+    ):
         # an applicant row of a text table whose 总计 cell would be an empty one: a row that lost a cell
         # (pushed into the next row) reads like that, shifted; a blank total is not a reading to trust.
         # A real grid (HTML, DOCX, a ruled PDF) places every cell, so its blank total is just blank.
         return None
     read = len(vals)
     vals = _trimmed(vals, n)
-    if n == len(cat.APPLICANT_COLUMNS) and len(vals) == n and (len(vals) < read or lead) and None not in vals \
-            and not _sums(vals):
+    if (
+        n == len(cat.APPLICANT_COLUMNS)
+        and len(vals) == n
+        and (len(vals) < read or lead)
+        and None not in vals
+        and not _sums(vals)
+    ):
         # blank cells around the figures (label padding, dropped to make the row): where the row starts
         # is not printed, and only the applicant identity can confirm the fit
         return None

@@ -38,8 +38,13 @@ _NAMESPACES = ["--net", "--pid", "--fork", "--kill-child"]
 
 def clean_env(home: str) -> dict[str, str]:
     """The whole environment a converter gets."""
-    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "TMPDIR": home,
-            "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": home,
+        "TMPDIR": home,
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+    }
 
 
 @lru_cache(maxsize=1)
@@ -55,8 +60,15 @@ def isolation() -> tuple[str, ...] | None:
         variants.reverse()  # a plain --net needs CAP_SYS_ADMIN
     for prefix in variants:
         try:
-            probe = subprocess.run([*prefix, "--", "/bin/true"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL, env=clean_env("/"), timeout=10)
+            probe = subprocess.run(
+                [*prefix, "--", "/bin/true"],
+                check=False,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=clean_env("/"),
+                timeout=10,
+            )
         except (OSError, subprocess.TimeoutExpired):
             continue
         if probe.returncode == 0:
@@ -83,20 +95,29 @@ def _address_space_unlimited() -> Iterator[None]:
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
-def run(argv: list[str], *, home: str, timeout_s: float, name: str,
-        require_isolation: bool = True) -> subprocess.CompletedProcess[bytes]:
+def run(
+    argv: list[str], *, home: str, timeout_s: float, name: str, require_isolation: bool = True
+) -> subprocess.CompletedProcess[bytes]:
     """Run a converter in ``home`` (its temporary directory) and return its
     result; raises ``ConversionFailed`` on timeout or when isolation is
     required but unavailable. On any exit from here (timeout, SIGTERM) the
     converter and everything it started are killed before returning."""
     prefix = isolation()
     if prefix is None and require_isolation:
-        raise ConversionFailed(f"{name} is not run: this host cannot start it without network access "
-                               "(unshare --net needs root or unprivileged user namespaces)")
+        raise ConversionFailed(
+            f"{name} is not run: this host cannot start it without network access "
+            "(unshare --net needs root or unprivileged user namespaces)"
+        )
     command = [*_dies_with_parent(), *(prefix or ()), *(["--"] if prefix else []), *argv]
     with _address_space_unlimited():
-        proc = subprocess.Popen(command, cwd=home, env=clean_env(home), stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            command,
+            cwd=home,
+            env=clean_env(home),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
     try:
         out, err = proc.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired as e:

@@ -32,12 +32,24 @@ class _Section:
 
 
 _SECTIONS = (
-    _Section(PROACTIVE, re.compile(r"主动公开政府信息情况"), ("proactive.",),
-             re.compile(r"第二十条第[（(]一[）)]项|本年制发件数|本年新制作数量")),
-    _Section(APPLICATIONS, re.compile(r"收到和处理政府信息公开申请情况"), ("applications.",),
-             re.compile(cat.APPLICATION_ROWS[0].pattern)),
-    _Section(REVIEW_LITIGATION, re.compile(r"政府信息公开行政复议、行政诉讼情况|行政复议和行政诉讼情况"),
-             ("review.", "litigation."), re.compile(r"未经复议直接起诉|复议后起诉")),
+    _Section(
+        PROACTIVE,
+        re.compile(r"主动公开政府信息情况"),
+        ("proactive.",),
+        re.compile(r"第二十条第[（(]一[）)]项|本年制发件数|本年新制作数量"),
+    ),
+    _Section(
+        APPLICATIONS,
+        re.compile(r"收到和处理政府信息公开申请情况"),
+        ("applications.",),
+        re.compile(cat.APPLICATION_ROWS[0].pattern),
+    ),
+    _Section(
+        REVIEW_LITIGATION,
+        re.compile(r"政府信息公开行政复议、行政诉讼情况|行政复议和行政诉讼情况"),
+        ("review.", "litigation."),
+        re.compile(r"未经复议直接起诉|复议后起诉"),
+    ),
 )
 _NEXT_HEADING = re.compile(r"(?:^|\n)[一二三四五六七八九十]、")
 # a sentence on 信息处理费 that states an amount (its own section in the 2019
@@ -76,11 +88,18 @@ def incomplete(doc: Document, metrics: dict[str, float]) -> list[tuple[str, str]
         else:
             where = f"its table (row «{row.group()}») is in the document"  # type: ignore[union-attr]
             why = "but none of its rows could be read"
-        out.append((s.name, f"section {s.name} incomplete: {where}; {why}; its figures are left out, not zero"))
+        out.append(
+            (s.name, f"section {s.name} incomplete: {where}; {why}; its figures are left out, not zero")
+        )
     if not any(k.startswith("fees.") for k in read):
         for sentence in _SENTENCE_BREAK.split(doc.text) if _FEE_WORD in doc.text else ():
             if _FEE_WORD in sentence and _AMOUNT.search(sentence):
-                out.append((FEES, f"section fees incomplete: «{sentence.strip()[:60]}» states an amount that "
-                                  "was not read; left out, not zero"))
+                out.append(
+                    (
+                        FEES,
+                        f"section fees incomplete: «{sentence.strip()[:60]}» states an amount that "
+                        "was not read; left out, not zero",
+                    )
+                )
                 break
     return out

@@ -49,7 +49,7 @@ def _numbers(chunk: str, max_digits: int) -> Iterator[tuple[float, str]]:
         # "0" alone, or "0.x" decimal
         m = re.match(r"0\.\d+", body)
         if m and (len(m.group()) == len(body)):
-            yield float(sign + m.group()), body[len(m.group()):]
+            yield float(sign + m.group()), body[len(m.group()) :]
         yield float(sign + "0"), body[1:]
         return
     digits = len(re.match(r"\d*", body).group())  # type: ignore[union-attr]
@@ -93,7 +93,7 @@ def candidates(
         if len(acc) > n:
             return True
         for gs in ends.get(len(acc), []):
-            if not gs[2](acc[gs[0]:gs[1]]):
+            if not gs[2](acc[gs[0] : gs[1]]):
                 return True
         if not rest:
             if ci == len(region_chunks):
@@ -110,17 +110,17 @@ def candidates(
         # inside a sum group the total has at least as many digits as the partial sum
         for g in open_sums:
             if g[0] <= len(acc) < g[1] - 1:
-                partial = int(sum(acc[g[0]:len(acc)]))
+                partial = int(sum(acc[g[0] : len(acc)]))
                 width = len(str(partial))
                 if width > max_digits + 4 or left < (need - 1) + width:
                     return True
         # the next number closes a sum group: it is forced, not searched
         for g in sums.get(len(acc) + 1, []):
-            forced = sum(acc[g[0]:len(acc)])
+            forced = sum(acc[g[0] : len(acc)])
             txt = f"{forced:.10g}" if forced != int(forced) else str(int(forced))
             if rest.startswith(txt) and not (txt == "0" and rest[1:2] == "."):
                 acc.append(float(txt))
-                ok = rec(ci, rest[len(txt):], acc)
+                ok = rec(ci, rest[len(txt) :], acc)
                 acc.pop()
                 return ok
             return True

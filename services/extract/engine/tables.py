@@ -13,12 +13,12 @@ import itertools
 import re
 from dataclasses import dataclass, field
 
+from schemas.events import Provenance
 from services.extract.engine import catalogue as cat
 from services.extract.engine import checks, linewise
 from services.extract.engine.document import Document
 from services.extract.engine.regions import Values, read_values
 from services.extract.engine.splitting import sums_to_last
-from schemas.events import Provenance
 
 
 @dataclass
@@ -63,7 +63,7 @@ def _ordered_matches(doc: Document, patterns: list[str], start: int, end: int) -
         if m is None:
             out.append(None)
             continue
-        later = [r.search(text, pos, m.start()) for r in regs[i + 1:i + 5]]
+        later = [r.search(text, pos, m.start()) for r in regs[i + 1 : i + 5]]
         if any(x is not None for x in later):
             out.append(None)
             continue
@@ -73,6 +73,7 @@ def _ordered_matches(doc: Document, patterns: list[str], start: int, end: int) -
 
 
 # ---------------------------------------------------------------- applications
+
 
 def find_application_table(doc: Document) -> tuple[int, int] | None:
     """Start/end of the 收到和处理政府信息公开申请情况 table, if the document has one."""
@@ -102,7 +103,7 @@ def _application_section(doc: Document) -> tuple[int, int] | None:
         e = _APPLICATION_SECTION_END.search(doc.text, m.end())
         end = e.start() if e else min(len(doc.text), m.end() + 3000)
         # the heading is also named in the report's opening list of sections: take the one with figures
-        if len(re.findall(r"\d", doc.text[m.end():end])) >= 7 * 20:
+        if len(re.findall(r"\d", doc.text[m.end() : end])) >= 7 * 20:
             return m.end(), end
     return None
 
@@ -113,7 +114,7 @@ def parse_applications(doc: Document, res: TableResult, span: tuple[int, int] | 
         return
     start, end = span
     matches = _ordered_matches(doc, [r.pattern for r in cat.APPLICATION_ROWS], start, end)
-    found = [(r, m) for r, m in zip(cat.APPLICATION_ROWS, matches) if m is not None]
+    found = [(r, m) for r, m in zip(cat.APPLICATION_ROWS, matches, strict=False) if m is not None]
     if found and found[0][0].key == "applications.total_handled":
         found = found[1:]  # the 总计 column header of a table whose row labels were lost
     values: dict[str, Values] = {}
@@ -131,10 +132,15 @@ def parse_applications(doc: Document, res: TableResult, span: tuple[int, int] | 
     res.found = True
     blk = doc.block_at(found[0][1].end() - 1) if found else next(iter(values.values())).block
     res.apps_from_cells = blk is not None and blk.table is not None
-    res.figures_above_labels = labelled and not res.apps_from_cells and _FIGURES_LINE.search(
-        doc.text, max(0, start - 200), start) is not None
+    res.figures_above_labels = (
+        labelled
+        and not res.apps_from_cells
+        and _FIGURES_LINE.search(doc.text, max(0, start - 200), start) is not None
+    )
     _note_applicant_columns(doc, res, values, start, end)
-    res.other_rows = sum(1 for k in values if k.startswith("applications.other.") and k != "applications.other.total")
+    res.other_rows = sum(
+        1 for k in values if k.startswith("applications.other.") and k != "applications.other.total"
+    )
     decided = {k: v for k, v in values.items() if v.decided}
     for key, v in decided.items():
         label = _label_of(found, key)
@@ -142,8 +148,9 @@ def parse_applications(doc: Document, res: TableResult, span: tuple[int, int] | 
     _derive_parents(res)
 
 
-def _distrust_neighbours_of_broken_rows(found: list[tuple[cat.Row, re.Match[str]]], values: dict[str, Values],
-                                       res: TableResult) -> None:
+def _distrust_neighbours_of_broken_rows(
+    found: list[tuple[cat.Row, re.Match[str]]], values: dict[str, Values], res: TableResult
+) -> None:
     """A row that could not be read may have lost a cell to its neighbour, or
     taken one: a neighbour whose applicant columns then do not sum to its
     total is as likely shifted as misprinted, so it is left out."""
@@ -153,15 +160,18 @@ def _distrust_neighbours_of_broken_rows(found: list[tuple[cat.Row, re.Match[str]
         v = values.get(key)
         if v is None or not v.decided or None in (v.values or []) or sums_to_last(v.values or []):
             continue
-        near = keys[max(0, i - 1):i] + keys[i + 1:i + 2]
+        near = keys[max(0, i - 1) : i] + keys[i + 1 : i + 2]
         if any(k not in values or not values[k].decided for k in near):
             values.pop(key)
-            res.warnings.append(f"{key}: applicant columns do not sum to the total next to a row that could not "
-                                "be read (a cell moved between them?); left out")
+            res.warnings.append(
+                f"{key}: applicant columns do not sum to the total next to a row that could not "
+                "be read (a cell moved between them?); left out"
+            )
 
 
-def _read_broken_rows(doc: Document, res: TableResult, values: dict[str, Values], start: int, end: int
-                      ) -> None:
+def _read_broken_rows(
+    doc: Document, res: TableResult, values: dict[str, Values], start: int, end: int
+) -> None:
     """Rows the labels did not give: read the table line by line (:mod:`linewise`)
     and take its rows only when they agree with every row already read."""
     decided = {k: v for k, v in values.items() if v.decided}
@@ -174,11 +184,19 @@ def _read_broken_rows(doc: Document, res: TableResult, values: dict[str, Values]
         return
     # the line-by-line reading may fill a cell a labelled row read as blank (a cell pushed into
     # the next row), never change one it read
-    clash = [k for k, v in decided.items() if k in placed and any(
-        a is not None and a != b for a, b in zip(v.values or [], placed[k].values or []))]
+    clash = [
+        k
+        for k, v in decided.items()
+        if k in placed
+        and any(
+            a is not None and a != b for a, b in zip(v.values or [], placed[k].values or [], strict=False)
+        )
+    ]
     if clash:
-        res.warnings.append(f"applications: reading the table line by line disagrees with its labelled rows "
-                            f"({', '.join(clash)}); the line-by-line reading is left out")
+        res.warnings.append(
+            f"applications: reading the table line by line disagrees with its labelled rows "
+            f"({', '.join(clash)}); the line-by-line reading is left out"
+        )
         return
     res.warnings += warnings
     filled = [k for k, v in placed.items() if k not in decided or v.values != decided[k].values]
@@ -187,8 +205,10 @@ def _read_broken_rows(doc: Document, res: TableResult, values: dict[str, Values]
     if filled:
         # the label-anchored reading's complaints about these rows no longer hold
         res.warnings[:] = [w for w in res.warnings if not w.startswith(tuple(f"{k}: " for k in filled))]
-        res.warnings.append(f"applications: {len(filled)} rows read line by line (labels and figures "
-                            f"separated by the conversion): {', '.join(filled)}")
+        res.warnings.append(
+            f"applications: {len(filled)} rows read line by line (labels and figures "
+            f"separated by the conversion): {', '.join(filled)}"
+        )
 
 
 # a line of seven figures ending just before the first row label
@@ -196,19 +216,31 @@ _FIGURES_LINE = re.compile(r"(?:^|\n)[ \t]*(?:[+-]?\d+(?:\.\d+)?[ \t]+){6}[+-]?\
 _GENERIC_HEADER = re.compile(r"数据\s*[1１一]")
 
 
-def _note_applicant_columns(doc: Document, res: TableResult, values: dict[str, Values], start: int, end: int
-                            ) -> None:
+def _note_applicant_columns(
+    doc: Document, res: TableResult, values: dict[str, Values], start: int, end: int
+) -> None:
     """Say how the applicant columns were read where the table does not say it:
     generic headers (数据1…数据6) are the template's columns in its order (the
     applicant identity confirms it); blank columns leave that identity unchecked."""
     if _GENERIC_HEADER.search(doc.text, max(0, start - 400), min(end, start + 600)):
-        res.warnings.append("applications: applicant columns headed 数据1…数据6 read as the template's columns "
-                            "(自然人, 商业企业, 科研机构, 社会公益组织, 法律服务机构, 其他, 总计)")
-    blank = sorted({cat.APPLICANT_COLUMN_LABELS[c] for v in values.values() if v.decided
-                    for c, x in zip(cat.APPLICANT_COLUMNS, v.values or []) if x is None})
+        res.warnings.append(
+            "applications: applicant columns headed 数据1…数据6 read as the template's columns "
+            "(自然人, 商业企业, 科研机构, 社会公益组织, 法律服务机构, 其他, 总计)"
+        )
+    blank = sorted(
+        {
+            cat.APPLICANT_COLUMN_LABELS[c]
+            for v in values.values()
+            if v.decided
+            for c, x in zip(cat.APPLICANT_COLUMNS, v.values or [], strict=False)
+            if x is None
+        }
+    )
     if blank:
-        res.warnings.append(f"applications: applicant columns left blank ({', '.join(blank)}): the applicant "
-                            "identity is not checked (absent, not failed)")
+        res.warnings.append(
+            f"applications: applicant columns left blank ({', '.join(blank)}): the applicant "
+            "identity is not checked (absent, not failed)"
+        )
 
 
 def _label_of(found: list[tuple[cat.Row, re.Match[str]]], key: str) -> str:
@@ -218,8 +250,10 @@ def _label_of(found: list[tuple[cat.Row, re.Match[str]]], key: str) -> str:
     return key
 
 
-def _store_row(doc: Document, res: TableResult, key: str, vals: list[float | None], v: Values, label: str) -> None:
-    cols = {c: x for c, x in zip(cat.APPLICANT_COLUMNS, vals) if x is not None}
+def _store_row(
+    doc: Document, res: TableResult, key: str, vals: list[float | None], v: Values, label: str
+) -> None:
+    cols = {c: x for c, x in zip(cat.APPLICANT_COLUMNS, vals, strict=False) if x is not None}
     if "total" in cols:
         res.metrics[key] = cols["total"]
         res.provenance[key] = _prov(doc, v, label, "总计")
@@ -262,12 +296,17 @@ def _resolve_applications(values: dict[str, Values], res: TableResult) -> None:
     ambiguous = {k: v for k, v in values.items() if not v.decided and v.candidates}
     for k, v in values.items():
         if not v.decided and not v.candidates:
-            res.warnings.append(f"{k}: figures '{v.text}' fit no split in which the applicant columns sum "
-                                "to the total; left out")
+            res.warnings.append(
+                f"{k}: figures '{v.text}' fit no split in which the applicant columns sum "
+                "to the total; left out"
+            )
     if not ambiguous:
         return
-    fixed = {k: tuple(x if x is not None else float("nan") for x in v.values or [])
-             for k, v in values.items() if v.decided}
+    fixed = {
+        k: tuple(x if x is not None else float("nan") for x in v.values or [])
+        for k, v in values.items()
+        if v.decided
+    }
     keys = list(ambiguous)
     total = 1
     for k in keys:
@@ -279,7 +318,7 @@ def _resolve_applications(values: dict[str, Values], res: TableResult) -> None:
     passing = []
     for combo in itertools.product(*(ambiguous[k].candidates for k in keys)):
         rows = dict(fixed)
-        rows.update(zip(keys, combo))
+        rows.update(zip(keys, combo, strict=False))
         if checks.rows_hold(rows):
             passing.append(combo)
             if len(passing) > 1000:
@@ -291,8 +330,10 @@ def _resolve_applications(values: dict[str, Values], res: TableResult) -> None:
             v.values = list(next(iter(options)))
             res.warnings.append(f"{k}: '{v.text}' split by the table identities")
         else:
-            res.warnings.append(f"{k}: '{ambiguous[k].text}' can be split {len(ambiguous[k].candidates)} ways "
-                                "and the identities do not decide; left out")
+            res.warnings.append(
+                f"{k}: '{ambiguous[k].text}' can be split {len(ambiguous[k].candidates)} ways "
+                "and the identities do not decide; left out"
+            )
 
 
 # ---------------------------------------------------------------- review / litigation
@@ -303,7 +344,9 @@ _REVIEW_HEADER = re.compile(r"复议后起诉")
 def parse_review(doc: Document, res: TableResult, after: int = 0) -> None:
     if not _parse_review_row(doc, res, after) and not _parse_review_split(doc, res, after):
         if _REVIEW_SECTION.search(doc.text, after):
-            res.warnings.append("review/litigation: no reading of the section gives fifteen figures; left out")
+            res.warnings.append(
+                "review/litigation: no reading of the section gives fifteen figures; left out"
+            )
 
 
 _REVIEW_SECTION = re.compile(r"行政复议、行政诉讼情况|行政复议和行政诉讼情况")
@@ -325,8 +368,13 @@ def _parse_review_split(doc: Document, res: TableResult, after: int) -> bool:
     if len(toks) != 15 or any(len(t.group().lstrip("+-")) > 5 for t in toks):
         return False
     vals = [None if t.group() in "/—－-" else float(t.group()) for t in toks]
-    v = Values(vals, start=toks[0].start(), end=toks[-1].end(), text=text[toks[0].start():toks[-1].end()][:200],
-               block=doc.block_at(toks[0].start()))
+    v = Values(
+        vals,
+        start=toks[0].start(),
+        end=toks[-1].end(),
+        text=text[toks[0].start() : toks[-1].end()][:200],
+        block=doc.block_at(toks[0].start()),
+    )
     _store_review(doc, res, v)
     res.warnings.append("review/litigation read as fifteen separated figures across the section")
     return True
@@ -341,9 +389,16 @@ def _store_review(doc: Document, res: TableResult, v: Values) -> None:
                 continue
             key = f"{block}.{col}"
             res.metrics[key] = x
-            res.provenance[key] = _prov(doc, v, {"review": "行政复议", "litigation.direct": "未经复议直接起诉",
-                                                 "litigation.after_review": "复议后起诉"}[block],
-                                        cat.REVIEW_COLUMN_LABELS[col])
+            res.provenance[key] = _prov(
+                doc,
+                v,
+                {
+                    "review": "行政复议",
+                    "litigation.direct": "未经复议直接起诉",
+                    "litigation.after_review": "复议后起诉",
+                }[block],
+                cat.REVIEW_COLUMN_LABELS[col],
+            )
 
 
 def _parse_review_row(doc: Document, res: TableResult, after: int = 0) -> bool:
@@ -352,7 +407,7 @@ def _parse_review_row(doc: Document, res: TableResult, after: int = 0) -> bool:
         d = re.compile(r"\d").search(text, m.end(), min(len(text), m.end() + 400))
         if d is None:
             continue
-        between = text[m.end():d.start()]
+        between = text[m.end() : d.start()]
         if re.search(r"五、|存在的主要问题|[。；]", between):
             continue
         groups = [(0, 5, sums_to_last), (5, 10, sums_to_last), (10, 15, sums_to_last)]
@@ -364,7 +419,9 @@ def _parse_review_row(doc: Document, res: TableResult, after: int = 0) -> bool:
             continue
         if not v.decided:
             if v.candidates:
-                res.warnings.append(f"review/litigation: '{v.text}' can be split {len(v.candidates)} ways; left out")
+                res.warnings.append(
+                    f"review/litigation: '{v.text}' can be split {len(v.candidates)} ways; left out"
+                )
                 return True
             return False  # not fifteen figures in a row: try the split layout
         _store_review(doc, res, v)
@@ -374,6 +431,7 @@ def _parse_review_row(doc: Document, res: TableResult, after: int = 0) -> bool:
 
 
 # ---------------------------------------------------------------- proactive
+
 
 def parse_proactive(doc: Document, res: TableResult, limit: int | None = None) -> str | None:
     """Returns 'gb2021' / 'gb2019' when the proactive table was recognised."""
@@ -388,7 +446,7 @@ def parse_proactive(doc: Document, res: TableResult, limit: int | None = None) -
     variant = "gb2021" if any(re.search(p, region) for p in cat.GB2021_MARKERS) else "gb2019"
     rows = [r for r in cat.PROACTIVE_ROWS if (r.cols2021 if variant == "gb2021" else r.cols2019)]
     matches = _ordered_matches(doc, [r.pattern for r in rows], start, end)
-    found = [(r, m) for r, m in zip(rows, matches) if m is not None]
+    found = [(r, m) for r, m in zip(rows, matches, strict=False) if m is not None]
     for i, (row, m) in enumerate(found):
         cols = row.cols2021 if variant == "gb2021" else row.cols2019
         nxt = found[i + 1][1].start() if i + 1 < len(found) else end
@@ -397,11 +455,12 @@ def parse_proactive(doc: Document, res: TableResult, limit: int | None = None) -
             continue
         if not v.decided:
             if v.candidates:
-                res.pending[row.prefix] = [(c, [cand[j:j + 1] for cand in v.candidates], v)
-                                           for j, c in enumerate(cols)]
+                res.pending[row.prefix] = [
+                    (c, [cand[j : j + 1] for cand in v.candidates], v) for j, c in enumerate(cols)
+                ]
                 _agree(doc, res, row.prefix, cols, v, m.group())
             continue
-        for c, x in zip(cols, v.values or []):
+        for c, x in zip(cols, v.values or [], strict=False):
             if x is None:
                 continue
             key = f"{row.prefix}.{c}"
@@ -410,7 +469,9 @@ def parse_proactive(doc: Document, res: TableResult, limit: int | None = None) -
     return variant
 
 
-def _agree(doc: Document, res: TableResult, prefix: str, cols: tuple[str, ...], v: Values, label: str) -> None:
+def _agree(
+    doc: Document, res: TableResult, prefix: str, cols: tuple[str, ...], v: Values, label: str
+) -> None:
     """Keep the columns on which every candidate split agrees."""
     for j, c in enumerate(cols):
         opts = {cand[j] for cand in v.candidates}
@@ -418,7 +479,9 @@ def _agree(doc: Document, res: TableResult, prefix: str, cols: tuple[str, ...], 
             key = f"{prefix}.{c}"
             res.metrics[key] = next(iter(opts))
             res.provenance[key] = _prov(doc, v, label, c)
-    res.warnings.append(f"{prefix}: '{v.text}' can be split {len(v.candidates)} ways; undecided columns left out")
+    res.warnings.append(
+        f"{prefix}: '{v.text}' can be split {len(v.candidates)} ways; undecided columns left out"
+    )
 
 
 _PROCUREMENT = re.compile(r"[\s\x1f\x1e]*(\d+)[\s\x1f\x1e]+(\d+(?:\.\d+)?)\s*(万元|元)?")
@@ -433,19 +496,29 @@ def _read_procurement(doc: Document, start: int, limit: int) -> Values | None:
         return None
     unit = m.group(3)
     if unit is None:
-        head = text[max(0, start - 200):start]
-        unit = "万元" if re.search(r"单位[:：]?\s*万元|（万元）|\(万元\)", head) else (
-            "元" if re.search(r"单位[:：]?\s*元|（元）|\(元\)", head) else None)
+        head = text[max(0, start - 200) : start]
+        unit = (
+            "万元"
+            if re.search(r"单位[:：]?\s*万元|（万元）|\(万元\)", head)
+            else ("元" if re.search(r"单位[:：]?\s*元|（元）|\(元\)", head) else None)
+        )
     amount: float | None = float(m.group(2))
     if unit == "元":
         amount = round(float(m.group(2)) / 10000, 6)
     elif unit is None:
         amount = None
-    return Values([float(m.group(1)), amount], start=start, end=m.end(), text=m.group().strip(),
-                  block=doc.block_at(m.start(1)))
+    return Values(
+        [float(m.group(1)), amount],
+        start=start,
+        end=m.end(),
+        text=m.group().strip(),
+        block=doc.block_at(m.start(1)),
+    )
 
 
-def _read_proactive(doc: Document, start: int, limit: int, cols: tuple[str, ...], prefix: str) -> Values | None:
+def _read_proactive(
+    doc: Document, start: int, limit: int, cols: tuple[str, ...], prefix: str
+) -> Values | None:
     n = len(cols)
     text = doc.text
     if prefix == "proactive.procurement":
@@ -459,7 +532,7 @@ def _read_proactive(doc: Document, start: int, limit: int, cols: tuple[str, ...]
         end = region_end(text, start, limit)
         region = text[start:end].strip()
         m = re.fullmatch(r"(\d+)\s*([+-]\d[\d\s]*)", region)
-        if m and n == 3 and not m.group(1).startswith("0") or (m and m.group(1) == "0" and n == 3):
+        if (m and n == 3 and not m.group(1).startswith("0")) or (m and m.group(1) == "0" and n == 3):
             prev = float(m.group(1))
             ch = chunks(m.group(2))
             cands = candidates(ch or [], 2) or []
@@ -468,8 +541,10 @@ def _read_proactive(doc: Document, start: int, limit: int, cols: tuple[str, ...]
                 return Values(list(full[0]), full, start=start, end=end, text=region, split=True)
             ident = [c for c in full if abs(c[0] + c[1] - c[2]) < 1e-6]
             if len(ident) == 1:
-                doc.warnings.append(f"{prefix}: '{region}' split so that 上一年项目数量 + 本年增/减 = 处理决定数量 "
-                                    "(the only split satisfying it)")
+                doc.warnings.append(
+                    f"{prefix}: '{region}' split so that 上一年项目数量 + 本年增/减 = 处理决定数量 "
+                    "(the only split satisfying it)"
+                )
                 return Values(list(ident[0]), full, start=start, end=end, text=region, split=True)
             return Values(None, full, start=start, end=end, text=region, split=True)
     max_digits = 12 if prefix == "proactive.fees" else 7
@@ -501,7 +576,9 @@ def _cum_ok(vals: list[float] | tuple[float, ...]) -> bool:
     return vals[1] >= vals[0]
 
 
-def parse_legacy(doc: Document) -> tuple[dict[str, float], dict[str, list[float]], dict[str, Provenance], list[str]]:
+def parse_legacy(
+    doc: Document,
+) -> tuple[dict[str, float], dict[str, list[float]], dict[str, Provenance], list[str]]:
     """The 政府信息公开情况统计表 of 2008–2018 reports: each row is
     label, unit, this year, and (usually) 历年累计.
 
@@ -516,7 +593,7 @@ def parse_legacy(doc: Document) -> tuple[dict[str, float], dict[str, list[float]
             return {}, {}, {}, []
         head = heads[-1]
     start = head.start()
-    two = re.search(r"历年累计", text[start:start + 400]) is not None
+    two = re.search(r"历年累计", text[start : start + 400]) is not None
     n = 2 if two else 1
     decided: dict[str, float] = {}
     undecided: dict[str, list[float]] = {}

@@ -41,10 +41,15 @@ PROACTIVE = [  # (label, values) gb2021
     ("行政事业性收费", [12.5]),
 ]
 PROACTIVE_KEYS = {
-    "proactive.regulations.issued": 1, "proactive.regulations.repealed": 0, "proactive.regulations.in_force": 12,
-    "proactive.normative_documents.issued": 5, "proactive.normative_documents.repealed": 2,
-    "proactive.normative_documents.in_force": 40, "proactive.licensing.decisions": 1234,
-    "proactive.penalties.decisions": 56, "proactive.coercive_measures.decisions": 7,
+    "proactive.regulations.issued": 1,
+    "proactive.regulations.repealed": 0,
+    "proactive.regulations.in_force": 12,
+    "proactive.normative_documents.issued": 5,
+    "proactive.normative_documents.repealed": 2,
+    "proactive.normative_documents.in_force": 40,
+    "proactive.licensing.decisions": 1234,
+    "proactive.penalties.decisions": 56,
+    "proactive.coercive_measures.decisions": 7,
     "proactive.fees.amount_wan_yuan": 12.5,
 }
 
@@ -53,48 +58,153 @@ APPS = [
     ("一、本年新收政府信息公开申请数量", None, None, "applications.new_received", [40, 3, 0, 1, 0, 2, 46]),
     ("二、上年结转政府信息公开申请数量", None, None, "applications.carried_over", [2, 0, 0, 0, 0, 0, 2]),
     ("三、本年度办理结果", "（一）予以公开", None, "applications.granted", [10, 1, 0, 0, 0, 1, 12]),
-    ("三、本年度办理结果", "（二）部分公开（区分处理的，只计这一情形，不计其他情形）", None,
-     "applications.partially_granted", [5, 0, 0, 0, 0, 0, 5]),
-    ("三、本年度办理结果", "（三）不予公开", "1.属于国家秘密", "applications.refused.state_secret", [1, 0, 0, 0, 0, 0, 1]),
-    ("三、本年度办理结果", "（三）不予公开", "2.其他法律行政法规禁止公开", "applications.refused.prohibited_by_law",
-     [0, 0, 0, 0, 0, 0, 0]),
-    ("三、本年度办理结果", "（三）不予公开", "3.危及“三安全一稳定”", "applications.refused.security_stability",
-     [0, 0, 0, 0, 0, 0, 0]),
-    ("三、本年度办理结果", "（三）不予公开", "4.保护第三方合法权益", "applications.refused.third_party_rights",
-     [2, 0, 0, 0, 0, 0, 2]),
-    ("三、本年度办理结果", "（三）不予公开", "5.属于三类内部事务信息", "applications.refused.internal_affairs",
-     [0, 0, 0, 0, 0, 0, 0]),
-    ("三、本年度办理结果", "（三）不予公开", "6.属于四类过程性信息", "applications.refused.process_information",
-     [3, 1, 0, 0, 0, 0, 4]),
-    ("三、本年度办理结果", "（三）不予公开", "7.属于行政执法案卷", "applications.refused.enforcement_case_file",
-     [0, 0, 0, 0, 0, 0, 0]),
-    ("三、本年度办理结果", "（三）不予公开", "8.属于行政查询事项", "applications.refused.administrative_query",
-     [1, 0, 0, 0, 0, 0, 1]),
-    ("三、本年度办理结果", "（四）无法提供", "1.本机关不掌握相关政府信息", "applications.unable.not_held",
-     [8, 1, 0, 1, 0, 0, 10]),
-    ("三、本年度办理结果", "（四）无法提供", "2.没有现成信息需要另行制作", "applications.unable.needs_creation",
-     [2, 0, 0, 0, 0, 0, 2]),
-    ("三、本年度办理结果", "（四）无法提供", "3.补正后申请内容仍不明确", "applications.unable.unclear_after_correction",
-     [0, 0, 0, 0, 0, 0, 0]),
-    ("三、本年度办理结果", "（五）不予处理", "1.信访举报投诉类申请", "applications.not_processed.petition_complaint",
-     [3, 0, 0, 0, 0, 0, 3]),
-    ("三、本年度办理结果", "（五）不予处理", "2.重复申请", "applications.not_processed.duplicate", [1, 0, 0, 0, 0, 0, 1]),
-    ("三、本年度办理结果", "（五）不予处理", "3.要求提供公开出版物", "applications.not_processed.publication",
-     [0, 0, 0, 0, 0, 0, 0]),
-    ("三、本年度办理结果", "（五）不予处理", "4.无正当理由大量反复申请", "applications.not_processed.excessive_repeated",
-     [0, 0, 0, 0, 0, 0, 0]),
-    ("三、本年度办理结果", "（五）不予处理", "5.要求行政机关确认或重新出具已获取信息",
-     "applications.not_processed.confirmation_request", [0, 0, 0, 0, 0, 0, 0]),
-    ("三、本年度办理结果", "（六）其他处理", "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请",
-     "applications.other.no_correction", [2, 0, 0, 0, 0, 0, 2]),
-    ("三、本年度办理结果", "（六）其他处理", "2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请",
-     "applications.other.fee_unpaid", [0, 0, 0, 0, 0, 0, 0]),
+    (
+        "三、本年度办理结果",
+        "（二）部分公开（区分处理的，只计这一情形，不计其他情形）",
+        None,
+        "applications.partially_granted",
+        [5, 0, 0, 0, 0, 0, 5],
+    ),
+    (
+        "三、本年度办理结果",
+        "（三）不予公开",
+        "1.属于国家秘密",
+        "applications.refused.state_secret",
+        [1, 0, 0, 0, 0, 0, 1],
+    ),
+    (
+        "三、本年度办理结果",
+        "（三）不予公开",
+        "2.其他法律行政法规禁止公开",
+        "applications.refused.prohibited_by_law",
+        [0, 0, 0, 0, 0, 0, 0],
+    ),
+    (
+        "三、本年度办理结果",
+        "（三）不予公开",
+        "3.危及“三安全一稳定”",
+        "applications.refused.security_stability",
+        [0, 0, 0, 0, 0, 0, 0],
+    ),
+    (
+        "三、本年度办理结果",
+        "（三）不予公开",
+        "4.保护第三方合法权益",
+        "applications.refused.third_party_rights",
+        [2, 0, 0, 0, 0, 0, 2],
+    ),
+    (
+        "三、本年度办理结果",
+        "（三）不予公开",
+        "5.属于三类内部事务信息",
+        "applications.refused.internal_affairs",
+        [0, 0, 0, 0, 0, 0, 0],
+    ),
+    (
+        "三、本年度办理结果",
+        "（三）不予公开",
+        "6.属于四类过程性信息",
+        "applications.refused.process_information",
+        [3, 1, 0, 0, 0, 0, 4],
+    ),
+    (
+        "三、本年度办理结果",
+        "（三）不予公开",
+        "7.属于行政执法案卷",
+        "applications.refused.enforcement_case_file",
+        [0, 0, 0, 0, 0, 0, 0],
+    ),
+    (
+        "三、本年度办理结果",
+        "（三）不予公开",
+        "8.属于行政查询事项",
+        "applications.refused.administrative_query",
+        [1, 0, 0, 0, 0, 0, 1],
+    ),
+    (
+        "三、本年度办理结果",
+        "（四）无法提供",
+        "1.本机关不掌握相关政府信息",
+        "applications.unable.not_held",
+        [8, 1, 0, 1, 0, 0, 10],
+    ),
+    (
+        "三、本年度办理结果",
+        "（四）无法提供",
+        "2.没有现成信息需要另行制作",
+        "applications.unable.needs_creation",
+        [2, 0, 0, 0, 0, 0, 2],
+    ),
+    (
+        "三、本年度办理结果",
+        "（四）无法提供",
+        "3.补正后申请内容仍不明确",
+        "applications.unable.unclear_after_correction",
+        [0, 0, 0, 0, 0, 0, 0],
+    ),
+    (
+        "三、本年度办理结果",
+        "（五）不予处理",
+        "1.信访举报投诉类申请",
+        "applications.not_processed.petition_complaint",
+        [3, 0, 0, 0, 0, 0, 3],
+    ),
+    (
+        "三、本年度办理结果",
+        "（五）不予处理",
+        "2.重复申请",
+        "applications.not_processed.duplicate",
+        [1, 0, 0, 0, 0, 0, 1],
+    ),
+    (
+        "三、本年度办理结果",
+        "（五）不予处理",
+        "3.要求提供公开出版物",
+        "applications.not_processed.publication",
+        [0, 0, 0, 0, 0, 0, 0],
+    ),
+    (
+        "三、本年度办理结果",
+        "（五）不予处理",
+        "4.无正当理由大量反复申请",
+        "applications.not_processed.excessive_repeated",
+        [0, 0, 0, 0, 0, 0, 0],
+    ),
+    (
+        "三、本年度办理结果",
+        "（五）不予处理",
+        "5.要求行政机关确认或重新出具已获取信息",
+        "applications.not_processed.confirmation_request",
+        [0, 0, 0, 0, 0, 0, 0],
+    ),
+    (
+        "三、本年度办理结果",
+        "（六）其他处理",
+        "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请",
+        "applications.other.no_correction",
+        [2, 0, 0, 0, 0, 0, 2],
+    ),
+    (
+        "三、本年度办理结果",
+        "（六）其他处理",
+        "2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请",
+        "applications.other.fee_unpaid",
+        [0, 0, 0, 0, 0, 0, 0],
+    ),
     ("三、本年度办理结果", "（六）其他处理", "3.其他", "applications.other.other", [1, 0, 0, 0, 0, 1, 2]),
     ("三、本年度办理结果", "（七）总计", None, "applications.total_handled", [39, 3, 0, 1, 0, 2, 45]),
     ("四、结转下年度继续办理", None, None, "applications.carried_forward", [3, 0, 0, 0, 0, 0, 3]),
 ]
 REVIEW = [1, 1, 0, 0, 2, 0, 1, 0, 1, 2, 1, 0, 0, 0, 1]
-APPLICANT_COLS = ("natural_person", "commercial", "research", "social_org", "legal_service", "other_org", "total")
+APPLICANT_COLS = (
+    "natural_person",
+    "commercial",
+    "research",
+    "social_org",
+    "legal_service",
+    "other_org",
+    "total",
+)
 
 
 def expected_metrics() -> dict[str, float]:
@@ -102,9 +212,12 @@ def expected_metrics() -> dict[str, float]:
     m: dict[str, float] = {k: float(v) for k, v in PROACTIVE_KEYS.items()}
     for *_, key, vals in APPS:
         m[key] = float(vals[-1])
-    sums = {"applications.refused.total": "applications.refused.", "applications.unable.total": "applications.unable.",
-            "applications.not_processed.total": "applications.not_processed.",
-            "applications.other.total": "applications.other."}
+    sums = {
+        "applications.refused.total": "applications.refused.",
+        "applications.unable.total": "applications.unable.",
+        "applications.not_processed.total": "applications.not_processed.",
+        "applications.other.total": "applications.other.",
+    }
     for parent, prefix in sums.items():
         m[parent] = float(sum(v[-1] for *_, k, v in APPS if k.startswith(prefix)))
     for bi, block in enumerate(("review", "litigation.direct", "litigation.after_review")):
@@ -121,18 +234,40 @@ def _fmt(v: float) -> str:
 
 # ------------------------------------------------------------------ text forms
 
+
 def flattened_text() -> str:
     """One cell per line, as seeds/004 (Word tables pasted as text)."""
-    out = [TITLE, ""] + INTRO + ["第二十条第（一）项", "信息内容", "本年制发件数", "本年废止件数", "现行有效件数"]
+    out = (
+        [TITLE, ""]
+        + INTRO
+        + ["第二十条第（一）项", "信息内容", "本年制发件数", "本年废止件数", "现行有效件数"]
+    )
     for label, vals in PROACTIVE[:2]:
         out += [label] + [_fmt(v) for v in vals]
     for head, rows in (("第二十条第（五）项", PROACTIVE[2:3]), ("第二十条第（六）项", PROACTIVE[3:5])):
         out += [head, "信息内容", "本年处理决定数量"]
         for label, vals in rows:
             out += [label] + [_fmt(v) for v in vals]
-    out += ["第二十条第（八）项", "信息内容", "本年收费金额（单位：万元）", "行政事业性收费", _fmt(PROACTIVE[5][1][0])]
-    out += ["三、收到和处理政府信息公开申请情况", "（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）",
-            "申请人情况", "自然人", "法人或其他组织", "总计", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他"]
+    out += [
+        "第二十条第（八）项",
+        "信息内容",
+        "本年收费金额（单位：万元）",
+        "行政事业性收费",
+        _fmt(PROACTIVE[5][1][0]),
+    ]
+    out += [
+        "三、收到和处理政府信息公开申请情况",
+        "（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）",
+        "申请人情况",
+        "自然人",
+        "法人或其他组织",
+        "总计",
+        "商业企业",
+        "科研机构",
+        "社会公益组织",
+        "法律服务机构",
+        "其他",
+    ]
     last = (None, None)
     for g, s, r, _, vals in APPS:
         if g != last[0]:
@@ -143,8 +278,18 @@ def flattened_text() -> str:
             out.append(r)
         last = (g, s)
         out += [_fmt(v) for v in vals]
-    out += ["四、政府信息公开行政复议、行政诉讼情况", "行政复议", "行政诉讼", "结果维持", "结果纠正", "其他结果", "尚未审结",
-            "总计", "未经复议直接起诉", "复议后起诉"] + ["结果维持", "结果纠正", "其他结果", "尚未审结", "总计"] * 2
+    out += [
+        "四、政府信息公开行政复议、行政诉讼情况",
+        "行政复议",
+        "行政诉讼",
+        "结果维持",
+        "结果纠正",
+        "其他结果",
+        "尚未审结",
+        "总计",
+        "未经复议直接起诉",
+        "复议后起诉",
+    ] + ["结果维持", "结果纠正", "其他结果", "尚未审结", "总计"] * 2
     out += [_fmt(v) for v in REVIEW]
     out += OUTRO
     return "\n".join(out) + "\n"
@@ -158,29 +303,42 @@ def run_together_text() -> str:
 
 # ------------------------------------------------------------------ HTML
 
+
 def html_gbk() -> bytes:
-    h = [f"<html><head><meta http-equiv='Content-Type' content='text/html; charset=gbk'><title>{TITLE}</title>",
-         "<style>td{border:1px solid}</style><script>var x='一、本年新收政府信息公开申请数量 9 9 9';</script></head><body>",
-         f"<h1>{TITLE}</h1>"] + [f"<p>{x}</p>" for x in INTRO]
-    h.append("<table><tr><td colspan='4'>第二十条第（一）项</td></tr>"
-             "<tr><td>信息内容</td><td>本年制发件数</td><td>本年废止件数</td><td>现行有效件数</td></tr>")
+    h = [
+        f"<html><head><meta http-equiv='Content-Type' content='text/html; charset=gbk'><title>{TITLE}</title>",
+        "<style>td{border:1px solid}</style><script>var x='一、本年新收政府信息公开申请数量 9 9 9';</script></head><body>",
+        f"<h1>{TITLE}</h1>",
+    ] + [f"<p>{x}</p>" for x in INTRO]
+    h.append(
+        "<table><tr><td colspan='4'>第二十条第（一）项</td></tr>"
+        "<tr><td>信息内容</td><td>本年制发件数</td><td>本年废止件数</td><td>现行有效件数</td></tr>"
+    )
     for label, vals in PROACTIVE[:2]:
         h.append("<tr><td>" + label + "</td>" + "".join(f"<td>{_fmt(v)}</td>" for v in vals) + "</tr>")
-    h.append("<tr><td colspan='4'>第二十条第（五）项</td></tr><tr><td>信息内容</td><td colspan='3'>本年处理决定数量</td></tr>")
+    h.append(
+        "<tr><td colspan='4'>第二十条第（五）项</td></tr><tr><td>信息内容</td><td colspan='3'>本年处理决定数量</td></tr>"
+    )
     h.append(f"<tr><td>行政许可</td><td colspan='3'>{_fmt(PROACTIVE[2][1][0])}</td></tr>")
-    h.append("<tr><td colspan='4'>第二十条第（六）项</td></tr><tr><td>信息内容</td><td colspan='3'>本年处理决定数量</td></tr>")
+    h.append(
+        "<tr><td colspan='4'>第二十条第（六）项</td></tr><tr><td>信息内容</td><td colspan='3'>本年处理决定数量</td></tr>"
+    )
     for label, vals in PROACTIVE[3:5]:
         h.append(f"<tr><td>{label}</td><td colspan='3'>{_fmt(vals[0])}</td></tr>")
-    h.append("<tr><td colspan='4'>第二十条第（八）项</td></tr><tr><td>信息内容</td><td colspan='3'>本年收费金额（单位：万元）</td></tr>")
+    h.append(
+        "<tr><td colspan='4'>第二十条第（八）项</td></tr><tr><td>信息内容</td><td colspan='3'>本年收费金额（单位：万元）</td></tr>"
+    )
     h.append(f"<tr><td>行政事业性收费</td><td colspan='3'>{_fmt(PROACTIVE[5][1][0])}</td></tr></table>")
     h.append("<p>三、收到和处理政府信息公开申请情况</p><table>")
-    h.append("<tr><td rowspan='3' colspan='3'>（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）</td>"
-             "<td colspan='7'>申请人情况</td></tr>"
-             "<tr><td rowspan='2'>自然人</td><td colspan='5'>法人或其他组织</td><td rowspan='2'>总计</td></tr>"
-             "<tr><td>商业企业</td><td>科研机构</td><td>社会公益组织</td><td>法律服务机构</td><td>其他</td></tr>")
+    h.append(
+        "<tr><td rowspan='3' colspan='3'>（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）</td>"
+        "<td colspan='7'>申请人情况</td></tr>"
+        "<tr><td rowspan='2'>自然人</td><td colspan='5'>法人或其他组织</td><td rowspan='2'>总计</td></tr>"
+        "<tr><td>商业企业</td><td>科研机构</td><td>社会公益组织</td><td>法律服务机构</td><td>其他</td></tr>"
+    )
     g_count: dict[str, int] = {}
     s_count: dict[str, int] = {}
-    for g, s, r, _, _ in APPS:
+    for g, s, _r, _, _ in APPS:
         g_count[g] = g_count.get(g, 0) + 1
         if s:
             s_count[s] = s_count.get(s, 0) + 1
@@ -203,24 +361,33 @@ def html_gbk() -> bytes:
                 cells += f"<td>{r}</td>"
         cells += "".join(f"<td>{_fmt(v)}</td>" for v in vals)
         h.append(f"<tr>{cells}</tr>")
-    h.append("</table><p>四、政府信息公开行政复议、行政诉讼情况</p><table>"
-             "<tr><td colspan='5'>行政复议</td><td colspan='10'>行政诉讼</td></tr>"
-             "<tr><td rowspan='2'>结果维持</td><td rowspan='2'>结果纠正</td><td rowspan='2'>其他结果</td>"
-             "<td rowspan='2'>尚未审结</td><td rowspan='2'>总计</td><td colspan='5'>未经复议直接起诉</td>"
-             "<td colspan='5'>复议后起诉</td></tr><tr>" + "<td>结果维持</td><td>结果纠正</td><td>其他结果</td>"
-             "<td>尚未审结</td><td>总计</td>" * 2 + "</tr><tr>" + "".join(f"<td>{_fmt(v)}</td>" for v in REVIEW)
-             + "</tr></table>")
+    h.append(
+        "</table><p>四、政府信息公开行政复议、行政诉讼情况</p><table>"
+        "<tr><td colspan='5'>行政复议</td><td colspan='10'>行政诉讼</td></tr>"
+        "<tr><td rowspan='2'>结果维持</td><td rowspan='2'>结果纠正</td><td rowspan='2'>其他结果</td>"
+        "<td rowspan='2'>尚未审结</td><td rowspan='2'>总计</td><td colspan='5'>未经复议直接起诉</td>"
+        "<td colspan='5'>复议后起诉</td></tr><tr>" + "<td>结果维持</td><td>结果纠正</td><td>其他结果</td>"
+        "<td>尚未审结</td><td>总计</td>"
+        * 2
+        + "</tr><tr>"
+        + "".join(f"<td>{_fmt(v)}</td>" for v in REVIEW)
+        + "</tr></table>"
+    )
     h += [f"<p>{x}</p>" for x in OUTRO] + ["</body></html>"]
     return "\n".join(h).encode("gbk")
 
 
 # ------------------------------------------------------------------ DOCX
 
+
 def _grid_rows() -> list[list[str]]:
     """The application table as a 10-column grid (label columns 0-2)."""
-    rows = [["（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）", "", "", "申请人情况"] + [""] * 6,
-            ["", "", "", "自然人", "法人或其他组织", "", "", "", "", "总计"],
-            ["", "", "", "", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他", ""]]
+    rows = [
+        ["（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）", "", "", "申请人情况"]
+        + [""] * 6,
+        ["", "", "", "自然人", "法人或其他组织", "", "", "", "", "总计"],
+        ["", "", "", "", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他", ""],
+    ]
     for g, s, r, _, vals in APPS:
         rows.append([g, s or "", r or ""] + [_fmt(v) for v in vals])
     return rows
@@ -243,9 +410,11 @@ def docx_bytes() -> bytes:
         r[0].text = label
         for i, v in enumerate(vals):
             r[i + 1].text = _fmt(v)
-    for head, sub, rows in (("第二十条第（五）项", "本年处理决定数量", PROACTIVE[2:3]),
-                            ("第二十条第（六）项", "本年处理决定数量", PROACTIVE[3:5]),
-                            ("第二十条第（八）项", "本年收费金额（单位：万元）", PROACTIVE[5:6])):
+    for head, sub, rows in (
+        ("第二十条第（五）项", "本年处理决定数量", PROACTIVE[2:3]),
+        ("第二十条第（六）项", "本年处理决定数量", PROACTIVE[3:5]),
+        ("第二十条第（八）项", "本年收费金额（单位：万元）", PROACTIVE[5:6]),
+    ):
         c = t.add_row().cells
         c[0].merge(c[3]).text = head
         c = t.add_row().cells
@@ -310,6 +479,7 @@ def docx_bytes() -> bytes:
 
 # ------------------------------------------------------------------ PDF
 
+
 def pdf_bytes(grid: bool = True, repeat_header: bool = False) -> bytes:
     """``grid=False`` draws no ruling lines: the reader must fall back to text lines.
     ``repeat_header`` repeats the application table's header rows on the next page."""
@@ -329,32 +499,55 @@ def pdf_bytes(grid: bool = True, repeat_header: bool = False) -> bytes:
         style.append(("GRID", (0, 0), (-1, -1), 0.5, colors.black))
     prow = [["第二十条第（一）项", "", "", ""], ["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"]]
     prow += [[label] + [_fmt(v) for v in vals] for label, vals in PROACTIVE[:2]]
-    prow += [["第二十条第（五）项", "", "", ""], ["信息内容", "本年处理决定数量", "", ""], ["行政许可", _fmt(1234), "", ""],
-             ["第二十条第（六）项", "", "", ""], ["信息内容", "本年处理决定数量", "", ""], ["行政处罚", "56", "", ""],
-             ["行政强制", "7", "", ""], ["第二十条第（八）项", "", "", ""], ["信息内容", "本年收费金额（单位：万元）", "", ""],
-             ["行政事业性收费", _fmt(12.5), "", ""]]
+    prow += [
+        ["第二十条第（五）项", "", "", ""],
+        ["信息内容", "本年处理决定数量", "", ""],
+        ["行政许可", _fmt(1234), "", ""],
+        ["第二十条第（六）项", "", "", ""],
+        ["信息内容", "本年处理决定数量", "", ""],
+        ["行政处罚", "56", "", ""],
+        ["行政强制", "7", "", ""],
+        ["第二十条第（八）项", "", "", ""],
+        ["信息内容", "本年收费金额（单位：万元）", "", ""],
+        ["行政事业性收费", _fmt(12.5), "", ""],
+    ]
     pst = list(style) + [("SPAN", (1, r), (3, r)) for r in range(4, len(prow)) if prow[r][2] == ""]
     pst += [("SPAN", (0, r), (3, r)) for r in range(len(prow)) if prow[r][1] == ""]
     story.append(Table(prow, style=pst))
     story += [Spacer(1, 200), Paragraph("三、收到和处理政府信息公开申请情况", st)]
     grid = _grid_rows()
     data = [[Paragraph(c, small) if len(c) > 8 else c for c in row] for row in grid]
-    tst = list(style) + [("SPAN", (0, 0), (2, 2)), ("SPAN", (3, 0), (9, 0)), ("SPAN", (4, 1), (8, 1)),
-                         ("SPAN", (3, 1), (3, 2)), ("SPAN", (9, 1), (9, 2))]
-    for i, (g, s, r, _, _) in enumerate(APPS):
+    tst = list(style) + [
+        ("SPAN", (0, 0), (2, 2)),
+        ("SPAN", (3, 0), (9, 0)),
+        ("SPAN", (4, 1), (8, 1)),
+        ("SPAN", (3, 1), (3, 2)),
+        ("SPAN", (9, 1), (9, 2)),
+    ]
+    for i, (_g, s, r, _, _) in enumerate(APPS):
         ri = 3 + i
         if s is None:
             tst.append(("SPAN", (0, ri), (2, ri)))
         elif r is None:
             tst.append(("SPAN", (1, ri), (2, ri)))
-    story.append(Table(data, colWidths=[40, 70, 150] + [30] * 7, style=tst, repeatRows=3 if repeat_header else 0))
+    story.append(
+        Table(data, colWidths=[40, 70, 150] + [30] * 7, style=tst, repeatRows=3 if repeat_header else 0)
+    )
     story.append(Paragraph("四、政府信息公开行政复议、行政诉讼情况", st))
     heads = ["结果维持", "结果纠正", "其他结果", "尚未审结", "总计"]
-    rv = [["行政复议"] + [""] * 4 + ["行政诉讼"] + [""] * 9,
-          heads[:] + ["未经复议直接起诉"] + [""] * 4 + ["复议后起诉"] + [""] * 4,
-          [""] * 5 + heads + heads, [_fmt(v) for v in REVIEW]]
-    rst = list(style) + [("FONT", (0, 0), (-1, -1), "STSong-Light", 6), ("SPAN", (0, 0), (4, 0)),
-                         ("SPAN", (5, 0), (14, 0)), ("SPAN", (5, 1), (9, 1)), ("SPAN", (10, 1), (14, 1))]
+    rv = [
+        ["行政复议"] + [""] * 4 + ["行政诉讼"] + [""] * 9,
+        heads[:] + ["未经复议直接起诉"] + [""] * 4 + ["复议后起诉"] + [""] * 4,
+        [""] * 5 + heads + heads,
+        [_fmt(v) for v in REVIEW],
+    ]
+    rst = list(style) + [
+        ("FONT", (0, 0), (-1, -1), "STSong-Light", 6),
+        ("SPAN", (0, 0), (4, 0)),
+        ("SPAN", (5, 0), (14, 0)),
+        ("SPAN", (5, 1), (9, 1)),
+        ("SPAN", (10, 1), (14, 1)),
+    ]
     rst += [("SPAN", (i, 1), (i, 2)) for i in range(5)]
     story.append(Table(rv, style=rst, colWidths=[30] * 15))
     story += [Paragraph(x, st) for x in OUTRO]
@@ -365,6 +558,7 @@ def pdf_bytes(grid: bool = True, repeat_header: bool = False) -> bytes:
 
 # ------------------------------------------------------------------ DOC (LibreOffice)
 
+
 def doc_bytes() -> bytes:
     """The DOCX converted to Word 97 .doc by LibreOffice (must be installed)."""
     exe = shutil.which("soffice") or shutil.which("libreoffice")
@@ -374,8 +568,21 @@ def doc_bytes() -> bytes:
         src = os.path.join(tmp, "report.docx")
         with open(src, "wb") as f:
             f.write(docx_bytes())
-        subprocess.run([exe, f"-env:UserInstallation=file://{tmp}/profile", "--headless", "--convert-to",
-                        "doc:MS Word 97", "--outdir", tmp, src], check=True, capture_output=True, timeout=180,
-                       env={**os.environ, "HOME": tmp})
+        subprocess.run(
+            [
+                exe,
+                f"-env:UserInstallation=file://{tmp}/profile",
+                "--headless",
+                "--convert-to",
+                "doc:MS Word 97",
+                "--outdir",
+                tmp,
+                src,
+            ],
+            check=True,
+            capture_output=True,
+            timeout=180,
+            env={**os.environ, "HOME": tmp},
+        )
         with open(os.path.join(tmp, "report.doc"), "rb") as f:
             return f.read()

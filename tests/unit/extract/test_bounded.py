@@ -9,8 +9,8 @@ import time
 import zipfile
 
 import pytest
-
 import reportgen
+
 from services.extract import errors
 from services.extract.engine import extract, extract_bounded
 
@@ -39,7 +39,7 @@ def test_zip_bomb_docx() -> None:
                 f.write(chunk)
     data = buf.getvalue()
     assert len(data) < 1 << 20
-    with pytest.raises(errors.DocumentTooLarge, match="decompression bomb|limit"):
+    with pytest.raises(errors.DocumentTooLarge, match=r"decompression bomb|limit"):
         extract_bounded(data, filename="bomb.docx", timeout_s=30, max_memory_mb=512)
 
 

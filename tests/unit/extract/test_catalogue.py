@@ -26,8 +26,9 @@ def emitted_keys() -> set[str]:
 def test_application_keys_are_listed_verbatim(metrics_md: str) -> None:
     listed = set(re.findall(r"applications\.[a-z_.]+[a-z]", metrics_md))
     for key in emitted_keys():
-        if key.startswith("applications.") and not key.startswith(("applications.channel.",
-                                                                  "applications.applicant.")):
+        if key.startswith("applications.") and not key.startswith(
+            ("applications.channel.", "applications.applicant.")
+        ):
             assert key in listed, key
 
 
@@ -61,7 +62,7 @@ def test_every_key_the_engine_emits_has_the_catalogues_meaning(metrics_md: str) 
 
 def test_application_meanings_are_the_catalogues_row_labels(metrics_md: str) -> None:
     table = metrics_md.split("| key | row label |", 1)[1].split("\n\n", 1)[0]
-    rows = re.findall(r"^\| (applications\.[a-z_.]+) \| (.+?) \|$", table, flags=re.M)
+    rows = re.findall(r"^\| (applications\.[a-z_.]+) \| (.+?) \|$", table, flags=re.MULTILINE)
     assert len(rows) == len(catalogue.APPLICATION_ROWS)
     for key, label in rows:
         assert _plain(label) in _plain(catalogue.meaning(key) or "").replace("“", "").replace("”", ""), key
@@ -69,14 +70,31 @@ def test_application_meanings_are_the_catalogues_row_labels(metrics_md: str) -> 
 
 def test_composed_meanings_name_block_and_column() -> None:
     assert catalogue.meaning("review.corrected") == "行政复议 — 结果纠正"
-    assert catalogue.meaning("proactive.fees.amount_wan_yuan", ).startswith("主动公开 行政事业性收费 — 金额, in 万元")
+    assert catalogue.meaning(
+        "proactive.fees.amount_wan_yuan",
+    ).startswith("主动公开 行政事业性收费 — 金额, in 万元")
     assert catalogue.meaning("applications.no_such_key") is None
     assert catalogue.meaning("review.no_such_column") is None
 
 
 def test_keys_sort_as_the_standard_tables_list_them() -> None:
-    keys = ["rates.refusal", "zzz.unknown", "proactive.items_total", "applications.carried_forward",
-            "review.total", "applications.new_received", "fees.collected_yuan", "litigation.direct.total"]
+    keys = [
+        "rates.refusal",
+        "zzz.unknown",
+        "proactive.items_total",
+        "applications.carried_forward",
+        "review.total",
+        "applications.new_received",
+        "fees.collected_yuan",
+        "litigation.direct.total",
+    ]
     assert sorted(keys, key=catalogue.key_order) == [
-        "applications.new_received", "applications.carried_forward", "review.total", "litigation.direct.total",
-        "proactive.items_total", "fees.collected_yuan", "rates.refusal", "zzz.unknown"]
+        "applications.new_received",
+        "applications.carried_forward",
+        "review.total",
+        "litigation.direct.total",
+        "proactive.items_total",
+        "fees.collected_yuan",
+        "rates.refusal",
+        "zzz.unknown",
+    ]

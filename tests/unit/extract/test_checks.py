@@ -1,9 +1,15 @@
 from services.extract.engine import checks
 
 BASE = {
-    "applications.new_received": 10, "applications.carried_over": 1, "applications.total_handled": 9,
-    "applications.carried_forward": 2, "applications.granted": 3, "applications.partially_granted": 1,
-    "applications.refused.total": 2, "applications.unable.total": 1, "applications.not_processed.total": 1,
+    "applications.new_received": 10,
+    "applications.carried_over": 1,
+    "applications.total_handled": 9,
+    "applications.carried_forward": 2,
+    "applications.granted": 3,
+    "applications.partially_granted": 1,
+    "applications.refused.total": 2,
+    "applications.unable.total": 1,
+    "applications.not_processed.total": 1,
     "applications.other.total": 1,
 }
 
@@ -22,9 +28,24 @@ def test_broken_identity_is_false_and_missing_input_absent() -> None:
 
 
 def test_review_and_applicant_sums() -> None:
-    m = {"review.upheld": 10, "review.corrected": 1, "review.other": 0, "review.pending": 0, "review.total": 0}
-    bd = {"applications.new_received": {"natural_person": 3, "commercial": 0, "research": 0, "social_org": 0,
-                                        "legal_service": 0, "other_org": 2, "total": 5}}
+    m = {
+        "review.upheld": 10,
+        "review.corrected": 1,
+        "review.other": 0,
+        "review.pending": 0,
+        "review.total": 0,
+    }
+    bd = {
+        "applications.new_received": {
+            "natural_person": 3,
+            "commercial": 0,
+            "research": 0,
+            "social_org": 0,
+            "legal_service": 0,
+            "other_org": 2,
+            "total": 5,
+        }
+    }
     c = checks.compute(m, bd, table=True)
     assert c["review_sum"] is False and c["applicant_sums"] is True
 
@@ -36,6 +57,11 @@ def test_freetext_outcome_sum() -> None:
 
 
 def test_freetext_outcome_sum_with_2019_groups() -> None:
-    m = {"applications.total_handled": 10, "applications.granted": 3, "applications.unable.total": 4,
-         "applications.unable.not_held": 4, "applications.not_processed.total": 3}
+    m = {
+        "applications.total_handled": 10,
+        "applications.granted": 3,
+        "applications.unable.total": 4,
+        "applications.unable.not_held": 4,
+        "applications.not_processed.total": 3,
+    }
     assert checks.compute(m, {}, table=False) == {"freetext_outcome_sum": True}

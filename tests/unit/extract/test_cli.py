@@ -3,8 +3,8 @@ import json
 import os
 
 import pytest
-
 import reportgen
+
 from services.extract import cli
 
 
@@ -42,7 +42,9 @@ def test_human_summary(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def
 
 def test_json_region_is_the_full_path_the_worker_stores(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     report = tmp_path / "gongshu.txt"
-    report.write_text(reportgen.flattened_text().replace(reportgen.AGENCY, "杭州市拱墅区人民政府"), encoding="utf-8")
+    report.write_text(
+        reportgen.flattened_text().replace(reportgen.AGENCY, "杭州市拱墅区人民政府"), encoding="utf-8"
+    )
     assert run(["extract", "--json", "--unbounded", str(report)]) == 0
     line = json.loads(capsys.readouterr().out)
     assert (line["agency"], line["region"]) == ("杭州市拱墅区人民政府", "浙江省杭州市拱墅区")

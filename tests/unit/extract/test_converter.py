@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -24,12 +23,13 @@ from pathlib import Path
 import pytest
 
 from services.extract import errors
-from services.extract.engine import extract_bounded, sandbox
+from services.extract.engine import sandbox
 from services.extract.engine.readers import doc
-
 from tests.support import processes_mentioning
 
-pytestmark = pytest.mark.skipif(doc.soffice_binary() is None, reason="LibreOffice is in deploy/apt-packages.txt")
+pytestmark = pytest.mark.skipif(
+    doc.soffice_binary() is None, reason="LibreOffice is in deploy/apt-packages.txt"
+)
 
 FIXTURE = Path(__file__).parent / "data" / "linked-image.doc"
 
@@ -89,9 +89,22 @@ def test_the_fixture_does_fetch_its_link_without_isolation(recorder, tmp_path) -
     port, seen = recorder
     src = tmp_path / "in.doc"
     src.write_bytes(linked_doc(port))
-    subprocess.run([doc.soffice_binary(), f"-env:UserInstallation=file://{tmp_path}/profile", "--headless",
-                    "--norestore", "--convert-to", "docx:MS Word 2007 XML", "--outdir", str(tmp_path / "out"), str(src)],
-                   capture_output=True, timeout=180, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    subprocess.run(  # noqa: PLW1510 - the test judges what the converter did, not its exit code
+        [
+            doc.soffice_binary(),
+            f"-env:UserInstallation=file://{tmp_path}/profile",
+            "--headless",
+            "--norestore",
+            "--convert-to",
+            "docx:MS Word 2007 XML",
+            "--outdir",
+            str(tmp_path / "out"),
+            str(src),
+        ],
+        capture_output=True,
+        timeout=180,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
     assert any("/z.png" in r for r in seen), seen
 
 
@@ -118,7 +131,9 @@ def test_a_sandboxed_program_cannot_connect_to_loopback(recorder, tmp_path) -> N
 def test_the_converter_gets_a_clean_environment(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("OGI_SMTP_PASSWORD", "hunter2")
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
-    done = sandbox.run(["/usr/bin/env"], home=str(tmp_path), timeout_s=30, name="env", require_isolation=False)
+    done = sandbox.run(
+        ["/usr/bin/env"], home=str(tmp_path), timeout_s=30, name="env", require_isolation=False
+    )
     env = dict(line.split("=", 1) for line in done.stdout.decode().splitlines() if "=" in line)
     assert set(env) <= {"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL"}, env
     assert env["HOME"] == str(tmp_path) and "hunter2" not in done.stdout.decode()
@@ -162,8 +177,9 @@ def _start_worker(tmp_path: Path, timeout_s: float) -> subprocess.Popen[str]:
     (tmp_path / "worker.py").write_text(script)
     repo = Path(__file__).resolve().parents[3]
     env = {**os.environ, "PYTHONPATH": str(repo), "PATH": f"{bin_dir}:{os.environ['PATH']}"}
-    return subprocess.Popen([sys.executable, str(tmp_path / "worker.py")], cwd=repo, env=env,
-                            stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, str(tmp_path / "worker.py")], cwd=repo, env=env, stdout=subprocess.PIPE, text=True
+    )
 
 
 def _converter_running(marker: str) -> bool:

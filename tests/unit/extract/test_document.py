@@ -2,8 +2,14 @@ from services.extract.engine.document import CELL_SEP, ROW_SEP, Block, RawDocume
 
 
 def test_cells_keep_their_place() -> None:
-    raw = RawDocument(blocks=[Block("标题"), Block("一、本年新收", table=0, row=0, col=0, page=2),
-                              Block("12", table=0, row=0, col=1, page=2, row_end=True)], format="pdf")
+    raw = RawDocument(
+        blocks=[
+            Block("标题"),
+            Block("一、本年新收", table=0, row=0, col=0, page=2),
+            Block("12", table=0, row=0, col=1, page=2, row_end=True),
+        ],
+        format="pdf",
+    )
     doc = linearise(raw)
     assert doc.text == "标题\n一、本年新收" + CELL_SEP + "12" + CELL_SEP + ROW_SEP + "\n"
     pos = doc.text.index("12")

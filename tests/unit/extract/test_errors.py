@@ -11,8 +11,13 @@ def test_hierarchy() -> None:
 
 
 def test_all_is_complete() -> None:
-    exported = {n for n in dir(errors) if isinstance(getattr(errors, n), type)
-                and issubclass(getattr(errors, n), Exception) and getattr(errors, n).__module__ == errors.__name__}
+    exported = {
+        n
+        for n in dir(errors)
+        if isinstance(getattr(errors, n), type)
+        and issubclass(getattr(errors, n), Exception)
+        and getattr(errors, n).__module__ == errors.__name__
+    }
     assert exported == set(errors.__all__)
     assert set(engine.__all__) == {"extract", "extract_bounded"}
     for n in engine.__all__:
@@ -38,4 +43,6 @@ def test_a_parser_bug_is_a_typed_error(monkeypatch) -> None:  # type: ignore[no-
 
     monkeypatch.setattr(prose, "parse", boom)
     with pytest.raises(errors.ParseError, match="IndexError"):
-        engine.extract("某局2015年政府信息公开工作年度报告\n共收到政府信息公开申请3件。".encode(), filename="a.txt")
+        engine.extract(
+            "某局2015年政府信息公开工作年度报告\n共收到政府信息公开申请3件。".encode(), filename="a.txt"
+        )

@@ -22,31 +22,39 @@ def _prose(body: str) -> list[str]:
 
 
 def test_runs_split_inside_a_number_join_in_a_cell() -> None:
-    assert _cells("<table><tr><td><span>2</span><span>0</span></td>"
-                  "<td><p class=MsoNormal><span lang=EN-US>1</span><span lang=EN-US>2<o:p></o:p></span></p></td>"
-                  "</tr></table>") == ["20", "12"]
+    assert _cells(
+        "<table><tr><td><span>2</span><span>0</span></td>"
+        "<td><p class=MsoNormal><span lang=EN-US>1</span><span lang=EN-US>2<o:p></o:p></span></p></td>"
+        "</tr></table>"
+    ) == ["20", "12"]
 
 
 def test_nested_inline_tags_add_nothing() -> None:
     cell = "<td><font><b><span>3</span></b><i><u><a href=#>4</a></u></i><sub>5</sub></font></td>"
     assert _cells(f"<table><tr>{cell}</tr></table>") == ["345"]
-    assert _prose("<p><strong>本年</strong><em>新收</em><small>申请</small><span><span>4</span>6</span>件</p>") \
-        == ["本年新收申请46件"]
+    assert _prose(
+        "<p><strong>本年</strong><em>新收</em><small>申请</small><span><span>4</span>6</span>件</p>"
+    ) == ["本年新收申请46件"]
 
 
 def test_nbsp_padding_is_space_not_part_of_the_number() -> None:
-    assert _cells("<table><tr><td>&nbsp;12&nbsp;</td><td>&nbsp;&nbsp;</td><td>1&nbsp;2</td></tr></table>") \
-        == ["12", "", "1 2"]
+    assert _cells(
+        "<table><tr><td>&nbsp;12&nbsp;</td><td>&nbsp;&nbsp;</td><td>1&nbsp;2</td></tr></table>"
+    ) == ["12", "", "1 2"]
 
 
 def test_br_and_paragraphs_inside_a_cell_separate() -> None:
-    assert _cells("<table><tr><td>自然人<br>12</td><td><p>商业</p><p>企业</p></td>"
-                  "<td><div>3</div><div>4</div></td></tr></table>") == ["自然人 12", "商业 企业", "3 4"]
+    assert _cells(
+        "<table><tr><td>自然人<br>12</td><td><p>商业</p><p>企业</p></td>"
+        "<td><div>3</div><div>4</div></td></tr></table>"
+    ) == ["自然人 12", "商业 企业", "3 4"]
 
 
 def test_whitespace_between_inline_tags_is_one_space() -> None:
-    assert _cells("<table><tr><td><span>1</span> <span>2</span></td><td><span>3</span>\n\n <span>4</span></td>"
-                  "</tr></table>") == ["1 2", "3 4"]
+    assert _cells(
+        "<table><tr><td><span>1</span> <span>2</span></td><td><span>3</span>\n\n <span>4</span></td>"
+        "</tr></table>"
+    ) == ["1 2", "3 4"]
     assert _prose("<p><span>a</span>   \t <span>b</span></p>") == ["a b"]
 
 
@@ -57,30 +65,42 @@ def test_source_line_wrap_inside_chinese_text_disappears() -> None:
 
 
 def test_hidden_elements_and_pre() -> None:
-    assert _prose("<p>申请<span style='display: none'>9</span>12件<span style='mso-hide:all'>PAGE</span></p>"
-                  "<div hidden>导航</div><pre>自然人\n商业企业</pre>") == ["申请12件", "自然人", "商业企业"]
-    assert _prose("<p>地区<select><option>北京</option><option>上海</option></select></p>") == ["地区", "北京", "上海"]
+    assert _prose(
+        "<p>申请<span style='display: none'>9</span>12件<span style='mso-hide:all'>PAGE</span></p>"
+        "<div hidden>导航</div><pre>自然人\n商业企业</pre>"
+    ) == ["申请12件", "自然人", "商业企业"]
+    assert _prose("<p>地区<select><option>北京</option><option>上海</option></select></p>") == [
+        "地区",
+        "北京",
+        "上海",
+    ]
 
 
 def test_title_and_prose_use_the_same_rule() -> None:
-    raw = _read("<h1><span>某县</span><span>2023</span><span>年</span></h1><p>x<br>y</p>",
-                head="<title>\n  某县政府\n  信息公开&nbsp;\n</title>")
+    raw = _read(
+        "<h1><span>某县</span><span>2023</span><span>年</span></h1><p>x<br>y</p>",
+        head="<title>\n  某县政府\n  信息公开&nbsp;\n</title>",
+    )
     assert raw.meta["page_title"] == "某县政府信息公开"
     assert [b.text for b in raw.blocks] == ["某县2023年", "x", "y"]
 
 
 def test_every_character_its_own_span_reads_the_row() -> None:
     row = ["本年新收政府信息公开申请数量", "40", "3", "0", "1", "0", "2", "46"]
-    spanned = "".join("<td>" + "".join(f"<span style='mso-bidi-font-size:10.5pt'>{ch}</span>" for ch in c)
-                      + "</td>" for c in row)
+    spanned = "".join(
+        "<td>" + "".join(f"<span style='mso-bidi-font-size:10.5pt'>{ch}</span>" for ch in c) + "</td>"
+        for c in row
+    )
     assert _cells(f"<table><tr>{spanned}</tr></table>") == row
 
 
 # ------------------------------------------------------------------ page chrome
 
-_INDEX = ("<table class=xxgk><tr><td>索引号：</td><td>11330000MB1234567X/2024-00012</td><td>主题分类：</td><td>其他</td></tr>"
-          "<tr><td><span>名</span>  <span>称</span>：</td><td colspan=3>某某县发展和改革局2023年政府信息公开工作年度报告</td></tr>"
-          "<tr><td>发布机构：</td><td>某某县发展和改革局</td><td>发文日期：</td><td>2024-01-18</td></tr></table>")
+_INDEX = (
+    "<table class=xxgk><tr><td>索引号：</td><td>11330000MB1234567X/2024-00012</td><td>主题分类：</td><td>其他</td></tr>"
+    "<tr><td><span>名</span>  <span>称</span>：</td><td colspan=3>某某县发展和改革局2023年政府信息公开工作年度报告</td></tr>"
+    "<tr><td>发布机构：</td><td>某某县发展和改革局</td><td>发文日期：</td><td>2024-01-18</td></tr></table>"
+)
 
 
 def test_info_index_table_is_metadata_not_text() -> None:
@@ -92,37 +112,53 @@ def test_info_index_table_is_metadata_not_text() -> None:
 
 
 def test_info_index_with_label_and_value_in_one_cell() -> None:
-    raw = _read("<table><tr><td><b>发布机构：</b>某某县发展和改革局</td><td><b>索引号：</b>113</td></tr></table>")
+    raw = _read(
+        "<table><tr><td><b>发布机构：</b>某某县发展和改革局</td><td><b>索引号：</b>113</td></tr></table>"
+    )
     assert raw.meta["publisher"] == "某某县发展和改革局" and not raw.blocks
 
 
 def test_a_report_table_is_not_an_info_index() -> None:
-    raw = _read("<table><tr><td>信息内容</td><td>本年制发件数</td></tr><tr><td>规章</td><td>1</td></tr></table>")
+    raw = _read(
+        "<table><tr><td>信息内容</td><td>本年制发件数</td></tr><tr><td>规章</td><td>1</td></tr></table>"
+    )
     assert "publisher" not in raw.meta and len(raw.blocks) == 4
 
 
 def test_agency_from_an_article_page_with_info_index() -> None:
-    page = (_INDEX + "<div class=article><p>某某县发展和改革局2023年政府信息公开工作年度报告</p>"
-            "<p>本报告所列数据的统计期限自2023年1月1日起至2023年12月31日止。</p>"
-            "<p>一、总体情况</p><p>二、主动公开政府信息情况</p><p>三、收到和处理政府信息公开申请情况</p></div>")
-    r = extract(("<html><head><meta charset='utf-8'><title>某某县人民政府</title></head><body>" + page
-                 + "</body></html>").encode(), filename="page.html")
+    page = (
+        _INDEX + "<div class=article><p>某某县发展和改革局2023年政府信息公开工作年度报告</p>"
+        "<p>本报告所列数据的统计期限自2023年1月1日起至2023年12月31日止。</p>"
+        "<p>一、总体情况</p><p>二、主动公开政府信息情况</p><p>三、收到和处理政府信息公开申请情况</p></div>"
+    )
+    r = extract(
+        (
+            "<html><head><meta charset='utf-8'><title>某某县人民政府</title></head><body>"
+            + page
+            + "</body></html>"
+        ).encode(),
+        filename="page.html",
+    )
     assert r.agency == "某某县发展和改革局" and r.year == 2023
     assert r.published_at is not None and r.published_at.isoformat() == "2024-01-18"
 
 
 def test_info_index_label_only_agency_does_not_glue_to_the_title() -> None:
     # without the article's own title line the report title is the 名称 field
-    page = (_INDEX + "<p>本报告所列数据的统计期限自2023年1月1日起至2023年12月31日止。一、总体情况。"
-            "三、收到和处理政府信息公开申请情况</p>")
+    page = (
+        _INDEX + "<p>本报告所列数据的统计期限自2023年1月1日起至2023年12月31日止。一、总体情况。"
+        "三、收到和处理政府信息公开申请情况</p>"
+    )
     r = extract(f"<html><body>{page}</body></html>".encode(), filename="page.html")
     assert r.agency == "某某县发展和改革局"
 
 
 def test_info_index_written_as_list_lines() -> None:
-    raw = _read("<ul class=xxgk><li><b>索引号：</b>113/2024-00012</li><li><b>名 称：</b>某某县发展和改革局2023年"
-                "政府信息公开工作年度报告</li><li><b>发布机构：</b>某某县发展和改革局 <b>发文日期：</b>2024-01-18</li></ul>"
-                "<p>来源：本网</p><p>一、总体情况</p><p>正文</p><p>正文</p><p>名称：不是索引</p>")
+    raw = _read(
+        "<ul class=xxgk><li><b>索引号：</b>113/2024-00012</li><li><b>名 称：</b>某某县发展和改革局2023年"
+        "政府信息公开工作年度报告</li><li><b>发布机构：</b>某某县发展和改革局 <b>发文日期：</b>2024-01-18</li></ul>"
+        "<p>来源：本网</p><p>一、总体情况</p><p>正文</p><p>正文</p><p>名称：不是索引</p>"
+    )
     assert raw.meta["publisher"] == "某某县发展和改革局" and raw.meta["published"] == "2024-01-18"
     assert raw.meta["title"] == "某某县发展和改革局2023年政府信息公开工作年度报告"
     # the index lines leave the text; a lone label line far from them stays
@@ -135,6 +171,8 @@ def test_an_article_header_line_alone_is_not_an_index() -> None:
 
 
 def test_a_long_table_with_index_like_labels_stays_content() -> None:
-    rows = "".join(f"<tr><td>{label}</td><td>{n}</td></tr>" for n, label in enumerate(["分类", "来源"] + ["行"] * 20))
+    rows = "".join(
+        f"<tr><td>{label}</td><td>{n}</td></tr>" for n, label in enumerate(["分类", "来源"] + ["行"] * 20)
+    )
     raw = _read(f"<table>{rows}</table>")
     assert "publisher" not in raw.meta and len(raw.blocks) == 44

@@ -6,15 +6,18 @@ here are the ones where nothing may be placed."""
 
 from __future__ import annotations
 
+import reportgen
+import variants
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-import reportgen
-import variants
 from schemas.events import Provenance
 from services.extract.engine import extract, linewise, pipeline, tables
 
-SPEC = {key: dict(zip(reportgen.APPLICANT_COLS, map(float, vals))) for *_, key, vals in reportgen.APPS}
+SPEC = {
+    key: dict(zip(reportgen.APPLICANT_COLS, map(float, vals), strict=False))
+    for *_, key, vals in reportgen.APPS
+}
 
 
 def _read(text: str):  # type: ignore[no-untyped-def]
@@ -27,8 +30,14 @@ def _apps(r) -> dict[str, float]:  # type: ignore[no-untyped-def]
 
 def test_the_two_row_orders() -> None:
     assert len(linewise.PRINTED_GB2021) == 25 and len(set(linewise.PRINTED_GB2021)) == 25
-    assert len(linewise.PRINTED_OTHER_SINGLE) == 23 and "applications.other.total" in linewise.PRINTED_OTHER_SINGLE
-    assert not set(linewise.PRINTED_OTHER_SINGLE) & {"applications.other.no_correction", "applications.other.other"}
+    assert (
+        len(linewise.PRINTED_OTHER_SINGLE) == 23
+        and "applications.other.total" in linewise.PRINTED_OTHER_SINGLE
+    )
+    assert not set(linewise.PRINTED_OTHER_SINGLE) & {
+        "applications.other.no_correction",
+        "applications.other.other",
+    }
 
 
 def test_unlabeled_rows_placed_by_order_when_every_identity_holds() -> None:
@@ -40,8 +49,10 @@ def test_unlabeled_rows_placed_by_order_when_every_identity_holds() -> None:
 def test_unlabeled_rows_left_out_when_an_identity_breaks() -> None:
     t = variants.from_spec()
     # 结转下年度 one more (its row still sums): intake no longer balances, so the order is not confirmed
-    t.applications = [(k, r[:3] + ["4", "0", "0", "0", "0", "0", "4"]) if k == "applications.carried_forward" else (k, r)
-                      for k, r in t.applications]
+    t.applications = [
+        (k, r[:3] + ["4", "0", "0", "0", "0", "0", "4"]) if k == "applications.carried_forward" else (k, r)
+        for k, r in t.applications
+    ]
     r = _read(variants.render(t, "spaces", "unlabeled"))
     assert not _apps(r) and not r.breakdown
     assert any("do not satisfy the table's identities" in w for w in r.warnings)
@@ -68,7 +79,9 @@ def test_a_stray_cell_is_moved_back_only_when_both_rows_then_sum() -> None:
 
 
 def test_a_figure_with_a_note_is_the_figure() -> None:
-    text = variants.render(variants.from_spec(), "spaces").replace("行政规范性文件 5 2 40", "行政规范性文件 5（其中修订1件） 2 40")
+    text = variants.render(variants.from_spec(), "spaces").replace(
+        "行政规范性文件 5 2 40", "行政规范性文件 5（其中修订1件） 2 40"
+    )
     r = _read(text)
     assert r.metrics["proactive.normative_documents.issued"] == 5
     assert r.metrics["proactive.normative_documents.in_force"] == 40
@@ -99,7 +112,8 @@ def test_blank_applicant_columns_leave_the_identity_unchecked_not_failed() -> No
 def test_two_figures_for_seven_columns_in_plain_text_are_left_out() -> None:
     # "28 28": which of the six applicant columns holds the 28 is not printed
     text = variants.render(variants.from_spec(), "spaces").replace(
-        "一、本年新收政府信息公开申请数量 40 3 0 1 0 2 46", "一、本年新收政府信息公开申请数量 46 46")
+        "一、本年新收政府信息公开申请数量 40 3 0 1 0 2 46", "一、本年新收政府信息公开申请数量 46 46"
+    )
     r = _read(text)
     assert "applications.new_received" not in r.metrics
     assert r.breakdown["applications.carried_over"] == SPEC["applications.carried_over"]
@@ -119,21 +133,40 @@ def test_pdf_text_layout_with_blank_applicant_columns_is_kept_when_totals_confir
 def test_a_blank_first_applicant_column_is_read_when_the_others_sum_to_the_total() -> None:
     # (with no zero among them: a lost 0 cell keeps the sum, so a zero leaves the blank undecided)
     t = variants.from_spec()
-    t.applications = [(k, r[:3] + ["", "3", "1", "1", "2", "2", "9"]) if k == "applications.new_received" else (k, r)
-                      for k, r in t.applications]
+    t.applications = [
+        (k, r[:3] + ["", "3", "1", "1", "2", "2", "9"]) if k == "applications.new_received" else (k, r)
+        for k, r in t.applications
+    ]
     r = _read(variants.render(t, "markdown"))
-    assert r.breakdown["applications.new_received"] == {"commercial": 3, "research": 1, "social_org": 1,
-                                                        "legal_service": 2, "other_org": 2, "total": 9}
+    assert r.breakdown["applications.new_received"] == {
+        "commercial": 3,
+        "research": 1,
+        "social_org": 1,
+        "legal_service": 2,
+        "other_org": 2,
+        "total": 9,
+    }
     assert r.checks["intake_balance"] is False  # the printed figures, kept as printed
 
 
 def test_a_section_heading_over_prose_is_not_taken_for_a_table() -> None:
     # the heading that finds a table whose row labels were lost must not turn a report that states its
     # figures in sentences into a table report
-    prose = ("本年度共收到政府信息公开申请46件，其中予以公开12件，部分公开5件，不予公开8件。"
-             "咨询电话0591-12345678，传真0591-87654321，邮编350400。" * 5)
-    text = "\n".join([reportgen.TITLE, *reportgen.INTRO, "三、收到和处理政府信息公开申请情况", prose,
-                      "四、政府信息公开行政复议、行政诉讼情况", "本年度未发生行政复议和行政诉讼。", *reportgen.OUTRO])
+    prose = (
+        "本年度共收到政府信息公开申请46件，其中予以公开12件，部分公开5件，不予公开8件。"
+        "咨询电话0591-12345678，传真0591-87654321，邮编350400。" * 5
+    )
+    text = "\n".join(
+        [
+            reportgen.TITLE,
+            *reportgen.INTRO,
+            "三、收到和处理政府信息公开申请情况",
+            prose,
+            "四、政府信息公开行政复议、行政诉讼情况",
+            "本年度未发生行政复议和行政诉讼。",
+            *reportgen.OUTRO,
+        ]
+    )
     r = _read(text)
     assert r.template.value == "freetext"
     assert r.metrics["applications.granted"] == 12
@@ -156,13 +189,19 @@ def test_figures_printed_above_their_labels_are_never_read_as_the_next_rows() ->
     assert any("identities do not confirm" in w for w in r.warnings)
 
 
-_DAMAGE = st.lists(st.tuples(st.sampled_from(["drop", "repeat", "blank"]), st.integers(0, 24), st.integers(0, 6)),
-                   min_size=1, max_size=3)
+_DAMAGE = st.lists(
+    st.tuples(st.sampled_from(["drop", "repeat", "blank"]), st.integers(0, 24), st.integers(0, 6)),
+    min_size=1,
+    max_size=3,
+)
 
 
 @settings(max_examples=60, deadline=None, database=None, derandomize=True)  # known misreads: see README
-@given(fmt=st.sampled_from(variants.FORMATS), damage=_DAMAGE,
-       layout=st.sampled_from([x for x in variants.LAYOUTS if x != "group_totals"]))  # totals from undamaged rows
+@given(
+    fmt=st.sampled_from(variants.FORMATS),
+    damage=_DAMAGE,
+    layout=st.sampled_from([x for x in variants.LAYOUTS if x != "group_totals"]),
+)  # totals from undamaged rows
 def test_a_damaged_table_never_reads_a_wrong_figure(fmt: str, layout: str, damage: list) -> None:
     """Cells lost, repeated or emptied on top of any layout: figures may go
     missing, but every figure read is the one printed for its row and column."""

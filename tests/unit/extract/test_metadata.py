@@ -11,8 +11,10 @@ def test_agency_and_year_from_title() -> None:
 
 
 def test_year_is_reporting_year_not_publication_year() -> None:
-    doc = text_doc("2017年度政府信息公开工作报告\n现将威海火炬高技术产业开发区市场监督管理局2017年度政府信息公开工作汇报如下。"
-                   "\n2018年3月1日 2018年3月1日 2018年")
+    doc = text_doc(
+        "2017年度政府信息公开工作报告\n现将威海火炬高技术产业开发区市场监督管理局2017年度政府信息公开工作汇报如下。"
+        "\n2018年3月1日 2018年3月1日 2018年"
+    )
     t = metadata.title(doc)
     assert metadata.year(doc, t) == 2017
     assert metadata.agency(doc, t) == "威海火炬高技术产业开发区市场监督管理局"

@@ -94,7 +94,9 @@ def test_a_table_cut_by_the_page_break_gets_its_open_border() -> None:
 
 
 def test_figure_cells() -> None:
-    w = lambda t: ocr.Word(t, 0, 0, 10, 10, 90.0, 0, 10)
+    def w(t):
+        return ocr.Word(t, 0, 0, 10, 10, 90.0, 0, 10)
+
     assert ocr._is_figure_cell([w("21")]) and ocr._is_figure_cell([]) and ocr._is_figure_cell([w("]")])
     assert not ocr._is_figure_cell([w("1.属于国家秘密")])
     assert not ocr._is_figure_cell([w("—")])  # a dash says "none": not read as a digit

@@ -50,7 +50,7 @@ def test_generated_ruled_pdfs_read_the_spec(grid: bool, repeat_header: bool) -> 
 def test_generated_pdf_without_ruling_lines_reads_the_same_both_ways(monkeypatch: pytest.MonkeyPatch) -> None:
     data = reportgen.pdf_bytes(grid=False)
     fast = _figures(data)
-    monkeypatch.setattr(pdf, "_use_pdfium_objects", lambda *_: (lambda: None))
+    monkeypatch.setattr(pdf, "_use_pdfium_objects", lambda *_: lambda: None)
     assert fast == _figures(data)
 
 
@@ -59,9 +59,19 @@ def test_libreoffice_pdf_text_as_printed() -> None:
         src = Path(tmp) / "report.docx"
         src.write_bytes(reportgen.docx_bytes())
         subprocess.run(
-            ["soffice", f"-env:UserInstallation=file://{tmp}/profile", "--headless", "--convert-to", "pdf",
-             "--outdir", tmp, str(src)],
-            check=True, capture_output=True, timeout=120,
+            [
+                "soffice",
+                f"-env:UserInstallation=file://{tmp}/profile",
+                "--headless",
+                "--convert-to",
+                "pdf",
+                "--outdir",
+                tmp,
+                str(src),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
         )
         texts = [b.text for b in pdf.read((Path(tmp) / "report.pdf").read_bytes()).blocks]
     assert texts[0] == f"{reportgen.AGENCY}{reportgen.YEAR}年政府信息公开工作年度报告"

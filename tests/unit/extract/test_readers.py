@@ -8,10 +8,10 @@ import io
 import zipfile
 
 import pytest
+import reportgen
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import reportgen
 from services.extract import errors
 from services.extract.engine import extract, readers
 from services.extract.engine.readers import html, text
@@ -21,8 +21,12 @@ FUZZ = settings(max_examples=25, deadline=None, database=None, suppress_health_c
 
 @pytest.fixture(scope="module")
 def samples() -> dict[str, bytes]:
-    return {"pdf": reportgen.pdf_bytes(), "docx": reportgen.docx_bytes(), "html": reportgen.html_gbk(),
-            "text": reportgen.flattened_text().encode()}
+    return {
+        "pdf": reportgen.pdf_bytes(),
+        "docx": reportgen.docx_bytes(),
+        "html": reportgen.html_gbk(),
+        "text": reportgen.flattened_text().encode(),
+    }
 
 
 def test_sniff_by_magic_not_name(samples: dict[str, bytes]) -> None:
@@ -50,8 +54,9 @@ def test_text_encodings() -> None:
 
 
 def test_html_rowspan_colspan_columns() -> None:
-    raw = html.read("<table><tr><td rowspan=2>a</td><td colspan=2>b</td></tr><tr><td>c</td><td>d</td></tr></table>"
-                    .encode())
+    raw = html.read(
+        b"<table><tr><td rowspan=2>a</td><td colspan=2>b</td></tr><tr><td>c</td><td>d</td></tr></table>"
+    )
     cells = [(b.text, b.row, b.col) for b in raw.blocks if b.table is not None]
     assert cells == [("a", 0, 0), ("b", 0, 1), ("c", 1, 1), ("d", 1, 2)]
 
@@ -93,11 +98,13 @@ def _mutate(data: bytes, cuts: list[tuple[int, int, bytes]]) -> bytes:
     b = bytearray(data)
     for pos, length, junk in cuts:
         p = pos % max(len(b), 1)
-        b[p:p + length] = junk
+        b[p : p + length] = junk
     return bytes(b)
 
 
-MUT = st.lists(st.tuples(st.integers(0, 1 << 20), st.integers(0, 64), st.binary(max_size=16)), min_size=1, max_size=4)
+MUT = st.lists(
+    st.tuples(st.integers(0, 1 << 20), st.integers(0, 64), st.binary(max_size=16)), min_size=1, max_size=4
+)
 
 
 @FUZZ
@@ -120,14 +127,38 @@ def test_mutated_html_and_text_only_typed_errors(samples: dict[str, bytes], cuts
 
 
 @settings(max_examples=40, deadline=None, database=None)
-@given(st.lists(st.sampled_from(["本年新收政府信息公开申请数量", "（七）总计", "1.属于国家秘密", "0", "12", "640020470", "/",
-                                 "行政复议", "复议后起诉", "规章", "本年制发件数", " ", "\n", "2.", "+5", "3.其他"]),
-                max_size=80))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "本年新收政府信息公开申请数量",
+                "（七）总计",
+                "1.属于国家秘密",
+                "0",
+                "12",
+                "640020470",
+                "/",
+                "行政复议",
+                "复议后起诉",
+                "规章",
+                "本年制发件数",
+                " ",
+                "\n",
+                "2.",
+                "+5",
+                "3.其他",
+            ]
+        ),
+        max_size=80,
+    )
+)
 def test_label_soup_never_crashes(parts: list[str]) -> None:
     r = extract(("某局2021年政府信息公开工作年度报告\n" + "".join(parts)).encode(), filename="soup.txt")
     # whatever it reads must come from the catalogue's key space
-    assert all(k.split(".")[0] in {"applications", "review", "litigation", "proactive", "fees", "rates"}
-               for k in r.metrics)
+    assert all(
+        k.split(".")[0] in {"applications", "review", "litigation", "proactive", "fees", "rates"}
+        for k in r.metrics
+    )
 
 
 @pytest.fixture(scope="module")
@@ -135,8 +166,12 @@ def doc_sample() -> bytes:
     return reportgen.doc_bytes()
 
 
-@settings(max_examples=3, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow,
-                                                               HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=3,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(MUT)
 def test_mutated_doc_through_libreoffice_only_typed_errors(doc_sample: bytes, cuts: list) -> None:
     _only_typed(_mutate(doc_sample, cuts), "a.doc")
@@ -149,7 +184,9 @@ def test_deeply_nested_html_tables_are_refused_before_parsing() -> None:
     from services.extract.engine.readers import html
     from services.extract.errors import CorruptDocument
 
-    page = ("<html><body>" + "<table><tr><td>" * 5000 + "x" + "</td></tr></table>" * 5000 + "</body></html>").encode()
+    page = (
+        "<html><body>" + "<table><tr><td>" * 5000 + "x" + "</td></tr></table>" * 5000 + "</body></html>"
+    ).encode()
     start = time.perf_counter()
     with pytest.raises(CorruptDocument, match="nest more than"):
         html.read(page)
@@ -159,15 +196,19 @@ def test_deeply_nested_html_tables_are_refused_before_parsing() -> None:
 def test_layout_tables_a_few_deep_are_read() -> None:
     from services.extract.engine.readers import html
 
-    page = ("<html><body>" + "<table><tr><td>" * 5 + "<p>正文</p>" + "</td></tr></table>" * 5 + "</body></html>").encode()
+    page = (
+        "<html><body>" + "<table><tr><td>" * 5 + "<p>正文</p>" + "</td></tr></table>" * 5 + "</body></html>"
+    ).encode()
     assert any("正文" in b.text for b in html.read(page).blocks)
 
 
 def _generated_docx_with(rewrite) -> bytes:  # type: ignore[no-untyped-def]
     """The generated report's DOCX with ``word/document.xml`` passed through ``rewrite``."""
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(reportgen.docx_bytes())) as zin, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+    with (
+        zipfile.ZipFile(io.BytesIO(reportgen.docx_bytes())) as zin,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout,
+    ):
         for info in zin.infolist():
             body = zin.read(info)
             zout.writestr(info, rewrite(body) if info.filename == "word/document.xml" else body)
@@ -203,15 +244,17 @@ def test_a_long_vertically_merged_column_is_read_in_linear_time() -> None:
     from services.extract.engine.readers import docx as docx_reader
 
     def merge(body: bytes) -> bytes:
-        row = re.search(rb"<w:tr[ >].*?</w:tr>", body, re.S)
+        row = re.search(rb"<w:tr[ >].*?</w:tr>", body, re.DOTALL)
         assert row is not None and b"<w:tcPr>" in row.group(0)
         first = row.group(0).replace(b"<w:tcPr>", b'<w:tcPr><w:vMerge w:val="restart"/>')
         continued = row.group(0).replace(b"<w:tcPr>", b"<w:tcPr><w:vMerge/>")
-        return body[:row.start()] + first + continued * 1000 + body[row.end():]
+        return body[: row.start()] + first + continued * 1000 + body[row.end() :]
 
     data = _generated_docx_with(merge)
     start = time.perf_counter()
     raw = docx_reader.read(data)
     assert time.perf_counter() - start < 15
     assert sum(1 for b in raw.blocks if b.table == 0 and b.row == 0) >= 1
-    assert not [b for b in raw.blocks if b.table == 0 and 1 <= (b.row or 0) <= 1000]  # continuations carry no text
+    assert not [
+        b for b in raw.blocks if b.table == 0 and 1 <= (b.row or 0) <= 1000
+    ]  # continuations carry no text

@@ -6,9 +6,9 @@ from services.extract.engine.splitting import sums_to_last
 
 def test_region_stops_at_prose_and_at_next_item_number() -> None:
     t = "0 0 0\n2023年，全年"
-    assert t[:region_end(t, 0, len(t))] == "0 0 0"
+    assert t[: region_end(t, 0, len(t))] == "0 0 0"
     t = "18182.传真申请数"
-    assert t[:region_end(t, 0, len(t))] == "1818"
+    assert t[: region_end(t, 0, len(t))] == "1818"
 
 
 def test_absent_cells_stay_absent() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import reportgen
+
 from services.extract.engine import extract
 
 HTML = reportgen.html_gbk().decode("gbk")
@@ -35,7 +36,9 @@ def test_unreadable_application_table_is_named_not_zero() -> None:
 def test_review_section_printed_as_an_image() -> None:
     k = HTML.index("<p>四、")
     end = HTML.index("</table>", k) + len("</table>")
-    r = _extract(HTML[:k] + "<p>四、政府信息公开行政复议、行政诉讼情况</p><p><img src='t.png'></p>" + HTML[end:])
+    r = _extract(
+        HTML[:k] + "<p>四、政府信息公开行政复议、行政诉讼情况</p><p><img src='t.png'></p>" + HTML[end:]
+    )
     assert r.incomplete_sections == ["review_litigation"]
     assert not [k for k in r.metrics if k.startswith(("review.", "litigation."))]
     assert any("review_litigation" in w and "no table" in w for w in r.warnings)

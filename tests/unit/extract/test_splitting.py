@@ -24,7 +24,8 @@ def test_no_leading_zeros_and_spaces_are_boundaries() -> None:
 def test_review_row_three_identities() -> None:
     groups = [(0, 5, sums_to_last), (5, 10, sums_to_last), (10, 15, sums_to_last)]
     assert candidates(["21317000001324019"], 15, groups=groups) == [
-        (2, 1, 3, 1, 7, 0, 0, 0, 0, 0, 13, 2, 4, 0, 19)]
+        (2, 1, 3, 1, 7, 0, 0, 0, 0, 0, 13, 2, 4, 0, 19)
+    ]
 
 
 def test_decimals_only_at_the_end_of_a_chunk() -> None:

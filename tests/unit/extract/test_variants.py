@@ -13,9 +13,9 @@ import json
 from pathlib import Path
 
 import pytest
-
 import reportgen
 import variants
+
 from services.extract.engine import extract
 
 STANDARD = ("gb2021", "gb2019")
@@ -35,16 +35,23 @@ def reports(corpus: Path) -> dict[str, tuple[variants.Tables, object]]:
 
 
 def test_every_corpus_report_with_standard_tables_is_varied(reports: dict, corpus: Path) -> None:
-    want = {name for folder in ("seeds", "dev")
-            for name, r in json.loads((corpus / folder / "truth.json").read_text(encoding="utf-8"))["reports"].items()
-            if r.get("template") in STANDARD}
+    want = {
+        name
+        for folder in ("seeds", "dev")
+        for name, r in json.loads((corpus / folder / "truth.json").read_text(encoding="utf-8"))[
+            "reports"
+        ].items()
+        if r.get("template") in STANDARD
+    }
     assert len(want) >= 7 and want <= set(reports)
     assert {t.template for t, _ in reports.values()} == set(STANDARD)
 
 
 def test_the_generated_clean_form_is_the_spec(reports: dict) -> None:
     _, clean = reports["generated"]
-    assert {k: v for k, v in clean.metrics.items() if not k.startswith("rates.")} == reportgen.expected_metrics()
+    assert {
+        k: v for k, v in clean.metrics.items() if not k.startswith("rates.")
+    } == reportgen.expected_metrics()
 
 
 @pytest.mark.parametrize("layout", variants.LAYOUTS)
@@ -58,11 +65,16 @@ def test_variant_reads_like_the_clean_form(reports: dict, fmt: str, layout: str)
         got = extract(text.encode("utf-8"), filename=f"{name}.{fmt}.{layout}.txt")
         metrics, breakdown, checks = variants.expected_for(clean, layout)
         if got.metrics != metrics:
-            diff = {k: (metrics.get(k), got.metrics.get(k)) for k in set(metrics) | set(got.metrics)
-                    if metrics.get(k) != got.metrics.get(k)}
+            diff = {
+                k: (metrics.get(k), got.metrics.get(k))
+                for k in set(metrics) | set(got.metrics)
+                if metrics.get(k) != got.metrics.get(k)
+            }
             problems.append(f"{name}: metrics (want, got) {sorted(diff.items())[:6]}")
         if got.breakdown != breakdown:
-            keys = sorted(k for k in set(breakdown) | set(got.breakdown) if breakdown.get(k) != got.breakdown.get(k))
+            keys = sorted(
+                k for k in set(breakdown) | set(got.breakdown) if breakdown.get(k) != got.breakdown.get(k)
+            )
             problems.append(f"{name}: breakdown differs for {keys[:6]}")
         if got.checks != checks:
             problems.append(f"{name}: checks {got.checks} (want {checks})")

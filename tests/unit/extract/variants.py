@@ -22,17 +22,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import reportgen
+
 from schemas.events import ExtractedReport
 from services.extract.engine import catalogue as cat
 from services.extract.engine import extract, readers
-from services.extract.engine.readers import text as text_reader
 from services.extract.engine.document import CELL_SEP, ROW_SEP, linearise
+from services.extract.engine.readers import text as text_reader
 
 Row = list[str]
 ABSENT = "/"
 
 # the application table's label columns: group, sub-group, row (as printed in the gb2021 template)
-APP_LABELS: dict[str, tuple[str, str, str]] = {key: (g, s or "", r or "") for g, s, r, key, _ in reportgen.APPS}
+APP_LABELS: dict[str, tuple[str, str, str]] = {
+    key: (g, s or "", r or "") for g, s, r, key, _ in reportgen.APPS
+}
 OTHER_SINGLE_ROW = ("三、本年度办理结果", "（六）其他处理", "")  # gb2019: 其他处理 has no sub-rows
 APPLICANT_HEADER = ["自然人", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他", "总计"]
 REVIEW_HEADS = ["结果维持", "结果纠正", "其他结果", "尚未审结", "总计"]
@@ -52,18 +55,22 @@ def _fmt(v: float | None, signed: bool = False) -> str:
     if v is None:
         return ABSENT
     s = repr(float(v))
-    s = s[:-2] if s.endswith(".0") else s
+    s = s.removesuffix(".0")
     return ("+" + s) if signed and v > 0 else s
 
 
 # ------------------------------------------------------------------ building the model
+
 
 def from_spec() -> Tables:
     """reportgen's generated gb2021 report."""
     head = "\n".join([reportgen.TITLE, ""] + reportgen.INTRO)
     tail = "\n".join(reportgen.OUTRO)
     metrics = reportgen.expected_metrics()
-    breakdown = {key: dict(zip(reportgen.APPLICANT_COLS, map(float, vals))) for *_, key, vals in reportgen.APPS}
+    breakdown = {
+        key: dict(zip(reportgen.APPLICANT_COLS, map(float, vals), strict=False))
+        for *_, key, vals in reportgen.APPS
+    }
     return _tables(head, tail, "gb2021", metrics, breakdown, {k for *_, k, _ in reportgen.APPS})
 
 
@@ -82,16 +89,35 @@ def from_corpus(path: Path) -> tuple[Tables, ExtractedReport]:
     review = text.index("复议后起诉", start)
     end_m = re.compile(r"五、\s*存在的主要问题|存在的主要问题").search(text, review)
     end = end_m.start() if end_m else len(text)
-    printed = {k for k, p in clean.provenance.items() if k.startswith("applications.") and p.kind == "table"
-               and not (p.text or "").startswith("sum of") and k in clean.breakdown}
-    return _tables(text[:start], text[end:], clean.template.value, clean.metrics, clean.breakdown, printed), clean
+    printed = {
+        k
+        for k, p in clean.provenance.items()
+        if k.startswith("applications.")
+        and p.kind == "table"
+        and not (p.text or "").startswith("sum of")
+        and k in clean.breakdown
+    }
+    return _tables(
+        text[:start], text[end:], clean.template.value, clean.metrics, clean.breakdown, printed
+    ), clean
 
 
-def _tables(head: str, tail: str, template: str, metrics: dict[str, float],
-            breakdown: dict[str, dict[str, float]], printed: set[str]) -> Tables:
-    return Tables(head=head, tail=tail, template=template, proactive=_proactive(template, metrics),
-                  applications=_applications(breakdown, printed),
-                  review=[_fmt(metrics.get(f"{b}.{c}")) for b in cat.REVIEW_BLOCKS for c in cat.REVIEW_COLUMNS])
+def _tables(
+    head: str,
+    tail: str,
+    template: str,
+    metrics: dict[str, float],
+    breakdown: dict[str, dict[str, float]],
+    printed: set[str],
+) -> Tables:
+    return Tables(
+        head=head,
+        tail=tail,
+        template=template,
+        proactive=_proactive(template, metrics),
+        applications=_applications(breakdown, printed),
+        review=[_fmt(metrics.get(f"{b}.{c}")) for b in cat.REVIEW_BLOCKS for c in cat.REVIEW_COLUMNS],
+    )
 
 
 def _proactive(template: str, m: dict[str, float]) -> list[Row]:
@@ -99,39 +125,57 @@ def _proactive(template: str, m: dict[str, float]) -> list[Row]:
         return [label] + [_fmt(m.get(f"{prefix}.{c}"), c in signed) for c in cols] + [""] * (3 - len(cols))
 
     if template == "gb2021":
-        return [["第二十条第（一）项", "", "", ""], ["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"],
-                row("规章", "proactive.regulations", ("issued", "repealed", "in_force")),
-                row("行政规范性文件", "proactive.normative_documents", ("issued", "repealed", "in_force")),
-                ["第二十条第（五）项", "", "", ""], ["信息内容", "本年处理决定数量", "", ""],
-                row("行政许可", "proactive.licensing", ("decisions",)),
-                ["第二十条第（六）项", "", "", ""], ["信息内容", "本年处理决定数量", "", ""],
-                row("行政处罚", "proactive.penalties", ("decisions",)),
-                row("行政强制", "proactive.coercive_measures", ("decisions",)),
-                ["第二十条第（八）项", "", "", ""], ["信息内容", "本年收费金额（单位：万元）", "", ""],
-                row("行政事业性收费", "proactive.fees", ("amount_wan_yuan",))]
+        return [
+            ["第二十条第（一）项", "", "", ""],
+            ["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"],
+            row("规章", "proactive.regulations", ("issued", "repealed", "in_force")),
+            row("行政规范性文件", "proactive.normative_documents", ("issued", "repealed", "in_force")),
+            ["第二十条第（五）项", "", "", ""],
+            ["信息内容", "本年处理决定数量", "", ""],
+            row("行政许可", "proactive.licensing", ("decisions",)),
+            ["第二十条第（六）项", "", "", ""],
+            ["信息内容", "本年处理决定数量", "", ""],
+            row("行政处罚", "proactive.penalties", ("decisions",)),
+            row("行政强制", "proactive.coercive_measures", ("decisions",)),
+            ["第二十条第（八）项", "", "", ""],
+            ["信息内容", "本年收费金额（单位：万元）", "", ""],
+            row("行政事业性收费", "proactive.fees", ("amount_wan_yuan",)),
+        ]
     items = ("items_prev_year", "items_change", "decisions")
     amount = m.get("proactive.procurement.amount_wan_yuan")
-    return [["第二十条第（一）项", "", "", ""], ["信息内容", "本年新制作数量", "本年新公开数量", "对外公开总数量"],
-            row("规章", "proactive.regulations", ("issued", "published_new", "published_total")),
-            row("规范性文件", "proactive.normative_documents", ("issued", "published_new", "published_total")),
-            ["第二十条第（五）项", "", "", ""], ["信息内容", "上一年项目数量", "本年增/减", "处理决定数量"],
-            row("行政许可", "proactive.licensing", items, ("items_change",)),
-            row("其他对外管理服务事项", "proactive.other_services", items, ("items_change",)),
-            ["第二十条第（六）项", "", "", ""], ["信息内容", "上一年项目数量", "本年增/减", "处理决定数量"],
-            row("行政处罚", "proactive.penalties", items, ("items_change",)),
-            row("行政强制", "proactive.coercive_measures", items, ("items_change",)),
-            ["第二十条第（八）项", "", "", ""], ["信息内容", "上一年项目数量", "本年增/减", ""],
-            row("行政事业性收费", "proactive.fees", ("items_prev_year", "items_change"), ("items_change",)),
-            ["第二十条第（九）项", "", "", ""], ["信息内容", "采购项目数量", "采购总金额", ""],
-            ["政府集中采购", _fmt(m.get("proactive.procurement.projects")),
-             _fmt(amount) + "万元" if amount is not None else ABSENT, ""]]
+    return [
+        ["第二十条第（一）项", "", "", ""],
+        ["信息内容", "本年新制作数量", "本年新公开数量", "对外公开总数量"],
+        row("规章", "proactive.regulations", ("issued", "published_new", "published_total")),
+        row("规范性文件", "proactive.normative_documents", ("issued", "published_new", "published_total")),
+        ["第二十条第（五）项", "", "", ""],
+        ["信息内容", "上一年项目数量", "本年增/减", "处理决定数量"],
+        row("行政许可", "proactive.licensing", items, ("items_change",)),
+        row("其他对外管理服务事项", "proactive.other_services", items, ("items_change",)),
+        ["第二十条第（六）项", "", "", ""],
+        ["信息内容", "上一年项目数量", "本年增/减", "处理决定数量"],
+        row("行政处罚", "proactive.penalties", items, ("items_change",)),
+        row("行政强制", "proactive.coercive_measures", items, ("items_change",)),
+        ["第二十条第（八）项", "", "", ""],
+        ["信息内容", "上一年项目数量", "本年增/减", ""],
+        row("行政事业性收费", "proactive.fees", ("items_prev_year", "items_change"), ("items_change",)),
+        ["第二十条第（九）项", "", "", ""],
+        ["信息内容", "采购项目数量", "采购总金额", ""],
+        [
+            "政府集中采购",
+            _fmt(m.get("proactive.procurement.projects")),
+            _fmt(amount) + "万元" if amount is not None else ABSENT,
+            "",
+        ],
+    ]
 
 
 def _applications(breakdown: dict[str, dict[str, float]], printed: set[str]) -> list[tuple[str, Row]]:
     """The printed rows in template order; a row the clean form left out is
     printed with absent cells (the variant then states no more than it)."""
     other_single = "applications.other.total" in printed and not any(
-        k in printed for k in cat.PARENTS["applications.other.total"])
+        k in printed for k in cat.PARENTS["applications.other.total"]
+    )
     rows: list[tuple[str, Row]] = []
     for key, labels in APP_LABELS.items():
         if other_single and key.startswith("applications.other."):
@@ -144,6 +188,7 @@ def _applications(breakdown: dict[str, dict[str, float]], printed: set[str]) -> 
 
 
 # ------------------------------------------------------------------ broken layouts (on the model)
+
 
 def _first_occurrences(rows: list[tuple[str, Row]]) -> list[tuple[str, Row]]:
     """Group and sub-group labels only on the first row of their span, as a
@@ -163,9 +208,21 @@ def _first_occurrences(rows: list[tuple[str, Row]]) -> list[tuple[str, Row]]:
 # ------------------------------------------------------------------ rendering
 
 FORMATS = ("markdown", "markdown_bare", "pipes_fullwidth", "grid", "tsv", "csv", "csv_fullwidth", "spaces")
-LAYOUTS = ("clean", "label_above", "split_labels", "figures_between_label_lines", "rowspans_repeated",
-           "colspans_repeated", "group_totals", "unlabeled", "stray_cell", "stray_cell_up", "repeated_note", "generic_headers",
-           "partial_columns")
+LAYOUTS = (
+    "clean",
+    "label_above",
+    "split_labels",
+    "figures_between_label_lines",
+    "rowspans_repeated",
+    "colspans_repeated",
+    "group_totals",
+    "unlabeled",
+    "stray_cell",
+    "stray_cell_up",
+    "repeated_note",
+    "generic_headers",
+    "partial_columns",
+)
 
 
 @dataclass
@@ -183,14 +240,18 @@ def render(t: Tables, fmt: str, layout: str = "clean") -> str:
     apps = apps if layout == "rowspans_repeated" else _first_occurrences(apps)
     if layout == "partial_columns":
         apps = [(k, r[:4] + [""] * 5 + r[9:]) for k, r in apps]
-    app_rows: list[Row] = [["（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）", "", "", "申请人情况"] + [""] * 6,
-                           ["", "", ""] + header]
+    app_rows: list[Row] = [
+        ["（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）", "", "", "申请人情况"]
+        + [""] * 6,
+        ["", "", ""] + header,
+    ]
     body = [r for _, r in apps]
     proactive = [list(r) for r in t.proactive]
     if layout == "label_above":
         body = [x for r in body for x in (r[:3] + [""] * 7, ["", "", ""] + r[3:])]
-        proactive = [x for r in proactive
-                     for x in ([[r[0], "", "", ""], [""] + r[1:]] if _is_value_row(r) else [r])]
+        proactive = [
+            x for r in proactive for x in ([[r[0], "", "", ""], [""] + r[1:]] if _is_value_row(r) else [r])
+        ]
     elif layout == "split_labels":
         body = [x for r in body for x in _split_label(r)]
     elif layout == "figures_between_label_lines":
@@ -207,8 +268,12 @@ def render(t: Tables, fmt: str, layout: str = "clean") -> str:
     tables = [_Table(proactive), _Table(app_rows + body), _Table(_review_rows(t.review))]
     if layout == "colspans_repeated":
         # in the application table only the header and the label columns hold merged cells
-        tables = [_Table([_colspans_repeated(r, 3 if i == 1 and ri >= 2 else len(r)) for ri, r in enumerate(tb.rows)])
-                  for i, tb in enumerate(tables)]
+        tables = [
+            _Table(
+                [_colspans_repeated(r, 3 if i == 1 and ri >= 2 else len(r)) for ri, r in enumerate(tb.rows)]
+            )
+            for i, tb in enumerate(tables)
+        ]
     out = [t.head.rstrip("\n"), ""]
     out += _format(tables[0], fmt)
     out += ["三、收到和处理政府信息公开申请情况"] + _format(tables[1], fmt)
@@ -244,8 +309,12 @@ def _with_group_totals(apps: list[tuple[str, Row]]) -> list[tuple[str, Row]]:
         parent = next((p for p, children in cat.PARENTS.items() if key == children[0]), None)
         if parent is not None and r[2]:
             children = [x for k, x in apps if k in cat.PARENTS[parent]]
-            sums = [ABSENT if any(c[i] in (ABSENT, "") for c in children)
-                    else _fmt(sum(float(c[i]) for c in children)) for i in range(3, 10)]
+            sums = [
+                ABSENT
+                if any(c[i] in (ABSENT, "") for c in children)
+                else _fmt(sum(float(c[i]) for c in children))
+                for i in range(3, 10)
+            ]
             out.append((parent, [r[0], r[1], ""] + sums))
         out.append((key, r))
     return out
@@ -317,10 +386,12 @@ def _repeat_with_note_proactive(rows: list[Row]) -> list[Row]:
 
 
 def _review_rows(vals: Row) -> list[Row]:
-    return [["行政复议"] + [""] * 4 + ["行政诉讼"] + [""] * 9,
-            REVIEW_HEADS + ["未经复议直接起诉"] + [""] * 4 + ["复议后起诉"] + [""] * 4,
-            [""] * 5 + REVIEW_HEADS + REVIEW_HEADS,
-            list(vals)]
+    return [
+        ["行政复议"] + [""] * 4 + ["行政诉讼"] + [""] * 9,
+        REVIEW_HEADS + ["未经复议直接起诉"] + [""] * 4 + ["复议后起诉"] + [""] * 4,
+        [""] * 5 + REVIEW_HEADS + REVIEW_HEADS,
+        list(vals),
+    ]
 
 
 def _format(table: _Table, fmt: str) -> list[str]:
@@ -349,7 +420,9 @@ def _format(table: _Table, fmt: str) -> list[str]:
 # ------------------------------------------------------------------ the 2008-era statistics table
 
 _LEGACY_HEAD = re.compile(r"指标名称\s*计量\s*单位\s*(?P<year>\d{4})\s*年度\s*历年累计")
-_LEGACY_ROW = re.compile(r"\s*(?P<label>\S+?)\s+(?P<unit>条|件|个|项)\s+(?P<v1>\d+)(?:\s+(?P<v2>\d+))?(?=\s|$)")
+_LEGACY_ROW = re.compile(
+    r"\s*(?P<label>\S+?)\s+(?P<unit>条|件|个|项)\s+(?P<v1>\d+)(?:\s+(?P<v2>\d+))?(?=\s|$)"
+)
 
 
 @dataclass
@@ -372,15 +445,16 @@ def legacy_from_corpus(path: Path) -> tuple[Legacy, ExtractedReport] | None:
     while (r := _LEGACY_ROW.match(text, pos)) is not None:
         rows.append([r.group("label"), r.group("unit"), r.group("v1"), r.group("v2") or ""])
         pos = r.end()
-    return Legacy(text[:m.start()], rows, text[pos:]), extract(data, filename=path.name)
+    return Legacy(text[: m.start()], rows, text[pos:]), extract(data, filename=path.name)
 
 
 def render_legacy(t: Legacy, fmt: str) -> str:
     return "\n".join([t.head.rstrip(), ""] + _format(_Table(t.rows), fmt) + ["", t.tail.lstrip()]) + "\n"
 
 
-def expected_for(clean: ExtractedReport, layout: str
-                 ) -> tuple[dict[str, float], dict[str, dict[str, float]], dict[str, bool]]:
+def expected_for(
+    clean: ExtractedReport, layout: str
+) -> tuple[dict[str, float], dict[str, dict[str, float]], dict[str, bool]]:
     """What the variant must read (metrics, breakdown, checks): the clean
     form's, except that a blank applicant column states nothing (and leaves
     the applicant identity unchecked), and that rows without labels are
@@ -404,5 +478,15 @@ def expected_for(clean: ExtractedReport, layout: str
 _APPLICATION_CHECKS = ("intake_balance", "outcome_sum", "reason_sums", "applicant_sums")
 
 
-__all__ = ["FORMATS", "LAYOUTS", "Legacy", "Tables", "expected_for", "from_corpus", "from_spec", "legacy_from_corpus",
-           "render", "render_legacy"]
+__all__ = [
+    "FORMATS",
+    "LAYOUTS",
+    "Legacy",
+    "Tables",
+    "expected_for",
+    "from_corpus",
+    "from_spec",
+    "legacy_from_corpus",
+    "render",
+    "render_legacy",
+]

@@ -32,8 +32,11 @@ class StubES:
         for index, doc_id, status in self.answers.pop(0)(sent):
             result: dict[str, Any] = {"_index": index, "_id": doc_id, "status": status}
             if status >= 300:
-                kind = {429: "es_rejected_execution_exception", 400: "document_parsing_exception",
-                        403: "cluster_block_exception"}.get(status, "error")
+                kind = {
+                    429: "es_rejected_execution_exception",
+                    400: "document_parsing_exception",
+                    403: "cluster_block_exception",
+                }.get(status, "error")
                 result["error"] = {"type": kind, "reason": f"{kind} for {doc_id}"}
             items.append({"index": result})
         return {"errors": any(i["index"]["status"] >= 300 for i in items), "items": items}
@@ -48,12 +51,16 @@ def test_items_are_paired_by_index_and_id_not_by_position() -> None:
     es = StubES(lambda sent: [(i, d, 400 if d == "b" else 201) for i, d in reversed(sent)])
     result = bulk_write(es, _actions("a", "b", "c"))  # type: ignore[arg-type]
     assert result.written == 2
-    assert [(a.origin, "document_parsing_exception" in reason) for a, reason in result.rejected] == [("record-b", True)]
+    assert [(a.origin, "document_parsing_exception" in reason) for a, reason in result.rejected] == [
+        ("record-b", True)
+    ]
 
 
 def test_a_per_document_429_is_retried_and_never_rejected() -> None:
-    es = StubES(lambda sent: [(i, d, 429 if d == "b" else 201) for i, d in sent],
-                lambda sent: [(i, d, 201) for i, d in sent])
+    es = StubES(
+        lambda sent: [(i, d, 429 if d == "b" else 201) for i, d in sent],
+        lambda sent: [(i, d, 201) for i, d in sent],
+    )
     result = bulk_write(es, _actions("a", "b", "c"), backoff_s=0.001)  # type: ignore[arg-type]
     assert (result.written, result.rejected) == (3, [])
     assert es.requests[1] == [("i", "b")]  # only the refused document again
@@ -66,7 +73,9 @@ def test_an_index_write_block_is_the_store_s_state_not_the_document_s() -> None:
 
 
 def test_a_429_that_persists_is_store_unavailable_with_nothing_rejected() -> None:
-    es = StubES(*[lambda sent: [(i, d, 429 if d == "b" else (400 if d == "c" else 201)) for i, d in sent]] * 3)
+    es = StubES(
+        *[lambda sent: [(i, d, 429 if d == "b" else (400 if d == "c" else 201)) for i, d in sent]] * 3
+    )
     with pytest.raises(StoreUnavailable, match="not written after 3 attempts"):
         bulk_write(es, _actions("a", "b", "c"), attempts=3, backoff_s=0.001)  # type: ignore[arg-type]
 

@@ -7,20 +7,26 @@ import json
 import pytest
 
 from ogi.deadletter import dead_letter
+from ogi.elastic import INDICES, template_body
 from ogi.settings import Settings
 from ogi.topics import ALERTS, DEADLETTER, EXTRACTED, METRICS, RAW
 from schemas import Alert, ExtractedReport, Severity, Stage, Template
 from services.extract.events import to_metric_events
 from services.index.documents import to_action
 from services.index.errors import DocumentRejected
-from ogi.elastic import INDICES, template_body
 
 S = Settings(kafka_bootstrap="x:1", es_url="http://x", topic_prefix="p.", index_prefix="q-")
 
 
 def _report() -> ExtractedReport:
-    return ExtractedReport(report_id="r1", agency="甲", year=2022, template=Template.GB2021,
-                           metrics={"applications.granted": 3}, checks={"outcome_sum": False})
+    return ExtractedReport(
+        report_id="r1",
+        agency="甲",
+        year=2022,
+        template=Template.GB2021,
+        metrics={"applications.granted": 3},
+        checks={"outcome_sum": False},
+    )
 
 
 def test_report_goes_to_reports_index_by_report_id() -> None:
@@ -34,8 +40,16 @@ def test_metric_and_alert_ids_are_deterministic() -> None:
     a1 = to_action(METRICS.name(S), ev.model_dump_json().encode(), S)
     a2 = to_action(METRICS.name(S), ev.model_dump_json().encode(), S)
     assert a1.doc_id == a2.doc_id == ev.event_id and a1.index == "q-metrics"
-    alert = Alert(alert_id="al", rule="broken_identity", agency="甲", agency_id=None, year=2022,
-                  severity=Severity.WARNING, title="t", message="m")
+    alert = Alert(
+        alert_id="al",
+        rule="broken_identity",
+        agency="甲",
+        agency_id=None,
+        year=2022,
+        severity=Severity.WARNING,
+        title="t",
+        message="m",
+    )
     act = to_action(ALERTS.name(S), alert.model_dump_json().encode(), S)
     assert act.doc_id == "al" and act.source["severity_rank"] == 1
 
@@ -75,11 +89,24 @@ def test_templates_are_strict_and_cover_the_documents(kind: str) -> None:
 
 def test_every_top_level_field_of_each_document_is_mapped() -> None:
     ev = to_metric_events(_report())[0]
-    alert = Alert(alert_id="al", rule="r", agency="甲", agency_id=None, year=2022, severity=Severity.INFO,
-                  title="t", message="m", figures={"x": 1.0})
+    alert = Alert(
+        alert_id="al",
+        rule="r",
+        agency="甲",
+        agency_id=None,
+        year=2022,
+        severity=Severity.INFO,
+        title="t",
+        message="m",
+        figures={"x": 1.0},
+    )
     letter = dead_letter(Stage.INDEX, "why", b"x")
-    for topic, model, kind in [(EXTRACTED, _report(), "reports"), (METRICS, ev, "metrics"),
-                               (ALERTS, alert, "alerts"), (DEADLETTER, letter, "deadletters")]:
+    for topic, model, kind in [
+        (EXTRACTED, _report(), "reports"),
+        (METRICS, ev, "metrics"),
+        (ALERTS, alert, "alerts"),
+        (DEADLETTER, letter, "deadletters"),
+    ]:
         source = to_action(topic.name(S), model.model_dump_json().encode(), S).source
         mapped = set(template_body(kind)["template"]["mappings"]["properties"])
         assert set(source) <= mapped, f"{kind}: unmapped {set(source) - mapped}"
@@ -93,4 +120,6 @@ def test_incomplete_sections_reach_report_and_metric_documents() -> None:
     action = to_action(METRICS.name(S), ev.model_dump_json().encode(), S)
     assert action.source["incomplete_sections"] == ["review_litigation"]
     for kind in ("reports", "metrics"):  # the strict mappings know the field
-        assert template_body(kind)["template"]["mappings"]["properties"]["incomplete_sections"] == {"type": "keyword"}
+        assert template_body(kind)["template"]["mappings"]["properties"]["incomplete_sections"] == {
+            "type": "keyword"
+        }

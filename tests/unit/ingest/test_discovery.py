@@ -18,63 +18,77 @@ from services.ingest.discovery import (
 )
 
 
-@pytest.mark.parametrize("title", [
-    "2023年政府信息公开工作年度报告",
-    "平潭综合实验区2011年政府信息公开工作年度报告",
-    "杭州市市场监督管理局2017年政府信息公开工作年度报告",
-    "2017年度政府信息公开工作报告",
-    "市工商局2011年度政府信息公开年度报告",
-    "广州市市场监督管理局2019年政府信息公开年报",
-    "廣州市市場監督管理局2019年政府信息公開工作年度報告",
-    "臺北市政府2022年政府資訊公開工作年度報告",
-    "平潭综合实验区君山片区管理局 2022年政府信息公开工作年度报告",
-    "二〇二三年度政务公开工作年度报告",
-])
+@pytest.mark.parametrize(
+    "title",
+    [
+        "2023年政府信息公开工作年度报告",
+        "平潭综合实验区2011年政府信息公开工作年度报告",
+        "杭州市市场监督管理局2017年政府信息公开工作年度报告",
+        "2017年度政府信息公开工作报告",
+        "市工商局2011年度政府信息公开年度报告",
+        "广州市市场监督管理局2019年政府信息公开年报",
+        "廣州市市場監督管理局2019年政府信息公開工作年度報告",
+        "臺北市政府2022年政府資訊公開工作年度報告",
+        "平潭综合实验区君山片区管理局 2022年政府信息公开工作年度报告",
+        "二〇二三年度政务公开工作年度报告",
+    ],
+)
 def test_annual_report_titles(title: str) -> None:
     assert is_annual_report(title)
 
 
-@pytest.mark.parametrize("title", [
-    "关于2014年政府信息公开工作要点落实情况的函",
-    "2024年政务公开工作要点",
-    "关于开展2023年度企业年报工作的通知",
-    "2023年政府信息公开工作年度报告解读",
-    "图解：2023年政府信息公开工作年度报告",
-    "2024年部门预算",
-    "政府信息公开指南",
-    "关于报送2023年政府信息公开工作年度报告的通知",
-    "2023年国民经济和社会发展统计公报",
-    "首页",
-])
+@pytest.mark.parametrize(
+    "title",
+    [
+        "关于2014年政府信息公开工作要点落实情况的函",
+        "2024年政务公开工作要点",
+        "关于开展2023年度企业年报工作的通知",
+        "2023年政府信息公开工作年度报告解读",
+        "图解：2023年政府信息公开工作年度报告",
+        "2024年部门预算",
+        "政府信息公开指南",
+        "关于报送2023年政府信息公开工作年度报告的通知",
+        "2023年国民经济和社会发展统计公报",
+        "首页",
+    ],
+)
 def test_other_titles_are_not_reports(title: str) -> None:
     assert not is_annual_report(title)
 
 
-@pytest.mark.parametrize(("text", "year"), [
-    ("平潭综合实验区2011年政府信息公开工作年度报告", 2011),
-    ("2017年度政府信息公开工作报告", 2017),
-    ("二〇二三年政府信息公开工作年度报告", 2023),
-    ("二零一九年度报告", 2019),
-    ("政府信息公开工作年度报告", None),
-])
+@pytest.mark.parametrize(
+    ("text", "year"),
+    [
+        ("平潭综合实验区2011年政府信息公开工作年度报告", 2011),
+        ("2017年度政府信息公开工作报告", 2017),
+        ("二〇二三年政府信息公开工作年度报告", 2023),
+        ("二零一九年度报告", 2019),
+        ("政府信息公开工作年度报告", None),
+    ],
+)
 def test_report_year(text: str, year: int | None) -> None:
     assert report_year(text) == year
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("发布时间：2024-01-15 09:00", date(2024, 1, 15)),
-    ("[2024/1/5]", date(2024, 1, 5)),
-    ("2023.12.31", date(2023, 12, 31)),
-    ("发布时间:2016年12月05日 浏览次数", date(2016, 12, 5)),
-    ("2023-13-45 then 2023-02-03", date(2023, 2, 3)),
-    ("no date here", None),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("发布时间：2024-01-15 09:00", date(2024, 1, 15)),
+        ("[2024/1/5]", date(2024, 1, 5)),
+        ("2023.12.31", date(2023, 12, 31)),
+        ("发布时间:2016年12月05日 浏览次数", date(2016, 12, 5)),
+        ("2023-13-45 then 2023-02-03", date(2023, 2, 3)),
+        ("no date here", None),
+    ],
+)
 def test_parse_date(text: str, expected: date | None) -> None:
     assert parse_date(text) == expected
 
 
 def test_url_date_from_trs_article_urls() -> None:
-    assert url_date("https://www.pingtan.gov.cn/zwgk/zfxxgk/zfxxgknb/202001/t20200120_80576.htm") == date(2020, 1, 20)
+    assert url_date("https://www.pingtan.gov.cn/zwgk/zfxxgk/zfxxgknb/202001/t20200120_80576.htm") == date(
+        2020, 1, 20
+    )
     assert url_date("https://example.gov.cn/art/2024/1/15/art_1_2.html") is None
 
 

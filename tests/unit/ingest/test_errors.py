@@ -17,9 +17,17 @@ def test_every_class_is_drawn_in_the_docstring() -> None:
 
 
 def test_policy_refusals_are_not_failures() -> None:
-    refused = (errors.UnsupportedScheme, errors.BlockedAddress, errors.RobotsDisallowed, errors.TooLarge,
-               errors.TooManyRedirects, errors.NotADocument)
+    refused = (
+        errors.UnsupportedScheme,
+        errors.BlockedAddress,
+        errors.RobotsDisallowed,
+        errors.TooLarge,
+        errors.TooManyRedirects,
+        errors.NotADocument,
+    )
     assert all(issubclass(c, errors.Refused) for c in refused)
     failures = (errors.HttpStatus, errors.TransportFailure, errors.RobotsUnavailable)
     assert all(issubclass(c, errors.FetchError) and not issubclass(c, errors.Refused) for c in failures)
-    assert issubclass(errors.FetchError, errors.IngestError) and issubclass(errors.RegistryError, errors.IngestError)
+    assert issubclass(errors.FetchError, errors.IngestError) and issubclass(
+        errors.RegistryError, errors.IngestError
+    )

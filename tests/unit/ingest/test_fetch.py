@@ -30,9 +30,14 @@ Handler = Callable[[httpx.Request], httpx.Response]
 
 def settings(**overrides: object) -> Settings:
     base: dict[str, object] = {
-        "kafka_bootstrap": "127.0.0.1:1", "es_url": "http://127.0.0.1:1",
-        "ingest_host_delay_s": 0, "ingest_backoff_base_s": 0.001, "ingest_backoff_max_s": 0.01,
-        "ingest_retries": 2, "max_document_bytes": 1000, "ingest_max_redirects": 3,
+        "kafka_bootstrap": "127.0.0.1:1",
+        "es_url": "http://127.0.0.1:1",
+        "ingest_host_delay_s": 0,
+        "ingest_backoff_base_s": 0.001,
+        "ingest_backoff_max_s": 0.01,
+        "ingest_retries": 2,
+        "max_document_bytes": 1000,
+        "ingest_max_redirects": 3,
     }
     base.update(overrides)
     return Settings(**base)  # type: ignore[arg-type]
@@ -41,7 +46,9 @@ def settings(**overrides: object) -> Settings:
 class Site:
     """Routes by path; records every request it receives."""
 
-    def __init__(self, routes: dict[str, Handler | httpx.Response], robots: str = "User-agent: *\nAllow: /\n"):
+    def __init__(
+        self, routes: dict[str, Handler | httpx.Response], robots: str = "User-agent: *\nAllow: /\n"
+    ):
         self.routes: dict[str, Handler | httpx.Response] = {"/robots.txt": httpx.Response(200, text=robots)}
         self.routes.update(routes)
         self.requests: list[httpx.Request] = []
@@ -93,8 +100,10 @@ def test_redirects_followed_up_to_the_limit() -> None:
 
 
 def test_robots_disallowed_path_is_never_requested() -> None:
-    site = Site({"/private/a.pdf": httpx.Response(200, content=b"%PDF")},
-                robots="User-agent: *\nDisallow: /private/\n")
+    site = Site(
+        {"/private/a.pdf": httpx.Response(200, content=b"%PDF")},
+        robots="User-agent: *\nDisallow: /private/\n",
+    )
     f = fetcher(site)
     with pytest.raises(RobotsDisallowed):
         f.fetch("http://site.test/private/a.pdf")
@@ -102,8 +111,10 @@ def test_robots_disallowed_path_is_never_requested() -> None:
 
 
 def test_robots_for_our_agent() -> None:
-    site = Site({"/a": httpx.Response(200, text="ok")},
-                robots="User-agent: ogi-monitor\nDisallow: /\n\nUser-agent: *\nAllow: /\n")
+    site = Site(
+        {"/a": httpx.Response(200, text="ok")},
+        robots="User-agent: ogi-monitor\nDisallow: /\n\nUser-agent: *\nAllow: /\n",
+    )
     with pytest.raises(RobotsDisallowed):
         fetcher(site).fetch("http://site.test/a")
 
@@ -166,7 +177,9 @@ def test_conditional_request_and_304() -> None:
     def page(request: httpx.Request) -> httpx.Response:
         if request.headers.get("if-none-match") == '"v1"':
             return httpx.Response(304, headers={"ETag": '"v1"'})
-        return httpx.Response(200, text="body", headers={"ETag": '"v1"', "Last-Modified": "Mon, 15 Jan 2024 00:00:00 GMT"})
+        return httpx.Response(
+            200, text="body", headers={"ETag": '"v1"', "Last-Modified": "Mon, 15 Jan 2024 00:00:00 GMT"}
+        )
 
     site = Site({"/p": page})
     f = fetcher(site)
@@ -206,7 +219,13 @@ def test_content_disposition_filenames() -> None:
 
 
 def test_undecodable_body_is_refused_not_a_crash() -> None:
-    site = Site({"/gz": lambda r: httpx.Response(200, content=iter([b"not gzip"]), headers={"Content-Encoding": "gzip"})})
+    site = Site(
+        {
+            "/gz": lambda r: httpx.Response(
+                200, content=iter([b"not gzip"]), headers={"Content-Encoding": "gzip"}
+            )
+        }
+    )
     with structlog.testing.capture_logs() as logs, pytest.raises(BadEncoding, match="corrupt"):
         fetcher(site).fetch("http://site.test/gz")
     assert site.paths().count("/gz") == 1

@@ -33,15 +33,18 @@ def gzipped(data: bytes, layers: int = 1) -> bytes:
 
 def raw(body: bytes, encoding: str) -> httpx.Response:
     """A response whose bytes arrive as on the wire (not decoded by httpx)."""
-    return httpx.Response(200, headers={"Content-Encoding": encoding, "Content-Type": "application/pdf"},
-                          stream=httpx.ByteStream(body))
+    return httpx.Response(
+        200,
+        headers={"Content-Encoding": encoding, "Content-Type": "application/pdf"},
+        stream=httpx.ByteStream(body),
+    )
 
 
 def peak_bytes(run: object) -> int:
     tracemalloc.start()
     try:
         run()  # type: ignore[operator]
-    except Exception:  # noqa: BLE001, S110 - the caller checks the outcome separately
+    except Exception:
         pass
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
@@ -69,9 +72,13 @@ def test_one_layer_bomb_is_stopped_at_the_decoded_cap() -> None:
 
 def test_one_honest_layer_is_decoded_and_identity_is_asked_for() -> None:
     pdf = b"%PDF-1.4 " + b"report " * 1000
-    site = Site({"/g.pdf": lambda r: raw(gzipped(pdf), "gzip"),
-                 "/d.pdf": lambda r: raw(zlib.compress(pdf), "deflate"),
-                 "/r.pdf": lambda r: raw(zlib.compress(pdf)[2:-4], "deflate")})  # raw deflate, as IIS sends
+    site = Site(
+        {
+            "/g.pdf": lambda r: raw(gzipped(pdf), "gzip"),
+            "/d.pdf": lambda r: raw(zlib.compress(pdf), "deflate"),
+            "/r.pdf": lambda r: raw(zlib.compress(pdf)[2:-4], "deflate"),
+        }
+    )  # raw deflate, as IIS sends
     f = fetcher(site, max_document_bytes=CAP)
     assert [f.fetch(f"http://site.test/{n}.pdf").content for n in "gdr"] == [pdf] * 3
     assert {r.headers["accept-encoding"] for r in site.requests} == {"identity"}
@@ -93,6 +100,7 @@ def test_robots_txt_bomb_refuses_the_site_and_the_page_is_never_asked_for() -> N
 
 
 # -- slow drip (row 8) ---------------------------------------------------------
+
 
 class DripServer:
     """Answers every request with headers, then one body byte every ``every_s``."""
@@ -117,8 +125,10 @@ class DripServer:
         with conn:
             try:
                 conn.recv(65536)
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/pdf\r\n"
-                             + f"Content-Length: {self.body_bytes}\r\n\r\n".encode())
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/pdf\r\n"
+                    + f"Content-Length: {self.body_bytes}\r\n\r\n".encode()
+                )
                 for _ in range(self.body_bytes):
                     time.sleep(self.every_s)
                     conn.sendall(b"x")
@@ -141,8 +151,11 @@ def test_slow_drip_ends_at_the_deadline_not_at_the_end_of_the_body(drip: DripSer
 
     from .test_fetch import settings
 
-    f = Fetcher(settings(ingest_read_timeout_s=5, ingest_fetch_deadline_s=1.5, ingest_retries=3,
-                         max_document_bytes=CAP))
+    f = Fetcher(
+        settings(
+            ingest_read_timeout_s=5, ingest_fetch_deadline_s=1.5, ingest_retries=3, max_document_bytes=CAP
+        )
+    )
     started = time.monotonic()
     with pytest.raises(TransportFailure, match="deadline"):
         f.fetch(f"{drip.url}/a.pdf", allow_private=True, check_robots=False)
@@ -152,21 +165,29 @@ def test_slow_drip_ends_at_the_deadline_not_at_the_end_of_the_body(drip: DripSer
 
 # -- broken links (row 6) --------------------------------------------------------
 
+
 def test_broken_links_on_a_list_page_are_skipped_and_noted() -> None:
     huge = "http://site.test/" + "a" * 200_000 + ".pdf"
-    html = ("<ul>"
-            '<li><a href="/nb/2023.pdf">2023年政府信息公开工作年度报告</a></li>'
-            '<li><a href="http://[bad/2022.pdf">2022年政府信息公开工作年度报告</a></li>'
-            f'<li><a href="{huge}">2021年政府信息公开工作年度报告</a></li>'
-            '<li><a href="http://site.test:99999999/x.pdf">2020年政府信息公开工作年度报告</a></li>'
-            '<li><a href="/nb/2019.pdf">2019年政府信息公开工作年度报告</a></li>'
-            "</ul>")
+    html = (
+        "<ul>"
+        '<li><a href="/nb/2023.pdf">2023年政府信息公开工作年度报告</a></li>'
+        '<li><a href="http://[bad/2022.pdf">2022年政府信息公开工作年度报告</a></li>'
+        f'<li><a href="{huge}">2021年政府信息公开工作年度报告</a></li>'
+        '<li><a href="http://site.test:99999999/x.pdf">2020年政府信息公开工作年度报告</a></li>'
+        '<li><a href="/nb/2019.pdf">2019年政府信息公开工作年度报告</a></li>'
+        "</ul>"
+    )
     page = parse_list_page(html, "http://site.test/nb/index.htm")
-    assert [link.url for link in page.reports] == ["http://site.test/nb/2023.pdf", "http://site.test/nb/2019.pdf"]
+    assert [link.url for link in page.reports] == [
+        "http://site.test/nb/2023.pdf",
+        "http://site.test/nb/2019.pdf",
+    ]
     assert len(page.invalid) == 3 and all(len(p) < 400 for p in page.invalid)
 
 
-@pytest.mark.parametrize("url", ["http://site.test/" + "a" * 200_000, "http://[bad/x.pdf", "http://site.test:x/"])
+@pytest.mark.parametrize(
+    "url", ["http://site.test/" + "a" * 200_000, "http://[bad/x.pdf", "http://site.test:x/"]
+)
 def test_a_broken_url_is_a_refusal_not_a_crash(url: str) -> None:
     with structlog.testing.capture_logs() as logs, pytest.raises(InvalidURL):
         fetcher(Site({})).fetch(url)
@@ -176,9 +197,14 @@ def test_a_broken_url_is_a_refusal_not_a_crash(url: str) -> None:
 
 # -- secrets in the fetch log (row 11) -------------------------------------------------
 
+
 def test_userinfo_never_reaches_the_fetch_log() -> None:
-    site = Site({"/a.pdf": httpx.Response(302, headers={"Location": "http://u2:pw2@site.test/b.pdf"}),
-                 "/b.pdf": httpx.Response(200, content=b"%PDF-1.4")})
+    site = Site(
+        {
+            "/a.pdf": httpx.Response(302, headers={"Location": "http://u2:pw2@site.test/b.pdf"}),
+            "/b.pdf": httpx.Response(200, content=b"%PDF-1.4"),
+        }
+    )
     with structlog.testing.capture_logs() as logs:
         fetcher(site).fetch("http://admin:hunter2@site.test/a.pdf?token=abc&id=7")
     text = repr(logs)

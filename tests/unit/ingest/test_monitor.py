@@ -57,7 +57,9 @@ class Site:
                 ("fake.pdf", "2019年政府信息公开工作年度报告"),
                 pages=2,
             ),
-            f"{NB}index_1.htm": self.list_page(("old.pdf", "2012年政府信息公开工作年度报告"), pages=2, current=1),
+            f"{NB}index_1.htm": self.list_page(
+                ("old.pdf", "2012年政府信息公开工作年度报告"), pages=2, current=1
+            ),
             f"{NB}a1.htm": b'<html><h1>2023</h1><a href="r2023.pdf">pdf</a><a href="r2023.docx">docx</a></html>',
             f"{NB}r2023.pdf": b"%PDF-1.4 2023",
             f"{NB}r2023.docx": b"%PDF-1.4 not really a docx",
@@ -72,8 +74,10 @@ class Site:
     @staticmethod
     def list_page(*links: tuple[str, str], pages: int = 1, current: int = 0) -> bytes:
         items = "".join(f'<li><a href="{h}">{t}</a></li>' for h, t in links)
-        return (f'<html><ul>{items}</ul><script>createPageHTML({pages}, {current}, "index", "htm");</script>'
-                "</html>").encode()
+        return (
+            f'<html><ul>{items}</ul><script>createPageHTML({pages}, {current}, "index", "htm");</script>'
+            "</html>"
+        ).encode()
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request.url.path)
@@ -93,14 +97,24 @@ class Site:
 
 # every link counts as recent here (re-checked on every poll); the re-check
 # policy for old links has its own tests below (OLD_RESTS)
-SETTINGS = Settings(kafka_bootstrap="127.0.0.1:1", es_url="http://127.0.0.1:1", ingest_host_delay_s=0,
-                    ingest_backoff_base_s=0.001, ingest_backoff_max_s=0.01, max_document_bytes=1000,
-                    ingest_recheck_recent_days=36500)
+SETTINGS = Settings(
+    kafka_bootstrap="127.0.0.1:1",
+    es_url="http://127.0.0.1:1",
+    ingest_host_delay_s=0,
+    ingest_backoff_base_s=0.001,
+    ingest_backoff_max_s=0.01,
+    max_document_bytes=1000,
+    ingest_recheck_recent_days=36500,
+)
 SOURCE = Source(id="t", name="测试", urls=[f"http://site.test{NB}index.htm"])
 
 
-def monitor(site: Site, seen: SeenState | None = None, producer: FakeProducer | None = None,
-            settings: Settings = SETTINGS) -> Monitor:
+def monitor(
+    site: Site,
+    seen: SeenState | None = None,
+    producer: FakeProducer | None = None,
+    settings: Settings = SETTINGS,
+) -> Monitor:
     return Monitor(
         settings,
         sources=[SOURCE],
@@ -119,7 +133,9 @@ def test_first_poll_publishes_each_document_and_refuses_the_rest() -> None:
     site, producer = Site(), FakeProducer()
     m = monitor(site, producer=producer)
     result = m.poll(SOURCE)
-    assert paths(producer.raw()) == [f"{NB}{p}" for p in ("2021.pdf", "a2.htm", "old.pdf", "r2023.docx", "r2023.pdf")]
+    assert paths(producer.raw()) == [
+        f"{NB}{p}" for p in ("2021.pdf", "a2.htm", "old.pdf", "r2023.docx", "r2023.pdf")
+    ]
     assert result.found == 6 and result.pages == 2 and not result.errors
     refused = "\n".join(result.refused)
     assert "big.pdf" in refused and "cap" in refused
@@ -164,7 +180,9 @@ def test_changed_document_at_a_known_url_is_a_new_version() -> None:
     m = monitor(site, producer=producer)
     m.poll(SOURCE)
     site.docs[f"{NB}r2023.pdf"] = b"%PDF-1.4 2023 corrected"
-    site.docs[f"{NB}a2.htm"] = "<html><h1>2022年政府信息公开工作年度报告</h1><p>正文（更正）</p></html>".encode()
+    site.docs[f"{NB}a2.htm"] = (
+        "<html><h1>2022年政府信息公开工作年度报告</h1><p>正文（更正）</p></html>".encode()
+    )
     result = m.poll(SOURCE)
     assert paths(result.published) == [f"{NB}a2.htm", f"{NB}r2023.pdf"]
     assert m.seen.get(f"http://site.test{NB}r2023.pdf").version == 2  # type: ignore[union-attr]
@@ -174,8 +192,9 @@ def test_html_page_whose_markup_changes_but_text_does_not_is_not_republished() -
     site, producer = Site(), FakeProducer()
     m = monitor(site, producer=producer)
     m.poll(SOURCE)
-    site.docs[f"{NB}a2.htm"] = ("<html><script>var token='x9';</script><h1>2022年政府信息公开工作年度报告</h1>"
-                                "<p>正文</p></html>").encode()
+    site.docs[f"{NB}a2.htm"] = (
+        "<html><script>var token='x9';</script><h1>2022年政府信息公开工作年度报告</h1><p>正文</p></html>"
+    ).encode()
     assert not m.poll(SOURCE).published
 
 
@@ -184,7 +203,9 @@ def test_same_bytes_at_a_new_url_are_not_published_again() -> None:
     m = monitor(site, producer=producer)
     m.poll(SOURCE)
     site.docs[f"{NB}2021-copy.pdf"] = site.docs[f"{NB}2021.pdf"]
-    site.docs[f"{NB}index.htm"] = site.docs[f"{NB}index.htm"].replace(b'href="2021.pdf"', b'href="2021-copy.pdf"')
+    site.docs[f"{NB}index.htm"] = site.docs[f"{NB}index.htm"].replace(
+        b'href="2021.pdf"', b'href="2021-copy.pdf"'
+    )
     result = m.poll(SOURCE)
     assert not result.published and f"http://site.test{NB}2021-copy.pdf" in result.unchanged
 
@@ -212,7 +233,11 @@ def test_status_counts_and_errors() -> None:
     ok = m.poll_and_record(SOURCE)
     assert ok is not None
     status = m.status.get("t")
-    assert status is not None and (status.reports_found, status.published_total, status.refused_total) == (6, 5, 2)
+    assert status is not None and (status.reports_found, status.published_total, status.refused_total) == (
+        6,
+        5,
+        2,
+    )
     assert status.last_error is None and status.last_success is not None
     assert (status.failed_polls, status.last_found_at) == (0, status.last_success)
     site.docs.pop(f"{NB}index.htm")
@@ -243,7 +268,9 @@ def test_changed_list_page_rechecks_its_links_and_finds_a_corrected_reupload() -
     m = monitor(site, settings=OLD_RESTS)
     m.poll(SOURCE)
     site.docs[f"{NB}2021.pdf"] = b"%PDF-1.4 2021 corrected"
-    site.docs[f"{NB}index.htm"] = site.docs[f"{NB}index.htm"].replace(b"2021\xe5\xb9\xb4", b"2021\xe5\xb9\xb4 ")
+    site.docs[f"{NB}index.htm"] = site.docs[f"{NB}index.htm"].replace(
+        b"2021\xe5\xb9\xb4", b"2021\xe5\xb9\xb4 "
+    )
     result = m.poll(SOURCE)
     assert paths(result.published) == [f"{NB}2021.pdf"] and result.skipped_old == 1  # index_1 unchanged
 
@@ -253,7 +280,7 @@ def test_recent_reports_are_rechecked_on_every_poll() -> None:
 
     site = Site()
     this_year = date.today().year
-    site.docs[f"{NB}index.htm"] = site.list_page((f"new.pdf", f"{this_year - 1}年政府信息公开工作年度报告"))
+    site.docs[f"{NB}index.htm"] = site.list_page(("new.pdf", f"{this_year - 1}年政府信息公开工作年度报告"))
     site.docs[f"{NB}new.pdf"] = b"%PDF-1.4 new"
     m = monitor(site, settings=OLD_RESTS)
     m.poll(SOURCE)

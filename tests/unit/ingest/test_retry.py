@@ -16,7 +16,7 @@ def test_retryable_statuses() -> None:
 def test_exponential_with_jitter_and_cap() -> None:
     rng = random.Random(1)
     for attempt in range(6):
-        exp = min(30.0, 1.0 * 2 ** attempt)
+        exp = min(30.0, 1.0 * 2**attempt)
         delays = [backoff_delay(attempt, 1.0, 30.0, rng=rng) for _ in range(50)]
         assert all(exp / 2 <= d <= exp for d in delays)
         assert len(set(delays)) > 1  # jittered

@@ -38,4 +38,7 @@ def test_cache_per_origin_and_expiry() -> None:
 
 
 def test_robots_url() -> None:
-    assert robots_url("https://www.pingtan.gov.cn/zwgk/zfxxgk/index.htm?x=1#f") == "https://www.pingtan.gov.cn/robots.txt"
+    assert (
+        robots_url("https://www.pingtan.gov.cn/zwgk/zfxxgk/index.htm?x=1#f")
+        == "https://www.pingtan.gov.cn/robots.txt"
+    )

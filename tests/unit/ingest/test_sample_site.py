@@ -34,13 +34,15 @@ def test_every_sample_is_reachable_through_the_column() -> None:
         queue += listing.pages
         for link in listing.reports:
             assert link.year and link.published_at
-            article = parse_article(decode_text(pages[link.url.removeprefix(base)].body)[0], link.url,
-                                    extra_attachments=(".txt",))
+            article = parse_article(
+                decode_text(pages[link.url.removeprefix(base)].body)[0], link.url, extra_attachments=(".txt",)
+            )
             for attachment in article.attachments:
                 documents[attachment.url] = pages[attachment.url.removeprefix(base)].body
     assert len(seen_pages) == 2  # paginated
     assert sorted(hashlib.sha256(b).hexdigest() for b in documents.values()) == sorted(
-        hashlib.sha256(p.read_bytes()).hexdigest() for p in SAMPLES)
+        hashlib.sha256(p.read_bytes()).hexdigest() for p in SAMPLES
+    )
 
 
 def test_site_serves_and_announces_its_address(tmp_path: Path) -> None:

@@ -22,26 +22,29 @@ def _zip(*names: str) -> bytes:
 OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100
 
 
-@pytest.mark.parametrize(("content", "filename", "expected"), [
-    (b"%PDF-1.7\n%\xe2\xe3", "a.html", sniff.PDF),  # the name lies, the bytes do not
-    (b"\xef\xbb\xbf%PDF-1.4", None, sniff.PDF),
-    (_zip("[Content_Types].xml", "word/document.xml"), "a.bin", sniff.DOCX),
-    (_zip("[Content_Types].xml", "xl/workbook.xml"), None, sniff.XLSX),
-    (_zip("other.txt"), None, sniff.ZIP),
-    (OLE, "report.doc", sniff.DOC),
-    (OLE, "report.wps", sniff.WPS),
-    (OLE, "report.xls", sniff.XLS),
-    (OLE + "WordDocument".encode("utf-16-le"), "download.jsp", sniff.DOC),
-    (OLE, None, sniff.OLE),
-    (b"{\\rtf1\\ansi", None, sniff.RTF),
-    (b"  <!DOCTYPE html><html>", "a.pdf", sniff.HTML),
-    (b"<html><head>", None, sniff.HTML),
-    (b"<!-- c --><HTML>", None, sniff.HTML),
-    ("政府信息公开工作年度报告".encode("gbk"), "a.txt", sniff.TEXT),
-    ("政府信息公开工作年度报告".encode(), None, sniff.TEXT),
-    (b"\x00\x01\x02\xff\xfe", None, sniff.BINARY),
-    (b"", None, sniff.BINARY),
-])
+@pytest.mark.parametrize(
+    ("content", "filename", "expected"),
+    [
+        (b"%PDF-1.7\n%\xe2\xe3", "a.html", sniff.PDF),  # the name lies, the bytes do not
+        (b"\xef\xbb\xbf%PDF-1.4", None, sniff.PDF),
+        (_zip("[Content_Types].xml", "word/document.xml"), "a.bin", sniff.DOCX),
+        (_zip("[Content_Types].xml", "xl/workbook.xml"), None, sniff.XLSX),
+        (_zip("other.txt"), None, sniff.ZIP),
+        (OLE, "report.doc", sniff.DOC),
+        (OLE, "report.wps", sniff.WPS),
+        (OLE, "report.xls", sniff.XLS),
+        (OLE + "WordDocument".encode("utf-16-le"), "download.jsp", sniff.DOC),
+        (OLE, None, sniff.OLE),
+        (b"{\\rtf1\\ansi", None, sniff.RTF),
+        (b"  <!DOCTYPE html><html>", "a.pdf", sniff.HTML),
+        (b"<html><head>", None, sniff.HTML),
+        (b"<!-- c --><HTML>", None, sniff.HTML),
+        ("政府信息公开工作年度报告".encode("gbk"), "a.txt", sniff.TEXT),
+        ("政府信息公开工作年度报告".encode(), None, sniff.TEXT),
+        (b"\x00\x01\x02\xff\xfe", None, sniff.BINARY),
+        (b"", None, sniff.BINARY),
+    ],
+)
 def test_sniff(content: bytes, filename: str | None, expected: str) -> None:
     assert sniff.sniff(content, filename) == expected
 

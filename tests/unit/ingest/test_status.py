@@ -10,13 +10,22 @@ from services.ingest.status import render_status
 
 
 def test_status_table() -> None:
-    t = lambda h: datetime(2024, 1, 15, h, tzinfo=UTC)
+    def t(h):
+        return datetime(2024, 1, 15, h, tzinfo=UTC)
+
     sources = [Source(id=i, name=i.upper(), urls=["http://x"]) for i in ("ok", "broken", "new")]
     rows = [
-        SourceStatus(agency_id="ok", last_success=t(10), reports_found=12, published_total=14,
-                     last_error="old", last_error_at=t(8)),
-        SourceStatus(agency_id="broken", last_success=t(1), last_error="HTTP 503", last_error_at=t(9),
-                     refused_total=2),
+        SourceStatus(
+            agency_id="ok",
+            last_success=t(10),
+            reports_found=12,
+            published_total=14,
+            last_error="old",
+            last_error_at=t(8),
+        ),
+        SourceStatus(
+            agency_id="broken", last_success=t(1), last_error="HTTP 503", last_error_at=t(9), refused_total=2
+        ),
         SourceStatus(agency_id="gone", agency_name="Gone", last_success=t(1)),
     ]
     lines = render_status(sources, rows, show_all=True).splitlines()
@@ -31,15 +40,30 @@ def test_status_table_names_an_unhealthy_source() -> None:
     from ogi.settings import Settings
     from services.ingest.cli import source_problem
 
-    t = lambda h: datetime(2024, 1, 15, h, tzinfo=UTC)
+    def t(h):
+        return datetime(2024, 1, 15, h, tzinfo=UTC)
+
     sources = [Source(id=i, name=i.upper(), urls=["http://x"]) for i in ("down", "blind", "fine")]
     rows = [
-        SourceStatus(agency_id="down", agency_name="DOWN", last_success=t(1), last_error="HTTP 503",
-                     last_error_at=t(9), failed_polls=3),
-        SourceStatus(agency_id="blind", agency_name="BLIND", last_success=t(9), reports_found=0,
-                     last_found_at=t(1)),
-        SourceStatus(agency_id="fine", agency_name="FINE", last_success=t(9), reports_found=5,
-                     last_found_at=t(9), failed_polls=0),
+        SourceStatus(
+            agency_id="down",
+            agency_name="DOWN",
+            last_success=t(1),
+            last_error="HTTP 503",
+            last_error_at=t(9),
+            failed_polls=3,
+        ),
+        SourceStatus(
+            agency_id="blind", agency_name="BLIND", last_success=t(9), reports_found=0, last_found_at=t(1)
+        ),
+        SourceStatus(
+            agency_id="fine",
+            agency_name="FINE",
+            last_success=t(9),
+            reports_found=5,
+            last_found_at=t(9),
+            failed_polls=0,
+        ),
     ]
     lines = render_status(sources, rows, source_problem(Settings()), show_all=True).splitlines()
     by_id = {line.split()[0]: line for line in lines[4:]}
@@ -51,7 +75,9 @@ def test_status_table_names_an_unhealthy_source() -> None:
 def test_status_at_a_thousand_sources_is_a_summary_and_the_problems() -> None:
     t = datetime(2024, 1, 15, 10, tzinfo=UTC)
     sources = [Source(id=f"s{n:04d}", name="x", urls=["http://x"]) for n in range(1000)]
-    rows = [SourceStatus(agency_id=f"s{n:04d}", last_poll=t, last_success=t, reports_found=10) for n in range(997)]
+    rows = [
+        SourceStatus(agency_id=f"s{n:04d}", last_poll=t, last_success=t, reports_found=10) for n in range(997)
+    ]
     rows[5] = rows[5].model_copy(update={"last_error": "HTTP 404", "last_error_at": t.replace(hour=11)})
     rows[6] = rows[6].model_copy(update={"reports_found": 0})
     lines = render_status(sources, rows).splitlines()

@@ -12,7 +12,9 @@ import httpx
 def _unread(response: httpx.Response) -> httpx.Response:
     if not response.is_stream_consumed:
         return response
-    return httpx.Response(response.status_code, headers=response.headers, stream=httpx.ByteStream(response.content))
+    return httpx.Response(
+        response.status_code, headers=response.headers, stream=httpx.ByteStream(response.content)
+    )
 
 
 def wire_transport(handler: Callable[[httpx.Request], httpx.Response]) -> httpx.MockTransport:

@@ -7,8 +7,8 @@ read with the right reader.
 
 from __future__ import annotations
 
-import zipfile
 import io
+import zipfile
 from collections.abc import Callable
 
 from services.extract.engine.document import RawDocument
@@ -61,8 +61,13 @@ def sniff(data: bytes, filename: str | None = None, content_type: str | None = N
     if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise UnsupportedFormat(f"binary data of unknown format (first bytes {head[:8].hex()})")
     low = head.lower()
-    if name.endswith((".html", ".htm", ".shtml")) or "html" in ctype or b"<html" in low or b"<!doctype html" in low \
-            or (b"<table" in data[:200_000].lower() and b"</t" in data[:200_000].lower()):
+    if (
+        name.endswith((".html", ".htm", ".shtml"))
+        or "html" in ctype
+        or b"<html" in low
+        or b"<!doctype html" in low
+        or (b"<table" in data[:200_000].lower() and b"</t" in data[:200_000].lower())
+    ):
         return "html"
     return "text"
 

@@ -37,14 +37,26 @@ def convert_to_docx(data: bytes, suffix: str) -> bytes:
         with open(src, "wb") as f:
             f.write(data)
         profile = os.path.join(tmp, "profile")
-        cmd = [exe, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore", "--nolockcheck",
-               "--convert-to", "docx:MS Word 2007 XML", "--outdir", os.path.join(tmp, "out"), src]
+        cmd = [
+            exe,
+            f"-env:UserInstallation=file://{profile}",
+            "--headless",
+            "--norestore",
+            "--nolockcheck",
+            "--convert-to",
+            "docx:MS Word 2007 XML",
+            "--outdir",
+            os.path.join(tmp, "out"),
+            src,
+        ]
         proc = sandbox.run(cmd, home=tmp, timeout_s=CONVERT_TIMEOUT_S, name="LibreOffice")
         out = os.path.join(tmp, "out", "in.docx")
         if not os.path.exists(out):
             err = (proc.stderr or b"").decode("utf-8", "replace").strip()[-300:]
-            raise ConversionFailed(f"LibreOffice could not convert the {suffix} file (exit {proc.returncode}): "
-                                   f"{err or 'no output'}")
+            raise ConversionFailed(
+                f"LibreOffice could not convert the {suffix} file (exit {proc.returncode}): "
+                f"{err or 'no output'}"
+            )
         with open(out, "rb") as f:
             return f.read()
 
@@ -58,11 +70,18 @@ def _antiword(data: bytes) -> RawDocument:
         with open(src, "wb") as f:
             f.write(data)
         # antiword has no network code: isolated where possible, run anyway where not
-        proc = sandbox.run([exe, "-m", "UTF-8.txt", "-w", "0", src], home=tmp, timeout_s=CONVERT_TIMEOUT_S,
-                           name="antiword", require_isolation=False)
+        proc = sandbox.run(
+            [exe, "-m", "UTF-8.txt", "-w", "0", src],
+            home=tmp,
+            timeout_s=CONVERT_TIMEOUT_S,
+            name="antiword",
+            require_isolation=False,
+        )
     if proc.returncode != 0:
-        raise ConversionFailed(f"antiword failed (exit {proc.returncode}): "
-                               f"{proc.stderr.decode('utf-8', 'replace').strip()[-300:]}")
+        raise ConversionFailed(
+            f"antiword failed (exit {proc.returncode}): "
+            f"{proc.stderr.decode('utf-8', 'replace').strip()[-300:]}"
+        )
     from services.extract.engine.readers.text import read_str
 
     return read_str(proc.stdout.decode("utf-8", "replace").replace("|", " "), fmt="doc")
@@ -82,7 +101,7 @@ def _read(data: bytes, fmt: str) -> RawDocument:
                 raise first
         except ConversionFailed:
             if fmt == "rtf":
-                raise first
+                raise first from None
             try:
                 raw = _antiword(data)
             except ConversionFailed as e:

@@ -21,12 +21,19 @@ def guard_zip(data: bytes) -> None:
             total = 0
             for info in zf.infolist():
                 total += info.file_size
-                if info.compress_size and info.file_size / max(info.compress_size, 1) > MAX_RATIO \
-                        and info.file_size > 10 * 1024 * 1024:
-                    raise DocumentTooLarge(f"docx: part {info.filename} expands {info.file_size} bytes from "
-                                           f"{info.compress_size} (ratio over {MAX_RATIO}): a decompression bomb")
+                if (
+                    info.compress_size
+                    and info.file_size / max(info.compress_size, 1) > MAX_RATIO
+                    and info.file_size > 10 * 1024 * 1024
+                ):
+                    raise DocumentTooLarge(
+                        f"docx: part {info.filename} expands {info.file_size} bytes from "
+                        f"{info.compress_size} (ratio over {MAX_RATIO}): a decompression bomb"
+                    )
             if total > MAX_UNCOMPRESSED:
-                raise DocumentTooLarge(f"docx: parts expand to {total} bytes, over the {MAX_UNCOMPRESSED} limit")
+                raise DocumentTooLarge(
+                    f"docx: parts expand to {total} bytes, over the {MAX_UNCOMPRESSED} limit"
+                )
     except zipfile.BadZipFile as e:
         raise CorruptDocument(f"docx: damaged zip container: {e}") from e
 

@@ -27,16 +27,64 @@ from services.extract.engine.readers.limits import check_html_table_nesting
 from services.extract.engine.readers.text import decode
 from services.extract.errors import CorruptDocument
 
-_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_\-]+)""", re.I)
+_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_\-]+)""", re.IGNORECASE)
 # Elements a browser lays out as blocks (a line break before and after);
 # every other element is inline and adds nothing between its neighbours.
-_BLOCK_TAGS = frozenset({
-    "address", "article", "aside", "blockquote", "body", "caption", "center", "dd", "details", "dialog", "dir",
-    "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6",
-    "header", "hgroup", "hr", "html", "legend", "li", "main", "menu", "nav", "ol", "p", "pre", "section",
-    "summary", "table", "tbody", "td", "tfoot", "th", "thead", "title", "tr", "ul", "option", "optgroup",
-})
-_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|mso-hide\s*:\s*all", re.I)
+_BLOCK_TAGS = frozenset(
+    {
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "body",
+        "caption",
+        "center",
+        "dd",
+        "details",
+        "dialog",
+        "dir",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hgroup",
+        "hr",
+        "html",
+        "legend",
+        "li",
+        "main",
+        "menu",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "summary",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "title",
+        "tr",
+        "ul",
+        "option",
+        "optgroup",
+    }
+)
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|mso-hide\s*:\s*all", re.IGNORECASE)
 _LINE_BREAK = "\u2029"  # marks a block edge or <br> while the text is assembled (never in page text)
 _SOURCE_WHITESPACE = re.compile(r"[ \t\n\r\f]+")  # HTML's collapsible whitespace; &nbsp; is not in it
 
@@ -55,6 +103,7 @@ def _decode(data: bytes) -> str:
 
 
 # ------------------------------------------------------------------ layout
+
 
 def _is_wide(ch: str) -> bool:
     return unicodedata.east_asian_width(ch) in ("W", "F")
@@ -75,7 +124,9 @@ def _collapse(raw: str) -> list[str]:
             return ""
         return " "
 
-    text = _SOURCE_WHITESPACE.sub(space, raw).replace("\xa0", " ")  # &nbsp; shows as a space that never collapses
+    text = _SOURCE_WHITESPACE.sub(space, raw).replace(
+        "\xa0", " "
+    )  # &nbsp; shows as a space that never collapses
     return [line.strip() for line in text.split(_LINE_BREAK) if line.strip()]
 
 
@@ -112,6 +163,7 @@ def _text(node) -> str:  # type: ignore[no-untyped-def]
 
 
 # ------------------------------------------------------------------ reader
+
 
 def read(data: bytes) -> RawDocument:
     from bs4 import BeautifulSoup, Comment
@@ -202,15 +254,43 @@ def _nearest(element, name: str):  # type: ignore[no-untyped-def]
 #: labels of the information-index table (信息公开目录 索引) -> metadata key
 #: (None: recognised as chrome, not kept). Earlier labels of one key win.
 _INDEX_LABELS: dict[str, str | None] = {
-    "名称": "title", "标题": "title", "文件名称": "title", "信息名称": "title",
-    "发布机构": "publisher", "发文机关": "publisher", "发文机构": "publisher", "发布单位": "publisher",
-    "所属机构": "publisher", "信息来源": "publisher",
-    "发布日期": "published", "公开日期": "published", "发布时间": "published", "发文日期": "published",
-    "成文日期": "published", "生成日期": "published",
-    "索引号": None, "主题分类": None, "分类": None, "信息分类": None, "组配分类": None, "体裁分类": None,
-    "主题词": None, "关键词": None, "文号": None, "发文字号": None, "有效性": None, "生效日期": None,
-    "废止日期": None, "公开方式": None, "公开范围": None, "公开形式": None, "时效": None, "统一编号": None,
-    "服务对象": None, "内容概述": None, "来源": None,
+    "名称": "title",
+    "标题": "title",
+    "文件名称": "title",
+    "信息名称": "title",
+    "发布机构": "publisher",
+    "发文机关": "publisher",
+    "发文机构": "publisher",
+    "发布单位": "publisher",
+    "所属机构": "publisher",
+    "信息来源": "publisher",
+    "发布日期": "published",
+    "公开日期": "published",
+    "发布时间": "published",
+    "发文日期": "published",
+    "成文日期": "published",
+    "生成日期": "published",
+    "索引号": None,
+    "主题分类": None,
+    "分类": None,
+    "信息分类": None,
+    "组配分类": None,
+    "体裁分类": None,
+    "主题词": None,
+    "关键词": None,
+    "文号": None,
+    "发文字号": None,
+    "有效性": None,
+    "生效日期": None,
+    "废止日期": None,
+    "公开方式": None,
+    "公开范围": None,
+    "公开形式": None,
+    "时效": None,
+    "统一编号": None,
+    "服务对象": None,
+    "内容概述": None,
+    "来源": None,
 }
 # a label cell: the label alone, or "label：value" (a colon is required before an inline value)
 _INDEX_CELL = re.compile("(" + "|".join(sorted(_INDEX_LABELS, key=len, reverse=True)) + r")(?:[:：](.*))?")
@@ -219,8 +299,11 @@ _INDEX_MAX_ROWS = 15  # an index table is a few rows: a longer table is content,
 
 
 # "label：" at the start of a line or after a space ("名 称：" spaced out to align)
-_INDEX_FIELD = re.compile(r"(?:^|(?<=\s))(" + "|".join(
-    r"\s*".join(label) for label in sorted(_INDEX_LABELS, key=len, reverse=True)) + r")\s*[:：]")
+_INDEX_FIELD = re.compile(
+    r"(?:^|(?<=\s))("
+    + "|".join(r"\s*".join(label) for label in sorted(_INDEX_LABELS, key=len, reverse=True))
+    + r")\s*[:：]"
+)
 _INDEX_GAP = 2  # an index written as lines (<li>, <div>) is lines in a row, perhaps one label's value between
 
 
@@ -230,7 +313,10 @@ def _index_fields(line: str) -> list[tuple[str, str]]:
     if not found or found[0].start() != 0:
         return []
     ends = [m.start() for m in found[1:]] + [len(line)]
-    return [("".join(m.group(1).split()), line[m.end():end].strip()) for m, end in zip(found, ends)]
+    return [
+        ("".join(m.group(1).split()), line[m.end() : end].strip())
+        for m, end in zip(found, ends, strict=False)
+    ]
 
 
 def _take_index_lines(blocks: list[Block], meta: dict[str, str]) -> list[Block]:

@@ -21,7 +21,7 @@ MAX_TABLE_NESTING = 32
 # gridSpan of 99,999,999 was a hundred million cells and a timed-out worker.
 MAX_GRID_SPAN = 100
 
-_HTML_TABLE_TAG = re.compile(r"<(/?)table(?=[\s>/])", re.I)
+_HTML_TABLE_TAG = re.compile(r"<(/?)table(?=[\s>/])", re.IGNORECASE)
 
 
 def check_html_table_nesting(markup: str) -> None:
@@ -36,8 +36,10 @@ def check_html_table_nesting(markup: str) -> None:
             continue
         depth += 1
         if depth > MAX_TABLE_NESTING:
-            raise CorruptDocument(f"html: tables nest more than {MAX_TABLE_NESTING} deep "
-                                  f"(at character {tag.start()}): refused before parsing")
+            raise CorruptDocument(
+                f"html: tables nest more than {MAX_TABLE_NESTING} deep "
+                f"(at character {tag.start()}): refused before parsing"
+            )
 
 
 def clamp_docx_grid_spans(body) -> None:  # type: ignore[no-untyped-def]

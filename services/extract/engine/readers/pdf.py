@@ -25,7 +25,9 @@ MAX_PAGES = 300
 
 
 _SENTENCE_END = ("。", "：", ":", "；", ";", "！", "？")
-_HEADING = re.compile(r"^\s*(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[）)]|\d+\s*[.、．]|第[一二三四五六七八九十]+|-\s*\d+\s*-)")
+_HEADING = re.compile(
+    r"^\s*(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[）)]|\d+\s*[.、．]|第[一二三四五六七八九十]+|-\s*\d+\s*-)"
+)
 
 
 def _confidence(chars: list[dict]) -> float | None:  # type: ignore[type-arg]
@@ -71,8 +73,13 @@ def _cell_confidence(page, box: tuple[float, float, float, float] | None) -> flo
     if box is None or not page.chars or "ocr_conf" not in page.chars[0]:
         return None
     x0, top, x1, bottom = box
-    return _confidence([c for c in page.chars if x0 <= (c["x0"] + c["x1"]) / 2 <= x1
-                        and top <= (c["top"] + c["bottom"]) / 2 <= bottom])
+    return _confidence(
+        [
+            c
+            for c in page.chars
+            if x0 <= (c["x0"] + c["x1"]) / 2 <= x1 and top <= (c["top"] + c["bottom"]) / 2 <= bottom
+        ]
+    )
 
 
 def _use_pdfium_objects(pdf, data: bytes) -> Callable[[], None]:  # type: ignore[no-untyped-def]
@@ -133,11 +140,15 @@ def _ocr_pages(pages, data: bytes, warnings: list[str]) -> Callable[[], None]:  
         page._objects = objects  # as in _use_pdfium_objects
         unsure += n
     numbers = [p.page_number for p in blank]
-    warnings.append(f"page(s) {_ranges(numbers)} have no text layer: read by OCR "
-                    f"(tesseract {ocr.LANGUAGES}, {ocr.DPI} dpi); every figure's provenance gives its confidence")
+    warnings.append(
+        f"page(s) {_ranges(numbers)} have no text layer: read by OCR "
+        f"(tesseract {ocr.LANGUAGES}, {ocr.DPI} dpi); every figure's provenance gives its confidence"
+    )
     if unsure:
-        warnings.append(f"OCR: {unsure} word(s) with a figure read with confidence under {ocr.MIN_CONFIDENCE:g} "
-                        f"left unread ({ocr.UNREADABLE}); their figures are absent")
+        warnings.append(
+            f"OCR: {unsure} word(s) with a figure read with confidence under {ocr.MIN_CONFIDENCE:g} "
+            f"left unread ({ocr.UNREADABLE}); their figures are absent"
+        )
     return doc.close
 
 
@@ -170,12 +181,17 @@ def read(data: bytes, *, pdfium: bool = True, ocr: bool = True) -> RawDocument:
             raise MemoryError(f"pdf: {e}") from e
         raise CorruptDocument(f"pdf: cannot open (truncated or damaged file): {type(e).__name__}: {e}") from e
     if len(pages) > MAX_PAGES:
-        raise DocumentTooLarge(f"pdf: {len(pages)} pages, over the {MAX_PAGES}-page limit for an annual report")
+        raise DocumentTooLarge(
+            f"pdf: {len(pages)} pages, over the {MAX_PAGES}-page limit for an annual report"
+        )
     blocks: list[Block] = []
     tno = 0
     chars = 0
     close_pdfium = _use_pdfium_objects(pdf, data) if pdfium else (lambda: None)
-    close_ocr: Callable[[], None] = lambda: None
+
+    def close_ocr() -> None:
+        return None
+
     try:
         if ocr:
             close_ocr = _ocr_pages(pages, data, warnings)
@@ -199,9 +215,18 @@ def read(data: bytes, *, pdfium: bool = True, ocr: bool = True) -> RawDocument:
                 tb: list[Block] = []
                 for r, row in enumerate(rows):
                     boxes_of_row = t.rows[r].cells
-                    out = [Block(c if c is not None else "", page=pno, table=tno, row=r, col=ci,
-                                 confidence=_cell_confidence(page, boxes_of_row[ci]))
-                           for ci, c in enumerate(row) if c is not None]
+                    out = [
+                        Block(
+                            c if c is not None else "",
+                            page=pno,
+                            table=tno,
+                            row=r,
+                            col=ci,
+                            confidence=_cell_confidence(page, boxes_of_row[ci]),
+                        )
+                        for ci, c in enumerate(row)
+                        if c is not None
+                    ]
                     if out:
                         out[-1] = dataclasses.replace(out[-1], row_end=True)
                         tb.extend(out)

@@ -19,6 +19,7 @@ never wrong.
 from __future__ import annotations
 
 import ctypes
+import itertools
 import math
 from typing import Any
 
@@ -38,7 +39,7 @@ def page_objects(page: pdfium.PdfPage, page_number: int, doctop: float) -> Objec
     when the page needs pdfminer (see the module docstring)."""
     if page.get_rotation() % 360:
         return None
-    x0, y0, x1, y1 = page.get_cropbox()
+    x0, y0, _x1, y1 = page.get_cropbox()
     mx0, my0, _mx1, _my1 = page.get_mediabox()
     if (x0, y0, mx0, my0) != (0, 0, 0, 0):
         return None
@@ -53,7 +54,9 @@ def page_objects(page: pdfium.PdfPage, page_number: int, doctop: float) -> Objec
     return {"char": chars, "rect": rects, "line": lines}
 
 
-def _chars(page: pdfium.PdfPage, page_number: int, doctop: float, height: float) -> list[dict[str, Any]] | None:
+def _chars(
+    page: pdfium.PdfPage, page_number: int, doctop: float, height: float
+) -> list[dict[str, Any]] | None:
     textpage = page.get_textpage()
     tp = textpage.raw
     try:
@@ -169,10 +172,20 @@ def _shapes(
                 rects.append(_obj("rect", page_number, doctop, height, *box))
                 continue
             ring = pts + [pts[0]] if is_closed and len(pts) > 2 else pts
-            for (xa, ya), (xb, yb) in zip(ring, ring[1:], strict=False):
+            for (xa, ya), (xb, yb) in itertools.pairwise(ring):
                 if abs(ya - yb) <= _AXIS_TOLERANCE or abs(xa - xb) <= _AXIS_TOLERANCE:
-                    lines.append(_obj("line", page_number, doctop, height, min(xa, xb), min(ya, yb),
-                                      max(xa, xb), max(ya, yb)))
+                    lines.append(
+                        _obj(
+                            "line",
+                            page_number,
+                            doctop,
+                            height,
+                            min(xa, xb),
+                            min(ya, yb),
+                            max(xa, xb),
+                            max(ya, yb),
+                        )
+                    )
     return rects, lines
 
 
@@ -193,8 +206,9 @@ def _rectangle(pts: list[tuple[float, float]]) -> tuple[float, float, float, flo
     return xs[0], ys[0], xs[1], ys[1]
 
 
-def _obj(kind: str, page_number: int, doctop: float, height: float,
-         x0: float, y0: float, x1: float, y1: float) -> dict[str, Any]:
+def _obj(
+    kind: str, page_number: int, doctop: float, height: float, x0: float, y0: float, x1: float, y1: float
+) -> dict[str, Any]:
     top = height - y1
     bottom = height - y0
     return {
@@ -209,7 +223,9 @@ def _obj(kind: str, page_number: int, doctop: float, height: float,
         "doctop": doctop + top,
         "width": x1 - x0,
         "height": y1 - y0,
-        "pts": [(x0, top), (x1, bottom)] if kind == "line" else [(x0, top), (x1, top), (x1, bottom), (x0, bottom)],
+        "pts": [(x0, top), (x1, bottom)]
+        if kind == "line"
+        else [(x0, top), (x1, top), (x1, bottom), (x0, bottom)],
         "stroke": True,
         "fill": kind == "rect",
         "linewidth": 0,

@@ -27,7 +27,7 @@ def decode(data: bytes) -> str:
     codecs in turn)."""
     for bom, enc in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
         if data.startswith(bom):
-            return data[len(bom):].decode(enc, errors="replace")
+            return data[len(bom) :].decode(enc, errors="replace")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -73,7 +73,7 @@ _SEPARATORS = ("|", "\t", ",", "，")  # in order of preference when a line has 
 _RULE_LINE = re.compile(r"^[|｜]?\s*:?-{2,}:?\s*(?:[|｜]\s*:?-{2,}:?\s*)*[|｜]?$|^\+[-=:+]{3,}\+?$")
 _NUMERIC_FIELD = re.compile(r"^[+-]?\d+(?:\.\d+)?$|^[/—－–-]$")
 _SENTENCE = re.compile(r"[。；;]")
-_MARKUP = re.compile(r"<br\s*/?>|\*\*|__", re.I)
+_MARKUP = re.compile(r"<br\s*/?>|\*\*|__", re.IGNORECASE)
 _MAX_FIELD = 60  # a table cell, not a clause of prose
 
 
@@ -93,11 +93,15 @@ def _split(line: str, sep: str) -> list[str]:
     inside = _bracketed(line) if sep in ",，" else set()
     quotes = sep in ",，" and '"' in line
     if not quotes:  # cut at each separator outside brackets (a plain split when there are none)
-        cuts = [m.start() for m in re.finditer(re.escape(sep), line) if m.start() not in inside] if inside else None
+        cuts = (
+            [m.start() for m in re.finditer(re.escape(sep), line) if m.start() not in inside]
+            if inside
+            else None
+        )
         if cuts is None:
             fields = line.split(sep)
         else:
-            fields = [line[a + 1:b] for a, b in zip([-1, *cuts], [*cuts, len(line)])]
+            fields = [line[a + 1 : b] for a, b in zip([-1, *cuts], [*cuts, len(line)], strict=False)]
     else:
         fields = []
         quoted = False
@@ -162,7 +166,7 @@ def _as_row(line_no: int, line: str, prefer: str | None = None) -> _Row | None:
             if len(fields) < 2:
                 continue
         # else two filled cells, or a label-only row of a wider table ("三、本年度办理结果,,,,,,,")
-        elif not filled or len(filled) < 2 and len(fields) < 3:
+        elif not filled or (len(filled) < 2 and len(fields) < 3):
             continue
         if any(len(f) > _MAX_FIELD or _SENTENCE.search(f) for f in filled):
             continue
