@@ -86,8 +86,10 @@ def _raw_lag(settings: Settings) -> int | None:
     """Records on the raw topic the extract worker has not committed yet."""
     from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
-    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
+    from ogi.broker import kafka_client
+
+    admin = kafka_client(KafkaAdminClient, settings)
+    consumer = kafka_client(KafkaConsumer, settings)
     try:
         topic = RAW.name(settings)
         parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]

@@ -340,6 +340,8 @@ def main() -> int:
     from kafka.admin import KafkaAdminClient
 
     from ogi import local
+    from ogi.broker import kafka_client
+    from ogi.elastic import make_client
     from ogi.settings import Settings
 
     started_at = time.monotonic()
@@ -383,7 +385,7 @@ def main() -> int:
                 "DEPLOY_ES_URL": endpoints.es_url,
             }
         )
-        es = Elasticsearch(endpoints.es_url, request_timeout=30)
+        es = make_client(Settings(es_url=endpoints.es_url), request_timeout=30)
         metrics_index = f"{index_prefix}metrics"
         try:
             stack("down", "-v", "--remove-orphans", check=False)  # a previous run's leftovers
@@ -427,7 +429,7 @@ def main() -> int:
             with suppress(Exception):
                 es.indices.delete(index=f"{index_prefix}*", expand_wildcards="all")
             with suppress(Exception):
-                admin = KafkaAdminClient(bootstrap_servers=endpoints.kafka_bootstrap)
+                admin = kafka_client(KafkaAdminClient, Settings(kafka_bootstrap=endpoints.kafka_bootstrap))
                 admin.delete_topics([t for t in admin.list_topics() if t.startswith(topic_prefix)])
                 admin.close()
             if not servers_were_up:

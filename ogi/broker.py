@@ -16,7 +16,7 @@ import socket
 import ssl
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
@@ -85,6 +85,18 @@ def faust_credentials(settings: Settings) -> Any:
 
 def _base_config(settings: Settings, bootstrap: list[str] | None = None) -> dict[str, Any]:
     return {"bootstrap_servers": bootstrap or settings.bootstrap_servers, **client_security(settings)}
+
+
+ClientT = TypeVar("ClientT", KafkaConsumer, KafkaProducer, KafkaAdminClient)
+
+
+def kafka_client(kind: type[ClientT], settings: Settings | None = None, **config: Any) -> ClientT:
+    """A kafka-python client of ``kind`` with the configured brokers and
+    security, built at once (no retry): for callers that handle an
+    unreachable broker themselves. ``config`` may name other brokers
+    (``bootstrap_servers``: one node of a local cluster)."""
+    settings = settings or get_settings()
+    return kind(**{**_base_config(settings), **config})
 
 
 def check_kafka(settings: Settings | None = None, timeout_s: float | None = None) -> None:

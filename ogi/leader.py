@@ -32,7 +32,7 @@ import structlog
 from kafka import ConsumerRebalanceListener, KafkaConsumer
 from kafka.errors import KafkaError
 
-from ogi.broker import make_producer, publish
+from ogi.broker import kafka_client, make_producer, publish
 from ogi.settings import Settings, get_settings
 from ogi.topics import LEASES
 from schemas.events import LeaderLease
@@ -97,8 +97,8 @@ class Leadership:
         client_id = f"ogi-lease-{time.time_ns():020d}-{self.holder}"
         while not self._stop.is_set():
             try:
-                return KafkaConsumer(
-                    bootstrap_servers=s.bootstrap_servers, group_id=self.group, enable_auto_commit=False,
+                return kafka_client(
+                    KafkaConsumer, s, group_id=self.group, enable_auto_commit=False,
                     client_id=client_id, session_timeout_ms=timeout_ms,
                     heartbeat_interval_ms=max(1000, timeout_ms // 4), max_poll_interval_ms=max(timeout_ms, 60_000),
                     request_timeout_ms=timeout_ms + 5000,
@@ -154,7 +154,7 @@ class Leadership:
         gives one clean assignment."""
         from kafka import KafkaAdminClient
 
-        admin = KafkaAdminClient(bootstrap_servers=self.settings.bootstrap_servers, client_id="ogi-lease-admin")
+        admin = kafka_client(KafkaAdminClient, self.settings, client_id="ogi-lease-admin")
         try:
             announced = False
             while True:

@@ -146,12 +146,13 @@ def seed_committed_offsets(app: faust.App, settings: Settings) -> dict[str, int]
     from kafka.errors import KafkaError
     from kafka.structs import OffsetAndMetadata
 
+    from ogi.broker import kafka_client
+
     log = structlog.get_logger("ogi.streams")
     group = app.conf.id
     try:
-        consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=group,
-                                 enable_auto_commit=False, client_id=f"{group}-seed",
-                                 request_timeout_ms=30_000)
+        consumer = kafka_client(KafkaConsumer, settings, group_id=group, enable_auto_commit=False,
+                                client_id=f"{group}-seed", request_timeout_ms=30_000)
     except (KafkaError, OSError) as exc:  # not fatal here: Faust's own clients meet it next
         log.warning("committed offsets not seeded: kafka unreachable", group=group, error=repr(exc))
         return {}

@@ -67,11 +67,12 @@ from faust.types import TP
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from pydantic import BaseModel
 
+from ogi.broker import kafka_client
 from ogi.deadletter import dead_letter
 from ogi.leader import Leadership
 from ogi.settings import Settings, get_settings
-from ogi.telemetry import RECORDS_CONSUMED
 from ogi.streams import bytes_topic, make_app, run, send_acked
+from ogi.telemetry import RECORDS_CONSUMED
 from ogi.topics import ALERTS, DEADLETTER, DETECT_EMITTED, DETECT_HISTORY, EXTRACTED, INGEST_STATUS, TopicSpec
 from schemas import ExtractedReport, Stage, UndecodableRecord, decode, utcnow
 from schemas.events import AgencyHistory, EmittedAlert, SourceStatus
@@ -115,13 +116,12 @@ class BrokerOffsets:
 
     def _clients(self) -> tuple[KafkaConsumer, KafkaAdminClient]:
         if self._consumer is None or self._admin is None:
-            servers = self.settings.bootstrap_servers
             # short timeouts: a call blocks an executor thread that a stopping process waits for
-            self._consumer = KafkaConsumer(bootstrap_servers=servers, enable_auto_commit=False,
-                                           client_id="ogi-detect-offsets", session_timeout_ms=6000,
-                                           request_timeout_ms=10_000)
-            self._admin = KafkaAdminClient(bootstrap_servers=servers, client_id="ogi-detect-offsets",
-                                           request_timeout_ms=10_000)
+            self._consumer = kafka_client(KafkaConsumer, self.settings, enable_auto_commit=False,
+                                          client_id="ogi-detect-offsets", session_timeout_ms=6000,
+                                          request_timeout_ms=10_000)
+            self._admin = kafka_client(KafkaAdminClient, self.settings, client_id="ogi-detect-offsets",
+                                       request_timeout_ms=10_000)
         return self._consumer, self._admin
 
     def ends(self) -> dict[int, int]:
@@ -159,8 +159,8 @@ class RangeReader:
     def read(self, partition: int, start: int, end: int) -> list[Any]:
         if self._consumer is None:
             s = self.settings
-            self._consumer = KafkaConsumer(
-                bootstrap_servers=s.bootstrap_servers, enable_auto_commit=False, client_id="ogi-detect-gaps",
+            self._consumer = kafka_client(
+                KafkaConsumer, s, enable_auto_commit=False, client_id="ogi-detect-gaps",
                 max_partition_fetch_bytes=s.max_message_bytes, fetch_max_bytes=s.max_message_bytes * 2,
                 receive_message_max_bytes=s.max_message_bytes * 2 + 1024 * 1024,
                 session_timeout_ms=6000, request_timeout_ms=30_000)

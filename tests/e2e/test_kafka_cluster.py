@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 import pytest
 
 from ogi.broker import ensure_topics, make_producer, publish
+from ogi.elastic import index_name, install_templates, wait_for_store
 from ogi.local._process import free_port
 from ogi.local.kafka import LocalKafkaCluster
 from ogi.settings import Settings
 from ogi.topics import RAW
 from schemas import RawReport
-from ogi.elastic import index_name, install_templates, wait_for_store
 from tests.support import Service
 
 pytestmark = pytest.mark.e2e
@@ -66,7 +66,9 @@ def cluster(servers: object, settings: Settings) -> Iterator[tuple[LocalKafkaClu
 def _leader_of_first_raw_partition(settings: Settings) -> int:
     from kafka import KafkaAdminClient
 
-    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, request_timeout_ms=10000)
+    from ogi.broker import kafka_client
+
+    admin = kafka_client(KafkaAdminClient, settings, request_timeout_ms=10000)
     try:
         (topic,) = admin.describe_topics([RAW.name(settings)])
         return int(next(p["leader"] for p in topic["partitions"] if p["partition"] == 0))
@@ -78,7 +80,9 @@ def _topic_durability(settings: Settings) -> tuple[int, str]:
     from kafka import KafkaAdminClient
     from kafka.admin import ConfigResource, ConfigResourceType
 
-    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, request_timeout_ms=10000)
+    from ogi.broker import kafka_client
+
+    admin = kafka_client(KafkaAdminClient, settings, request_timeout_ms=10000)
     try:
         (topic,) = admin.describe_topics([RAW.name(settings)])
         replicas = len(topic["partitions"][0]["replicas"])

@@ -11,6 +11,7 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
+from ogi.broker import kafka_client
 from ogi.settings import Settings
 from ogi.streams import app_input_topics, seed_committed_offsets
 from ogi.topics import EXTRACTED, INGEST_STATUS
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.integration
 
 
 def committed(settings: Settings, group: str) -> dict[str, int]:
-    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    admin = kafka_client(KafkaAdminClient, settings)
     try:
         offsets = admin.list_consumer_group_offsets(group)
     finally:
@@ -36,9 +37,7 @@ def test_unstarted_partitions_get_their_first_offset_and_started_ones_keep_their
     assert app_input_topics(app) == sorted([extracted, status])
 
     # the group has read partition 0 of the extracted reports up to offset 7 before
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers, group_id=group, enable_auto_commit=False
-    )
+    consumer = kafka_client(KafkaConsumer, settings, group_id=group, enable_auto_commit=False)
     try:
         consumer.commit({TopicPartition(extracted, 0): OffsetAndMetadata(7, "", -1)})
         partitions = {t: sorted(consumer.partitions_for_topic(t) or ()) for t in (extracted, status)}
