@@ -110,15 +110,19 @@ class LagReader:
     def _clients(self) -> tuple[Any, Any]:
         from kafka import KafkaAdminClient, KafkaConsumer
 
+        from ogi.broker import kafka_client  # here: ogi.broker counts its errors in this module
+
         if self._admin is None:
-            self._admin = KafkaAdminClient(
-                bootstrap_servers=self.settings.bootstrap_servers,
+            self._admin = kafka_client(
+                KafkaAdminClient,
+                self.settings,
                 request_timeout_ms=10000,
                 client_id="ogi-lag",
             )
         if self._consumer is None:
-            self._consumer = KafkaConsumer(
-                bootstrap_servers=self.settings.bootstrap_servers,
+            self._consumer = kafka_client(
+                KafkaConsumer,
+                self.settings,
                 enable_auto_commit=False,
                 request_timeout_ms=15000,
                 client_id="ogi-lag",

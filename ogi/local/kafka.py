@@ -307,15 +307,19 @@ class LocalKafkaCluster:
 
     def healthy(self, bootstrap: str) -> bool:
         """Every broker registered with the cluster."""
-        return len(self.brokers(bootstrap)) == len(self.nodes)
+        return len(self.brokers(bootstrap, self.settings)) == len(self.nodes)
 
     @staticmethod
-    def brokers(bootstrap: str) -> list[dict[str, object]]:
+    def brokers(bootstrap: str, settings: Settings | None = None) -> list[dict[str, object]]:
         from kafka import KafkaAdminClient
         from kafka.errors import KafkaError
 
+        from ogi.broker import kafka_client
+
         try:
-            admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), request_timeout_ms=5000)
+            admin = kafka_client(
+                KafkaAdminClient, settings, bootstrap_servers=bootstrap.split(","), request_timeout_ms=5000
+            )
         except (KafkaError, OSError, ValueError):
             return []
         try:

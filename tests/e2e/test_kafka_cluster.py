@@ -200,7 +200,7 @@ def test_broker_killed_and_restarted_loses_nothing(cluster, es) -> None:  # type
             time.sleep(0.5)
         stream.done.wait(300)
         restarter.join(300)
-        assert len(LocalKafkaCluster.brokers(settings.kafka_bootstrap)) == 3, (
+        assert len(LocalKafkaCluster.brokers(settings.kafka_bootstrap, settings)) == 3, (
             "the killed broker did not rejoin"
         )
     finally:
