@@ -158,7 +158,17 @@ class Leadership:
         try:
             announced = False
             while True:
-                [info] = admin.describe_consumer_groups([group])
+                try:
+                    [info] = admin.describe_consumer_groups([group])
+                except (KafkaError, ValueError) as exc:
+                    # a coordinator moving (broker restart), or kafka-python 2.3's
+                    # ValueError on an authorized-operations field it cannot map:
+                    # ask again rather than stop the service
+                    log.warning("consumer group not described yet, retrying", group=group, error=repr(exc))
+                    if stopping():
+                        return False
+                    self._stop.wait(0.5)
+                    continue
                 if not info.members:
                     return True
                 if stopping():
