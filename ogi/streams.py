@@ -186,7 +186,7 @@ def run(app: faust.App, loglevel: str = "warning", settings: Settings | None = N
 
     from ogi.signals import request_stop
 
-    class _Worker(Worker):  # type: ignore[misc]
+    class _Worker(Worker):
         def _on_sigint(self) -> None:
             self._stop_bounded(signal.SIGINT)
             super()._on_sigint()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections import deque
+from typing import Any, cast
 
 import faust
 import structlog
@@ -52,7 +53,7 @@ def create_app(settings: Settings) -> faust.App:
     )
     read_ahead = 2 * children  # keeps every child busy while the head of the line is produced
 
-    async def emit(event: faust.EventT, work: asyncio.Future[Extracted]) -> None:
+    async def emit(event: faust.EventT[bytes], work: asyncio.Future[Extracted]) -> None:
         """Produce what one record became (or its dead letter), acked."""
         msg = event.message
         try:
@@ -89,18 +90,18 @@ def create_app(settings: Settings) -> faust.App:
         )
 
     @app.agent(raw_topic, concurrency=1)
-    async def extract_reports(stream: faust.StreamT) -> None:
+    async def extract_reports(stream: faust.StreamT[bytes]) -> None:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, pool.start)
-        manual = stream.noack()
+        manual = cast(Any, stream).noack()  # Stream.noack is not in Faust's typed interface
         events = manual.events().__aiter__()
-        in_work: deque[tuple[faust.EventT, asyncio.Future[Extracted]]] = deque()
-        next_event: asyncio.Future[faust.EventT] | None = None
+        in_work: deque[tuple[faust.EventT[bytes], asyncio.Future[Extracted]]] = deque()
+        next_event: asyncio.Future[faust.EventT[bytes]] | None = None
         try:
             while True:
                 if next_event is None and len(in_work) < read_ahead:
                     next_event = asyncio.ensure_future(events.__anext__())
-                waiting = {next_event} if next_event is not None else set()
+                waiting: set[asyncio.Future[Any]] = {next_event} if next_event is not None else set()
                 if in_work:
                     waiting.add(in_work[0][1])
                 await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)

@@ -234,10 +234,12 @@ def _sources_show(args: argparse.Namespace) -> int:
     if shipped is None and (record is None or record.entry is None):
         print(f"no source {args.id!r}", file=sys.stderr)
         return 1
-    out = {
+    out: dict[str, Any] = {
         "from": "registry" if shipped else "import",
-        "source": shipped.model_dump(mode="json", exclude_defaults=True) if shipped else record.entry,
-    }  # type: ignore[union-attr]
+        "source": shipped.model_dump(mode="json", exclude_defaults=True)
+        if shipped
+        else (record.entry if record else None),
+    }
     if record is not None and record.column:
         out |= {
             "column": record.column,

@@ -155,11 +155,9 @@ class Crawler:
             queue.extend(p for p in listing.pages if _page_key(p) not in visited)
             if (
                 backfill
+                and since_year is not None
                 and listing.reports
-                and all(
-                    link.year is not None and link.year < since_year
-                    for link in listing.reports  # type: ignore[operator]
-                )
+                and all(link.year is not None and link.year < since_year for link in listing.reports)
             ):
                 queue.clear()  # everything further back is older still
             for link in listing.reports:

@@ -28,15 +28,13 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
+from ogi.vocabulary import is_annual_report, parse_date, report_year
 from services.ingest.discovery import (
     MAX_PAGER_PAGES,
     Link,
     ListPage,
-    is_annual_report,
     is_attachment_url,
-    parse_date,
     parse_list_page,
-    report_year,
     url_date,
 )
 

@@ -22,6 +22,7 @@ addresses from one process, for the scale test and benchmark.
 from __future__ import annotations
 
 import asyncio
+import functools
 import atexit
 import hashlib
 import html
@@ -38,7 +39,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from ogi.settings import Settings, get_settings
-from services.ingest.discovery import is_annual_report, report_year
+from ogi.vocabulary import is_annual_report, report_year
 from services.ingest.registry import runtime_file
 
 COLUMN = "/zwgk/zfxxgknb/"
@@ -462,7 +463,7 @@ class ManySites:
     async def _listen(self) -> None:
         for n, host in enumerate(self.hosts):
             server = await asyncio.start_server(
-                lambda r, w, n=n: self._serve(n, r, w), host, 0, reuse_address=True, backlog=64
+                functools.partial(self._serve, n), host, 0, reuse_address=True, backlog=64
             )
             self.ports[n] = server.sockets[0].getsockname()[1]
             self._servers.append(server)

@@ -26,6 +26,7 @@ import time
 import traceback
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from typing import Any
 
 from schemas.events import ExtractedReport
 from services.extract import errors
@@ -40,9 +41,10 @@ def _preload() -> None:
     import pdfplumber  # noqa: F401
     import pypdfium2  # noqa: F401 - the PDF reader's parser (readers/pdf_objects.py)
 
+    from ogi import vocabulary
     from services.extract.engine import normalize, pipeline  # noqa: F401
 
-    normalize.to_simplified("預")  # OpenCC's tables, and the character sets of its fast path
+    vocabulary.to_simplified("預")  # OpenCC's tables, and the character sets of its fast path
     normalize.is_traditional("預報")
 
 
@@ -204,9 +206,9 @@ def _crashed(proc: mp.process.BaseProcess, max_memory_mb: int) -> errors.Extract
     return errors.CorruptDocument(f"extraction process ended without a result (exit code {code})")
 
 
-def _outcome(msg: tuple, usage: Usage | None) -> ExtractedReport:  # type: ignore[type-arg]
+def _outcome(message: tuple[Any, ...], usage: Usage | None) -> ExtractedReport:
     """The report a child sent, or its typed error raised."""
-    *msg, peak_kb, cpu_s = msg
+    *msg, peak_kb, cpu_s = message
     if usage is not None:
         usage.cpu_seconds = cpu_s
         if peak_kb is not None:
@@ -268,10 +270,10 @@ def extract_bounded(
     return _outcome(msg, usage)
 
 
-_CTX: mp.context.BaseContext | None = None
+_CTX: mp.context.ForkServerContext | None = None
 
 
-def _context() -> mp.context.BaseContext:
+def _context() -> mp.context.ForkServerContext:
     """A forkserver: children fork from a clean single-threaded server that has
     the engine imported, so a worker with threads (Faust, asyncio executors)
     never forks while another thread holds a lock, and a child starts fast."""

@@ -86,7 +86,9 @@ def rows_hold(rows: dict[str, tuple[float, ...]]) -> bool:
     known holds, column by column (``rows``: key -> the seven applicant
     columns; NaN for a blank cell, which no identity can fail). Used to choose
     among readings of a broken table, before any metric exists."""
-    get = lambda k: _column_values(rows, k)  # noqa: E731
+    def get(k: str) -> tuple[float, ...] | None:
+        return _column_values(rows, k)
+
     new, co, th, cf = (
         get("applications." + k) for k in ("new_received", "carried_over", "total_handled", "carried_forward")
     )

@@ -122,7 +122,7 @@ def agency(doc: Document, ttl: str) -> str | None:
     if counts:
         name, n = counts.most_common(1)[0]
         if n >= 2:
-            return name
+            return str(name)
     return None
 
 

@@ -137,11 +137,9 @@ def _mark_ocr(doc: Document, prov: dict[str, Provenance]) -> None:
             if scanned or p.page in ocr_pages:
                 p.via = "ocr"
             continue
-        read = [b for b in doc.blocks_in(*p.span) if b.confidence is not None]
+        read = [(b, b.confidence) for b in doc.blocks_in(*p.span) if b.confidence is not None]
         # the blocks holding figures: a row's span also touches its label cell
-        confs = [b.confidence for b in read if any(ch.isdigit() for ch in b.text)] or [
-            b.confidence for b in read
-        ]
+        confs = [c for b, c in read if any(ch.isdigit() for ch in b.text)] or [c for _, c in read]
         if confs:
             p.via, p.confidence = "ocr", min(confs)
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 # the standard library's regex parser (sre_parse until 3.10), for _required_literal
 try:
-    import re._parser as re_parser  # type: ignore[import-not-found]
+    import re._parser as re_parser
 except ImportError:  # pragma: no cover - Python < 3.11
-    import sre_parse as re_parser  # type: ignore[no-redef]
+    import sre_parse as re_parser  # type: ignore[no-redef,unused-ignore]
 
 from schemas.events import Provenance
 from services.extract.engine import normalize

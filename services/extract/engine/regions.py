@@ -205,7 +205,7 @@ def _read_cells(doc: Document, start: int, limit: int, n: int) -> Values | None:
     if lead and len(vals) == n - 1 and vals and (n != len(cat.APPLICANT_COLUMNS) or _blank_first_sums(vals)):
         # one figure short and a blank cell before them: the blank is the first column, unless the
         # applicant identity says the row is missing another cell (a cell pushed into the next row)
-        vals = [None] + vals
+        vals = [None, *vals]
     if n == 1 and len(vals) > 1 and vals[0] is not None and len(set(vals)) == 1:
         vals = vals[:1]  # one figure repeated in every column its merged cell spans
     if len(vals) != n or all(v is None for v in vals):

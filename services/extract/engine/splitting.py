@@ -14,6 +14,8 @@ boundary; a number never has a leading zero ("07" is 0 then 7); a sign
 
 from __future__ import annotations
 
+from typing import Any
+
 import re
 from collections.abc import Callable, Iterator, Sequence
 
@@ -81,7 +83,7 @@ def candidates(
     """
     out: list[tuple[float, ...]] = []
     steps = 0
-    ends = {}
+    ends: dict[Any, list[Any]] = {}
     for g in groups:
         ends.setdefault(g[1], []).append(g)
 

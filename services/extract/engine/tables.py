@@ -9,6 +9,8 @@ ambiguous after every identity is left out with a warning.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import itertools
 import re
 from dataclasses import dataclass, field
@@ -158,7 +160,7 @@ def _distrust_neighbours_of_broken_rows(
     keys = [row.key for row, _ in found if row.key not in cat.PARENTS or row.key in values]
     for i, key in enumerate(keys):
         v = values.get(key)
-        if v is None or not v.decided or None in (v.values or []) or sums_to_last(v.values or []):
+        if v is None or not v.decided or None in (v.values or []) or sums_to_last([x for x in v.values or [] if x is not None]):
             continue
         near = keys[max(0, i - 1) : i] + keys[i + 1 : i + 2]
         if any(k not in values or not values[k].decided for k in near):
@@ -412,7 +414,8 @@ def _parse_review_row(doc: Document, res: TableResult, after: int = 0) -> bool:
             continue
         groups = [(0, 5, sums_to_last), (5, 10, sums_to_last), (10, 15, sums_to_last)]
         v = read_values(doc, d.start(), len(text), 15, groups=groups, max_digits=5)
-        if v is None and doc.block_at(d.start()) is not None and doc.block_at(d.start()).table is not None:
+        block = doc.block_at(d.start())
+        if v is None and block is not None and block.table is not None:
             # cells: read from the first numeric cell
             v = read_values(doc, d.start() - 0, len(text), 15)
         if v is None:
@@ -436,8 +439,7 @@ def _parse_review_row(doc: Document, res: TableResult, after: int = 0) -> bool:
 def parse_proactive(doc: Document, res: TableResult, limit: int | None = None) -> str | None:
     """Returns 'gb2021' / 'gb2019' when the proactive table was recognised."""
     text = doc.text
-    marks = [re.search(p, text) for p in cat.GB2021_MARKERS + cat.GB2019_MARKERS]
-    marks = [m for m in marks if m is not None]
+    marks = [m for p in cat.GB2021_MARKERS + cat.GB2019_MARKERS if (m := re.search(p, text)) is not None]
     if not marks:
         return None
     start = min(m.start() for m in marks)
@@ -572,7 +574,7 @@ LEGACY_ROWS: tuple[tuple[str, str], ...] = (
 _UNIT = re.compile(r"\s*(?:条|件|个|项|份|次|宗|起)?\s*")
 
 
-def _cum_ok(vals: list[float] | tuple[float, ...]) -> bool:
+def _cum_ok(vals: Sequence[float]) -> bool:
     return vals[1] >= vals[0]
 
 

@@ -145,7 +145,8 @@ def page_objects(
         # a white border: Tesseract reads glyphs touching the image edge badly
         crops.append(np.pad(crop, _PAD, constant_values=255))
         origins.append((left - _PAD, upper - _PAD))
-    page_words, *cell_words = recognise([image], "3") + recognise(crops, "6")
+    page_words = recognise([image], "3")[0]
+    cell_words = recognise(crops, "6")
     # A cell of figures is read again, at the text height Tesseract reads
     # digits best, by the Latin and the Chinese model both restricted to
     # digits: at 300 dpi the Chinese model reads a serif "5" as "3" with
@@ -156,9 +157,9 @@ def page_objects(
     images = [im for im, _ in scaled]
     latin = recognise(images, "7", digits=True)
     chinese = recognise(images, "7", digits=True, languages=LANGUAGES)
-    for i, (_, factor), first, second in zip(numeric, scaled, latin, chinese, strict=True):
-        agree = "".join(w.text for w in first) == "".join(w.text for w in second)
-        best = max((w.conf for w in second), default=0.0) if agree else 0.0
+    for i, (_, factor), by_latin, by_chinese in zip(numeric, scaled, latin, chinese, strict=True):
+        agree = "".join(w.text for w in by_latin) == "".join(w.text for w in by_chinese)
+        best = max((w.conf for w in by_chinese), default=0.0) if agree else 0.0
         cell_words[i] = [
             dataclasses.replace(
                 w,
@@ -170,7 +171,7 @@ def page_objects(
                 line_height=w.line_height / factor,
                 conf=max(w.conf, best) if agree else 0.0,
             )
-            for w in first
+            for w in by_latin
         ]
     words = [w for w in page_words if not _inside(w, cells, scale)]
     for (dx, dy), found in zip(origins, cell_words, strict=True):
@@ -229,7 +230,13 @@ def _closing_rules(rules_h: list[Rule], rules_v: list[Rule]) -> list[Rule]:
     column borders end there on one row. Draw that border, so its last (or
     first) row is a row of cells, as a PDF's clipping path makes it."""
     out: list[Rule] = []
-    for pick in (lambda r: r[3], lambda r: r[2]):  # the bottom ends, then the top ends
+    def bottom(r: Rule) -> int:
+        return int(r[3])
+
+    def top(r: Rule) -> int:
+        return int(r[2])
+
+    for pick in (bottom, top):  # the bottom ends, then the top ends
         ends: dict[int, list[Rule]] = {}
         for r in rules_v:
             ends.setdefault(pick(r) // 8, []).append(r)
@@ -260,7 +267,7 @@ def _digit_height(crop: Any) -> tuple[Any, float]:
     factor = DIGIT_PX / max(rows[-1] - rows[0] + 1, 1)
     img = Image.fromarray(crop)
     size = (max(int(img.width * factor), 1), max(int(img.height * factor), 1))
-    return np.array(img.resize(size, Image.LANCZOS)), factor
+    return np.array(img.resize(size, Image.Resampling.LANCZOS)), factor
 
 
 def _inside(w: Word, cells: list[Box], scale: float) -> bool:

@@ -13,6 +13,8 @@ yields no blocks, and a PDF with no text at all ``has_text_layer=False``.
 
 from __future__ import annotations
 
+from typing import cast
+
 import dataclasses
 import io
 import re
@@ -101,14 +103,14 @@ def _use_pdfium_objects(pdf, data: bytes) -> Callable[[], None]:  # type: ignore
         return lambda: None  # pdfminer alone decides whether the file is readable
     try:
         if len(doc) != len(pdf.pages):
-            return doc.close
+            return cast("Callable[[], None]", doc.close)
         for i, page in enumerate(pdf.pages):
             objects = page_objects(doc[i], page.page_number, page.initial_doctop)
             if objects is not None:
                 page._objects = objects
     except pdfium.PdfiumError:
         pass  # the pages not yet given objects fall back to pdfminer
-    return doc.close
+    return cast("Callable[[], None]", doc.close)
 
 
 def _ocr_pages(pages, data: bytes, warnings: list[str]) -> Callable[[], None]:  # type: ignore[no-untyped-def]
@@ -149,7 +151,7 @@ def _ocr_pages(pages, data: bytes, warnings: list[str]) -> Callable[[], None]:  
             f"OCR: {unsure} word(s) with a figure read with confidence under {ocr.MIN_CONFIDENCE:g} "
             f"left unread ({ocr.UNREADABLE}); their figures are absent"
         )
-    return doc.close
+    return cast("Callable[[], None]", doc.close)
 
 
 def _ranges(numbers: list[int]) -> str:
