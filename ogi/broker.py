@@ -50,11 +50,16 @@ def tls_context(settings: Settings) -> ssl.SSLContext | None:
     off, the client certificate for mutual TLS."""
     if settings.kafka_security_protocol not in ("SSL", "SASL_SSL"):
         return None
-    context = ssl.create_default_context(cafile=str(settings.kafka_ca_file) if settings.kafka_ca_file else None)
+    context = ssl.create_default_context(
+        cafile=str(settings.kafka_ca_file) if settings.kafka_ca_file else None
+    )
     context.check_hostname = settings.kafka_check_hostname
     if settings.kafka_cert_file and settings.kafka_key_file:
-        context.load_cert_chain(str(settings.kafka_cert_file), str(settings.kafka_key_file),
-                                password=settings.kafka_key_password.get_secret_value() or None)
+        context.load_cert_chain(
+            str(settings.kafka_cert_file),
+            str(settings.kafka_key_file),
+            password=settings.kafka_key_password.get_secret_value() or None,
+        )
     return context
 
 
@@ -65,8 +70,11 @@ def client_security(settings: Settings) -> dict[str, Any]:
     if context is not None:
         config["ssl_context"] = context
     if settings.kafka_security_protocol.startswith("SASL"):
-        config.update(sasl_mechanism=settings.kafka_sasl_mechanism, sasl_plain_username=settings.kafka_username,
-                      sasl_plain_password=settings.kafka_password.get_secret_value())
+        config.update(
+            sasl_mechanism=settings.kafka_sasl_mechanism,
+            sasl_plain_username=settings.kafka_username,
+            sasl_plain_password=settings.kafka_password.get_secret_value(),
+        )
     return config
 
 
@@ -76,8 +84,12 @@ def faust_credentials(settings: Settings) -> Any:
 
     context = tls_context(settings)
     if settings.kafka_security_protocol.startswith("SASL"):
-        return SASLCredentials(username=settings.kafka_username, password=settings.kafka_password.get_secret_value(),
-                               mechanism=settings.kafka_sasl_mechanism, ssl_context=context)
+        return SASLCredentials(
+            username=settings.kafka_username,
+            password=settings.kafka_password.get_secret_value(),
+            mechanism=settings.kafka_sasl_mechanism,
+            ssl_context=context,
+        )
     if context is not None:
         return SSLCredentials(context)
     return None
@@ -120,23 +132,31 @@ def check_kafka(settings: Settings | None = None, timeout_s: float | None = None
                         except ssl.SSLCertVerificationError as exc:
                             raise BrokerConfigError(
                                 f"Kafka {server}: TLS certificate not verified ({exc.verify_message}); check "
-                                "OGI_KAFKA_CA_FILE (the CA that signed the brokers' certificates)") from exc
+                                "OGI_KAFKA_CA_FILE (the CA that signed the brokers' certificates)"
+                            ) from exc
                         except ssl.SSLError as exc:
-                            raise BrokerConfigError(f"Kafka {server}: TLS handshake failed ({exc.reason}); does "
-                                                    "the listener speak TLS (OGI_KAFKA_SECURITY_PROTOCOL)?") from exc
+                            raise BrokerConfigError(
+                                f"Kafka {server}: TLS handshake failed ({exc.reason}); does "
+                                "the listener speak TLS (OGI_KAFKA_SECURITY_PROTOCOL)?"
+                            ) from exc
                 reached = server
                 break
             except (OSError, ValueError) as exc:  # refused, timed out, no such host, a bad port
                 errors.append(f"{server}: {exc}")
         if reached is None:
             if time.monotonic() > deadline:
-                raise BrokerError(f"Kafka unreachable after {timeout_s:.0f}s ({'; '.join(errors)}); "
-                                  "check OGI_KAFKA_BOOTSTRAP")
+                raise BrokerError(
+                    f"Kafka unreachable after {timeout_s:.0f}s ({'; '.join(errors)}); "
+                    "check OGI_KAFKA_BOOTSTRAP"
+                )
             pause(0.5, "Kafka")
     # the address answers (with TLS verified): now the protocol and the login
     try:
-        admin = KafkaAdminClient(**_base_config(settings, [reached]), request_timeout_ms=int(timeout_s * 1000),
-                                 api_version_auto_timeout_ms=int(timeout_s * 1000))
+        admin = KafkaAdminClient(
+            **_base_config(settings, [reached]),
+            request_timeout_ms=int(timeout_s * 1000),
+            api_version_auto_timeout_ms=int(timeout_s * 1000),
+        )
     except KafkaError as exc:
         raise BrokerConfigError(_refusal(settings, reached, exc)) from exc
     try:
@@ -150,11 +170,15 @@ def check_kafka(settings: Settings | None = None, timeout_s: float | None = None
 def _refusal(settings: Settings, server: str, exc: Exception) -> str:
     protocol = settings.kafka_security_protocol
     if protocol.startswith("SASL"):
-        return (f"Kafka {server}: login refused or impossible for user {settings.kafka_username!r} "
-                f"({settings.kafka_sasl_mechanism}): check OGI_KAFKA_USERNAME, OGI_KAFKA_PASSWORD and "
-                f"OGI_KAFKA_SASL_MECHANISM ({type(exc).__name__}: {exc})")
-    return (f"Kafka {server} reached but did not answer as a {protocol} listener: check "
-            f"OGI_KAFKA_SECURITY_PROTOCOL ({type(exc).__name__}: {exc})")
+        return (
+            f"Kafka {server}: login refused or impossible for user {settings.kafka_username!r} "
+            f"({settings.kafka_sasl_mechanism}): check OGI_KAFKA_USERNAME, OGI_KAFKA_PASSWORD and "
+            f"OGI_KAFKA_SASL_MECHANISM ({type(exc).__name__}: {exc})"
+        )
+    return (
+        f"Kafka {server} reached but did not answer as a {protocol} listener: check "
+        f"OGI_KAFKA_SECURITY_PROTOCOL ({type(exc).__name__}: {exc})"
+    )
 
 
 # --- clients ---------------------------------------------------------------
@@ -214,8 +238,13 @@ def ensure_topics(settings: Settings | None = None, specs: Iterable[TopicSpec] |
         admin.close()
 
 
-def make_admin(settings: Settings | None = None, *, bootstrap: str | None = None, timeout_s: float = 120,
-               **overrides: Any) -> KafkaAdminClient:
+def make_admin(
+    settings: Settings | None = None,
+    *,
+    bootstrap: str | None = None,
+    timeout_s: float = 120,
+    **overrides: Any,
+) -> KafkaAdminClient:
     """An admin client (``bootstrap`` overrides the configured brokers: the
     local server's health check asks one particular broker)."""
     settings = settings or get_settings()
@@ -301,7 +330,9 @@ def key_of(spec: TopicSpec, model: BaseModel) -> bytes | None:
     return str(getattr(value, "value", value)).encode("utf-8")
 
 
-def publish(producer: KafkaProducer, spec: TopicSpec, model: BaseModel, settings: Settings | None = None) -> Any:
+def publish(
+    producer: KafkaProducer, spec: TopicSpec, model: BaseModel, settings: Settings | None = None
+) -> Any:
     """Send one model to its topic, keyed as the topic table says; returns
     the future (``.get()`` it to wait for the broker's acknowledgement)."""
     if not isinstance(model, spec.model):

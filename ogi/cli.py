@@ -19,8 +19,13 @@ Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Non
 #: modules whose ``register`` adds commands, in help order. By name, like
 #: ``ogi serve``'s table (ogi.commands.SERVICES): ogi/ is the shared layer
 #: and never imports a service; only this entry point composes them.
-COMMAND_MODULES = ("ogi.commands", "services.ingest.cli", "services.extract.cli", "services.index.cli",
-                   "services.alerts.cli")
+COMMAND_MODULES = (
+    "ogi.commands",
+    "services.ingest.cli",
+    "services.extract.cli",
+    "services.index.cli",
+    "services.alerts.cli",
+)
 
 
 def _registrars() -> list[Register]:
@@ -30,7 +35,8 @@ def _registrars() -> list[Register]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="ogi", description="Watch open government information annual reports: ingest, extract, index, alert."
+        prog="ogi",
+        description="Watch open government information annual reports: ingest, extract, index, alert.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     for register in _registrars():
@@ -52,7 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return int(handler(args) or 0)
-    except (BrokerError, StoreUnavailable) as exc:  # the start-up checks' verdicts: a message, not a traceback
+    except (
+        BrokerError,
+        StoreUnavailable,
+    ) as exc:  # the start-up checks' verdicts: a message, not a traceback
         print(f"ogi: {exc}", file=sys.stderr)
         return 2
 

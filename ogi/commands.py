@@ -117,9 +117,14 @@ def _run(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("servers", help="the local Kafka and Elasticsearch (fetched and cached on first use)")
     p.add_argument("action", choices=["up", "down", "status"])
-    p.add_argument("--kafka-brokers", type=int, default=None, metavar="N",
-                   help="up: a Kafka cluster of N brokers on loopback (topics replicated 3 times when N >= 3); "
-                        "default: as many as the last up, else 1")
+    p.add_argument(
+        "--kafka-brokers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="up: a Kafka cluster of N brokers on loopback (topics replicated 3 times when N >= 3); "
+        "default: as many as the last up, else 1",
+    )
     p.set_defaults(handler=_servers)
 
     p = sub.add_parser("setup", help="create topics and index templates (idempotent)")

@@ -117,7 +117,7 @@ class Gazetteer:
         while pos < len(text):
             found = None
             for length in range(min(self._longest, len(text) - pos), 1, -1):
-                name = text[pos:pos + length]
+                name = text[pos : pos + length]
                 paths = self._names.get(name) or (self._short.get(name) if short_names else None)
                 if not paths:
                     continue
@@ -143,21 +143,21 @@ class Gazetteer:
             return Place((), text)
         known = _common_prefix(matches[-1].paths)
         for m in matches:
-            if not any(known[:len(p)] == p for p in m.paths):  # this name's place is not settled
-                return Place(known, text[m.start:])
-        return Place(known, text[matches[-1].end:])
+            if not any(known[: len(p)] == p for p in m.paths):  # this name's place is not settled
+                return Place(known, text[m.start :])
+        return Place(known, text[matches[-1].end :])
 
     def prefixes(self, text: str) -> list[str]:
         """Every full path ``text`` (a filter: full or short names) may mean."""
         matches = self._read(text, (), short_names=True)
         if not matches:
             return []
-        rest = text[matches[-1].end:]
+        rest = text[matches[-1].end :]
         return ["".join(p) + rest for p in matches[-1].paths]
 
 
 def _below(path: Path, parent: Path) -> bool:
-    return len(path) > len(parent) and path[:len(parent)] == parent
+    return len(path) > len(parent) and path[: len(parent)] == parent
 
 
 def _on_one_line(a: Path, b: Path) -> bool:
@@ -178,6 +178,7 @@ def _common_prefix(paths: Iterable[Path]) -> Path:
 
 def table_paths(table: Mapping[str, str]) -> Iterator[Path]:
     """The paths of one GB/T 2260 table (six-digit code -> name)."""
+
     def named(code: str) -> str | None:
         name = table.get(code)
         return None if name is None or _PLACEHOLDER.match(name) else name
@@ -215,7 +216,6 @@ def gazetteer() -> Gazetteer:
     paths: list[Path] = [path for table in _tables() for path in table_paths(table)]
     paths += [(*where, zone) for zone, where in ZONES.items()]
     return Gazetteer(paths)
-
 
 
 def _clean(text: str | None) -> str:

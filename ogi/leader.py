@@ -56,8 +56,9 @@ class Leadership:
     instance leads. ``on_lost`` is called (from the election thread) if
     leadership is lost later."""
 
-    def __init__(self, name: str, settings: Settings | None = None,
-                 on_lost: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self, name: str, settings: Settings | None = None, on_lost: Callable[[], None] = lambda: None
+    ) -> None:
         self.settings = settings or get_settings()
         self.group = f"{name}.leader"
         self.holder = f"{socket.gethostname()}:{os.getpid()}"
@@ -98,13 +99,20 @@ class Leadership:
         while not self._stop.is_set():
             try:
                 return kafka_client(
-                    KafkaConsumer, s, group_id=self.group, enable_auto_commit=False,
-                    client_id=client_id, session_timeout_ms=timeout_ms,
-                    heartbeat_interval_ms=max(1000, timeout_ms // 4), max_poll_interval_ms=max(timeout_ms, 60_000),
+                    KafkaConsumer,
+                    s,
+                    group_id=self.group,
+                    enable_auto_commit=False,
+                    client_id=client_id,
+                    session_timeout_ms=timeout_ms,
+                    heartbeat_interval_ms=max(1000, timeout_ms // 4),
+                    max_poll_interval_ms=max(timeout_ms, 60_000),
                     request_timeout_ms=timeout_ms + 5000,
                 )
             except (KafkaError, OSError) as exc:
-                log.warning("kafka unavailable for the leader election, retrying", group=self.group, error=str(exc))
+                log.warning(
+                    "kafka unavailable for the leader election, retrying", group=self.group, error=str(exc)
+                )
                 self._stop.wait(2)
         return None
 
@@ -174,8 +182,12 @@ class Leadership:
                 if stopping():
                     return False
                 if not announced:
-                    log.info("waiting for the previous leader's consumers to leave", group=group,
-                             members=len(info.members), state=info.state)
+                    log.info(
+                        "waiting for the previous leader's consumers to leave",
+                        group=group,
+                        members=len(info.members),
+                        state=info.state,
+                    )
                     announced = True
                 self._stop.wait(0.5)
         finally:

@@ -33,7 +33,8 @@ def configure(level: str | None = None, *, json_output: bool | None = None) -> N
         json_output = settings.log_json if settings.log_json is not None else not sys.stderr.isatty()
     mask_secrets = _secret_masker(settings.secrets())
     renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer(ensure_ascii=False) if json_output
+        structlog.processors.JSONRenderer(ensure_ascii=False)
+        if json_output
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
     stamp = structlog.processors.TimeStamper(fmt="iso", utc=True)
@@ -42,16 +43,18 @@ def configure(level: str | None = None, *, json_output: bool | None = None) -> N
     # records (the client libraries). One writer, one write per line: two
     # writers on one stream interleave their lines under load.
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[structlog.stdlib.add_logger_name, structlog.stdlib.add_log_level, stamp],
-        processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info,
-            _strip_userinfo,  # after the traceback is text, so URLs quoted in it are covered too
-            mask_secrets,
-            renderer,
-        ],
-    ))
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[structlog.stdlib.add_logger_name, structlog.stdlib.add_log_level, stamp],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                _strip_userinfo,  # after the traceback is text, so URLs quoted in it are covered too
+                mask_secrets,
+                renderer,
+            ],
+        )
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level_no)
@@ -72,8 +75,9 @@ def configure(level: str | None = None, *, json_output: bool | None = None) -> N
     )
 
 
-def _strip_userinfo(_logger: structlog.typing.WrappedLogger, _method: str,
-                    event: structlog.typing.EventDict) -> structlog.typing.EventDict:
+def _strip_userinfo(
+    _logger: structlog.typing.WrappedLogger, _method: str, event: structlog.typing.EventDict
+) -> structlog.typing.EventDict:
     """Last line of defence: no ``user:password@`` of any URL in any string
     field of any event (call sites redact the URLs they know; this catches
     the ones quoted inside exception messages, and the client libraries'
@@ -90,8 +94,9 @@ def _secret_masker(secrets: list[str]) -> structlog.typing.Processor:
     them (a client's repr, an exception carrying a request's headers)."""
     from ogi.net.redact import scrub
 
-    def mask(_logger: structlog.typing.WrappedLogger, _method: str,
-             event: structlog.typing.EventDict) -> structlog.typing.EventDict:
+    def mask(
+        _logger: structlog.typing.WrappedLogger, _method: str, event: structlog.typing.EventDict
+    ) -> structlog.typing.EventDict:
         if secrets:
             for key, value in event.items():
                 if isinstance(value, str):
@@ -114,12 +119,19 @@ def _route_uncaught_exceptions() -> None:
     def _thread(args: threading.ExceptHookArgs) -> None:
         if args.exc_type is SystemExit or args.exc_value is None:
             return
-        crash.error("uncaught exception in thread %s", getattr(args.thread, "name", "?"),
-                    exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
+        crash.error(
+            "uncaught exception in thread %s",
+            getattr(args.thread, "name", "?"),
+            exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+        )
 
     def _unraisable(args: Any) -> None:
-        crash.warning("exception ignored in %r: %s", args.object, args.err_msg or "",
-                      exc_info=(args.exc_type, args.exc_value, args.exc_traceback) if args.exc_value else None)
+        crash.warning(
+            "exception ignored in %r: %s",
+            args.object,
+            args.err_msg or "",
+            exc_info=(args.exc_type, args.exc_value, args.exc_traceback) if args.exc_value else None,
+        )
 
     sys.excepthook = _main
     threading.excepthook = _thread

@@ -82,7 +82,7 @@ def feed_samples(settings: Settings) -> list[str]:
     long as this process."""
     # by name: ogi/ never imports a service (the sample site is the ingest
     # service's test double, this demo its one user outside the tests)
-    start_sample_site = getattr(importlib.import_module("services.ingest.sample_site"), "start_sample_site")
+    start_sample_site = importlib.import_module("services.ingest.sample_site").start_sample_site
     return list(start_sample_site(sample_files(), settings).report_ids)
 
 
@@ -98,7 +98,9 @@ def wait_indexed(report_ids: list[str], settings: Settings, timeout_s: float = 6
         if found >= len(report_ids):
             return
         if time.monotonic() > deadline:
-            raise TimeoutError(f"only {found} of {len(report_ids)} sample reports indexed after {timeout_s:.0f}s")
+            raise TimeoutError(
+                f"only {found} of {len(report_ids)} sample reports indexed after {timeout_s:.0f}s"
+            )
         time.sleep(1)
 
 
@@ -106,8 +108,8 @@ def summary(settings: Settings) -> str:
     from kafka import TopicPartition
 
     from ogi.broker import make_reader
-    from ogi.topics import TOPICS
     from ogi.elastic import INDICES, index_name, make_client
+    from ogi.topics import TOPICS
 
     lines = ["", "Topics (records):"]
     consumer = make_reader(settings, client_id="ogi-summary")
@@ -127,14 +129,24 @@ def summary(settings: Settings) -> str:
         name = index_name(kind, settings)
         es.indices.refresh(index=name)
         lines.append(f"  {name:32} {es.count(index=name)['count']}")
-    example = {"bool": {"must": [{"term": {"metric": "applications.total_handled"}},
-                                 {"term": {"applicant": "total"}}]}}
+    example = {
+        "bool": {
+            "must": [{"term": {"metric": "applications.total_handled"}}, {"term": {"applicant": "total"}}]
+        }
+    }
     body = json.dumps({"query": example, "sort": [{"agency": "asc"}, {"year": "asc"}]}, ensure_ascii=False)
-    lines += ["", "Example query: applications.total_handled per agency-year",
-              f"  curl -s '{settings.es_url}/{index_name('metrics', settings)}/_search?pretty' "
-              f"-H 'content-type: application/json' -d '{body}'"]
-    hits = es.search(index=index_name("metrics", settings), query=example, size=20,
-                     sort=[{"agency": "asc"}, {"year": "asc"}])["hits"]["hits"]
+    lines += [
+        "",
+        "Example query: applications.total_handled per agency-year",
+        f"  curl -s '{settings.es_url}/{index_name('metrics', settings)}/_search?pretty' "
+        f"-H 'content-type: application/json' -d '{body}'",
+    ]
+    hits = es.search(
+        index=index_name("metrics", settings),
+        query=example,
+        size=20,
+        sort=[{"agency": "asc"}, {"year": "asc"}],
+    )["hits"]["hits"]
     for h in hits:
         s = h["_source"]
         lines.append(f"  {s['agency']} {s['year']}: {s['value']:g}")
@@ -174,8 +186,13 @@ def run_pipeline(*, keep_running: bool = True) -> int:
         if settings.metrics_port:
             from ogi.telemetry import SERVICE_PORT_OFFSETS
 
-            log.info("metrics", **{name: f"http://{settings.metrics_host}:{settings.metrics_port + off}/metrics"
-                                   for name, off in SERVICE_PORT_OFFSETS.items()})
+            log.info(
+                "metrics",
+                **{
+                    name: f"http://{settings.metrics_host}:{settings.metrics_port + off}/metrics"
+                    for name, off in SERVICE_PORT_OFFSETS.items()
+                },
+            )
         report_ids = feed_samples(settings)
         wait_indexed(report_ids, settings)
         print(summary(settings), flush=True)

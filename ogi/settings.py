@@ -105,7 +105,9 @@ def check_environment(cls: type[BaseSettings], environ: dict[str, str] | None = 
     known = {f"{PREFIX}{n.upper()}" for n in cls.model_fields}
     known |= {f"{PREFIX}{n.upper()}_FILE" for n in secret_fields(cls)}
     known |= set(OTHER_VARIABLES)
-    unknown = sorted(v for v in environ if v.startswith(PREFIX) and v not in known and not v.startswith(TEST_PREFIX))
+    unknown = sorted(
+        v for v in environ if v.startswith(PREFIX) and v not in known and not v.startswith(TEST_PREFIX)
+    )
     if unknown:
         hints = []
         for var in unknown:
@@ -113,7 +115,8 @@ def check_environment(cls: type[BaseSettings], environ: dict[str, str] | None = 
             hints.append(f"{var} (did you mean {close[0]}?)" if close else var)
         raise SettingsError(
             f"unknown environment variable{'s' if len(unknown) > 1 else ''}: {', '.join(hints)}; "
-            f"`ogi config` lists every setting (test-only variables begin with {TEST_PREFIX})")
+            f"`ogi config` lists every setting (test-only variables begin with {TEST_PREFIX})"
+        )
 
 
 class Settings(BaseSettings):
@@ -124,11 +127,14 @@ class Settings(BaseSettings):
         super().__init__(**values)
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-                                   env_settings: PydanticBaseSettingsSource,
-                                   dotenv_settings: PydanticBaseSettingsSource,
-                                   file_secret_settings: PydanticBaseSettingsSource,
-                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
         return init_settings, env_settings, _SecretFiles(settings_cls)
 
     # --- where things live -------------------------------------------------
@@ -139,18 +145,24 @@ class Settings(BaseSettings):
     topic_prefix: str = Field("ogi.", description="prefix of every topic name (tests use a unique one)")
     topic_partitions: int = Field(3, ge=1)
     topic_replication: int = Field(
-        0, ge=0, description="replicas per topic; 0 = 3 on a cluster of 3 or more brokers, else one per broker "
-                             "(min.insync.replicas is 2 with 3 or more replicas, else 1)")
+        0,
+        ge=0,
+        description="replicas per topic; 0 = 3 on a cluster of 3 or more brokers, else one per broker "
+        "(min.insync.replicas is 2 with 3 or more replicas, else 1)",
+    )
     max_document_bytes: int = Field(
         20 * 1024 * 1024, description="largest raw document that passes end to end"
     )
     # Security: applied by ogi.broker to every client (kafka-python and Faust).
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
-        "SCRAM-SHA-512", description="with SASL_*: how the user name and password are checked")
+        "SCRAM-SHA-512", description="with SASL_*: how the user name and password are checked"
+    )
     kafka_username: str = Field("", description="SASL user")
     kafka_password: SecretStr = Field(SecretStr(""), description="SASL password")
-    kafka_ca_file: Path | None = Field(None, description="CA bundle that verifies the brokers; empty = the system's")
+    kafka_ca_file: Path | None = Field(
+        None, description="CA bundle that verifies the brokers; empty = the system's"
+    )
     kafka_cert_file: Path | None = Field(None, description="client certificate (PEM) for mutual TLS")
     kafka_key_file: Path | None = Field(None, description="its private key (PEM)")
     kafka_key_password: SecretStr = Field(SecretStr(""), description="passphrase of the private key, if any")
@@ -160,21 +172,32 @@ class Settings(BaseSettings):
     es_url: str = Field("", description="http(s)://host:port; empty = local servers")
     index_prefix: str = Field("ogi-", description="prefix of every index and template name")
     es_bulk_size: int = Field(2000, ge=1, description="most documents in one bulk request")
-    es_bulk_max_bytes: int = Field(5 * 1024 * 1024, ge=1024, description="largest bulk request body; a larger "
-                                   "poll is written in several requests")
+    es_bulk_max_bytes: int = Field(
+        5 * 1024 * 1024,
+        ge=1024,
+        description="largest bulk request body; a larger poll is written in several requests",
+    )
     # a report makes ~230 metric events: 500 records a poll was two reports a commit
     index_poll_records: int = Field(4000, ge=1, description="records the indexer takes from Kafka at a time")
     # Security: applied by ogi.elastic to every client.
-    es_api_key: SecretStr = Field(SecretStr(""), description="API key (the base64 'id:key' Elasticsearch returns)")
+    es_api_key: SecretStr = Field(
+        SecretStr(""), description="API key (the base64 'id:key' Elasticsearch returns)"
+    )
     es_username: str = Field("", description="basic-auth user (when no API key)")
     es_password: SecretStr = Field(SecretStr(""), description="basic-auth password")
-    es_ca_certs: Path | None = Field(None, description="CA bundle that verifies https://; empty = the system's")
-    es_ssl_fingerprint: str = Field("", description="SHA-256 fingerprint the server certificate must have "
-                                                    "(instead of a CA)")
+    es_ca_certs: Path | None = Field(
+        None, description="CA bundle that verifies https://; empty = the system's"
+    )
+    es_ssl_fingerprint: str = Field(
+        "", description="SHA-256 fingerprint the server certificate must have (instead of a CA)"
+    )
     es_verify_certs: bool = Field(True, description="verify the server certificate and host name (https)")
     connect_timeout_s: float = Field(
-        15.0, gt=0, description="at start, how long a service waits for an unreachable Kafka or Elasticsearch; "
-                                "a refused password or certificate stops it at once")
+        15.0,
+        gt=0,
+        description="at start, how long a service waits for an unreachable Kafka or Elasticsearch; "
+        "a refused password or certificate stops it at once",
+    )
 
     # --- workers -----------------------------------------------------------
     extract_timeout_s: float = Field(60.0, gt=0, description="wall-clock limit per document")
@@ -199,24 +222,36 @@ class Settings(BaseSettings):
     ingest_fetch_deadline_s: float = Field(300.0, gt=0, description="wall-clock limit for one document")
     ingest_retries: int = Field(3, ge=0, description="retries on timeouts, 429 and 5xx")
     ingest_backoff_base_s: float = Field(1.0, ge=0, description="first retry delay; doubles each time")
-    ingest_backoff_max_s: float = Field(120.0, ge=0, description="longest retry delay (also caps Retry-After)")
+    ingest_backoff_max_s: float = Field(
+        120.0, ge=0, description="longest retry delay (also caps Retry-After)"
+    )
     ingest_max_redirects: int = Field(5, ge=0)
     ingest_poll_interval_s: float = Field(6 * 3600.0, gt=0, description="time between two polls of a source")
     ingest_poll_jitter: float = Field(0.2, ge=0, le=1, description="poll interval varies by +-this fraction")
     ingest_max_pages: int = Field(3, ge=1, description="list pages read per poll (backfill reads all)")
-    ingest_refused_retry_s: float = Field(24 * 3600.0, ge=0,
-                                          description="a refused document is asked for again after this long")
+    ingest_refused_retry_s: float = Field(
+        24 * 3600.0, ge=0, description="a refused document is asked for again after this long"
+    )
     # a poll costs what is new: on an unchanged list page, only recent links are re-checked every poll
     ingest_recheck_recent_days: int = Field(
-        365, ge=0, description="links published within this many days are re-checked on every poll")
+        365, ge=0, description="links published within this many days are re-checked on every poll"
+    )
     ingest_recheck_old_s: float = Field(
-        7 * 24 * 3600.0, ge=0, description="older links on an unchanged list page are re-checked this often")
+        7 * 24 * 3600.0, ge=0, description="older links on an unchanged list page are re-checked this often"
+    )
     ingest_discovery_max_pages: int = Field(
-        25, ge=1, description="pages a column discovery may read from an agency's home page")
-    ingest_shard: str = Field("0/1", pattern=r"^\d+/[1-9]\d*$",
-                              description="i/n: this monitor polls the sources whose id hashes to i mod n")
-    ingest_only: str = Field("", description="comma-separated source ids to poll; empty = every source "
-                                             "(OGI_INGEST_ONLY=sample-site keeps make run offline)")
+        25, ge=1, description="pages a column discovery may read from an agency's home page"
+    )
+    ingest_shard: str = Field(
+        "0/1",
+        pattern=r"^\d+/[1-9]\d*$",
+        description="i/n: this monitor polls the sources whose id hashes to i mod n",
+    )
+    ingest_only: str = Field(
+        "",
+        description="comma-separated source ids to poll; empty = every source "
+        "(OGI_INGEST_ONLY=sample-site keeps make run offline)",
+    )
 
     # --- alerts (detector, subscriptions, delivery) ------------------------
     # Rule parameters (thresholds, minimum counts, deadlines) live in a YAML
@@ -224,7 +259,9 @@ class Settings(BaseSettings):
     # services/alerts/rules.yaml. Everything else is here.
     alert_rules: Path | None = Field(None, description="rule parameters YAML; empty = the shipped one")
     detect_app_id: str = Field("ogi-detect", description="Faust app id / consumer group of the detector")
-    detect_overdue_interval_s: float = Field(3600.0, gt=0, description="how often overdue reports are checked")
+    detect_overdue_interval_s: float = Field(
+        3600.0, gt=0, description="how often overdue reports are checked"
+    )
     detect_overdue_wait_s: float = Field(
         600.0, gt=0, description="longest wait for the detector to reach the overdue check's offset snapshot"
     )
@@ -235,36 +272,57 @@ class Settings(BaseSettings):
         20.0, ge=6, description="a dead detector/deliverer leader loses its leadership after this long"
     )
     deliver_group: str = Field("ogi-deliver", description="consumer group of the alert deliverer")
-    deliver_max_attempts: int = Field(8, ge=1, description="attempts per alert and sink before it is dead-lettered")
+    deliver_max_attempts: int = Field(
+        8, ge=1, description="attempts per alert and sink before it is dead-lettered"
+    )
     deliver_backoff_base_s: float = Field(1.0, ge=0, description="first retry delay; doubles each time")
     deliver_backoff_max_s: float = Field(300.0, ge=0, description="longest retry delay")
     deliver_timeout_s: float = Field(10.0, gt=0, description="per-request timeout of a webhook or SMTP send")
     deliver_allow_private_networks: str = Field(
-        "", description="comma-separated networks webhooks may reach although loopback or private (e.g. "
-                        "127.0.0.0/8 for a receiver on this host); empty = public addresses only; "
-                        "link-local (metadata) addresses never")
+        "",
+        description="comma-separated networks webhooks may reach although loopback or private (e.g. "
+        "127.0.0.0/8 for a receiver on this host); empty = public addresses only; "
+        "link-local (metadata) addresses never",
+    )
     smtp_host: str = Field("", description="SMTP server for e-mail alerts; empty = e-mail disabled")
     smtp_port: int = Field(25, ge=1)
     smtp_from: str = "ogi-alerts@localhost"
     smtp_user: str = ""
     smtp_password: SecretStr = SecretStr("")
-    smtp_starttls: bool = Field(False, description="upgrade with STARTTLS, certificate and host name verified")
-    smtp_tls: bool | None = Field(None, description="implicit TLS (SMTPS), verified; empty = on when the port is 465")
-    smtp_ca_file: Path | None = Field(None, description="CA bundle that verifies the SMTP server; empty = the system's")
+    smtp_starttls: bool = Field(
+        False, description="upgrade with STARTTLS, certificate and host name verified"
+    )
+    smtp_tls: bool | None = Field(
+        None, description="implicit TLS (SMTPS), verified; empty = on when the port is 465"
+    )
+    smtp_ca_file: Path | None = Field(
+        None, description="CA bundle that verifies the SMTP server; empty = the system's"
+    )
     smtp_allow_plain_auth: bool = Field(
-        False, description="allow AUTH (the password) over an unencrypted connection: a trusted local relay only")
+        False,
+        description="allow AUTH (the password) over an unencrypted connection: a trusted local relay only",
+    )
 
     # --- every service -----------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
-    log_json: bool | None = Field(None, description="JSON log lines; empty = JSON unless stderr is a terminal")
+    log_json: bool | None = Field(
+        None, description="JSON log lines; empty = JSON unless stderr is a terminal"
+    )
     metrics_port: int = Field(
-        9470, ge=0, le=65535 - 4,
+        9470,
+        ge=0,
+        le=65535 - 4,
         description="base port of /metrics, /healthz, /readyz; each service adds its offset (extract +0, "
-                    "index +1, monitor +2, detect +3, deliver +4); 0 = off")
-    metrics_host: str = Field("127.0.0.1", description="address the metrics endpoint binds (0.0.0.0 in a container)")
+        "index +1, monitor +2, detect +3, deliver +4); 0 = off",
+    )
+    metrics_host: str = Field(
+        "127.0.0.1", description="address the metrics endpoint binds (0.0.0.0 in a container)"
+    )
     stop_grace_s: float = Field(
-        8.0, gt=0, description="after SIGTERM/SIGINT a service that has not finished by then (a server that "
-                               "does not answer) logs what it abandons and exits (replayed by the next one)"
+        8.0,
+        gt=0,
+        description="after SIGTERM/SIGINT a service that has not finished by then (a server that "
+        "does not answer) logs what it abandons and exits (replayed by the next one)",
     )
 
     # --- local servers -----------------------------------------------------
@@ -302,7 +360,9 @@ class Settings(BaseSettings):
         if bool(self.kafka_cert_file) != bool(self.kafka_key_file):
             raise ValueError("OGI_KAFKA_CERT_FILE and OGI_KAFKA_KEY_FILE go together (mutual TLS)")
         if self.kafka_security_protocol.startswith("SASL") and not self.kafka_username:
-            raise ValueError(f"OGI_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs OGI_KAFKA_USERNAME")
+            raise ValueError(
+                f"OGI_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs OGI_KAFKA_USERNAME"
+            )
         return self
 
     def secrets(self) -> list[str]:

@@ -120,8 +120,12 @@ def _arm_deadline() -> None:
 
     def _expire() -> None:
         abandoned = in_hand_now() or ["the shutdown itself (a server that does not answer)"]
-        log.error("stop deadline passed, exiting without a clean shutdown", grace_s=grace, abandoned=abandoned,
-                  replay="work not committed is done again by the next instance")
+        log.error(
+            "stop deadline passed, exiting without a clean shutdown",
+            grace_s=grace,
+            abandoned=abandoned,
+            replay="work not committed is done again by the next instance",
+        )
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()

@@ -45,8 +45,15 @@ def make_app(app_id: str, settings: Settings, **overrides: Any) -> faust.App:
 
 def bytes_topic(app: faust.App, spec: TopicSpec, settings: Settings, **kw: Any) -> faust.TopicT:
     """The table's topic as seen by ``app``: keys and values stay bytes."""
-    return app.topic(spec.name(settings), key_type=bytes, value_type=bytes, key_serializer="raw",
-                     value_serializer="raw", allow_empty=True, **kw)
+    return app.topic(
+        spec.name(settings),
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        allow_empty=True,
+        **kw,
+    )
 
 
 async def send_acked(target: faust.TopicT, key: str | None, *values: bytes) -> None:
@@ -90,9 +97,14 @@ def _await_chain(task: asyncio.Task[Any]) -> list[str]:
         else:
             # an __await__ iterator (coroutine_wrapper, async_generator_asend, FutureIter)
             # exposes what it iterates only to the garbage collector
-            inner = [r for r in gc.get_referents(obj)
-                     if hasattr(r, "cr_frame") or hasattr(r, "ag_frame") or hasattr(r, "gi_frame")
-                     or isinstance(r, asyncio.Future)]
+            inner = [
+                r
+                for r in gc.get_referents(obj)
+                if hasattr(r, "cr_frame")
+                or hasattr(r, "ag_frame")
+                or hasattr(r, "gi_frame")
+                or isinstance(r, asyncio.Future)
+            ]
             if not inner:
                 out.append(f"awaits {obj!r}"[:300])
                 break
@@ -151,14 +163,23 @@ def seed_committed_offsets(app: faust.App, settings: Settings) -> dict[str, int]
     log = structlog.get_logger("ogi.streams")
     group = app.conf.id
     try:
-        consumer = kafka_client(KafkaConsumer, settings, group_id=group, enable_auto_commit=False,
-                                client_id=f"{group}-seed", request_timeout_ms=30_000)
+        consumer = kafka_client(
+            KafkaConsumer,
+            settings,
+            group_id=group,
+            enable_auto_commit=False,
+            client_id=f"{group}-seed",
+            request_timeout_ms=30_000,
+        )
     except (KafkaError, OSError) as exc:  # not fatal here: Faust's own clients meet it next
         log.warning("committed offsets not seeded: kafka unreachable", group=group, error=repr(exc))
         return {}
     try:
-        tps = [TopicPartition(topic, p) for topic in app_input_topics(app)
-               for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        tps = [
+            TopicPartition(topic, p)
+            for topic in app_input_topics(app)
+            for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
         unstarted = [tp for tp in tps if consumer.committed(tp) is None]
         if not unstarted:
             return {}
@@ -166,8 +187,12 @@ def seed_committed_offsets(app: faust.App, settings: Settings) -> dict[str, int]
         try:
             consumer.commit({tp: OffsetAndMetadata(starts[tp], "", -1) for tp in unstarted})
         except KafkaError as exc:
-            log.warning("partitions without a committed offset left as they are", group=group,
-                        partitions=[f"{tp.topic}/{tp.partition}" for tp in unstarted], error=repr(exc))
+            log.warning(
+                "partitions without a committed offset left as they are",
+                group=group,
+                partitions=[f"{tp.topic}/{tp.partition}" for tp in unstarted],
+                error=repr(exc),
+            )
             return {}
         seeded = {f"{tp.topic}/{tp.partition}": starts[tp] for tp in unstarted}
         log.info("committed offsets seeded", group=group, offsets=seeded)
@@ -196,8 +221,11 @@ def run(app: faust.App, loglevel: str = "warning", settings: Settings | None = N
             super()._on_sigterm()
 
         def _stop_bounded(self, signum: signal.Signals) -> None:
-            request_stop(signum.name, shutdown="Faust shutdown: finish the records in hand, commit their "
-                                               "offsets, close the Kafka clients")
+            request_stop(
+                signum.name,
+                shutdown="Faust shutdown: finish the records in hand, commit their "
+                "offsets, close the Kafka clients",
+            )
 
     from ogi.settings import get_settings
 

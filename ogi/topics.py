@@ -15,8 +15,16 @@ from pydantic import BaseModel
 
 from ogi.settings import Settings, get_settings
 from schemas import Alert, DeadLetter, ExtractedReport, MetricEvent, RawReport
-from schemas.events import SeenDocument, SourceRecord, SourceStatus
-from schemas.events import AgencyHistory, Delivery, EmittedAlert, LeaderLease, Subscription
+from schemas.events import (
+    AgencyHistory,
+    Delivery,
+    EmittedAlert,
+    LeaderLease,
+    SeenDocument,
+    SourceRecord,
+    SourceStatus,
+    Subscription,
+)
 
 DAY_MS = 24 * 3600 * 1000
 

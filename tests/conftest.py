@@ -29,7 +29,7 @@ def servers() -> Iterator[object]:
     already_running = all(s["healthy"] for s in before.values())
     try:
         endpoints = local.up()
-    except Exception as exc:  # noqa: BLE001 - turn any start-up failure into a clear test failure
+    except Exception as exc:
         pytest.fail(f"could not start the local Kafka and Elasticsearch: {exc}", pytrace=False)
     yield endpoints
     terminate_all()  # nothing a test started may outlive the servers it talks to

@@ -102,7 +102,7 @@ def run_scale(
         gaps = [
             b - a
             for arrivals in sites.arrivals.values()
-            for a, b in zip(sorted(arrivals), sorted(arrivals)[1:])
+            for a, b in zip(sorted(arrivals), sorted(arrivals)[1:], strict=False)
         ]
         figures.min_gap_s = round(min(gaps), 3) if gaps else 0.0
         figures.max_in_flight = max(sites.max_in_flight)

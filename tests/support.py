@@ -71,7 +71,8 @@ def spawn(argv: list[str], **popen: Any) -> subprocess.Popen[bytes]:
     """``subprocess.Popen`` for tests: own process group, default signal
     dispositions, tracked until terminated."""
     proc: subprocess.Popen[bytes] = subprocess.Popen(
-        argv, start_new_session=True, preexec_fn=_default_signals, **popen)
+        argv, start_new_session=True, preexec_fn=_default_signals, **popen
+    )
     with _live_lock:
         _live[proc.pid] = proc
     return proc
@@ -227,8 +228,10 @@ def wait_for(
             return result
         dead = [s for s in services if not s.running()]
         if dead:
-            raise AssertionError(f"{', '.join(s.name for s in dead)} died while waiting for {what}:\n"
-                                 + "\n".join(s.log()[-4000:] for s in dead))
+            raise AssertionError(
+                f"{', '.join(s.name for s in dead)} died while waiting for {what}:\n"
+                + "\n".join(s.log()[-4000:] for s in dead)
+            )
         if time.monotonic() > deadline:
             detail = on_fail() if on_fail else ""
             raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}\n{detail[-6000:]}")

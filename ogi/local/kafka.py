@@ -60,8 +60,10 @@ class SaslSsl:
 
     def properties(self, broker_port: int) -> dict[str, str]:
         admin, password = next(iter(self.users.items()))
-        jaas = f'org.apache.kafka.common.security.scram.ScramLoginModule required username="{admin}" ' \
-               f'password="{password}";'
+        jaas = (
+            f'org.apache.kafka.common.security.scram.ScramLoginModule required username="{admin}" '
+            f'password="{password}";'
+        )
         return {
             "listeners": f"SASL_SSL://127.0.0.1:{broker_port},CONTROLLER://127.0.0.1:{{controller}}",
             "advertised.listeners": f"SASL_SSL://127.0.0.1:{broker_port}",
@@ -89,7 +91,9 @@ class LocalKafka:
     def address(ports: dict[str, int]) -> str:
         return f"127.0.0.1:{ports['kafka']}"
 
-    def __init__(self, settings: Settings, root: Path | None = None, *, sasl_ssl: SaslSsl | None = None) -> None:
+    def __init__(
+        self, settings: Settings, root: Path | None = None, *, sasl_ssl: SaslSsl | None = None
+    ) -> None:
         """``root`` holds the broker's data, logs and pid (default: the one
         local broker under $OGI_HOME; tests give another for a second one).
         ``sasl_ssl`` makes the client listener a secured one; ``settings``
@@ -209,13 +213,21 @@ class LocalKafka:
         config = self._write_config(broker_port, controller_port)
         (self.root / "logs").mkdir(parents=True, exist_ok=True)
         if not (self.root / "data" / "meta.properties").exists():
-            cluster_id = (self.cluster.cluster_id if self.cluster
-                          else base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
+            cluster_id = (
+                self.cluster.cluster_id
+                if self.cluster
+                else base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            )
             subprocess.run(
                 # "--cluster-id=" in one argument: a random id may begin with "-",
                 # which the tool would read as an option (1 start in 64 failed).
                 self._java(
-                    libs, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(config),
+                    libs,
+                    "kafka.tools.StorageTool",
+                    "format",
+                    f"--cluster-id={cluster_id}",
+                    "-c",
+                    str(config),
                     *(self.sasl_ssl.format_args() if self.sasl_ssl else []),
                 ),
                 check=True,

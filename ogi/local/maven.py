@@ -33,11 +33,11 @@ def _mvn(args: list[str], cwd: Path, what: str) -> None:
     if shutil.which("mvn") is None:
         raise LocalServerError("Maven ('mvn') is not installed; it fetches Kafka and Elasticsearch")
     log.info("fetching", what=what)
-    proc = subprocess.run(
-        ["mvn", "-B", "-q", *args], cwd=cwd, capture_output=True, text=True, timeout=1800
-    )
+    proc = subprocess.run(["mvn", "-B", "-q", *args], cwd=cwd, capture_output=True, text=True, timeout=1800)
     if proc.returncode != 0:
-        raise LocalServerError(f"fetching {what} with Maven failed:\n{proc.stdout[-3000:]}{proc.stderr[-2000:]}")
+        raise LocalServerError(
+            f"fetching {what} with Maven failed:\n{proc.stdout[-3000:]}{proc.stderr[-2000:]}"
+        )
 
 
 def fetch_classpath(name: str, coordinates: list[str], dest: Path) -> Path:

@@ -71,8 +71,10 @@ def encodings(response: httpx.Response) -> list[str]:
 
 def _decoders(layers: list[str], max_layers: int) -> list[_Decoder]:
     if len(layers) > max_layers:
-        raise EncodingRefused(f"Content-Encoding {', '.join(layers)}: {len(layers)} layers, at most "
-                              f"{max_layers} decoded (a stacked encoding is a decompression bomb's trick)")
+        raise EncodingRefused(
+            f"Content-Encoding {', '.join(layers)}: {len(layers)} layers, at most "
+            f"{max_layers} decoded (a stacked encoding is a decompression bomb's trick)"
+        )
     out: list[_Decoder] = []
     for name in reversed(layers):  # the last applied is undone first
         if name in _GZIP:

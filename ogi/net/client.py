@@ -51,8 +51,9 @@ class OutboundClient:
             transport=transport or GuardedTransport(policy),
             follow_redirects=False,
             trust_env=False,
-            timeout=httpx.Timeout(connect=connect_timeout_s, read=read_timeout_s, write=read_timeout_s,
-                                  pool=read_timeout_s),
+            timeout=httpx.Timeout(
+                connect=connect_timeout_s, read=read_timeout_s, write=read_timeout_s, pool=read_timeout_s
+            ),
             headers={**(headers or {}), "Accept-Encoding": "identity"},
         )
 
@@ -73,8 +74,11 @@ class OutboundClient:
         the block. Raises :class:`~ogi.net.errors.NetRefusal` subclasses and
         ``httpx.HTTPError``."""
         check_url(url, self.policy)
-        at = deadline_at if deadline_at is not None else (
-            time.monotonic() + timeout_s if timeout_s is not None else None)
+        at = (
+            deadline_at
+            if deadline_at is not None
+            else (time.monotonic() + timeout_s if timeout_s is not None else None)
+        )
         with deadline(at):
             try:
                 request = self._client.build_request(method, url, headers=headers, content=content)

@@ -113,7 +113,9 @@ class AddressPolicy:
         return None
 
     def _allowed(self, ip: IPAddress) -> bool:
-        return self.allow_private or any(ip in net for net in self.allowed_networks if net.version == ip.version)
+        return self.allow_private or any(
+            ip in net for net in self.allowed_networks if net.version == ip.version
+        )
 
 
 def parse_networks(value: str) -> tuple[IPNetwork, ...]:
@@ -225,11 +227,15 @@ class DeadlineStream(httpcore.NetworkStream):
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         try:
-            return self._stream.read(max_bytes, _bounded(timeout, httpcore.ReadTimeout, "while waiting for data"))
+            return self._stream.read(
+                max_bytes, _bounded(timeout, httpcore.ReadTimeout, "while waiting for data")
+            )
         except httpcore.ReadTimeout as exc:
             passed, total = _deadline_passed()
             if passed:
-                raise httpcore.ReadTimeout(f"the {total:.1f}s deadline passed while waiting for data") from exc
+                raise httpcore.ReadTimeout(
+                    f"the {total:.1f}s deadline passed while waiting for data"
+                ) from exc
             raise
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
@@ -238,8 +244,9 @@ class DeadlineStream(httpcore.NetworkStream):
     def close(self) -> None:
         self._stream.close()
 
-    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
-                  timeout: float | None = None) -> httpcore.NetworkStream:
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
         bounded = _bounded(timeout, httpcore.ConnectTimeout, "during the TLS handshake")
         return DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, bounded))
 
@@ -267,7 +274,9 @@ class GuardedBackend(httpcore.SyncBackend):
         for address in resolve_checked(host, port, self.policy):
             bounded = _bounded(timeout, httpcore.ConnectTimeout, "while connecting")
             try:
-                return DeadlineStream(super().connect_tcp(address, port, bounded, local_address, socket_options))
+                return DeadlineStream(
+                    super().connect_tcp(address, port, bounded, local_address, socket_options)
+                )
             except httpcore.ConnectError as exc:
                 last = exc
         assert last is not None
@@ -280,8 +289,14 @@ class GuardedBackend(httpcore.SyncBackend):
 class GuardedTransport(httpx.HTTPTransport):
     """An httpx transport whose connections go through :class:`GuardedBackend`."""
 
-    def __init__(self, policy: AddressPolicy | bool = False, *, allow_private: bool | None = None,
-                 max_connections: int = 100, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        policy: AddressPolicy | bool = False,
+        *,
+        allow_private: bool | None = None,
+        max_connections: int = 100,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         super().__init__(trust_env=False)
         if allow_private is not None:
             policy = AddressPolicy(allow_private=allow_private)

@@ -26,9 +26,28 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 MASK = "***"
 DEFAULT_MAX_CHARS = 500
 # query parameter names (split on _ - . and camel case) that carry credentials
-_SECRET_WORDS = frozenset({"token", "key", "apikey", "secret", "sig", "signature", "password", "passwd", "pwd",
-                           "auth", "authorization", "credential", "credentials", "session", "sessionid", "sid",
-                           "accesstoken", "jwt"})
+_SECRET_WORDS = frozenset(
+    {
+        "token",
+        "key",
+        "apikey",
+        "secret",
+        "sig",
+        "signature",
+        "password",
+        "passwd",
+        "pwd",
+        "auth",
+        "authorization",
+        "credential",
+        "credentials",
+        "session",
+        "sessionid",
+        "sid",
+        "accesstoken",
+        "jwt",
+    }
+)
 # scheme://user[:password]@ — the user part may not contain / ? # @ or blanks
 _USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#@\s'\"]+@")
 
@@ -47,7 +66,9 @@ def _truncate(text: str, max_chars: int) -> str:
     return text if len(text) <= max_chars else text[:max_chars] + f"…(+{len(text) - max_chars} chars)"
 
 
-def redact_url(url: str | None, *, secret_path: bool = False, max_chars: int = DEFAULT_MAX_CHARS) -> str | None:
+def redact_url(
+    url: str | None, *, secret_path: bool = False, max_chars: int = DEFAULT_MAX_CHARS
+) -> str | None:
     """``url`` fit for a log line, a topic or an index (see the module doc)."""
     if url is None:
         return None

@@ -16,8 +16,27 @@ from datetime import date
 GOVERNMENT = "government"
 DEPARTMENT = "department"
 
-_GOV_LEVELS = {"government", "gov", "province", "provincial", "city", "municipal", "prefecture", "county",
-               "district", "township", "town", "street", "政府", "省", "市", "县", "区", "乡镇", "街道"}
+_GOV_LEVELS = {
+    "government",
+    "gov",
+    "province",
+    "provincial",
+    "city",
+    "municipal",
+    "prefecture",
+    "county",
+    "district",
+    "township",
+    "town",
+    "street",
+    "政府",
+    "省",
+    "市",
+    "县",
+    "区",
+    "乡镇",
+    "街道",
+}
 _DEPT_LEVELS = {"department", "dept", "agency", "部门"}
 # 人民政府 / 政府 / 管委会 / 管理委员会 / 街道办事处 / 乡 / 镇 at the end of the name
 _GOV_NAME = re.compile(r"(人民政府|政府|管委会|管理委员会|街道办事处|办事处|[乡镇])(办公室|办公厅)?$")
@@ -45,9 +64,15 @@ def agency_kind(agency: str | None, level: str | None = None) -> str:
 REGULATION_2019_FIRST_YEAR = 2019
 
 
-def deadline(kind: str, year: int, *, department: tuple[int, int] = (1, 31),
-             government: tuple[int, int] = (3, 31), before_2019: tuple[int, int] = (3, 31),
-             first_year_2019: int = REGULATION_2019_FIRST_YEAR) -> date:
+def deadline(
+    kind: str,
+    year: int,
+    *,
+    department: tuple[int, int] = (1, 31),
+    government: tuple[int, int] = (3, 31),
+    before_2019: tuple[int, int] = (3, 31),
+    first_year_2019: int = REGULATION_2019_FIRST_YEAR,
+) -> date:
     """Last day to publish the report for ``year``."""
     if year < first_year_2019:
         month, day = before_2019

@@ -117,25 +117,36 @@ class BrokerOffsets:
     def _clients(self) -> tuple[KafkaConsumer, KafkaAdminClient]:
         if self._consumer is None or self._admin is None:
             # short timeouts: a call blocks an executor thread that a stopping process waits for
-            self._consumer = kafka_client(KafkaConsumer, self.settings, enable_auto_commit=False,
-                                          client_id="ogi-detect-offsets", session_timeout_ms=6000,
-                                          request_timeout_ms=10_000)
-            self._admin = kafka_client(KafkaAdminClient, self.settings, client_id="ogi-detect-offsets",
-                                       request_timeout_ms=10_000)
+            self._consumer = kafka_client(
+                KafkaConsumer,
+                self.settings,
+                enable_auto_commit=False,
+                client_id="ogi-detect-offsets",
+                session_timeout_ms=6000,
+                request_timeout_ms=10_000,
+            )
+            self._admin = kafka_client(
+                KafkaAdminClient, self.settings, client_id="ogi-detect-offsets", request_timeout_ms=10_000
+            )
         return self._consumer, self._admin
 
     def ends(self) -> dict[int, int]:
         with self._lock:
             consumer, _ = self._clients()
-            tps = [TopicPartition(self.topic, p) for p in sorted(consumer.partitions_for_topic(self.topic) or [])]
+            tps = [
+                TopicPartition(self.topic, p) for p in sorted(consumer.partitions_for_topic(self.topic) or [])
+            ]
             return {tp.partition: off for tp, off in consumer.end_offsets(tps).items()} if tps else {}
 
     def committed(self) -> dict[int, int]:
         with self._lock:
             _, admin = self._clients()
             offsets = admin.list_consumer_group_offsets(self.group)
-        return {tp.partition: meta.offset for tp, meta in offsets.items()
-                if tp.topic == self.topic and meta.offset is not None and meta.offset >= 0}
+        return {
+            tp.partition: meta.offset
+            for tp, meta in offsets.items()
+            if tp.topic == self.topic and meta.offset is not None and meta.offset >= 0
+        }
 
 
 def gap(expected: int | None, offset: int) -> tuple[int, int] | None:
@@ -160,10 +171,16 @@ class RangeReader:
         if self._consumer is None:
             s = self.settings
             self._consumer = kafka_client(
-                KafkaConsumer, s, enable_auto_commit=False, client_id="ogi-detect-gaps",
-                max_partition_fetch_bytes=s.max_message_bytes, fetch_max_bytes=s.max_message_bytes * 2,
+                KafkaConsumer,
+                s,
+                enable_auto_commit=False,
+                client_id="ogi-detect-gaps",
+                max_partition_fetch_bytes=s.max_message_bytes,
+                fetch_max_bytes=s.max_message_bytes * 2,
                 receive_message_max_bytes=s.max_message_bytes * 2 + 1024 * 1024,
-                session_timeout_ms=6000, request_timeout_ms=30_000)
+                session_timeout_ms=6000,
+                request_timeout_ms=30_000,
+            )
         consumer = self._consumer
         tp = TopicPartition(self.topic, partition)
         consumer.assign([tp])
@@ -200,17 +217,27 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
     extracted_topic, status_topic = topic(EXTRACTED), topic(INGEST_STATUS)
     alerts_topic, dead_topic = topic(ALERTS), topic(DEADLETTER)
     history = app.Table(
-        "history", key_type=bytes, value_type=bytes,
+        "history",
+        key_type=bytes,
+        value_type=bytes,
         partitions=settings.topic_partitions,
-        changelog_topic=topic(DETECT_HISTORY, partitions=settings.topic_partitions, compacting=True, internal=True),
+        changelog_topic=topic(
+            DETECT_HISTORY, partitions=settings.topic_partitions, compacting=True, internal=True
+        ),
     )
     emitted = app.Table(
-        "emitted", key_type=bytes, value_type=bytes,
-        partitions=settings.topic_partitions, use_partitioner=True,
-        changelog_topic=topic(DETECT_EMITTED, partitions=settings.topic_partitions, compacting=True, internal=True),
+        "emitted",
+        key_type=bytes,
+        value_type=bytes,
+        partitions=settings.topic_partitions,
+        use_partitioner=True,
+        changelog_topic=topic(
+            DETECT_EMITTED, partitions=settings.topic_partitions, compacting=True, internal=True
+        ),
     )
-    engine = Engine(Detector(load_rules(settings)), TableStore(history, AgencyHistory),
-                    TableStore(emitted, EmittedAlert))
+    engine = Engine(
+        Detector(load_rules(settings)), TableStore(history, AgencyHistory), TableStore(emitted, EmittedAlert)
+    )
     offsets = BrokerOffsets(settings, EXTRACTED, settings.detect_app_id)
     reader = RangeReader(settings, EXTRACTED)
     processed: dict[int, int] = {}  # partition -> next offset after the last report the agent finished
@@ -241,11 +268,26 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
             alert = outcome.alert
             await send_acked(alerts_topic, alert.alert_id, alert.model_dump_json().encode())
             engine.commit(outcome)  # only after the ack (see the module doc)
-            log.info("alert", rule=alert.rule, agency=alert.agency, year=alert.year, severity=alert.severity.value,
-                     revision=alert.revision, status=alert.status.value, alert_id=alert.alert_id)
+            log.info(
+                "alert",
+                rule=alert.rule,
+                agency=alert.agency,
+                year=alert.year,
+                severity=alert.severity.value,
+                revision=alert.revision,
+                status=alert.status.value,
+                alert_id=alert.alert_id,
+            )
 
-    async def process(model: type[M], handle: Callable[[M], list[Outcome]], value: bytes, topic_name: str,
-                      partition: int, offset: int, key: Any) -> None:
+    async def process(
+        model: type[M],
+        handle: Callable[[M], list[Outcome]],
+        value: bytes,
+        topic_name: str,
+        partition: int,
+        offset: int,
+        key: Any,
+    ) -> None:
         try:
             record = decode(model, value)
             async with lock:
@@ -254,8 +296,9 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
         except Exception as exc:
             if not isinstance(exc, UndecodableRecord):
                 log.exception("detector error", topic=topic_name, offset=offset, partition=partition)
-            letter = dead_letter(Stage.DETECT, exc, value, source_topic=topic_name, partition=partition,
-                                 offset=offset, key=key)
+            letter = dead_letter(
+                Stage.DETECT, exc, value, source_topic=topic_name, partition=partition, offset=offset, key=key
+            )
             await send_acked(dead_topic, Stage.DETECT.value, letter.model_dump_json().encode())
 
     async def fill_gap(msg: Any, handle: Callable[[ExtractedReport], list[Outcome]]) -> None:
@@ -270,8 +313,12 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
         missing = gap(expected, msg.offset)
         if missing is None:
             return
-        log.warning("records skipped by the consumer: reading them from the broker", partition=msg.partition,
-                    start=missing[0], end=missing[1])
+        log.warning(
+            "records skipped by the consumer: reading them from the broker",
+            partition=msg.partition,
+            start=missing[0],
+            end=missing[1],
+        )
         records = await in_thread(lambda: reader.read(msg.partition, *missing))
         for rec in records:
             await process(ExtractedReport, handle, rec.value, msg.topic, rec.partition, rec.offset, rec.key)
@@ -288,7 +335,9 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
             last_input[0], busy[0] = time.monotonic(), True
             try:
                 await fill_gap(msg, handle)
-                await process(ExtractedReport, handle, event.value, msg.topic, msg.partition, msg.offset, msg.key)
+                await process(
+                    ExtractedReport, handle, event.value, msg.topic, msg.partition, msg.offset, msg.key
+                )
             finally:
                 processed[msg.partition] = max(processed.get(msg.partition, 0), msg.offset + 1)
                 last_input[0], busy[0] = time.monotonic(), False
@@ -297,8 +346,15 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
     async def watch_sources(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             msg = event.message
-            await process(SourceStatus, lambda s: engine.on_source(s, clock()), event.value, msg.topic,
-                          msg.partition, msg.offset, msg.key)
+            await process(
+                SourceStatus,
+                lambda s: engine.on_source(s, clock()),
+                event.value,
+                msg.topic,
+                msg.partition,
+                msg.offset,
+                msg.key,
+            )
 
     def ready() -> bool:
         recovery = app.tables.recovery  # type: ignore[attr-defined]
@@ -346,8 +402,12 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
             return  # input arrived (or a rebalance began) meanwhile
         for partition in sorted(stranded):
             start = max(processed.get(partition, 0), committed.get(partition, 0))
-            log.warning("records on the topic never reached the detector: reading them again",
-                        partition=partition, start=start, end=ends[partition])
+            log.warning(
+                "records on the topic never reached the detector: reading them again",
+                partition=partition,
+                start=start,
+                end=ends[partition],
+            )
             await app.consumer.seek(TP(offsets.topic, partition), start)
         if stranded:
             last_input[0] = time.monotonic()  # the re-read gets its time before the next verdict
@@ -374,8 +434,9 @@ def run_detector(loglevel: str = "warning") -> None:
     """Run the detector until SIGINT/SIGTERM (``ogi serve detect``): stand by
     until this instance leads, then run the Faust worker."""
     settings = get_settings()
-    leadership = Leadership(settings.detect_app_id, settings,
-                            on_lost=lambda: os.kill(os.getpid(), signal.SIGTERM))
+    leadership = Leadership(
+        settings.detect_app_id, settings, on_lost=lambda: os.kill(os.getpid(), signal.SIGTERM)
+    )
     try:
         if leadership.acquire() and leadership.wait_for_group_to_empty(settings.detect_app_id):
             run(app, loglevel)

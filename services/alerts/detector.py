@@ -107,7 +107,7 @@ class PeerIndex:
     def update(self, history: AgencyHistory) -> None:
         old = self._where.get(history.agency_key)
         if old is not None:
-            for (region, level, year), members in self._groups.items():
+            for (region, level, _year), members in self._groups.items():
                 if (region, level) == old:
                     members.pop(history.agency_key, None)
         group = peer_group(history)
@@ -137,13 +137,24 @@ class Detector:
     def __init__(self, rules: dict[str, Rule]) -> None:
         self.rules = rules
 
-    def evaluate(self, history: AgencyHistory, year: int, now: datetime,
-                 peers: PeersFn | None = None, alerted: AlertedFn | None = None,
-                 rules: Iterable[Rule] | None = None) -> list[Finding]:
-        ctx = Context(history=history, year=year, now=now,
-                      peers=(lambda y: peers(history, y)) if peers else (lambda y: ()),
-                      alerted=(lambda rule, y, detail: alerted(Alert.make_id(rule, history.agency_key, y, detail)))
-                      if alerted else (lambda rule, y, detail: False))
+    def evaluate(
+        self,
+        history: AgencyHistory,
+        year: int,
+        now: datetime,
+        peers: PeersFn | None = None,
+        alerted: AlertedFn | None = None,
+        rules: Iterable[Rule] | None = None,
+    ) -> list[Finding]:
+        ctx = Context(
+            history=history,
+            year=year,
+            now=now,
+            peers=(lambda y: peers(history, y)) if peers else (lambda y: ()),
+            alerted=(lambda rule, y, detail: alerted(Alert.make_id(rule, history.agency_key, y, detail)))
+            if alerted
+            else (lambda rule, y, detail: False),
+        )
         findings: list[Finding] = []
         for rule in self.rules.values() if rules is None else rules:
             findings.extend(rule.evaluate(ctx))
@@ -153,9 +164,14 @@ class Detector:
     def peer_rules(self) -> list[Rule]:
         return [r for r in self.rules.values() if r.uses_peers]
 
-    def observe(self, history: AgencyHistory | None, report: ExtractedReport, now: datetime,
-                peers: PeersFn | None = None, alerted: AlertedFn | None = None
-                ) -> tuple[AgencyHistory | None, list[Finding]]:
+    def observe(
+        self,
+        history: AgencyHistory | None,
+        report: ExtractedReport,
+        now: datetime,
+        peers: PeersFn | None = None,
+        alerted: AlertedFn | None = None,
+    ) -> tuple[AgencyHistory | None, list[Finding]]:
         if not is_reportable(report):
             return history, []
         updated = update_history(history, report, now)
@@ -198,8 +214,9 @@ def fingerprint(finding: Finding) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
 
 
-def reconcile(finding: Finding, history: AgencyHistory, previous: EmittedAlert | None,
-              now: datetime) -> tuple[Alert, EmittedAlert] | None:
+def reconcile(
+    finding: Finding, history: AgencyHistory, previous: EmittedAlert | None, now: datetime
+) -> tuple[Alert, EmittedAlert] | None:
     """The alert to emit for ``finding`` and the state to remember, or
     ``None`` if this exact finding was emitted before."""
     aid = alert_id(finding, history)
@@ -229,8 +246,16 @@ def reconcile(finding: Finding, history: AgencyHistory, previous: EmittedAlert |
         status=status,
         resolved_at=now if finding.resolved else None,
     )
-    state = EmittedAlert(alert_id=aid, fingerprint=fp, revision=revision, first_seen=first_seen, updated_at=now,
-                         agency_key=history.agency_key, status=status, alert=alert)
+    state = EmittedAlert(
+        alert_id=aid,
+        fingerprint=fp,
+        revision=revision,
+        first_seen=first_seen,
+        updated_at=now,
+        agency_key=history.agency_key,
+        status=status,
+        alert=alert,
+    )
     return alert, state
 
 
@@ -240,12 +265,18 @@ def resolve(previous: EmittedAlert, now: datetime, reason: str) -> tuple[Alert, 
     if previous.status == AlertStatus.RESOLVED or previous.alert is None:
         return None
     revision = previous.revision + 1
-    alert = previous.alert.model_copy(update={
-        "revision": revision, "status": AlertStatus.RESOLVED, "updated_at": now, "resolved_at": now,
-        "message": f"Resolved: {reason}. Was: {previous.alert.message}",
-    })
-    state = previous.model_copy(update={"revision": revision, "status": AlertStatus.RESOLVED, "updated_at": now,
-                                        "alert": alert})
+    alert = previous.alert.model_copy(
+        update={
+            "revision": revision,
+            "status": AlertStatus.RESOLVED,
+            "updated_at": now,
+            "resolved_at": now,
+            "message": f"Resolved: {reason}. Was: {previous.alert.message}",
+        }
+    )
+    state = previous.model_copy(
+        update={"revision": revision, "status": AlertStatus.RESOLVED, "updated_at": now, "alert": alert}
+    )
     return alert, state
 
 
@@ -307,7 +338,9 @@ class Engine:
     open alerts of the rules re-run that the new evaluation did not find are
     resolved."""
 
-    def __init__(self, detector: Detector, histories: Store[AgencyHistory], ledger: Store[EmittedAlert]) -> None:
+    def __init__(
+        self, detector: Detector, histories: Store[AgencyHistory], ledger: Store[EmittedAlert]
+    ) -> None:
         self.detector = detector
         self.histories = histories
         self.ledger = ledger
@@ -375,8 +408,13 @@ class Engine:
             if peer is None:
                 continue
             findings = self.detector.evaluate(peer, year, now, self.peers.peers, self._alerted, rules)
-            out += self.settle(peer, findings, scope, now,
-                               f"peer group re-tested after {changed.agency or changed.agency_key} reported {year}")
+            out += self.settle(
+                peer,
+                findings,
+                scope,
+                now,
+                f"peer group re-tested after {changed.agency or changed.agency_key} reported {year}",
+            )
         return out
 
     def on_schedule(self, now: datetime) -> list[Outcome]:
@@ -392,14 +430,16 @@ class Engine:
         """A source's status changed: raise or resolve its health alert."""
         self.ensure_index()
         key = source_key(status.agency_id)
-        pseudo = AgencyHistory(agency_key=key, agency=status.agency_name, agency_id=status.agency_id,
-                               first_seen=now)
+        pseudo = AgencyHistory(
+            agency_key=key, agency=status.agency_name, agency_id=status.agency_id, first_seen=now
+        )
         findings = [f for rule in self.detector.rules.values() for f in rule.check_source(status)]
         scope: Scope = {(name, None) for name in self.detector.rules}
         return self.settle(pseudo, findings, scope, now, "the source recovered")
 
-    def settle(self, history: AgencyHistory, findings: list[Finding], scope: Scope, now: datetime,
-               reason: str) -> list[Outcome]:
+    def settle(
+        self, history: AgencyHistory, findings: list[Finding], scope: Scope, now: datetime, reason: str
+    ) -> list[Outcome]:
         """New or changed findings, plus the resolution of every open alert
         of ``history`` in ``scope`` (rule, year) that ``findings`` lacks."""
         out: list[Outcome] = []
@@ -422,8 +462,12 @@ class Engine:
         return out
 
 
-def replay(detector: Detector, reports: Iterable[ExtractedReport], now: datetime,
-           emitted: dict[str, EmittedAlert] | None = None) -> list[Alert]:
+def replay(
+    detector: Detector,
+    reports: Iterable[ExtractedReport],
+    now: datetime,
+    emitted: dict[str, EmittedAlert] | None = None,
+) -> list[Alert]:
     """Run reports through the detector in memory, as the app would, and
     return the alerts emitted (every revision). For tests and backtests."""
     engine = Engine(detector, MemoryStore(), MemoryStore({} if emitted is None else emitted))

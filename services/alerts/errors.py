@@ -1,9 +1,9 @@
 """Errors of the alerts service::
 
-    AlertsError
-    ├── RuleConfigError      rule parameters that do not validate
-    └── DeliveryError        one send to one sink failed (retried)
-        └── PermanentDeliveryError   retrying cannot help (4xx, bad address)
+AlertsError
+├── RuleConfigError      rule parameters that do not validate
+└── DeliveryError        one send to one sink failed (retried)
+    └── PermanentDeliveryError   retrying cannot help (4xx, bad address)
 """
 
 from __future__ import annotations

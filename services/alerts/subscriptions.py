@@ -81,10 +81,15 @@ def silenced(sub: Subscription, alert: Alert, now: datetime | None = None) -> Si
     """The silence of ``sub`` that mutes ``alert`` now, if any."""
     now = now or utcnow()
     for silence in sub.silences:
-        if (now < silence.until and (not silence.rules or alert.rule in silence.rules)
-                and _agency_matches(silence.agencies, alert) and _region_matches(silence.regions, alert)):
+        if (
+            now < silence.until
+            and (not silence.rules or alert.rule in silence.rules)
+            and _agency_matches(silence.agencies, alert)
+            and _region_matches(silence.regions, alert)
+        ):
             return silence
     return None
+
 
 log = structlog.get_logger("ogi.alerts.subscriptions")
 
@@ -100,11 +105,19 @@ def matches(sub: Subscription, alert: Alert) -> bool:
     return _agency_matches(sub.agencies, alert) and _region_matches(sub.regions, alert)
 
 
-def new_subscription(*, webhook_url: str | None = None, secret: str | None = None,
-                     email_to: Iterable[str] = (), agencies: Iterable[str] = (), regions: Iterable[str] = (),
-                     rules: Iterable[str] = (), min_severity: Severity | str = Severity.INFO,
-                     name: str | None = None, digest_s: float | None = None,
-                     resolutions: bool = True) -> Subscription:
+def new_subscription(
+    *,
+    webhook_url: str | None = None,
+    secret: str | None = None,
+    email_to: Iterable[str] = (),
+    agencies: Iterable[str] = (),
+    regions: Iterable[str] = (),
+    rules: Iterable[str] = (),
+    min_severity: Severity | str = Severity.INFO,
+    name: str | None = None,
+    digest_s: float | None = None,
+    resolutions: bool = True,
+) -> Subscription:
     email_to = list(email_to)
     if not webhook_url and not email_to:
         raise ValueError("a subscription needs a webhook URL or an e-mail address")
@@ -137,7 +150,9 @@ class SubscriptionStore:
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or get_settings()
-        self.table: CompactedTable[Subscription] = CompactedTable(SUBSCRIPTIONS, self.settings, missing_ok=True)
+        self.table: CompactedTable[Subscription] = CompactedTable(
+            SUBSCRIPTIONS, self.settings, missing_ok=True
+        )
 
     def _write(self, change: Callable[[CompactedTable[Subscription]], None]) -> None:
         self.table.producer = make_producer(self.settings)

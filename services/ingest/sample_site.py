@@ -22,8 +22,8 @@ addresses from one process, for the scale test and benchmark.
 from __future__ import annotations
 
 import asyncio
-import functools
 import atexit
+import functools
 import hashlib
 import html
 import json

@@ -66,7 +66,7 @@ class Score:
 
 def score(truth: Path, documents: Path, timeout: int = 900) -> Score:
     """Score the extractor on every report ``truth`` lists (files under ``documents``)."""
-    proc = subprocess.run(  # noqa: PLW1510 - the return code is read below
+    proc = subprocess.run(
         [
             sys.executable,
             str(SCORER),

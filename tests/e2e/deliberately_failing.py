@@ -70,8 +70,10 @@ def test_errors_in_set_up(setup_fails_after_start: Service) -> None:
 
 def test_fails_while_a_child_runs_services_in_their_own_sessions(platform: Settings, tmp_path: Path) -> None:
     # like `ogi run`: a child that starts a service in a session of its own
-    code = ("import sys, time; from pathlib import Path; from ogi.pipeline import start_service; "
-            f"p = start_service('index', Path({str(tmp_path)!r})); print(p.pid, flush=True); time.sleep(600)")
+    code = (
+        "import sys, time; from pathlib import Path; from ogi.pipeline import start_service; "
+        f"p = start_service('index', Path({str(tmp_path)!r})); print(p.pid, flush=True); time.sleep(600)"
+    )
     with open(tmp_path / "out", "wb") as out:
         parent = spawn([sys.executable, "-c", code], env=service_env(platform), cwd=REPO, stdout=out)
     _started(parent.pid)

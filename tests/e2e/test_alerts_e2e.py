@@ -36,6 +36,7 @@ import pytest
 from kafka import TopicPartition
 
 from ogi.broker import make_admin, make_reader
+from ogi.elastic import index_name
 from ogi.settings import Settings
 from ogi.topics import ALERTS, DELIVERIES, EXTRACTED
 from schemas import Alert, ExtractedReport
@@ -44,7 +45,6 @@ from services.alerts.delivery.webhook import IDEMPOTENCY_KEY, SIGNATURE, TIMESTA
 from services.alerts.detector import Detector, alert_id, replay, update_history
 from services.alerts.rules import load_rules
 from services.alerts.samples import consistent, render_gb2021
-from ogi.elastic import index_name
 from services.ingest.files import publish_files
 from tests.support import REPO, Service, read_topic, service_env, wait_for
 from tests.unit.alerts.receivers import http_receiver
@@ -63,8 +63,9 @@ def last_due_year(today: date) -> int:
     return today.year - 1 if today > date(today.year, 1, 31) else today.year - 2
 
 
-def write_reports(directory: Path, years: list[int]) -> tuple[dict[tuple[str, int], Path],
-                                                             dict[tuple[str, int], dict[str, float]]]:
+def write_reports(
+    directory: Path, years: list[int]
+) -> tuple[dict[tuple[str, int], Path], dict[tuple[str, int], dict[str, float]]]:
     """Agency A: steady ~5 % refusals, about 60 % in years[2], broken tables in
     years[4]. Agency B: steady throughout. Agency C: steady, no report for
     years[4]. Returns the files and their figures."""
@@ -76,10 +77,16 @@ def write_reports(directory: Path, years: list[int]) -> tuple[dict[tuple[str, in
                 continue
             spike = agency == AGENCY_A and i == 2
             refused = 45 if spike else 3 + i % 2
-            figures = consistent(90, granted=(90 - refused - 12) // 2 + 1, partially_granted=5,
-                                 refused={"third_party_rights": refused // 3, "process_information": refused - refused // 3},
-                                 unable={"not_held": 4}, other={"other": 3},
-                                 review=(1, i % 2, 0, 0), litigation_direct=(1, 0, 0, 0))
+            figures = consistent(
+                90,
+                granted=(90 - refused - 12) // 2 + 1,
+                partially_granted=5,
+                refused={"third_party_rights": refused // 3, "process_information": refused - refused // 3},
+                unable={"not_held": 4},
+                other={"other": 3},
+                review=(1, i % 2, 0, 0),
+                litigation_direct=(1, 0, 0, 0),
+            )
             if agency == AGENCY_A and i == 4:
                 figures["applications.total_handled"] += 6  # the 总计 row no longer adds up
             path = directory / f"{'ABC'[AGENCIES.index(agency)]}-{year}.txt"
@@ -99,8 +106,15 @@ def _history(reports: list[ExtractedReport], agency: str, now: datetime) -> Agen
 
 
 def ogi(settings: Settings, *args: str) -> str:
-    out = subprocess.run([sys.executable, "-m", "ogi.cli", *args], env=service_env(settings), cwd=REPO,
-                         capture_output=True, text=True, timeout=120, check=False)
+    out = subprocess.run(
+        [sys.executable, "-m", "ogi.cli", *args],
+        env=service_env(settings),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     return out.stdout
 
@@ -138,16 +152,26 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def running(platform: Settings, logs: Path) -> Iterator[dict[str, Service]]:
     services = {name: Service(name, platform, logs) for name in ("extract", "index")}
-    services["deliver"] = Service("deliver", platform, logs, OGI_DELIVER_BACKOFF_BASE_S="0.2",
-                                  OGI_DELIVER_BACKOFF_MAX_S="1", OGI_DELIVER_MAX_ATTEMPTS="5",
-                                  OGI_DELIVER_ALLOW_PRIVATE_NETWORKS="127.0.0.0/8")  # the receivers run here
+    services["deliver"] = Service(
+        "deliver",
+        platform,
+        logs,
+        OGI_DELIVER_BACKOFF_BASE_S="0.2",
+        OGI_DELIVER_BACKOFF_MAX_S="1",
+        OGI_DELIVER_MAX_ATTEMPTS="5",
+        OGI_DELIVER_ALLOW_PRIVATE_NETWORKS="127.0.0.0/8",
+    )  # the receivers run here
     yield services
     for svc in services.values():
         svc.stop()
 
 
 def test_refusal_spike_and_broken_identity_end_to_end_with_detector_crash(
-    platform: Settings, running: dict[str, Service], logs: Path, es, tmp_path: Path  # type: ignore[no-untyped-def]
+    platform: Settings,
+    running: dict[str, Service],
+    logs: Path,
+    es,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     china_today = (datetime.now(UTC) + timedelta(hours=8)).date()
     last = last_due_year(china_today)
@@ -160,9 +184,29 @@ def test_refusal_spike_and_broken_identity_end_to_end_with_detector_crash(
 
     with http_receiver() as hook, http_receiver(statuses=[503] * 1000) as down:
         # subscriptions through the CLI: ours, and one whose endpoint is down
-        added = ogi(platform, "subscribe", "add", "--name", "e2e", "--webhook", hook.url, "--secret", SECRET,
-                    "--rule", "refusal_spike", "--rule", "broken_identity", "--min-severity", "warning",
-                    "--region", "丙市", "--agency", AGENCY_A, "--agency", AGENCY_B)
+        added = ogi(
+            platform,
+            "subscribe",
+            "add",
+            "--name",
+            "e2e",
+            "--webhook",
+            hook.url,
+            "--secret",
+            SECRET,
+            "--rule",
+            "refusal_spike",
+            "--rule",
+            "broken_identity",
+            "--min-severity",
+            "warning",
+            "--region",
+            "丙市",
+            "--agency",
+            AGENCY_A,
+            "--agency",
+            AGENCY_B,
+        )
         sub = json.loads(added[: added.rindex("}") + 1])
         ogi(platform, "subscribe", "add", "--name", "down", "--webhook", down.url, "--agency", AGENCY_A)
         listed = ogi(platform, "subscribe", "list", "--json")
@@ -182,20 +226,31 @@ def test_refusal_spike_and_broken_identity_end_to_end_with_detector_crash(
         second.append(files[(AGENCY_A, years[2])])
         publish_files(second, settings=platform)
         total = len(first) + len(second)
-        wait_for(lambda: len([r for r in read_topic(EXTRACTED, platform, ExtractedReport)
-                              if r.agency in AGENCIES]) >= total, 240, f"all {total} documents extracted",
-                 dump, services.values())
+        wait_for(
+            lambda: (
+                len([r for r in read_topic(EXTRACTED, platform, ExtractedReport) if r.agency in AGENCIES])
+                >= total
+            ),
+            240,
+            f"all {total} documents extracted",
+            dump,
+            services.values(),
+        )
         # restarted with a short timer interval, so the overdue check runs on the complete stream
         services["detect"] = Service("detect", platform, logs, OGI_DETECT_OVERDUE_INTERVAL_S="2")
 
         def settled() -> bool:
             got = {(a["agency"], a["rule"]) for a in es_alerts(es, platform)}
-            return ({(AGENCY_A, "refusal_spike"), (AGENCY_A, "broken_identity"), (AGENCY_C, "overdue_report")}
-                    <= got
-                    and group_caught_up(platform, f"{platform.topic_prefix}detect")
-                    and len({r.headers[IDEMPOTENCY_KEY] for r in hook.received}) >= 2)
+            return (
+                {(AGENCY_A, "refusal_spike"), (AGENCY_A, "broken_identity"), (AGENCY_C, "overdue_report")}
+                <= got
+                and group_caught_up(platform, f"{platform.topic_prefix}detect")
+                and len({r.headers[IDEMPOTENCY_KEY] for r in hook.received}) >= 2
+            )
 
-        wait_for(settled, 240, "both alerts indexed and delivered, detector caught up", dump, services.values())
+        wait_for(
+            settled, 240, "both alerts indexed and delivered, detector caught up", dump, services.values()
+        )
         time.sleep(6)  # room for a duplicate or a late overdue alert to show up, if one would
         received = list(hook.received)
         down_attempts = len(down.received)
@@ -217,8 +272,12 @@ def test_refusal_spike_and_broken_identity_end_to_end_with_detector_crash(
     overdue = [a for a in indexed if a["rule"] == "overdue_report"]
     assert [(a["agency"], a["year"], a["revision"]) for a in overdue] == [(AGENCY_C, years[4], 1)], dump()
     assert not [a for a in indexed if a["agency"] == AGENCY_C and a["rule"] != "overdue_report"]
-    cli = [json.loads(line) for line in ogi(platform, "alerts", "--agency", AGENCY_A, "--rule", "refusal_spike",
-                                            "--json").splitlines()]
+    cli = [
+        json.loads(line)
+        for line in ogi(
+            platform, "alerts", "--agency", AGENCY_A, "--rule", "refusal_spike", "--json"
+        ).splitlines()
+    ]
     assert [a["alert_id"] for a in cli] == [spikes[0]["alert_id"]]
 
     # --- the alerts topic: nothing lost, nothing extra, no finding re-revised
@@ -251,6 +310,9 @@ def test_refusal_spike_and_broken_identity_end_to_end_with_detector_crash(
 
     # --- delivery state on its compacted topic
     deliveries = [Delivery.model_validate_json(r.value) for r in read_topic(DELIVERIES, platform) if r.value]
-    done = {d.idempotency_key for d in deliveries
-            if d.subscription_id == sub["subscription_id"] and d.status == DeliveryStatus.DELIVERED}
+    done = {
+        d.idempotency_key
+        for d in deliveries
+        if d.subscription_id == sub["subscription_id"] and d.status == DeliveryStatus.DELIVERED
+    }
     assert done == set(keys)

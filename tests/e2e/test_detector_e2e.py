@@ -56,9 +56,16 @@ def report(agency: str, year: int, *, broken: bool = False, version: str = "") -
     """A steady department report (about 4 % refusals), published on time."""
     handled = 90.0
     return ExtractedReport(
-        report_id=f"{agency}-{year}{version}", agency=agency, region=REGION, year=year, template="gb2021",
-        metrics={"applications.refused.total": 4.0, "applications.total_handled": handled,
-                 "applications.new_received": 88.0},
+        report_id=f"{agency}-{year}{version}",
+        agency=agency,
+        region=REGION,
+        year=year,
+        template="gb2021",
+        metrics={
+            "applications.refused.total": 4.0,
+            "applications.total_handled": handled,
+            "applications.new_received": 88.0,
+        },
         checks={"intake_balance": not broken, "outcome_sum": True},
         source_url=f"https://example.gov.cn/{agency}/{year}{version}.html",
         published_at=date(year + 1, 1, 15),
@@ -73,8 +80,15 @@ class Publisher:
         self.producer = make_producer(settings)
 
     def send(self, *items: ExtractedReport | SourceStatus) -> None:
-        futures = [publish(self.producer, EXTRACTED if isinstance(m, ExtractedReport) else INGEST_STATUS, m,
-                           self.settings) for m in items]
+        futures = [
+            publish(
+                self.producer,
+                EXTRACTED if isinstance(m, ExtractedReport) else INGEST_STATUS,
+                m,
+                self.settings,
+            )
+            for m in items
+        ]
         for f in futures:
             f.get(timeout=120)
 
@@ -145,8 +159,13 @@ def test_restarted_detector_with_a_300_report_backlog_raises_only_the_true_overd
     # published yet, would be right, and is not what this test is about
     publisher.send(*[report(steady, y) for y in years[:4]], *[report(missing, y) for y in years[:4]])
     services["detect"] = Service("detect", platform, logs)
-    wait_for(lambda: holds(platform, {steady: set(years[:4]), missing: set(years[:4])}), 240,
-             "the detector read the first reports", lambda: dump(services), services.values())
+    wait_for(
+        lambda: holds(platform, {steady: set(years[:4]), missing: set(years[:4])}),
+        240,
+        "the detector read the first reports",
+        lambda: dump(services),
+        services.values(),
+    )
     services.pop("detect").stop(signal.SIGKILL)
 
     # 300 reports arrive while it is down, oldest year first; the steady agency's last report is the
@@ -163,17 +182,30 @@ def test_restarted_detector_with_a_300_report_backlog_raises_only_the_true_overd
         overdue = [a for a in alerts_of(platform, mine) if a.rule == "overdue_report"]
         return bool(overdue) and holds(platform, backlog_read)
 
-    wait_for(settled, 300, "the true overdue alert, with the backlog read", lambda: dump(services),
-             services.values())
+    wait_for(
+        settled,
+        300,
+        "the true overdue alert, with the backlog read",
+        lambda: dump(services),
+        services.values(),
+    )
     # two more complete checks after the backlog was read: a false alert would have had its chance
     checks = events(detect, "overdue check done")
-    wait_for(lambda: events(detect, "overdue check done") >= checks + 2, 120, "two more overdue checks",
-             lambda: dump(services), services.values())
+    wait_for(
+        lambda: events(detect, "overdue check done") >= checks + 2,
+        120,
+        "two more overdue checks",
+        lambda: dump(services),
+        services.values(),
+    )
 
     alerts = alerts_of(platform, mine)
     assert [(a.agency, a.year, a.status.value) for a in alerts if a.rule == "overdue_report"] == [
-        (missing, last, "open")], dump(services)
-    assert not [a for a in alerts if a.agency != missing], "an agency whose report was in the backlog was flagged"
+        (missing, last, "open")
+    ], dump(services)
+    assert not [a for a in alerts if a.agency != missing], (
+        "an agency whose report was in the backlog was flagged"
+    )
 
 
 def test_overdue_check_runs_under_continuous_traffic_without_a_false_alert(
@@ -186,8 +218,11 @@ def test_overdue_check_runs_under_continuous_traffic_without_a_false_alert(
     mine = {steady, missing}
 
     # the steady agency complete (its last year first in the stream), the other one short of its last year
-    publisher.send(*[report(missing, y) for y in years[:4]], report(steady, last), *[report(steady, y)
-                                                                                    for y in years[:4]])
+    publisher.send(
+        *[report(missing, y) for y in years[:4]],
+        report(steady, last),
+        *[report(steady, y) for y in years[:4]],
+    )
     stop = threading.Event()
     sent = {"count": 0}
     published: dict[str, set[int]] = {}
@@ -217,10 +252,19 @@ def test_overdue_check_runs_under_continuous_traffic_without_a_false_alert(
     try:
         detect = services["detect"] = Service("detect", platform, logs, OGI_DETECT_OVERDUE_INTERVAL_S="2")
         # the true alert must come while the traffic still flows: the check is not postponed by it
-        wait_for(lambda: [a for a in alerts_of(platform, {missing}) if a.rule == "overdue_report"]
-                 or not feeder.is_alive(), TRAFFIC_S + 60, "the overdue alert during the traffic",
-                 lambda: dump(services), services.values())
-        assert feeder.is_alive(), "the overdue check did not run while reports kept arriving\n" + dump(services)
+        wait_for(
+            lambda: (
+                [a for a in alerts_of(platform, {missing}) if a.rule == "overdue_report"]
+                or not feeder.is_alive()
+            ),
+            TRAFFIC_S + 60,
+            "the overdue alert during the traffic",
+            lambda: dump(services),
+            services.values(),
+        )
+        assert feeder.is_alive(), "the overdue check did not run while reports kept arriving\n" + dump(
+            services
+        )
         checks_during = events(detect, "overdue check done")
         feeder.join(TRAFFIC_S + 120)
         assert not feeder.is_alive()
@@ -228,17 +272,33 @@ def test_overdue_check_runs_under_continuous_traffic_without_a_false_alert(
         stop.set()
         feeder.join(30)
     assert checks_during >= 1
-    assert sent["count"] >= TRAFFIC_S * TRAFFIC_PER_S * 0.6, "the publisher fell far behind its 5 reports a second"
+    assert sent["count"] >= TRAFFIC_S * TRAFFIC_PER_S * 0.6, (
+        "the publisher fell far behind its 5 reports a second"
+    )
 
-    wait_for(lambda: holds(platform, published), 240, "the detector read every report",
-             lambda: dump(services), services.values())
+    wait_for(
+        lambda: holds(platform, published),
+        240,
+        "the detector read every report",
+        lambda: dump(services),
+        services.values(),
+    )
     checks = events(detect, "overdue check done")
-    wait_for(lambda: events(detect, "overdue check done") >= checks + 1, 120, "one more overdue check",
-             lambda: dump(services), services.values())
+    wait_for(
+        lambda: events(detect, "overdue check done") >= checks + 1,
+        120,
+        "one more overdue check",
+        lambda: dump(services),
+        services.values(),
+    )
     alerts = alerts_of(platform, mine)
-    assert [(a.agency, a.year) for a in alerts if a.rule == "overdue_report"] == [(missing, last)], dump(services)
+    assert [(a.agency, a.year) for a in alerts if a.rule == "overdue_report"] == [(missing, last)], dump(
+        services
+    )
     assert not [a for a in alerts if a.agency != missing]
-    assert events(detect, "overdue check done") >= 3, "the check ran only once or twice in a minute of traffic"
+    assert events(detect, "overdue check done") >= 3, (
+        "the check ran only once or twice in a minute of traffic"
+    )
 
 
 def test_two_detectors_and_two_deliverers_lose_nothing_and_duplicate_nothing_when_leaders_die(
@@ -248,8 +308,11 @@ def test_two_detectors_and_two_deliverers_lose_nothing_and_duplicate_nothing_whe
     last = last_year()
     agencies = [f"多实例局{run}-{i}" for i in range(10)]
     source = f"e2e-source-{run}"
-    fast = {"OGI_DELIVER_BACKOFF_BASE_S": "0.2", "OGI_DELIVER_BACKOFF_MAX_S": "1",
-            "OGI_DELIVER_ALLOW_PRIVATE_NETWORKS": "127.0.0.0/8"}  # the receiver runs here
+    fast = {
+        "OGI_DELIVER_BACKOFF_BASE_S": "0.2",
+        "OGI_DELIVER_BACKOFF_MAX_S": "1",
+        "OGI_DELIVER_ALLOW_PRIVATE_NETWORKS": "127.0.0.0/8",
+    }  # the receiver runs here
 
     def leading(svc: Service) -> bool:
         return events(svc, "leadership acquired") > 0
@@ -262,11 +325,21 @@ def test_two_detectors_and_two_deliverers_lose_nothing_and_duplicate_nothing_whe
 
         for name in ("detect", "deliver"):
             first = services[f"{name}1"] = Service(name, platform, logs, **fast)
-            wait_for(lambda first=first: leading(first), 120, f"the first {name} leads", lambda: dump(services),
-                     services.values())
+            wait_for(
+                lambda first=first: leading(first),
+                120,
+                f"the first {name} leads",
+                lambda: dump(services),
+                services.values(),
+            )
             second = services[f"{name}2"] = Service(name, platform, logs, **fast)
-            wait_for(lambda second=second: events(second, "standing by: another instance leads") > 0, 120,
-                     f"the second {name} stands by", lambda: dump(services), services.values())
+            wait_for(
+                lambda second=second: events(second, "standing by: another instance leads") > 0,
+                120,
+                f"the second {name} stands by",
+                lambda: dump(services),
+                services.values(),
+            )
         assert not leading(services["detect2"]) and not leading(services["deliver2"])
 
         def keys() -> set[str]:
@@ -277,28 +350,56 @@ def test_two_detectors_and_two_deliverers_lose_nothing_and_duplicate_nothing_whe
             return [report(agency, last - 1), report(agency, last, broken=True)]
 
         publisher.send(*[r for a in agencies[:5] for r in broken_pair(a)])
-        wait_for(lambda: len(keys()) >= 5, 240, "the first five alerts delivered", lambda: dump(services),
-                 services.values())
+        wait_for(
+            lambda: len(keys()) >= 5,
+            240,
+            "the first five alerts delivered",
+            lambda: dump(services),
+            services.values(),
+        )
 
         # more arrives, both leaders die with it in flight, and the rest arrives while they are dead
         publisher.send(*[r for a in agencies[5:8] for r in broken_pair(a)])
         services["detect1"].stop(signal.SIGKILL)
         services["deliver1"].stop(signal.SIGKILL)
-        publisher.send(*[r for a in agencies[8:] for r in broken_pair(a)],
-                       report(agencies[0], last, version="-corrected"),  # balances: resolves agency 0's alert
-                       SourceStatus(agency_id=source, agency_name="多实例网站", failed_polls=3,
-                                    last_error="HTTP 503"))
+        publisher.send(
+            *[r for a in agencies[8:] for r in broken_pair(a)],
+            report(agencies[0], last, version="-corrected"),  # balances: resolves agency 0's alert
+            SourceStatus(agency_id=source, agency_name="多实例网站", failed_polls=3, last_error="HTTP 503"),
+        )
         standbys = [services["detect2"], services["deliver2"]]
-        wait_for(lambda: all(leading(s) for s in standbys), 180, "the standbys take over",
-                 lambda: dump(services), standbys)
+        wait_for(
+            lambda: all(leading(s) for s in standbys),
+            180,
+            "the standbys take over",
+            lambda: dump(services),
+            standbys,
+        )
         # 10 broken identities, agency 0's resolution, the source alert
-        wait_for(lambda: len(keys()) >= 12, 240, "every alert delivered by the new leaders",
-                 lambda: dump(services), standbys)
-        publisher.send(SourceStatus(agency_id=source, agency_name="多实例网站", failed_polls=0,
-                                    last_success=datetime.now(UTC), reports_found=4,
-                                    last_found_at=datetime.now(UTC)))
-        wait_for(lambda: len(keys()) >= 13, 120, "the source's resolution delivered", lambda: dump(services),
-                 standbys)
+        wait_for(
+            lambda: len(keys()) >= 12,
+            240,
+            "every alert delivered by the new leaders",
+            lambda: dump(services),
+            standbys,
+        )
+        publisher.send(
+            SourceStatus(
+                agency_id=source,
+                agency_name="多实例网站",
+                failed_polls=0,
+                last_success=datetime.now(UTC),
+                reports_found=4,
+                last_found_at=datetime.now(UTC),
+            )
+        )
+        wait_for(
+            lambda: len(keys()) >= 13,
+            120,
+            "the source's resolution delivered",
+            lambda: dump(services),
+            standbys,
+        )
         received = list(hook.received)
     # the standbys did real work: what arrived after the kill was detected and delivered by them
     assert events(services["detect2"], "alert") >= 3 and events(services["deliver2"], "delivered") >= 3
@@ -307,9 +408,14 @@ def test_two_detectors_and_two_deliverers_lose_nothing_and_duplicate_nothing_whe
     by_id: dict[str, list[Alert]] = {}
     for a in on_topic:
         by_id.setdefault(a.alert_id, []).append(a)
-    summary = sorted((a.agency or a.agency_id or "", a.rule,
-                      tuple(sorted({(x.revision, x.status.value) for x in by_id[a.alert_id]})))
-                     for a in {x.alert_id: x for x in on_topic}.values())
+    summary = sorted(
+        (
+            a.agency or a.agency_id or "",
+            a.rule,
+            tuple(sorted({(x.revision, x.status.value) for x in by_id[a.alert_id]})),
+        )
+        for a in {x.alert_id: x for x in on_topic}.values()
+    )
     expected = sorted(
         [(agencies[0], "broken_identity", ((1, "open"), (2, "resolved")))]
         + [(a, "broken_identity", ((1, "open"),)) for a in agencies[1:]]
@@ -319,8 +425,9 @@ def test_two_detectors_and_two_deliverers_lose_nothing_and_duplicate_nothing_whe
     for copies in by_id.values():  # a replay after SIGKILL may resend a revision, never change it
         per_revision: dict[int, set[str]] = {}
         for a in copies:
-            per_revision.setdefault(a.revision, set()).add(json.dumps(
-                a.model_dump(mode="json", exclude={"updated_at", "resolved_at"}), sort_keys=True))
+            per_revision.setdefault(a.revision, set()).add(
+                json.dumps(a.model_dump(mode="json", exclude={"updated_at", "resolved_at"}), sort_keys=True)
+            )
         assert all(len(v) == 1 for v in per_revision.values())
 
     delivered = [r.headers[IDEMPOTENCY_KEY] for r in received]
@@ -328,6 +435,10 @@ def test_two_detectors_and_two_deliverers_lose_nothing_and_duplicate_nothing_whe
     assert set(delivered) == expected_keys
     # at-least-once: the killed deliverer may have had one send in flight, repeated with the same key
     assert len(delivered) <= len(expected_keys) + 1, delivered
-    resolved = [json.loads(r.body)["alert"] for r in received if json.loads(r.body)["alert"]["status"] == "resolved"]
+    resolved = [
+        json.loads(r.body)["alert"] for r in received if json.loads(r.body)["alert"]["status"] == "resolved"
+    ]
     assert sorted(a["rule"] for a in resolved) == ["broken_identity", "source_unhealthy"]
-    assert all(a["status"] in {s.value for s in AlertStatus} for a in (json.loads(r.body)["alert"] for r in received))
+    assert all(
+        a["status"] in {s.value for s in AlertStatus} for a in (json.loads(r.body)["alert"] for r in received)
+    )

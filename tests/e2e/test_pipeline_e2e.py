@@ -17,14 +17,14 @@ from pathlib import Path
 import pytest
 
 from ogi import local
+from ogi.broker import make_producer
+from ogi.elastic import index_name
 from ogi.local.elasticsearch import LocalElasticsearch
 from ogi.local.kafka import LocalKafka
 from ogi.settings import Settings
-from ogi.broker import make_producer
 from ogi.topics import DEADLETTER, EXTRACTED, RAW
 from schemas import DeadLetter, ExtractedReport
 from services.extract.engine import extract
-from ogi.elastic import index_name
 from services.ingest.files import publish_files
 from tests.support import REPO, Service, read_topic, wait_for
 
@@ -52,22 +52,41 @@ def _count(es, index: str, query: dict | None = None) -> int:  # type: ignore[no
     return int(es.count(index=index, query=query or {"match_all": {}})["count"])
 
 
-def _wait_reports(es, settings: Settings, ids: list[str], services: dict[str, Service], timeout: float = 240) -> None:  # type: ignore[no-untyped-def]
+def _wait_reports(
+    es, settings: Settings, ids: list[str], services: dict[str, Service], timeout: float = 240
+) -> None:  # type: ignore[no-untyped-def]
     index = index_name("reports", settings)
-    wait_for(lambda: _count(es, index, {"ids": {"values": ids}}) == len(ids), timeout,
-             f"{len(ids)} reports indexed", lambda: _logs(services), services.values())
+    wait_for(
+        lambda: _count(es, index, {"ids": {"values": ids}}) == len(ids),
+        timeout,
+        f"{len(ids)} reports indexed",
+        lambda: _logs(services),
+        services.values(),
+    )
 
 
 def _metric(es, settings: Settings, agency: str, year: int, metric: str, applicant: str = "total"):  # type: ignore[no-untyped-def]
     index = index_name("metrics", settings)
     es.indices.refresh(index=index)
-    hits = es.search(index=index, query={"bool": {"filter": [
-        {"term": {"agency": agency}}, {"term": {"year": year}},
-        {"term": {"metric": metric}}, {"term": {"applicant": applicant}}]}})["hits"]["hits"]
+    hits = es.search(
+        index=index,
+        query={
+            "bool": {
+                "filter": [
+                    {"term": {"agency": agency}},
+                    {"term": {"year": year}},
+                    {"term": {"metric": metric}},
+                    {"term": {"applicant": applicant}},
+                ]
+            }
+        },
+    )["hits"]["hits"]
     return [h["_source"]["value"] for h in hits]
 
 
-def test_seeds_reach_elasticsearch_with_their_values(platform: Settings, services: dict[str, Service], es) -> None:  # type: ignore[no-untyped-def]
+def test_seeds_reach_elasticsearch_with_their_values(
+    platform: Settings, services: dict[str, Service], es
+) -> None:  # type: ignore[no-untyped-def]
     published = publish_files(SEEDS, settings=platform)
     _wait_reports(es, platform, [r.report_id for r in published], services)
 
@@ -86,7 +105,8 @@ def test_seeds_reach_elasticsearch_with_their_values(platform: Settings, service
         for key, cols in local_report.breakdown.items():
             for col, value in cols.items():
                 assert _metric(es, platform, local_report.agency, local_report.year, key, col) == [
-                    pytest.approx(value)], f"{path.name} {key}[{col}]"
+                    pytest.approx(value)
+                ], f"{path.name} {key}[{col}]"
     reports_index = index_name("reports", platform)
     doc = es.get(index=reports_index, id=published[4].report_id)["_source"]
     assert doc["template"] == t004["template"] and doc["year"] == t004["year"]
@@ -97,22 +117,37 @@ def test_seeds_reach_elasticsearch_with_their_values(platform: Settings, service
     extracted_before = len(read_topic(EXTRACTED, platform))
     again = publish_files(SEEDS, settings=platform)
     assert [r.report_id for r in again] == [r.report_id for r in published]
-    wait_for(lambda: len(read_topic(EXTRACTED, platform)) >= extracted_before + len(SEEDS), 240,
-             "the resent seeds extracted again", lambda: _logs(services), services.values())
+    wait_for(
+        lambda: len(read_topic(EXTRACTED, platform)) >= extracted_before + len(SEEDS),
+        240,
+        "the resent seeds extracted again",
+        lambda: _logs(services),
+        services.values(),
+    )
     # the indexer consumes in order per partition; one more sentinel proves it caught up
     sentinel = publish_files([SEEDS[4]], settings=platform)
-    wait_for(lambda: len(read_topic(EXTRACTED, platform)) >= extracted_before + len(SEEDS) + 1, 240,
-             "the sentinel extracted", lambda: _logs(services), services.values())
+    wait_for(
+        lambda: len(read_topic(EXTRACTED, platform)) >= extracted_before + len(SEEDS) + 1,
+        240,
+        "the sentinel extracted",
+        lambda: _logs(services),
+        services.values(),
+    )
     _wait_reports(es, platform, [sentinel[0].report_id], services)
     time.sleep(5)  # give the indexer time to (wrongly) add documents, if it would
     assert {i: _count(es, i) for i in (reports_index, metrics_index)} == before
 
 
 def test_malformed_file_goes_to_dead_letter_and_the_next_good_one_is_indexed(
-    platform: Settings, services: dict[str, Service], es, tmp_path: Path  # type: ignore[no-untyped-def]
+    platform: Settings,
+    services: dict[str, Service],
+    es,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     broken = tmp_path / "broken.pdf"
-    broken.write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >>\nendobj\n" + bytes(range(256)) * 40)
+    broken.write_bytes(
+        b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >>\nendobj\n" + bytes(range(256)) * 40
+    )
     good = tmp_path / "good.txt"
     good.write_bytes(SEEDS[0].read_bytes().replace(b"2017", b"2016", 1) + b"\n")
     published = publish_files([broken, good], agency_id="dl-test", settings=platform)
@@ -120,11 +155,17 @@ def test_malformed_file_goes_to_dead_letter_and_the_next_good_one_is_indexed(
 
     def letter() -> DeadLetter | None:
         for d in read_topic(DEADLETTER, platform, DeadLetter):
-            if d.stage.value == "extract" and d.original and published[0].sha256 in d.original.decode("latin-1"):
+            if (
+                d.stage.value == "extract"
+                and d.original
+                and published[0].sha256 in d.original.decode("latin-1")
+            ):
                 return d
         return None
 
-    found = wait_for(letter, 120, "the broken PDF on the dead-letter topic", lambda: _logs(services), services.values())
+    found = wait_for(
+        letter, 120, "the broken PDF on the dead-letter topic", lambda: _logs(services), services.values()
+    )
     assert found.error_class and found.error, found
     assert found.source_topic == RAW.name(platform) and found.offset is not None
 
@@ -132,17 +173,30 @@ def test_malformed_file_goes_to_dead_letter_and_the_next_good_one_is_indexed(
     producer = make_producer(platform)
     producer.send(RAW.name(platform), value=b"\x00not json at all", key=b"garbage").get(timeout=60)
     producer.close()
-    garbage = wait_for(lambda: [d for d in read_topic(DEADLETTER, platform, DeadLetter)
-                                if d.original == b"\x00not json at all"], 120, "the garbage record dead-lettered",
-                       lambda: _logs(services), services.values())
+    garbage = wait_for(
+        lambda: [
+            d for d in read_topic(DEADLETTER, platform, DeadLetter) if d.original == b"\x00not json at all"
+        ],
+        120,
+        "the garbage record dead-lettered",
+        lambda: _logs(services),
+        services.values(),
+    )
     assert garbage[0].error_class == "RejectedRecord" and "raw report" in garbage[0].error
     # the dead letter is indexed too, for an operator's view
     dl_index = index_name("deadletters", platform)
-    wait_for(lambda: _count(es, dl_index, {"term": {"error_class": found.error_class}}) >= 1, 120,
-             "the dead letter indexed", lambda: _logs(services), services.values())
+    wait_for(
+        lambda: _count(es, dl_index, {"term": {"error_class": found.error_class}}) >= 1,
+        120,
+        "the dead letter indexed",
+        lambda: _logs(services),
+        services.values(),
+    )
 
 
-def test_elasticsearch_restart_delays_but_loses_nothing(platform: Settings, services: dict[str, Service], es, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_elasticsearch_restart_delays_but_loses_nothing(
+    platform: Settings, services: dict[str, Service], es, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     server = LocalElasticsearch(platform)
     assert server.stop(), "the session's Elasticsearch was not running"
     try:
@@ -150,14 +204,24 @@ def test_elasticsearch_restart_delays_but_loses_nothing(platform: Settings, serv
         doc.write_bytes(SEEDS[2].read_bytes() + "\n（补充）".encode())
         published = publish_files([doc], settings=platform)
         # the extract worker goes on while Elasticsearch is down
-        wait_for(lambda: any(r.report_id == published[0].report_id for r in read_topic(EXTRACTED, platform, ExtractedReport)),
-                 180, "extraction during the outage", lambda: _logs(services), services.values())
+        wait_for(
+            lambda: any(
+                r.report_id == published[0].report_id
+                for r in read_topic(EXTRACTED, platform, ExtractedReport)
+            ),
+            180,
+            "extraction during the outage",
+            lambda: _logs(services),
+            services.values(),
+        )
     finally:
         local.up(platform)
     _wait_reports(es, platform, [published[0].report_id], services, timeout=300)
 
 
-def test_kafka_restart_delays_but_loses_nothing(platform: Settings, services: dict[str, Service], es, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_kafka_restart_delays_but_loses_nothing(
+    platform: Settings, services: dict[str, Service], es, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     broker = LocalKafka(platform)
     assert broker.stop(), "the session's Kafka was not running"
     local.up(platform)

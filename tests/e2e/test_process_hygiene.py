@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from ogi.settings import Settings
 from tests.support import REPO
 
 pytestmark = pytest.mark.e2e
@@ -55,9 +54,23 @@ def test_a_failing_test_run_leaves_no_process_behind(servers: object, tmp_path: 
     env = {**os.environ, "OGI_HYGIENE_MARKER": marker, "OGI_HYGIENE_PIDS": str(pids_file)}
     env.pop("PYTEST_ADDOPTS", None)
     inner = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--basetemp", str(tmp_path / "inner"),
-         "tests/e2e/deliberately_failing.py"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--basetemp",
+            str(tmp_path / "inner"),
+            "tests/e2e/deliberately_failing.py",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     report = inner.stdout[-6000:] + inner.stderr[-3000:]
     assert inner.returncode == 1, report  # tests failed, pytest itself did not crash

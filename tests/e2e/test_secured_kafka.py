@@ -193,7 +193,7 @@ def test_wrong_password_wrong_ca_and_unreachable_broker_fail_at_start(
     # the same start-up check in this process (a child costs seconds of imports each)
     other_ca = make_certs(tmp_path, "another CA").ca
     started = time.monotonic()
-    with pytest.raises(BrokerConfigError, match="certificate not verified.*OGI_KAFKA_CA_FILE"):
+    with pytest.raises(BrokerConfigError, match=r"certificate not verified.*OGI_KAFKA_CA_FILE"):
         check_kafka(s.model_copy(update={"kafka_ca_file": other_ca}))
     assert time.monotonic() - started < 10
 

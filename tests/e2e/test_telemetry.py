@@ -69,7 +69,10 @@ def running(
 def test_services_become_ready_and_counters_move(running, platform: Settings) -> None:  # type: ignore[no-untyped-def]
     services, base = running
     ports = {name: base + SERVICE_PORT_OFFSETS[name] for name in services}
-    logs = lambda: "\n".join(f"--- {n} ---\n{s.log()[-2000:]}" for n, s in services.items())
+
+    def logs() -> str:
+        return "\n".join(f"--- {n} ---\n{s.log()[-2000:]}" for n, s in services.items())
+
     for name, port in ports.items():
         assert wait_for(
             lambda p=port: _get(p, "/healthz")[0] == 200, 120, f"{name} /healthz", logs, services.values()

@@ -45,7 +45,9 @@ def test_a_20_mb_document_passes(platform: Settings) -> None:
         meta = publish(producer, RAW, raw, platform).get(timeout=120)
     finally:
         producer.close()
-    records = [r for r in read_topic(RAW, platform) if r.partition == meta.partition and r.offset == meta.offset]
+    records = [
+        r for r in read_topic(RAW, platform) if r.partition == meta.partition and r.offset == meta.offset
+    ]
     assert len(records) == 1
     assert records[0].key == b"big-agency"
     back = RawReport.model_validate_json(records[0].value)

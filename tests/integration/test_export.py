@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from ogi.elastic import INDICES, index_name, install_templates
 from ogi.settings import Settings
 from ogi.topics import EXTRACTED, METRICS
 from schemas import ExtractedReport, RawReport, Template
@@ -33,7 +34,6 @@ from services.extract.handler import handle_raw
 from services.index.documents import metric_doc, to_action
 from services.index.export import ExportFilter, Format, YearRange, export
 from services.index.store import Action, bulk_write
-from ogi.elastic import INDICES, index_name, install_templates
 from services.ingest.files import raw_from_file
 from tests.support import REPO, service_env, wait_for
 
@@ -51,10 +51,21 @@ SEED_SOURCES = {
 }
 #: a report whose checks fail, to give --only-consistent something to drop
 INCONSISTENT = ExtractedReport(
-    report_id="export-inconsistent", agency="样例县人民政府办公室", agency_id="sample-county", region="浙江省样例县",
-    level="district", year=2022, template=Template.GB2021, source_url="https://example.invalid/2022.pdf",
-    published_at=date(2023, 1, 31), metrics={"applications.new_received": 10, "applications.total_handled": 9,
-                                             "applications.granted": 4, "applications.refused.total": 5},
+    report_id="export-inconsistent",
+    agency="样例县人民政府办公室",
+    agency_id="sample-county",
+    region="浙江省样例县",
+    level="district",
+    year=2022,
+    template=Template.GB2021,
+    source_url="https://example.invalid/2022.pdf",
+    published_at=date(2023, 1, 31),
+    metrics={
+        "applications.new_received": 10,
+        "applications.total_handled": 9,
+        "applications.granted": 4,
+        "applications.refused.total": 5,
+    },
     breakdown={"applications.new_received": {"natural_person": 7, "commercial": 3, "total": 10}},
     checks={"intake_balance": False, "outcome_sum": True},
 )
@@ -78,15 +89,28 @@ def _index_seeds(es, settings: Settings) -> None:  # type: ignore[no-untyped-def
     actions: list[Action] = []
     for path in sorted(SAMPLES.glob("*.txt")):
         agency_id, region, level, published = SEED_SOURCES[path.name[:3]]
-        raw = RawReport.from_bytes(path.read_bytes(), agency_id=agency_id, region=region, level=level,
-                                   source_url=f"https://example.invalid/{path.name}", published_at=published,
-                                   filename=path.name, content_type="text/plain")
+        raw = RawReport.from_bytes(
+            path.read_bytes(),
+            agency_id=agency_id,
+            region=region,
+            level=level,
+            source_url=f"https://example.invalid/{path.name}",
+            published_at=published,
+            filename=path.name,
+            content_type="text/plain",
+        )
         extracted = handle_raw(raw.model_dump_json().encode(), settings)
-        actions.append(to_action(EXTRACTED.name(settings), extracted.report.model_dump_json().encode(), settings))
-        actions += [to_action(METRICS.name(settings), m.model_dump_json().encode(), settings)
-                    for m in extracted.metrics]
-    actions += [to_action(METRICS.name(settings), m.model_dump_json().encode(), settings)
-                for m in to_metric_events(INCONSISTENT)]
+        actions.append(
+            to_action(EXTRACTED.name(settings), extracted.report.model_dump_json().encode(), settings)
+        )
+        actions += [
+            to_action(METRICS.name(settings), m.model_dump_json().encode(), settings)
+            for m in extracted.metrics
+        ]
+    actions += [
+        to_action(METRICS.name(settings), m.model_dump_json().encode(), settings)
+        for m in to_metric_events(INCONSISTENT)
+    ]
     result = bulk_write(es, actions, refresh=True)
     assert result.rejected == []
 
@@ -122,8 +146,12 @@ def _checks(value: Any) -> list[str]:
 def _read(path: Path, fmt: Format) -> pd.DataFrame:
     if fmt is Format.PARQUET:
         return pd.read_parquet(path)
-    return pd.read_csv(path, dtype={"agency_id": str, "report_id": str, "failed_checks": str},
-                       keep_default_na=False, na_values=[""])
+    return pd.read_csv(
+        path,
+        dtype={"agency_id": str, "report_id": str, "failed_checks": str},
+        keep_default_na=False,
+        na_values=[""],
+    )
 
 
 def _na(v: Any) -> Any:
@@ -151,13 +179,21 @@ def test_tidy_export_reads_back_equal_to_the_index(seeded: Settings, es, tmp_pat
 
     # and the figures are the seeds' hand-checked values
     total_handled = frame[(frame.metric == "applications.total_handled") & (frame.applicant == "total")]
-    assert dict(zip(total_handled.agency, total_handled.value))["杭州市拱墅区市场监督管理局"] == 28
+    assert (
+        dict(zip(total_handled.agency, total_handled.value, strict=False))["杭州市拱墅区市场监督管理局"] == 28
+    )
     for name, truth in TRUTH.items():
-        mine = frame[(frame.agency == truth["agency"]) & (frame.year == truth["year"]) & (frame.applicant == "total")]
-        assert {m: v for m, v in zip(mine.metric, mine.value) if m in truth["metrics"]} == truth["metrics"], name
+        mine = frame[
+            (frame.agency == truth["agency"]) & (frame.year == truth["year"]) & (frame.applicant == "total")
+        ]
+        assert {
+            m: v for m, v in zip(mine.metric, mine.value, strict=False) if m in truth["metrics"]
+        } == truth["metrics"], name
 
 
-def test_parquet_columns_are_typed_and_the_dictionary_is_in_the_file(seeded: Settings, es, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_parquet_columns_are_typed_and_the_dictionary_is_in_the_file(
+    seeded: Settings, es, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "seeds.parquet"
     export(es, index_name("metrics", seeded), path)
     schema = pq.read_schema(path)
@@ -178,7 +214,9 @@ def test_parquet_columns_are_typed_and_the_dictionary_is_in_the_file(seeded: Set
         assert f"| {metric} | {meanings[metric]} |" in readme
 
 
-def test_csv_with_bom_opens_in_excel_and_marks_absent_figures_empty(seeded: Settings, es, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_csv_with_bom_opens_in_excel_and_marks_absent_figures_empty(
+    seeded: Settings, es, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "seeds.csv"
     export(es, index_name("metrics", seeded), path, bom=True, wide=True)
     raw = path.read_bytes()
@@ -191,11 +229,15 @@ def test_csv_with_bom_opens_in_excel_and_marks_absent_figures_empty(seeded: Sett
     gongshu = frame[frame.agency == "杭州市拱墅区市场监督管理局"].iloc[0]
     hangzhou = frame[frame.agency == "杭州市市场监督管理局"].iloc[0]
     assert gongshu["applications.total_handled"] == 28
-    assert pd.isna(hangzhou["applications.carried_over"]) and not pd.isna(gongshu["applications.carried_over"])
+    assert pd.isna(hangzhou["applications.carried_over"]) and not pd.isna(
+        gongshu["applications.carried_over"]
+    )
 
 
 @pytest.mark.parametrize("fmt", [Format.CSV, Format.PARQUET])
-def test_wide_export_has_one_row_per_agency_year_and_the_same_figures(seeded: Settings, es, tmp_path: Path, fmt: Format) -> None:  # type: ignore[no-untyped-def]
+def test_wide_export_has_one_row_per_agency_year_and_the_same_figures(
+    seeded: Settings, es, tmp_path: Path, fmt: Format
+) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / f"wide.{fmt.value}"
     result = export(es, index_name("metrics", seeded), path, wide=True)
     frame = _read(path, fmt)
@@ -208,9 +250,14 @@ def test_wide_export_has_one_row_per_agency_year_and_the_same_figures(seeded: Se
         for d in mine:
             column = d["metric"] if d["applicant"] == "total" else f"{d['metric']}[{d['applicant']}]"
             assert row[column] == d["value"], column
-        stated = {(d["metric"] if d["applicant"] == "total" else f"{d['metric']}[{d['applicant']}]") for d in mine}
-        metric_columns = [c for c in frame.columns if c.startswith(("applications.", "review.", "litigation.",
-                                                                      "proactive.", "fees.", "rates."))]
+        stated = {
+            (d["metric"] if d["applicant"] == "total" else f"{d['metric']}[{d['applicant']}]") for d in mine
+        }
+        metric_columns = [
+            c
+            for c in frame.columns
+            if c.startswith(("applications.", "review.", "litigation.", "proactive.", "fees.", "rates."))
+        ]
         assert {c for c in metric_columns if not pd.isna(row[c])} == stated
         cells += len(stated)
     assert cells == len(indexed)
@@ -222,15 +269,24 @@ PLACES = {"杭州": "浙江省杭州市", "广州": "广东省广州市", "威�
 
 def _expected(docs: list[dict[str, Any]], f: ExportFilter) -> set[tuple[Any, ...]]:
     """The filter's meaning, written out by hand over the documents."""
+
     def keep(d: dict[str, Any]) -> bool:
-        return ((not f.regions or any((d["region"] or "").startswith(PLACES[r]) for r in f.regions))
-                and (not f.agencies or d["agency"] in f.agencies or d["agency_id"] in f.agencies)
-                and (not f.levels or d["level"] in f.levels)
-                and (f.years is None or ((f.years.first is None or d["year"] >= f.years.first)
-                                         and (f.years.last is None or d["year"] <= f.years.last)))
-                and (not f.metrics or any(fnmatch.fnmatchcase(d["metric"], m) for m in f.metrics))
-                and (not f.applicants or d["applicant"] in f.applicants)
-                and (not f.only_consistent or not d["failed_checks"]))
+        return (
+            (not f.regions or any((d["region"] or "").startswith(PLACES[r]) for r in f.regions))
+            and (not f.agencies or d["agency"] in f.agencies or d["agency_id"] in f.agencies)
+            and (not f.levels or d["level"] in f.levels)
+            and (
+                f.years is None
+                or (
+                    (f.years.first is None or d["year"] >= f.years.first)
+                    and (f.years.last is None or d["year"] <= f.years.last)
+                )
+            )
+            and (not f.metrics or any(fnmatch.fnmatchcase(d["metric"], m) for m in f.metrics))
+            and (not f.applicants or d["applicant"] in f.applicants)
+            and (not f.only_consistent or not d["failed_checks"])
+        )
+
     return {_key(d) for d in docs if keep(d)}
 
 
@@ -246,8 +302,12 @@ FILTERS = {
     "metric key and glob": ExportFilter(metrics=("review.total", "rates.*")),
     "applicant": ExportFilter(applicants=("natural_person",)),
     "only consistent": ExportFilter(only_consistent=True),
-    "all together": ExportFilter(regions=("杭州",), years=YearRange.parse("2019-2024"),
-                                 metrics=("applications.*",), only_consistent=True),
+    "all together": ExportFilter(
+        regions=("杭州",),
+        years=YearRange.parse("2019-2024"),
+        metrics=("applications.*",),
+        only_consistent=True,
+    ),
 }
 
 
@@ -275,22 +335,40 @@ def test_only_consistent_drops_the_report_whose_checks_fail(seeded: Settings, es
 def test_the_cli_writes_both_files_and_a_failed_export_leaves_none(seeded: Settings, tmp_path: Path) -> None:
     env = service_env(seeded)
     for name in ("x.parquet", "x.csv"):
-        out = subprocess.run([sys.executable, "-m", "ogi.cli", "export", "-o", str(tmp_path / name)], env=env,
-                             cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        out = subprocess.run(
+            [sys.executable, "-m", "ogi.cli", "export", "-o", str(tmp_path / name)],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert out.returncode == 0, out.stderr
         assert "rows" in out.stdout
     frame = pd.read_parquet(tmp_path / "x.parquet")
-    handled = frame[(frame.agency == "杭州市拱墅区市场监督管理局") & (frame.metric == "applications.total_handled")
-                    & (frame.applicant == "total")]
+    handled = frame[
+        (frame.agency == "杭州市拱墅区市场监督管理局")
+        & (frame.metric == "applications.total_handled")
+        & (frame.applicant == "total")
+    ]
     assert list(handled.value) == [28]
     assert len(pd.read_csv(tmp_path / "x.csv")) == len(frame)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.csv", "x.csv.README.md", "x.parquet",
-                                                         "x.parquet.README.md"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "x.csv",
+        "x.csv.README.md",
+        "x.parquet",
+        "x.parquet.README.md",
+    ]
 
     # an index that does not exist: a clear error, exit 1, and nothing written
     env["OGI_INDEX_PREFIX"] = f"{seeded.index_prefix}missing-"
-    out = subprocess.run([sys.executable, "-m", "ogi.cli", "export", "-o", str(tmp_path / "y.csv")], env=env,
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "ogi.cli", "export", "-o", str(tmp_path / "y.csv")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 1 and "no file written" in out.stderr
     assert not any(p.name.startswith(("y.", ".y.")) for p in tmp_path.iterdir())
 
@@ -304,31 +382,50 @@ def regions(platform: Settings, es) -> Iterator[Settings]:  # type: ignore[no-un
     install_templates(es, settings)
     seeds = {path.name[:3]: path for path in SAMPLES.glob("*.txt")}
     agency_id, region, level, published = SEED_SOURCES["000"]
-    raws = [RawReport.from_bytes(seeds["000"].read_bytes(), agency_id=agency_id, region=region, level=level,
-                                 source_url="https://example.invalid/000.txt", published_at=published,
-                                 filename=seeds["000"].name, content_type="text/plain"),
-            raw_from_file(seeds["004"], settings=settings),
-            raw_from_file(seeds["001"], settings=settings)]
+    raws = [
+        RawReport.from_bytes(
+            seeds["000"].read_bytes(),
+            agency_id=agency_id,
+            region=region,
+            level=level,
+            source_url="https://example.invalid/000.txt",
+            published_at=published,
+            filename=seeds["000"].name,
+            content_type="text/plain",
+        ),
+        raw_from_file(seeds["004"], settings=settings),
+        raw_from_file(seeds["001"], settings=settings),
+    ]
     actions: list[Action] = []
     for raw in raws:
         extracted = handle_raw(raw.model_dump_json().encode(), settings)
-        actions += [to_action(METRICS.name(settings), m.model_dump_json().encode(), settings)
-                    for m in extracted.metrics]
+        actions += [
+            to_action(METRICS.name(settings), m.model_dump_json().encode(), settings)
+            for m in extracted.metrics
+        ]
     assert bulk_write(es, actions, refresh=True).rejected == []
     yield settings
     _drop(es, settings)
 
 
 def _cli_export_region(settings: Settings, out: Path, place: str) -> pd.DataFrame:
-    done = subprocess.run([sys.executable, "-m", "ogi.cli", "export", "--region", place, "-o", str(out)],
-                          env=service_env(settings), cwd=out.parent, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "ogi.cli", "export", "--region", place, "-o", str(out)],
+        env=service_env(settings),
+        cwd=out.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     return pd.read_csv(out, dtype={"agency_id": str}, keep_default_na=False, na_values=[""])
 
 
-def test_a_province_finds_reports_with_and_without_a_registry_region(regions: Settings, tmp_path: Path) -> None:
+def test_a_province_finds_reports_with_and_without_a_registry_region(
+    regions: Settings, tmp_path: Path
+) -> None:
     frame = _cli_export_region(regions, tmp_path / "zj.csv", "浙江")
-    assert dict(zip(frame.agency, frame.region)) == {
+    assert dict(zip(frame.agency, frame.region, strict=False)) == {
         "杭州市市场监督管理局": "浙江省杭州市",  # registry 浙江省杭州市, report 杭州市
         "杭州市拱墅区市场监督管理局": "浙江省杭州市拱墅区",  # no registry region: the gazetteer placed it
     }
@@ -343,12 +440,19 @@ def unnamed(platform: Settings, es) -> Iterator[Settings]:  # type: ignore[no-un
     settings = _scoped(platform, "exportpaging")
     install_templates(es, settings)
     index = index_name("metrics", settings)
-    reports = [ExtractedReport(report_id=f"paging-{i}", agency=agency, year=year, template=Template.FREETEXT,
-                               metrics={"applications.new_received": i, "applications.total_handled": i + 1,
-                                        "review.total": 0},
-                               breakdown={"applications.new_received": {"natural_person": i, "total": i}})
-               for i, (agency, year) in enumerate([("甲局", 2020), (None, 2021), ("乙局", None), (None, None),
-                                                   ("甲局", 2021), (None, None)])]
+    reports = [
+        ExtractedReport(
+            report_id=f"paging-{i}",
+            agency=agency,
+            year=year,
+            template=Template.FREETEXT,
+            metrics={"applications.new_received": i, "applications.total_handled": i + 1, "review.total": 0},
+            breakdown={"applications.new_received": {"natural_person": i, "total": i}},
+        )
+        for i, (agency, year) in enumerate(
+            [("甲局", 2020), (None, 2021), ("乙局", None), (None, None), ("甲局", 2021), (None, None)]
+        )
+    ]
     actions = [Action(index, *metric_doc(e)) for r in reports for e in to_metric_events(r)]
     assert bulk_write(es, actions, refresh=True).rejected == []
     yield settings
@@ -356,7 +460,9 @@ def unnamed(platform: Settings, es) -> Iterator[Settings]:  # type: ignore[no-un
 
 
 @pytest.mark.parametrize("wide", [False, True])
-def test_small_pages_give_the_same_file_even_across_missing_agencies_and_years(unnamed: Settings, es, tmp_path: Path, wide: bool) -> None:  # type: ignore[no-untyped-def]
+def test_small_pages_give_the_same_file_even_across_missing_agencies_and_years(
+    unnamed: Settings, es, tmp_path: Path, wide: bool
+) -> None:  # type: ignore[no-untyped-def]
     index = index_name("metrics", unnamed)
     one_page = export(es, index, tmp_path / "one.parquet", wide=wide)
     paged = export(es, index, tmp_path / "paged.parquet", wide=wide, page_size=4)
@@ -372,10 +478,18 @@ def test_small_pages_give_the_same_file_even_across_missing_agencies_and_years(u
 
 
 BIG_AGENCIES, BIG_YEARS = 1000, range(2015, 2025)
-BIG_METRICS = ("applications.new_received", "applications.carried_over", "applications.granted",
-               "applications.partially_granted", "applications.refused.total", "applications.unable.total",
-               "applications.not_processed.total", "applications.other.total", "applications.total_handled",
-               "applications.carried_forward")
+BIG_METRICS = (
+    "applications.new_received",
+    "applications.carried_over",
+    "applications.granted",
+    "applications.partially_granted",
+    "applications.refused.total",
+    "applications.unable.total",
+    "applications.not_processed.total",
+    "applications.other.total",
+    "applications.total_handled",
+    "applications.carried_forward",
+)
 BIG_ROWS = BIG_AGENCIES * len(BIG_YEARS) * len(BIG_METRICS)
 
 
@@ -386,15 +500,23 @@ def big(platform: Settings, es) -> Iterator[Settings]:  # type: ignore[no-untype
     settings = _scoped(platform, "exportbig")
     install_templates(es, settings)
     index = index_name("metrics", settings)
-    extracted_at = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    extracted_at = datetime(2026, 1, 1, tzinfo=UTC)
     batch: list[Action] = []
     for a in range(BIG_AGENCIES):
         for year in BIG_YEARS:
             report = ExtractedReport(
-                report_id=f"big-{a}-{year}", agency=f"合成机关{a:04d}", agency_id=f"synthetic-{a}",
-                region="浙江省合成市", level="city", year=year, template=Template.GB2021,
-                source_url=f"https://example.invalid/{a}/{year}.pdf", published_at=date(year + 1, 1, 31),
-                extracted_at=extracted_at, metrics={m: float(a + i) for i, m in enumerate(BIG_METRICS)})
+                report_id=f"big-{a}-{year}",
+                agency=f"合成机关{a:04d}",
+                agency_id=f"synthetic-{a}",
+                region="浙江省合成市",
+                level="city",
+                year=year,
+                template=Template.GB2021,
+                source_url=f"https://example.invalid/{a}/{year}.pdf",
+                published_at=date(year + 1, 1, 31),
+                extracted_at=extracted_at,
+                metrics={m: float(a + i) for i, m in enumerate(BIG_METRICS)},
+            )
             batch += [Action(index, *metric_doc(e)) for e in to_metric_events(report)]
         if len(batch) >= 5000:
             assert bulk_write(es, batch).rejected == []
@@ -408,9 +530,13 @@ def big(platform: Settings, es) -> Iterator[Settings]:  # type: ignore[no-untype
 
 def _export_process(settings: Settings, out: Path, log: Path, *args: str) -> subprocess.Popen[bytes]:
     with open(log, "wb") as stderr:  # a file, not a pipe: nobody has to drain it while we wait
-        return subprocess.Popen([sys.executable, "-m", "ogi.cli", "export", "-o", str(out), *args],
-                                env=service_env(settings), cwd=out.parent, stdout=subprocess.DEVNULL,
-                                stderr=stderr)
+        return subprocess.Popen(
+            [sys.executable, "-m", "ogi.cli", "export", "-o", str(out), *args],
+            env=service_env(settings),
+            cwd=out.parent,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
 
 
 def _run_measured(settings: Settings, out: Path, log: Path, *args: str) -> int:
@@ -446,12 +572,19 @@ def test_a_100k_row_export_runs_in_constant_memory(big: Settings, tmp_path: Path
     start = time.monotonic()
     big_rss = _run_measured(big, tmp_path / f"big.{fmt}", tmp_path / "big.log")
     seconds = time.monotonic() - start
-    frame = pd.read_parquet(tmp_path / f"big.{fmt}") if fmt == "parquet" else pd.read_csv(tmp_path / f"big.{fmt}")
+    frame = (
+        pd.read_parquet(tmp_path / f"big.{fmt}") if fmt == "parquet" else pd.read_csv(tmp_path / f"big.{fmt}")
+    )
     assert len(frame) == BIG_ROWS
-    assert len(pd.read_parquet(tmp_path / f"small.{fmt}") if fmt == "parquet"
-               else pd.read_csv(tmp_path / f"small.{fmt}")) == BIG_ROWS // len(BIG_YEARS)
-    print(f"\n{fmt}: {BIG_ROWS} rows in {seconds:.1f}s, peak RSS {big_rss} MiB "
-          f"({BIG_ROWS // len(BIG_YEARS)} rows: {small_rss} MiB)")
+    assert len(
+        pd.read_parquet(tmp_path / f"small.{fmt}")
+        if fmt == "parquet"
+        else pd.read_csv(tmp_path / f"small.{fmt}")
+    ) == BIG_ROWS // len(BIG_YEARS)
+    print(
+        f"\n{fmt}: {BIG_ROWS} rows in {seconds:.1f}s, peak RSS {big_rss} MiB "
+        f"({BIG_ROWS // len(BIG_YEARS)} rows: {small_rss} MiB)"
+    )
     assert big_rss - small_rss < 30, (small_rss, big_rss)
     assert big_rss < 400, big_rss
 
@@ -465,8 +598,11 @@ def test_an_interrupted_export_leaves_no_file(big: Settings, tmp_path: Path, fmt
     try:
         # interrupt once rows are being written: the temporary file exists and has data
         def writing() -> bool:
-            return any(p.name.endswith(".part") and p.stat().st_size > 0
-                       for p in out_dir.iterdir() if p.name.startswith(f".{out.name}"))
+            return any(
+                p.name.endswith(".part") and p.stat().st_size > 0
+                for p in out_dir.iterdir()
+                if p.name.startswith(f".{out.name}")
+            )
 
         wait_for(writing, 120, "the export to start writing", lambda: log.read_text(errors="replace"))
         proc.send_signal(sig)

@@ -238,11 +238,24 @@ def site() -> Iterator[HostileSite]:
 
 def _registry(tmp_path: Path, source_id: str, site: HostileSite) -> Path:
     path = tmp_path / f"{source_id}.yaml"
-    path.write_text(json.dumps({"sources": [{
-        "id": source_id, "name": "测试市人民政府", "region": "测试省测试市", "level": "city",
-        "urls": [f"{site.url}{NB}index.htm"],
-        "allow_private": True,  # the site is on loopback: the registry's narrow allowance for test sites
-    }]}, ensure_ascii=False), encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            {
+                "sources": [
+                    {
+                        "id": source_id,
+                        "name": "测试市人民政府",
+                        "region": "测试省测试市",
+                        "level": "city",
+                        "urls": [f"{site.url}{NB}index.htm"],
+                        "allow_private": True,  # the site is on loopback: the registry's narrow allowance for test sites
+                    }
+                ]
+            },
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -250,18 +263,30 @@ def test_hostile_site_is_refused_case_by_case_in_bounded_memory(
     platform: Settings, site: HostileSite, tmp_path: Path
 ) -> None:
     source_id = f"hostile-{uuid.uuid4().hex[:8]}"
-    monitor = Service("monitor", platform, tmp_path,
-                      OGI_INGEST_REGISTRY=str(_registry(tmp_path, source_id, site)),
-                      OGI_INGEST_POLL_INTERVAL_S="3600", OGI_INGEST_POLL_JITTER="0.01",
-                      OGI_INGEST_HOST_DELAY_S="0.01", OGI_INGEST_READ_TIMEOUT_S="3",
-                      OGI_INGEST_FETCH_DEADLINE_S="6", OGI_INGEST_RETRIES="1",
-                      OGI_INGEST_BACKOFF_BASE_S="0.1", OGI_INGEST_BACKOFF_MAX_S="0.2",
-                      OGI_INGEST_WORKERS="1")
+    monitor = Service(
+        "monitor",
+        platform,
+        tmp_path,
+        OGI_INGEST_REGISTRY=str(_registry(tmp_path, source_id, site)),
+        OGI_INGEST_POLL_INTERVAL_S="3600",
+        OGI_INGEST_POLL_JITTER="0.01",
+        OGI_INGEST_HOST_DELAY_S="0.01",
+        OGI_INGEST_READ_TIMEOUT_S="3",
+        OGI_INGEST_FETCH_DEADLINE_S="6",
+        OGI_INGEST_RETRIES="1",
+        OGI_INGEST_BACKOFF_BASE_S="0.1",
+        OGI_INGEST_BACKOFF_MAX_S="0.2",
+        OGI_INGEST_WORKERS="1",
+    )
     try:
         wait_for(site.list_asked.is_set, 120, "the monitor to ask for the list page", monitor.log, [monitor])
-        baseline_kb = vm_kb(monitor.proc.pid, "VmRSS")  # everything imported and connected, nothing hostile read
+        baseline_kb = vm_kb(
+            monitor.proc.pid, "VmRSS"
+        )  # everything imported and connected, nothing hostile read
         site.release.set()
-        wait_for(lambda: events(monitor, "poll done"), 240, "the hostile poll to finish", monitor.log, [monitor])
+        wait_for(
+            lambda: events(monitor, "poll done"), 240, "the hostile poll to finish", monitor.log, [monitor]
+        )
         peak_kb = vm_kb(monitor.proc.pid, "VmHWM")
     finally:
         assert monitor.stop() == 0, monitor.log()[-4000:]
@@ -292,10 +317,16 @@ def test_hostile_site_is_refused_case_by_case_in_bounded_memory(
     assert all(len(line) < 20_000 for line in monitor.log_path.read_text().splitlines())  # no 200 KB lines
 
     # the good reports of the same poll, the one behind a 3-hop redirect chain included
-    raws = [RawReport.model_validate_json(r.value) for r in read_topic(RAW, platform)
-            if r.key == source_id.encode()]
-    assert sorted(r.source_url.removeprefix(site.url + NB) for r in raws) == \
-        ["chain-3.pdf", "good-first.pdf", "good-last.pdf"]
+    raws = [
+        RawReport.model_validate_json(r.value)
+        for r in read_topic(RAW, platform)
+        if r.key == source_id.encode()
+    ]
+    assert sorted(r.source_url.removeprefix(site.url + NB) for r in raws) == [
+        "chain-3.pdf",
+        "good-first.pdf",
+        "good-last.pdf",
+    ]
     assert all(site.tag.encode() in r.content for r in raws)
 
 
@@ -304,32 +335,59 @@ def test_hostile_webhook_receivers_cannot_exhaust_or_stall_the_deliverer(
 ) -> None:
     site.release.set()
     agency = f"敌意测试局-{uuid.uuid4().hex[:6]}"
-    hooks = {name: f"{site.url}/hooks/{name}" for name in
-             ("hook-stacked", "hook-bomb", "hook-big", "hook-drip", "hook-headers", "hook-redirect")}
+    hooks = {
+        name: f"{site.url}/hooks/{name}"
+        for name in ("hook-stacked", "hook-bomb", "hook-big", "hook-drip", "hook-headers", "hook-redirect")
+    }
     hooks["hook-private"] = "http://10.255.255.1/hooks/hook-private"
     store = SubscriptionStore(platform)
-    subs = {name: store.add(new_subscription(webhook_url=url, agencies=[agency], name=name))
-            for name, url in hooks.items()}
+    subs = {
+        name: store.add(new_subscription(webhook_url=url, agencies=[agency], name=name))
+        for name, url in hooks.items()
+    }
     store.close()
-    deliverer = Service("deliver", platform, tmp_path, OGI_DELIVER_GROUP=f"{platform.topic_prefix}hostile",
-                        OGI_DELIVER_ALLOW_PRIVATE_NETWORKS="127.0.0.0/8", OGI_DELIVER_TIMEOUT_S="4",
-                        OGI_DELIVER_MAX_ATTEMPTS="2", OGI_DELIVER_BACKOFF_BASE_S="0.1",
-                        OGI_DELIVER_BACKOFF_MAX_S="0.2")
+    deliverer = Service(
+        "deliver",
+        platform,
+        tmp_path,
+        OGI_DELIVER_GROUP=f"{platform.topic_prefix}hostile",
+        OGI_DELIVER_ALLOW_PRIVATE_NETWORKS="127.0.0.0/8",
+        OGI_DELIVER_TIMEOUT_S="4",
+        OGI_DELIVER_MAX_ATTEMPTS="2",
+        OGI_DELIVER_BACKOFF_BASE_S="0.1",
+        OGI_DELIVER_BACKOFF_MAX_S="0.2",
+    )
     try:
-        wait_for(lambda: events(deliverer, "deliverer started"), 120, "the deliverer", deliverer.log, [deliverer])
+        wait_for(
+            lambda: events(deliverer, "deliverer started"), 120, "the deliverer", deliverer.log, [deliverer]
+        )
         time.sleep(2)  # its consumer joins the group
         baseline_kb = vm_kb(deliverer.proc.pid, "VmRSS")
         producer = make_producer(platform)
-        alert = Alert(alert_id=f"hostile-{uuid.uuid4().hex[:8]}", rule="refusal_spike", agency=agency,
-                      agency_id=None, year=2023, severity=Severity.WARNING, title="t", message="m", revision=1)
+        alert = Alert(
+            alert_id=f"hostile-{uuid.uuid4().hex[:8]}",
+            rule="refusal_spike",
+            agency=agency,
+            agency_id=None,
+            year=2023,
+            severity=Severity.WARNING,
+            title="t",
+            message="m",
+            revision=1,
+        )
         publish(producer, ALERTS, alert, platform).get(timeout=60)
         producer.close()
 
         def finished() -> set[str]:
             ids = {s.subscription_id: n for n, s in subs.items()}
-            done = {ids[e["subscription"]] for e in events(deliverer, "delivered") if e["subscription"] in ids}
-            failed = {ids[e["subscription"]] for e in events(deliverer, "delivery failed")
-                      if e["subscription"] in ids and (e["permanent"] or e["attempt"] >= 2)}
+            done = {
+                ids[e["subscription"]] for e in events(deliverer, "delivered") if e["subscription"] in ids
+            }
+            failed = {
+                ids[e["subscription"]]
+                for e in events(deliverer, "delivery failed")
+                if e["subscription"] in ids and (e["permanent"] or e["attempt"] >= 2)
+            }
             return done | failed if len(done | failed) == len(subs) else set()
 
         wait_for(finished, 120, "every hostile receiver to be dealt with", deliverer.log, [deliverer])
@@ -340,9 +398,14 @@ def test_hostile_webhook_receivers_cannot_exhaust_or_stall_the_deliverer(
     print(f"deliverer: baseline {baseline_kb // 1024} MB, peak {peak_kb // 1024} MB")
     assert (peak_kb - baseline_kb) * 1024 < 48 * MB, (baseline_kb, peak_kb)  # answers are read up to 64 KB
     by_sub = {s.subscription_id: n for n, s in subs.items()}
-    delivered = {by_sub[e["subscription"]] for e in events(deliverer, "delivered") if e["subscription"] in by_sub}
-    failures = {by_sub[e["subscription"]]: e for e in events(deliverer, "delivery failed")
-                if e["subscription"] in by_sub}
+    delivered = {
+        by_sub[e["subscription"]] for e in events(deliverer, "delivered") if e["subscription"] in by_sub
+    }
+    failures = {
+        by_sub[e["subscription"]]: e
+        for e in events(deliverer, "delivery failed")
+        if e["subscription"] in by_sub
+    }
     refused_answers = [e for e in events(deliverer, "webhook answer refused") if e["subscription"] in by_sub]
     # a 2xx is a delivery whatever its body; the body itself is refused with the reason
     assert {"hook-stacked", "hook-bomb", "hook-big"} <= delivered
@@ -351,7 +414,9 @@ def test_hostile_webhook_receivers_cannot_exhaust_or_stall_the_deliverer(
     assert "body passed the 65536-byte cap" in reasons
     assert "deadline passed" in failures["hook-drip"]["error"]
     assert "response headers" in failures["hook-headers"]["error"]
-    assert failures["hook-redirect"]["error"].startswith("HTTP 302") and failures["hook-redirect"]["permanent"]
+    assert (
+        failures["hook-redirect"]["error"].startswith("HTTP 302") and failures["hook-redirect"]["permanent"]
+    )
     assert "BlockedAddress" in failures["hook-private"]["error"] and failures["hook-private"]["permanent"]
     assert not ({"hook-drip", "hook-headers", "hook-redirect", "hook-private"} & delivered)
     # the receivers' paths (where hooks keep their tokens) are in no log line

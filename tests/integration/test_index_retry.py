@@ -24,6 +24,7 @@ import structlog
 from kafka import KafkaConsumer, TopicPartition
 
 from ogi.broker import ensure_topics, make_producer, make_reader, publish
+from ogi.elastic import index_name, install_templates
 from ogi.settings import Settings
 from ogi.topics import DEADLETTER, METRICS
 from schemas import DeadLetter, ExtractedReport, Template
@@ -31,14 +32,15 @@ from services.extract.events import to_metric_events
 from services.index.errors import StoreUnavailable
 from services.index.indexer import Indexer
 from services.index.store import Action, bulk_write
-from ogi.elastic import index_name, install_templates
 from tests.support import read_topic, wait_for
 
 pytestmark = pytest.mark.integration
 
 
 def _block(es: Any, index: str, on: bool) -> None:
-    es.indices.put_settings(index=index, settings={"index.blocks.read_only_allow_delete": True if on else None})
+    es.indices.put_settings(
+        index=index, settings={"index.blocks.read_only_allow_delete": True if on else None}
+    )
 
 
 def _count(es: Any, index: str) -> int:
@@ -51,7 +53,9 @@ def two_indices(platform: Settings, es):  # type: ignore[no-untyped-def]
     run = uuid.uuid4().hex[:8]
     names = (f"{platform.index_prefix}retry-ok-{run}", f"{platform.index_prefix}retry-blocked-{run}")
     for name in names:
-        es.indices.create(index=name, mappings={"dynamic": "strict", "properties": {"value": {"type": "double"}}})
+        es.indices.create(
+            index=name, mappings={"dynamic": "strict", "properties": {"value": {"type": "double"}}}
+        )
     yield names
     _block(es, names[1], False)
     es.indices.delete(index=",".join(names))
@@ -60,20 +64,30 @@ def two_indices(platform: Settings, es):  # type: ignore[no-untyped-def]
 def test_the_real_server_answers_429_per_document_for_a_blocked_index(es, two_indices) -> None:  # type: ignore[no-untyped-def]
     ok_index, blocked = two_indices
     _block(es, blocked, True)
-    raw = es.bulk(operations=[{"index": {"_index": blocked, "_id": "p"}}, {"value": 1},
-                              {"index": {"_index": ok_index, "_id": "p"}}, {"value": 1}])
+    raw = es.bulk(
+        operations=[
+            {"index": {"_index": blocked, "_id": "p"}},
+            {"value": 1},
+            {"index": {"_index": ok_index, "_id": "p"}},
+            {"value": 1},
+        ]
+    )
     items = [next(iter(i.values())) for i in raw["items"]]
     assert [(i["_index"], i["status"]) for i in items] == [(blocked, 429), (ok_index, 201)]
     assert items[0]["error"]["type"] == "cluster_block_exception"
 
 
-def test_refused_documents_are_retried_until_written_and_only_the_bad_one_is_rejected(es, two_indices) -> None:  # type: ignore[no-untyped-def]
+def test_refused_documents_are_retried_until_written_and_only_the_bad_one_is_rejected(
+    es, two_indices
+) -> None:  # type: ignore[no-untyped-def]
     ok_index, blocked = two_indices
     _block(es, blocked, True)
     actions = []
     for i in range(5):
-        actions += [Action(blocked, f"b{i}", {"value": i}, origin=f"blocked-{i}"),
-                    Action(ok_index, f"o{i}", {"value": i}, origin=f"ok-{i}")]
+        actions += [
+            Action(blocked, f"b{i}", {"value": i}, origin=f"blocked-{i}"),
+            Action(ok_index, f"o{i}", {"value": i}, origin=f"ok-{i}"),
+        ]
     actions.insert(3, Action(ok_index, "bad", {"value": "not a number"}, origin="bad-record"))
 
     def lift_the_block_after_the_first_attempt() -> None:
@@ -87,8 +101,10 @@ def test_refused_documents_are_retried_until_written_and_only_the_bad_one_is_rej
     finally:
         lifter.join()
     assert result.written == 10
-    assert [(a.origin, "document_parsing_exception" in reason or "mapper_parsing_exception" in reason)
-            for a, reason in result.rejected] == [("bad-record", True)]
+    assert [
+        (a.origin, "document_parsing_exception" in reason or "mapper_parsing_exception" in reason)
+        for a, reason in result.rejected
+    ] == [("bad-record", True)]
     assert _count(es, blocked) == 5 and _count(es, ok_index) == 5
 
 
@@ -103,14 +119,19 @@ def test_a_refusal_that_lasts_is_store_unavailable_and_rejects_nothing(es, two_i
 @pytest.mark.timeout(300)
 def test_the_indexer_neither_dead_letters_nor_commits_while_the_store_refuses(settings: Settings, es) -> None:  # type: ignore[no-untyped-def]
     run = uuid.uuid4().hex[:8]
-    s = settings.model_copy(update={"topic_prefix": f"retry{run}.", "index_prefix": f"retry{run}-",
-                                    "index_group": f"retry{run}"})
+    s = settings.model_copy(
+        update={"topic_prefix": f"retry{run}.", "index_prefix": f"retry{run}-", "index_group": f"retry{run}"}
+    )
     ensure_topics(s)
     install_templates(es, s)
     metrics_index = index_name("metrics", s)
-    report = ExtractedReport(report_id=f"retry-{run}", agency="丁局", year=2022, template=Template.GB2021,
-                             metrics={"applications.new_received": 5, "applications.granted": 2,
-                                      "applications.refused.total": 1})
+    report = ExtractedReport(
+        report_id=f"retry-{run}",
+        agency="丁局",
+        year=2022,
+        template=Template.GB2021,
+        metrics={"applications.new_received": 5, "applications.granted": 2, "applications.refused.total": 1},
+    )
     events = to_metric_events(report)
     producer = make_producer(s)
     try:
@@ -126,8 +147,11 @@ def test_the_indexer_neither_dead_letters_nor_commits_while_the_store_refuses(se
         worker = threading.Thread(target=indexer.run, daemon=True)
         worker.start()
         try:
-            wait_for(lambda: sum(e["event"] == "elasticsearch unavailable, retrying batch" for e in logs) >= 2, 120,
-                     "the indexer to retry the refused batch")
+            wait_for(
+                lambda: sum(e["event"] == "elasticsearch unavailable, retrying batch" for e in logs) >= 2,
+                120,
+                "the indexer to retry the refused batch",
+            )
             # refused means: not written, nothing dead-lettered (not even the bad record yet), nothing committed
             assert _count(es, metrics_index) == 0
             assert read_topic(DEADLETTER, s) == []
@@ -135,15 +159,20 @@ def test_the_indexer_neither_dead_letters_nor_commits_while_the_store_refuses(se
             _block(es, metrics_index, False)
             wait_for(lambda: _count(es, metrics_index) == len(events), 120, "the documents to be written")
             ends = _end_offsets(s)
-            wait_for(lambda: _committed(s) == ends, 120, "the offsets to be committed",
-                     on_fail=lambda: f"committed {_committed(s)}, ends {ends}")
+            wait_for(
+                lambda: _committed(s) == ends,
+                120,
+                "the offsets to be committed",
+                on_fail=lambda: f"committed {_committed(s)}, ends {ends}",
+            )
         finally:
             indexer.stop()
             worker.join(60)
             _block(es, metrics_index, False)
     letters = read_topic(DEADLETTER, s, DeadLetter)
-    assert [(d.source_topic, d.partition, d.offset, d.error_class) for d in letters] == \
-        [(METRICS.name(s), bad.partition, bad.offset, "DocumentRejected")]
+    assert [(d.source_topic, d.partition, d.offset, d.error_class) for d in letters] == [
+        (METRICS.name(s), bad.partition, bad.offset, "DocumentRejected")
+    ]
     assert letters[0].original == b"{not a metric event"
 
 

@@ -52,7 +52,9 @@ def _docx(tag: str) -> bytes:
 
 
 def _doc(tag: str) -> bytes:
-    return b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 56 + "WordDocument".encode("utf-16-le") + tag.encode()
+    return (
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 56 + "WordDocument".encode("utf-16-le") + tag.encode()
+    )
 
 
 def _gbk(html: str) -> bytes:
@@ -228,14 +230,24 @@ def site() -> Any:
 
 def _registry(tmp_path: Path, source_id: str, site: GovSite) -> Path:
     path = tmp_path / f"{source_id}.yaml"
-    path.write_text(json.dumps({"sources": [{
-        "id": source_id,
-        "name": "测试市人民政府",
-        "region": "测试省测试市",
-        "level": "city",
-        "urls": [f"{site.url}{NB}index.htm"],
-        "allow_private": True,
-    }]}, ensure_ascii=False), encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            {
+                "sources": [
+                    {
+                        "id": source_id,
+                        "name": "测试市人民政府",
+                        "region": "测试省测试市",
+                        "level": "city",
+                        "urls": [f"{site.url}{NB}index.htm"],
+                        "allow_private": True,
+                    }
+                ]
+            },
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -269,8 +281,11 @@ def _events(service: Service, event: str, **match: Any) -> list[dict[str, Any]]:
 def _raw(settings: Settings, source_id: str) -> list[RawReport]:
     # the session's raw topic also holds other tests' records, some of them
     # deliberately malformed: pick this source's by key before validating
-    return [RawReport.model_validate_json(r.value) for r in read_topic(RAW, settings)
-            if r.key == source_id.encode()]
+    return [
+        RawReport.model_validate_json(r.value)
+        for r in read_topic(RAW, settings)
+        if r.key == source_id.encode()
+    ]
 
 
 def test_monitor_publishes_each_report_once_and_refuses_the_rest(
@@ -280,8 +295,12 @@ def test_monitor_publishes_each_report_once_and_refuses_the_rest(
     registry = _registry(tmp_path, source_id, site)
     monitor = Service("monitor", platform, tmp_path, **_env(registry))
     try:
-        wait_for(lambda: len(_events(monitor, "poll done", source=source_id)) >= 2, 120,
-                 "two complete polls of the test site", monitor.log)
+        wait_for(
+            lambda: len(_events(monitor, "poll done", source=source_id)) >= 2,
+            120,
+            "two complete polls of the test site",
+            monitor.log,
+        )
     finally:
         assert monitor.stop() == 0, monitor.log()[-4000:]
 
@@ -325,7 +344,9 @@ def test_monitor_publishes_each_report_once_and_refuses_the_rest(
     assert "link-local" in reasons[f"{NB}redirect.htm"]["reason"]
     assert reasons["/private/2021nb.pdf"]["error_class"] == "RobotsDisallowed"
     assert not any("169.254" in r.source_url or "/private/" in r.source_url for r in raws)
-    slow = [e for e in _events(monitor, "fetch") if e["url"].endswith("2019nb.pdf") and e.get("status") == 200]
+    slow = [
+        e for e in _events(monitor, "fetch") if e["url"].endswith("2019nb.pdf") and e.get("status") == 200
+    ]
     assert slow and slow[0]["attempts"] >= 2  # timed out once, retried
 
     statuses = [s for s in read_topic(INGEST_STATUS, platform, SourceStatus) if s.agency_id == source_id]
@@ -335,7 +356,12 @@ def test_monitor_publishes_each_report_once_and_refuses_the_rest(
 
     out = subprocess.run(
         [sys.executable, "-m", "ogi.cli", "status", "--all", "--registry", str(registry)],
-        env=service_env(platform), cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+        env=service_env(platform),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert out.returncode == 0, out.stderr
     row = next(line for line in out.stdout.splitlines() if line.startswith(source_id))
@@ -353,8 +379,12 @@ def test_restart_publishes_nothing_twice_and_an_update_is_a_new_version(
     env = _env(registry, OGI_INGEST_HOST_DELAY_S="0.5", OGI_INGEST_RECHECK_OLD_S="4")
     first = Service("monitor", platform, tmp_path, **env)
     try:
-        wait_for(lambda: len(_events(first, "published", source=source_id)) >= 2, 120,
-                 "the first documents", first.log)
+        wait_for(
+            lambda: len(_events(first, "published", source=source_id)) >= 2,
+            120,
+            "the first documents",
+            first.log,
+        )
     finally:
         assert first.stop() == 0, first.log()[-4000:]
     before = _raw(platform, source_id)
@@ -362,8 +392,12 @@ def test_restart_publishes_nothing_twice_and_an_update_is_a_new_version(
 
     second = Service("monitor", platform, tmp_path, **env)
     try:
-        wait_for(lambda: len(_events(second, "poll done", source=source_id)) >= 2, 150,
-                 "two complete polls after the restart", second.log)
+        wait_for(
+            lambda: len(_events(second, "poll done", source=source_id)) >= 2,
+            150,
+            "two complete polls after the restart",
+            second.log,
+        )
         after = _raw(platform, source_id)
         counts = Counter(r.source_url for r in after)
         assert set(counts) == {f"{site.url}{p}" for p in EXPECTED_PATHS}
@@ -376,8 +410,12 @@ def test_restart_publishes_nothing_twice_and_an_update_is_a_new_version(
         url = f"{site.url}{path}"
         corrected = _pdf(site.tag, "2023 report, corrected")
         site.docs[path] = (corrected, "application/pdf")
-        wait_for(lambda: sum(r.source_url == url for r in _raw(platform, source_id)) >= 2, 90,
-                 "the corrected PDF", second.log)
+        wait_for(
+            lambda: sum(r.source_url == url for r in _raw(platform, source_id)) >= 2,
+            90,
+            "the corrected PDF",
+            second.log,
+        )
         time.sleep(1)
     finally:
         assert second.stop() == 0, second.log()[-4000:]
@@ -396,17 +434,35 @@ def test_backfill_walks_back_to_a_year(platform: Settings, site: GovSite, tmp_pa
     source_id = f"it-{uuid.uuid4().hex[:8]}"
     registry = _registry(tmp_path, source_id, site)
     out = subprocess.run(
-        [sys.executable, "-m", "ogi.cli", "ingest", "backfill", source_id, "--since", "2020",
-         "--registry", str(registry)],
-        env=service_env(platform, **_env(registry)), cwd=REPO, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "ogi.cli",
+            "ingest",
+            "backfill",
+            source_id,
+            "--since",
+            "2020",
+            "--registry",
+            str(registry),
+        ],
+        env=service_env(platform, **_env(registry)),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
         check=False,
     )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "2 list page(s), 8 report link(s)" in out.stdout
     assert "report/s" in out.stderr  # the progress bar
     published = {r.source_url.removeprefix(site.url) for r in _raw(platform, source_id)}
-    assert published == {f"{NB}202401/P020240115_report.pdf", "/uploads/2023nb.docx",
-                         f"{NB}202301/t20230110_2.htm", f"{NB}2020nb.pdf"}
+    assert published == {
+        f"{NB}202401/P020240115_report.pdf",
+        "/uploads/2023nb.docx",
+        f"{NB}202301/t20230110_2.htm",
+        f"{NB}2020nb.pdf",
+    }
     for older in (f"{NB}2019nb.pdf", f"{NB}redirect.htm", f"{NB}2017nb.pdf", f"{NB}201601/t20160120_9.htm"):
         assert site.count(older) == 0, older
     status = [s for s in read_topic(INGEST_STATUS, platform, SourceStatus) if s.agency_id == source_id][-1]

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from ogi.broker import make_producer, publish
+from ogi.elastic import index_name
 from ogi.settings import Settings
 from ogi.topics import ALERTS, EXTRACTED, METRICS
 from schemas import Alert, ExtractedReport
@@ -28,7 +29,6 @@ from services.alerts.rules import load_rules
 from services.alerts.samples import consistent, render_gb2021
 from services.extract.engine import extract
 from services.extract.events import to_metric_events
-from ogi.elastic import index_name
 from tests.support import REPO, Service, wait_for
 
 pytestmark = pytest.mark.integration
@@ -37,8 +37,14 @@ NDJSON = REPO / "deploy" / "kibana" / "ogi.ndjson"
 NUMERIC = {"double", "float", "half_float", "scaled_float", "long", "integer", "short", "byte"}
 AGGREGATABLE = NUMERIC | {"keyword", "boolean", "date", "ip"}
 FIELD_TYPES = {  # aggregation type -> mapping types it accepts
-    "sum": NUMERIC, "avg": NUMERIC, "min": NUMERIC | {"date"}, "max": NUMERIC | {"date"},
-    "cardinality": AGGREGATABLE, "terms": AGGREGATABLE, "histogram": NUMERIC, "date_histogram": {"date"},
+    "sum": NUMERIC,
+    "avg": NUMERIC,
+    "min": NUMERIC | {"date"},
+    "max": NUMERIC | {"date"},
+    "cardinality": AGGREGATABLE,
+    "terms": AGGREGATABLE,
+    "histogram": NUMERIC,
+    "date_histogram": {"date"},
 }
 BUCKET_AGGS = {"terms", "histogram", "date_histogram"}
 
@@ -64,7 +70,7 @@ def data_view_of(obj: dict[str, Any]) -> dict[str, Any]:
 def kind_of(view: dict[str, Any]) -> str:
     title = view["attributes"]["title"]
     assert title.startswith("ogi-"), f"data view {title} does not use the default ogi- prefix"
-    return title[len("ogi-"):]
+    return title[len("ogi-") :]
 
 
 def panels() -> list[dict[str, Any]]:
@@ -112,7 +118,9 @@ def test_every_reference_resolves() -> None:
         if "kibanaSavedObjectMeta" in attrs:
             source = json.loads(attrs["kibanaSavedObjectMeta"]["searchSourceJSON"])
             wanted = [source["indexRefName"]] if "indexRefName" in source else []
-            wanted += [f["meta"]["indexRefName"] for f in source.get("filter", []) if "indexRefName" in f["meta"]]
+            wanted += [
+                f["meta"]["indexRefName"] for f in source.get("filter", []) if "indexRefName" in f["meta"]
+            ]
             for name in wanted:
                 assert name in names, f"{obj['id']}: {name} not among references"
         if obj["type"] == "dashboard":
@@ -175,7 +183,9 @@ def test_every_field_exists_with_the_right_type(platform: Settings, es) -> None:
         fields = fields_of(es, platform, kind_of(data_view_of(obj)))
         for f in search_source(obj).get("filter", []):
             key = f["meta"]["key"]
-            assert key in fields and fields[key] != "object", f"{obj['id']}: filter field {key} not in mapping"
+            assert key in fields and fields[key] != "object", (
+                f"{obj['id']}: filter field {key} not in mapping"
+            )
             if f["meta"]["type"] in ("phrase", "phrases"):
                 assert fields[key] in AGGREGATABLE, f"{obj['id']}: {key} is {fields[key]}, not exact-match"
         if obj["type"] == "visualization":
@@ -186,7 +196,8 @@ def test_every_field_exists_with_the_right_type(platform: Settings, es) -> None:
                     continue
                 assert field in fields, f"{obj['id']}: {agg['type']} on {field}, not in the mapping"
                 assert fields[field] in FIELD_TYPES[agg["type"]], (
-                    f"{obj['id']}: {agg['type']} on {field} of type {fields[field]}")
+                    f"{obj['id']}: {agg['type']} on {field} of type {fields[field]}"
+                )
         else:
             for column in obj["attributes"]["columns"]:
                 assert column in fields and fields[column] != "object", f"{obj['id']}: column {column}"
@@ -202,8 +213,11 @@ def to_request(obj: dict[str, Any]) -> dict[str, Any]:
         request["sort"] = [{f: d} for f, d in obj["attributes"]["sort"]]
         return request
     aggs = [a for a in vis_state(obj)["aggs"] if a.get("enabled", True)]
-    metrics = {a["id"]: {a["type"]: {"field": a["params"]["field"]}} for a in aggs
-               if a["type"] not in BUCKET_AGGS and a["type"] != "count"}
+    metrics = {
+        a["id"]: {a["type"]: {"field": a["params"]["field"]}}
+        for a in aggs
+        if a["type"] not in BUCKET_AGGS and a["type"] != "count"
+    }
     buckets = [a for a in aggs if a["type"] in BUCKET_AGGS]
     inner: dict[str, Any] = dict(metrics)
     for agg in reversed(buckets):
@@ -211,8 +225,13 @@ def to_request(obj: dict[str, Any]) -> dict[str, Any]:
         if agg["type"] == "terms":
             order_by = p.get("orderBy", "_count")
             order_key = "_key" if order_by == "_key" else ("_count" if order_by not in metrics else order_by)
-            body: dict[str, Any] = {"terms": {"field": p["field"], "size": p.get("size", 10),
-                                              "order": {order_key: p.get("order", "desc")}}}
+            body: dict[str, Any] = {
+                "terms": {
+                    "field": p["field"],
+                    "size": p.get("size", 10),
+                    "order": {order_key: p.get("order", "desc")},
+                }
+            }
         elif agg["type"] == "histogram":
             body = {"histogram": {"field": p["field"], "interval": p.get("interval", 1)}}
         else:
@@ -245,28 +264,46 @@ def filled(platform: Settings, es, tmp_path_factory: pytest.TempPathFactory) -> 
     """Reports from three agencies over four years, through the real engine
     and the real indexer; one refusal spike and one broken identity."""
     now = datetime.now(UTC)
-    agencies = {"甲市乙区交通运输局": "甲市乙区", "甲市乙区民政局": "甲市乙区", "甲市乙区人民政府": "甲市乙区"}
+    agencies = {
+        "甲市乙区交通运输局": "甲市乙区",
+        "甲市乙区民政局": "甲市乙区",
+        "甲市乙区人民政府": "甲市乙区",
+    }
     reports: list[ExtractedReport] = []
     for agency, region in agencies.items():
         for i, year in enumerate(range(2020, 2024)):
             refused = 30 if (agency == "甲市乙区交通运输局" and year == 2022) else 2 + i
-            figures = consistent(60 + 5 * i, granted=30, partially_granted=4,
-                                 refused={"third_party_rights": refused // 2, "process_information": refused - refused // 2},
-                                 unable={"not_held": 8}, other={"other": 3},
-                                 review=(2, 1, 0, i % 2), litigation_direct=(1, 0, 1, 0),
-                                 litigation_after_review=(0, 1, 0, 0))
+            figures = consistent(
+                60 + 5 * i,
+                granted=30,
+                partially_granted=4,
+                refused={"third_party_rights": refused // 2, "process_information": refused - refused // 2},
+                unable={"not_held": 8},
+                other={"other": 3},
+                review=(2, 1, 0, i % 2),
+                litigation_direct=(1, 0, 1, 0),
+                litigation_after_review=(0, 1, 0, 0),
+            )
             if agency == "甲市乙区民政局" and year == 2023:
                 figures["applications.total_handled"] += 7  # breaks intake_balance and outcome_sum
             text = render_gb2021(agency, year, figures)
             report = extract(text.encode(), filename=f"{agency}-{year}.txt")
-            reports.append(report.model_copy(update={"source_url": f"https://example.gov.cn/{agency}/{year}.html",
-                                                     "region": report.region or region}))
+            reports.append(
+                report.model_copy(
+                    update={
+                        "source_url": f"https://example.gov.cn/{agency}/{year}.html",
+                        "region": report.region or region,
+                    }
+                )
+            )
     # one report whose application table is an attachment: an incomplete report, not "0 applications"
     text = render_gb2021("甲市乙区财政局", 2023, consistent(10, granted=10))
     heading = text.index("\n", text.index("三、收到和处理政府信息公开申请情况"))
-    text = text[:heading + 1] + "（统计表见附件）\n" + text[text.index("四、政府信息公开行政复议"):]
+    text = text[: heading + 1] + "（统计表见附件）\n" + text[text.index("四、政府信息公开行政复议") :]
     report = extract(text.encode(), filename="甲市乙区财政局-2023.txt")
-    reports.append(report.model_copy(update={"source_url": "https://example.gov.cn/甲市乙区财政局/2023.html"}))
+    reports.append(
+        report.model_copy(update={"source_url": "https://example.gov.cn/甲市乙区财政局/2023.html"})
+    )
     alerts = replay(Detector(load_rules(platform)), reports, now)
     assert {"refusal_spike", "broken_identity", "incomplete_report"} <= {a.rule for a in alerts}
     metrics = [m for r in reports for m in to_metric_events(r)]
@@ -280,12 +317,17 @@ def filled(platform: Settings, es, tmp_path_factory: pytest.TempPathFactory) -> 
 
     indexer = Service("index", platform, tmp_path_factory.mktemp("kibana-logs"))
     try:
+
         def indexed() -> bool:
             ok = True
-            for kind, wanted in (("reports", {r.report_id for r in reports}),
-                                 ("alerts", {a.alert_id for a in alerts})):
+            for kind, wanted in (
+                ("reports", {r.report_id for r in reports}),
+                ("alerts", {a.alert_id for a in alerts}),
+            ):
                 es.indices.refresh(index=index_name(kind, platform))
-                n = es.count(index=index_name(kind, platform), query={"ids": {"values": sorted(wanted)}})["count"]
+                n = es.count(index=index_name(kind, platform), query={"ids": {"values": sorted(wanted)}})[
+                    "count"
+                ]
                 ok = ok and n == len(wanted)
             es.indices.refresh(index=index_name("metrics", platform))
             ids = sorted({m.event_id for m in metrics})
@@ -299,7 +341,9 @@ def filled(platform: Settings, es, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 @pytest.mark.parametrize("panel_id", [o["id"] for o in panels()])
-def test_each_panel_aggregation_returns_data(panel_id: str, filled: dict[str, Any], platform: Settings, es) -> None:  # type: ignore[no-untyped-def]
+def test_each_panel_aggregation_returns_data(
+    panel_id: str, filled: dict[str, Any], platform: Settings, es
+) -> None:  # type: ignore[no-untyped-def]
     [obj] = [o for o in panels() if o["id"] == panel_id]
     index = index_name(kind_of(data_view_of(obj)), platform)
     request = to_request(obj)
@@ -326,24 +370,40 @@ def test_panels_show_what_the_reports_say(filled: dict[str, Any], platform: Sett
     first and the broken-identity table lists the broken report."""
     [rate] = [o for o in panels() if o["id"] == "ogi-refusal-rate-by-agency"]
     request = to_request(rate)
-    request["query"]["bool"]["filter"].append({"terms": {"agency": sorted({r.agency for r in filled["reports"]})}})
-    resp = es.search(index=index_name("metrics", platform), query=request["query"], aggs=request["aggs"], size=0)
+    request["query"]["bool"]["filter"].append(
+        {"terms": {"agency": sorted({r.agency for r in filled["reports"]})}}
+    )
+    resp = es.search(
+        index=index_name("metrics", platform), query=request["query"], aggs=request["aggs"], size=0
+    )
     top = resp["aggregations"]["2"]["buckets"][0]["key"]
     assert top == "甲市乙区交通运输局"
 
     [broken] = [o for o in panels() if o["id"] == "ogi-broken-identity-reports"]
     request = to_request(broken)
-    resp = es.search(index=index_name("reports", platform), query=request["query"], aggs=request["aggs"], size=0)
-    rows = {(a["key"], y["key"], c["key"]) for a in resp["aggregations"]["2"]["buckets"]
-            for y in a["3"]["buckets"] for c in y["4"]["buckets"]}
+    resp = es.search(
+        index=index_name("reports", platform), query=request["query"], aggs=request["aggs"], size=0
+    )
+    rows = {
+        (a["key"], y["key"], c["key"])
+        for a in resp["aggregations"]["2"]["buckets"]
+        for y in a["3"]["buckets"]
+        for c in y["4"]["buckets"]
+    }
     assert ("甲市乙区民政局", 2023, "intake_balance") in rows
     alerts: list[Alert] = filled["alerts"]
     assert any(a.rule == "broken_identity" and a.agency == "甲市乙区民政局" for a in alerts)
 
     [incomplete] = [o for o in panels() if o["id"] == "ogi-incomplete-reports"]
     request = to_request(incomplete)
-    resp = es.search(index=index_name("reports", platform), query=request["query"], aggs=request["aggs"], size=0)
-    rows = {(a["key"], y["key"], c["key"]) for a in resp["aggregations"]["2"]["buckets"]
-            for y in a["3"]["buckets"] for c in y["4"]["buckets"]}
+    resp = es.search(
+        index=index_name("reports", platform), query=request["query"], aggs=request["aggs"], size=0
+    )
+    rows = {
+        (a["key"], y["key"], c["key"])
+        for a in resp["aggregations"]["2"]["buckets"]
+        for y in a["3"]["buckets"]
+        for c in y["4"]["buckets"]
+    }
     assert rows == {("甲市乙区财政局", 2023, "applications")}
     assert any(a.rule == "incomplete_report" and a.agency == "甲市乙区财政局" for a in alerts)

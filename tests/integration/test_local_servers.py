@@ -21,8 +21,9 @@ pytestmark = pytest.mark.integration
 def _ogi(home: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OGI_")}
     env["OGI_HOME"] = str(home)
-    return subprocess.run([sys.executable, "-m", "ogi.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "ogi.cli", *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def _server_pids(home: Path) -> list[int]:
@@ -48,7 +49,10 @@ def test_up_twice_status_and_down(servers: object) -> None:
 
         second = _ogi(home, "servers", "up", timeout=120)
         assert second.returncode == 0, second.stderr[-3000:]
-        assert json.loads((home / "run" / "endpoints.json").read_text())["kafka_bootstrap"] == endpoints["kafka_bootstrap"]
+        assert (
+            json.loads((home / "run" / "endpoints.json").read_text())["kafka_bootstrap"]
+            == endpoints["kafka_bootstrap"]
+        )
         assert sorted(_server_pids(home)) == pids, "second `up` restarted servers that were healthy"
 
         status = _ogi(home, "servers", "status", timeout=60)

@@ -29,10 +29,18 @@ from services.alerts.errors import DeliveryError, PermanentDeliveryError
 
 def render(alert: Alert, key: str) -> str:
     lines = [alert.message, ""]
-    lines += [f"agency:   {alert.agency or alert.agency_id or '-'}", f"region:   {alert.region or '-'}",
-              f"year:     {alert.year}", f"rule:     {alert.rule}", f"severity: {alert.severity.value}",
-              f"revision: {alert.revision}", ""]
-    lines += [f"  {k} = {v:g}" if isinstance(v, float) else f"  {k} = {v}" for k, v in sorted(alert.figures.items())]
+    lines += [
+        f"agency:   {alert.agency or alert.agency_id or '-'}",
+        f"region:   {alert.region or '-'}",
+        f"year:     {alert.year}",
+        f"rule:     {alert.rule}",
+        f"severity: {alert.severity.value}",
+        f"revision: {alert.revision}",
+        "",
+    ]
+    lines += [
+        f"  {k} = {v:g}" if isinstance(v, float) else f"  {k} = {v}" for k, v in sorted(alert.figures.items())
+    ]
     if alert.report_url:
         lines += ["", f"report: {alert.report_url}"]
     lines += ["", f"idempotency key: {key}"]
@@ -59,8 +67,12 @@ class EmailSink(Sink):
             msg["Message-ID"] = f"<{key.replace(':', '.')}.{subscription.subscription_id}@ogi>"
             msg["X-OGI-Idempotency-Key"] = key
             msg.set_content(render(alert, key))
-            msg.add_attachment(payload(alert, subscription, key), maintype="application", subtype="json",
-                               filename="alert.json")
+            msg.add_attachment(
+                payload(alert, subscription, key),
+                maintype="application",
+                subtype="json",
+                filename="alert.json",
+            )
         except (ValueError, TypeError) as exc:
             raise PermanentDeliveryError(f"the message cannot be written: {exc}") from exc
         return msg
@@ -72,7 +84,8 @@ class EmailSink(Sink):
         if s.smtp_user and not encrypted and not s.smtp_allow_plain_auth:
             raise PermanentDeliveryError(
                 "refusing to send the SMTP password over an unencrypted connection: set OGI_SMTP_STARTTLS=true "
-                "or OGI_SMTP_TLS=true (or OGI_SMTP_ALLOW_PLAIN_AUTH=true for a trusted local relay)")
+                "or OGI_SMTP_TLS=true (or OGI_SMTP_ALLOW_PLAIN_AUTH=true for a trusted local relay)"
+            )
         context = ssl.create_default_context(cafile=str(s.smtp_ca_file) if s.smtp_ca_file else None)
         if s.smtp_implicit_tls:
             return smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=s.deliver_timeout_s, context=context)

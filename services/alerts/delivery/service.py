@@ -57,8 +57,8 @@ from collections.abc import Callable, Iterable
 
 import structlog
 
-from ogi.backoff import equal_jitter
 from ogi import telemetry
+from ogi.backoff import equal_jitter
 from ogi.broker import make_consumer, make_producer, publish
 from ogi.deadletter import dead_letter
 from ogi.leader import Leadership
@@ -91,17 +91,34 @@ def bundle(subscription: Subscription, deliveries: list[Delivery]) -> tuple[Aler
     """One digest message for ``deliveries`` (each carrying its alert) and
     its idempotency key (the same for the same revisions)."""
     alerts = [d.alert for d in sorted(deliveries, key=lambda d: d.idempotency_key) if d.alert is not None]
-    key = "digest:" + hashlib.sha256("\n".join(d.idempotency_key for d in sorted(
-        deliveries, key=lambda d: d.idempotency_key)).encode()).hexdigest()[:32]
+    key = (
+        "digest:"
+        + hashlib.sha256(
+            "\n".join(d.idempotency_key for d in sorted(deliveries, key=lambda d: d.idempotency_key)).encode()
+        ).hexdigest()[:32]
+    )
     resolved = sum(a.status == AlertStatus.RESOLVED for a in alerts)
-    worst = max((a.severity for a in alerts if a.status == AlertStatus.OPEN), key=lambda s: s.rank,
-                default=Severity.INFO)
-    lines = [f"[{a.severity.value}{', resolved' if a.status == AlertStatus.RESOLVED else ''}] {a.title}"
-             for a in alerts]
-    digest = Alert(alert_id=key, rule="digest", agency=None, agency_id=None, year=None, severity=worst,
-                   title=f"{len(alerts)} alert(s), {resolved} resolved ({subscription.name or subscription.subscription_id})",
-                   message="\n".join(lines), figures={"alerts": float(len(alerts)), "resolved": float(resolved)},
-                   bundled=alerts)
+    worst = max(
+        (a.severity for a in alerts if a.status == AlertStatus.OPEN),
+        key=lambda s: s.rank,
+        default=Severity.INFO,
+    )
+    lines = [
+        f"[{a.severity.value}{', resolved' if a.status == AlertStatus.RESOLVED else ''}] {a.title}"
+        for a in alerts
+    ]
+    digest = Alert(
+        alert_id=key,
+        rule="digest",
+        agency=None,
+        agency_id=None,
+        year=None,
+        severity=worst,
+        title=f"{len(alerts)} alert(s), {resolved} resolved ({subscription.name or subscription.subscription_id})",
+        message="\n".join(lines),
+        figures={"alerts": float(len(alerts)), "resolved": float(resolved)},
+        bundled=alerts,
+    )
     return digest, key
 
 
@@ -127,7 +144,9 @@ class SubscriberWorker(threading.Thread):
     def put(self, delivery_key: str, due: float | None = None) -> None:
         """Queue ``delivery_key`` (or a digest entry) for ``due`` (monotonic time)."""
         with self._cv:
-            heapq.heappush(self._heap, (due if due is not None else time.monotonic(), next(self._seq), delivery_key))
+            heapq.heappush(
+                self._heap, (due if due is not None else time.monotonic(), next(self._seq), delivery_key)
+            )
             self._cv.notify()
 
     def stop(self) -> None:
@@ -166,9 +185,14 @@ class Dispatcher:
     records go through ``persist`` and the subscriptions come from
     ``subscriptions``, so tests can drive it directly."""
 
-    def __init__(self, settings: Settings, sinks: dict[str, Sink], persist: Persist,
-                 subscriptions: Callable[[], dict[str, Subscription]],
-                 on_failed: Callable[[Delivery], None] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sinks: dict[str, Sink],
+        persist: Persist,
+        subscriptions: Callable[[], dict[str, Subscription]],
+        on_failed: Callable[[Delivery], None] | None = None,
+    ) -> None:
         self.settings = settings
         self.sinks = sinks
         self.persist = persist
@@ -244,9 +268,17 @@ class Dispatcher:
                     continue  # this revision (or a newer one) is already pending or done
                 if resolution and current is None:
                     continue  # never told about this alert (filtered or silenced then): no resolution either
-                delivery = Delivery(delivery_key=dkey, subscription_id=sub.subscription_id, sink=sink.name,
-                                    alert_id=alert.alert_id, revision=alert.revision, idempotency_key=key,
-                                    status=DeliveryStatus.PENDING, alert=alert, digest=bool(sub.digest_s))
+                delivery = Delivery(
+                    delivery_key=dkey,
+                    subscription_id=sub.subscription_id,
+                    sink=sink.name,
+                    alert_id=alert.alert_id,
+                    revision=alert.revision,
+                    idempotency_key=key,
+                    status=DeliveryStatus.PENDING,
+                    alert=alert,
+                    digest=bool(sub.digest_s),
+                )
                 self._record(delivery)
                 self._queue(delivery)
                 queued.append(dkey)
@@ -257,7 +289,7 @@ class Dispatcher:
         """One attempt; returns when to retry (monotonic time) or None."""
         if delivery_key.startswith(DIGEST_PREFIX):
             assert subscription_id is not None
-            return self.attempt_digest(subscription_id, delivery_key[len(DIGEST_PREFIX):])
+            return self.attempt_digest(subscription_id, delivery_key[len(DIGEST_PREFIX) :])
         with self._lock:
             d = self.states.get(delivery_key)
         if d is None or d.status != DeliveryStatus.PENDING or d.alert is None:
@@ -270,11 +302,17 @@ class Dispatcher:
         attempts = d.attempts + 1
         try:
             sink.send(d.alert, sub, d.idempotency_key)
-        except Exception as exc:  # noqa: BLE001 - whatever a sink raises is a counted attempt, never a loop
+        except Exception as exc:
             return self._failed_attempt(d, sub, attempts, exc)
         self._finish(d, DeliveryStatus.DELIVERED, None, attempts)
-        log.info("delivered", subscription=d.subscription_id, sink=d.sink, alert_id=d.alert_id,
-                 revision=d.revision, attempts=attempts)
+        log.info(
+            "delivered",
+            subscription=d.subscription_id,
+            sink=d.sink,
+            alert_id=d.alert_id,
+            revision=d.revision,
+            attempts=attempts,
+        )
         return None
 
     def attempt_digest(self, subscription_id: str, sink_name: str) -> float | None:
@@ -282,28 +320,43 @@ class Dispatcher:
         one message; returns when to retry, or None."""
         slot = (subscription_id, sink_name)
         with self._lock:
-            batch = [d for d in self.states.values()
-                     if d.subscription_id == subscription_id and d.sink == sink_name and d.digest
-                     and d.status == DeliveryStatus.PENDING and d.alert is not None]
+            batch = [
+                d
+                for d in self.states.values()
+                if d.subscription_id == subscription_id
+                and d.sink == sink_name
+                and d.digest
+                and d.status == DeliveryStatus.PENDING
+                and d.alert is not None
+            ]
         sub = self.subscriptions().get(subscription_id)
         sink = self.sinks.get(sink_name)
         if not batch or sub is None or sink is None:
             with self._lock:
                 self._digests_due.discard(slot)
             for d in batch:
-                self._finish(d, DeliveryStatus.FAILED, "subscription removed" if sub is None else "unknown sink")
+                self._finish(
+                    d, DeliveryStatus.FAILED, "subscription removed" if sub is None else "unknown sink"
+                )
             return None
         message, key = bundle(sub, batch)
         attempts = self._digest_attempts.get(slot, 0) + 1
         try:
             sink.send(message, sub, key)
-        except Exception as exc:  # noqa: BLE001 - whatever a sink raises is a counted attempt, never a loop
+        except Exception as exc:
             permanent = isinstance(exc, PermanentDeliveryError)
             expected = isinstance(exc, DeliveryError)
             error = self._scrubbed_error(exc, sub)
             (log.warning if expected else log.error)(
-                "digest failed", subscription=subscription_id, sink=sink_name, alerts=len(batch),
-                attempt=attempts, error=error[:300], error_class=type(exc).__name__, permanent=permanent)
+                "digest failed",
+                subscription=subscription_id,
+                sink=sink_name,
+                alerts=len(batch),
+                attempt=attempts,
+                error=error[:300],
+                error_class=type(exc).__name__,
+                permanent=permanent,
+            )
             if permanent or attempts >= self.settings.deliver_max_attempts:
                 self._digest_attempts.pop(slot, None)
                 with self._lock:
@@ -313,17 +366,31 @@ class Dispatcher:
                 return None
             self._digest_attempts[slot] = attempts
             s = self.settings
-            return time.monotonic() + backoff_delay(attempts, s.deliver_backoff_base_s, s.deliver_backoff_max_s)
+            return time.monotonic() + backoff_delay(
+                attempts, s.deliver_backoff_base_s, s.deliver_backoff_max_s
+            )
         self._digest_attempts.pop(slot, None)
         with self._lock:
             self._digests_due.discard(slot)
         for d in batch:
             self._finish(d, DeliveryStatus.DELIVERED, None, d.attempts + attempts)
-        log.info("digest delivered", subscription=subscription_id, sink=sink_name, alerts=len(batch),
-                 idempotency_key=key)
+        log.info(
+            "digest delivered",
+            subscription=subscription_id,
+            sink=sink_name,
+            alerts=len(batch),
+            idempotency_key=key,
+        )
         with self._lock:  # what arrived while sending waits for the next boundary
-            late = [d for d in self.states.values() if d.subscription_id == subscription_id and d.sink == sink_name
-                    and d.digest and d.status == DeliveryStatus.PENDING and d.alert is not None]
+            late = [
+                d
+                for d in self.states.values()
+                if d.subscription_id == subscription_id
+                and d.sink == sink_name
+                and d.digest
+                and d.status == DeliveryStatus.PENDING
+                and d.alert is not None
+            ]
         if late:
             self._queue(late[0])
         return None
@@ -341,9 +408,16 @@ class Dispatcher:
         expected = isinstance(exc, DeliveryError)
         error = self._scrubbed_error(exc, sub)
         (log.warning if expected else log.error)(
-            "delivery failed", subscription=d.subscription_id, sink=d.sink, alert_id=d.alert_id,
-            revision=d.revision, attempt=attempts, error=error[:300], error_class=type(exc).__name__,
-            permanent=permanent)
+            "delivery failed",
+            subscription=d.subscription_id,
+            sink=d.sink,
+            alert_id=d.alert_id,
+            revision=d.revision,
+            attempt=attempts,
+            error=error[:300],
+            error_class=type(exc).__name__,
+            permanent=permanent,
+        )
         if permanent or attempts >= self.settings.deliver_max_attempts:
             self._finish(d, DeliveryStatus.FAILED, error[:2000], attempts)
             return None
@@ -355,8 +429,11 @@ class Dispatcher:
     def _scrubbed_error(self, exc: Exception, sub: Subscription) -> str:
         """The text of a sink's error, without the subscriber's URL or secrets."""
         expected = isinstance(exc, DeliveryError)
-        return scrub(str(exc) if expected else f"{type(exc).__name__}: {exc}",
-                     urls=[sub.webhook_url], secrets=[sub.webhook_secret, *self.settings.secrets()])
+        return scrub(
+            str(exc) if expected else f"{type(exc).__name__}: {exc}",
+            urls=[sub.webhook_url],
+            secrets=[sub.webhook_secret, *self.settings.secrets()],
+        )
 
     def _update(self, d: Delivery, **changes: object) -> None:
         with self._lock:
@@ -365,11 +442,19 @@ class Dispatcher:
             return  # a newer revision took this slot; it has its own record
         self._record(d.model_copy(update={**changes, "updated_at": utcnow()}))
 
-    def _finish(self, d: Delivery, status: DeliveryStatus, error: str | None, attempts: int | None = None) -> None:
-        final = d.model_copy(update={"status": status, "last_error": error, "updated_at": utcnow(),
-                                     "attempts": attempts if attempts is not None else d.attempts,
-                                     # a finished record need not carry the alert
-                                     "alert": d.alert if status == DeliveryStatus.FAILED else None})
+    def _finish(
+        self, d: Delivery, status: DeliveryStatus, error: str | None, attempts: int | None = None
+    ) -> None:
+        final = d.model_copy(
+            update={
+                "status": status,
+                "last_error": error,
+                "updated_at": utcnow(),
+                "attempts": attempts if attempts is not None else d.attempts,
+                # a finished record need not carry the alert
+                "alert": d.alert if status == DeliveryStatus.FAILED else None,
+            }
+        )
         with self._lock:
             current = self.states.get(d.delivery_key)
         if current is not None and current.revision > d.revision:
@@ -435,8 +520,9 @@ class Deliverer:
         leadership = Leadership(self.settings.deliver_group, self.settings, on_lost=self.stop)
         try:
             stopping = lambda: self._stopping  # noqa: E731
-            if leadership.acquire(stopping) and leadership.wait_for_group_to_empty(self.settings.deliver_group,
-                                                                                   stopping):
+            if leadership.acquire(stopping) and leadership.wait_for_group_to_empty(
+                self.settings.deliver_group, stopping
+            ):
                 self._serve()
         finally:
             leadership.release()
@@ -449,8 +535,13 @@ class Deliverer:
             publish(producer, DELIVERIES, d, s).get(timeout=300)
 
         def failed(d: Delivery) -> None:
-            letter = dead_letter(Stage.DELIVER, d.last_error or "delivery failed", d.model_dump_json().encode(),
-                                 source_topic=ALERTS.name(s), key=d.alert_id)
+            letter = dead_letter(
+                Stage.DELIVER,
+                d.last_error or "delivery failed",
+                d.model_dump_json().encode(),
+                source_topic=ALERTS.name(s),
+                key=d.alert_id,
+            )
             publish(producer, DEADLETTER, letter, s).get(timeout=300)
 
         self._refresh_subscriptions()
@@ -470,8 +561,15 @@ class Deliverer:
                     try:
                         alert = decode(Alert, rec.value)
                     except UndecodableRecord as exc:
-                        letter = dead_letter(Stage.DELIVER, exc, rec.value, source_topic=rec.topic,
-                                             partition=rec.partition, offset=rec.offset, key=rec.key)
+                        letter = dead_letter(
+                            Stage.DELIVER,
+                            exc,
+                            rec.value,
+                            source_topic=rec.topic,
+                            partition=rec.partition,
+                            offset=rec.offset,
+                            key=rec.key,
+                        )
                         publish(producer, DEADLETTER, letter, s).get(timeout=300)
                         continue
                     dispatcher.submit(alert)

@@ -50,8 +50,15 @@ def sign(secret: str, timestamp: int | str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-def verify(secret: str, body: bytes, timestamp: str | None, signature: str | None, *,
-           tolerance_s: float = 300, now: float | None = None) -> bool:
+def verify(
+    secret: str,
+    body: bytes,
+    timestamp: str | None,
+    signature: str | None,
+    *,
+    tolerance_s: float = 300,
+    now: float | None = None,
+) -> bool:
     """Receiver side: the signature matches and the timestamp is recent."""
     if not timestamp or not signature:
         return False
@@ -94,16 +101,25 @@ class WebhookSink(Sink):
             IDEMPOTENCY_KEY: key,
         }
         try:
-            with self.client.open("POST", url, content=body, headers=headers,
-                                  timeout_s=self.settings.deliver_timeout_s) as resp:
+            with self.client.open(
+                "POST", url, content=body, headers=headers, timeout_s=self.settings.deliver_timeout_s
+            ) as resp:
                 status = resp.status_code
                 try:
                     read_bounded(resp, MAX_ANSWER_BYTES)
                 except NetRefusal as exc:  # the status is the answer; its body is only refused
-                    log.warning("webhook answer refused", subscription=subscription.subscription_id, url=shown,
-                                status=status, reason=str(exc), error_class=type(exc).__name__)
+                    log.warning(
+                        "webhook answer refused",
+                        subscription=subscription.subscription_id,
+                        url=shown,
+                        status=status,
+                        reason=str(exc),
+                        error_class=type(exc).__name__,
+                    )
         except NetRefusal as exc:  # a forbidden or broken URL will not get better by retrying
-            raise PermanentDeliveryError(f"{type(exc).__name__}: {scrub(str(exc), urls=[url])} ({shown})") from exc
+            raise PermanentDeliveryError(
+                f"{type(exc).__name__}: {scrub(str(exc), urls=[url])} ({shown})"
+            ) from exc
         except httpx.HTTPError as exc:
             raise DeliveryError(f"{type(exc).__name__}: {scrub(str(exc), urls=[url])} ({shown})") from exc
         if 200 <= status < 300:

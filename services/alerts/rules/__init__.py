@@ -34,8 +34,17 @@ RULES: dict[str, type[Rule]] = {
     IncompleteReport.name: IncompleteReport,
 }
 
-__all__ = ["RULES", "Context", "Finding", "PeerRecord", "Rule", "RuleParams", "build_rules", "load_rules",
-           "read_parameters"]
+__all__ = [
+    "RULES",
+    "Context",
+    "Finding",
+    "PeerRecord",
+    "Rule",
+    "RuleParams",
+    "build_rules",
+    "load_rules",
+    "read_parameters",
+]
 
 
 def read_parameters(path: Path | None = None) -> dict[str, Any]:

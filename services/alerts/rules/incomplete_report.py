@@ -44,7 +44,7 @@ class IncompleteReport(Rule):
                 severity=Severity.CRITICAL if critical else Severity.WARNING,
                 title=f"{agency} {ctx.year}: report sections not read: {', '.join(sections)}",
                 message=f"The {ctx.year} report prints {', '.join(sections)} but none of their figures could be "
-                        "read; they are missing from the figures and dashboards (not zero). Check the report.",
+                "read; they are missing from the figures and dashboards (not zero). Check the report.",
                 figures={"incomplete_sections": float(len(sections))},
             )
         ]

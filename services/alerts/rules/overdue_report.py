@@ -46,7 +46,9 @@ def china_date(moment: datetime) -> date:
 class OverdueReportParams(RuleParams):
     department_deadline: tuple[int, int] = Field((1, 31), description="(month, day) in year Y+1")
     government_deadline: tuple[int, int] = Field((3, 31), description="(month, day) in year Y+1")
-    before_2019_deadline: tuple[int, int] = Field((3, 31), description="2008 条例: every agency, years < 2019")
+    before_2019_deadline: tuple[int, int] = Field(
+        (3, 31), description="2008 条例: every agency, years < 2019"
+    )
     grace_days: int = Field(0, ge=0, description="days after the deadline before 'overdue' fires")
     lookback_years: int = Field(2, ge=1, description="how many past years the timer checks")
 
@@ -58,9 +60,13 @@ class OverdueReport(Rule):
 
     def deadline_for(self, history: AgencyHistory, year: int) -> date:
         kind = agency_kind(history.agency, history.level)
-        return deadline(kind, year, department=self.params.department_deadline,
-                        government=self.params.government_deadline,
-                        before_2019=self.params.before_2019_deadline)
+        return deadline(
+            kind,
+            year,
+            department=self.params.department_deadline,
+            government=self.params.government_deadline,
+            before_2019=self.params.before_2019_deadline,
+        )
 
     def scheduled(self, history: AgencyHistory, now: datetime) -> list[Finding]:
         if not history.years:
@@ -85,9 +91,12 @@ class OverdueReport(Rule):
                     # no "days overdue" here: the finding must not change with the clock, or
                     # every timer tick would bump the alert's revision
                     message=f"No annual report for {year} was found by the statutory deadline "
-                            f"{due.isoformat()} ({agency_kind(history.agency, history.level)}).",
-                    figures={"last_year_reported": float(max(
-                        (y for y in history.years if y < year), default=first))},
+                    f"{due.isoformat()} ({agency_kind(history.agency, history.level)}).",
+                    figures={
+                        "last_year_reported": float(
+                            max((y for y in history.years if y < year), default=first)
+                        )
+                    },
                 )
             )
         return findings
@@ -114,7 +123,7 @@ class OverdueReport(Rule):
                 severity=Severity.INFO,
                 title=f"{agency}: {ctx.year} annual report arrived {days} days late",
                 message=f"The {ctx.year} report was {how} on {arrived.isoformat()}, "
-                        f"{days} days after the deadline {due.isoformat()}.",
+                f"{days} days after the deadline {due.isoformat()}.",
                 figures={"days_late": float(days)},
                 resolved=True,
             )

@@ -102,7 +102,9 @@ class RefusalSpike(Rule):
         p_peer: float | None = None
         if len(peer_counts) >= p.min_peers and peer_handled >= p.min_peer_requests:
             peer_rate = peer_refused / peer_handled
-            p_peer = baseline_tail(refused, handled, peer_refused, peer_handled, max_weight=p.max_baseline_weight)
+            p_peer = baseline_tail(
+                refused, handled, peer_refused, peer_handled, max_weight=p.max_baseline_weight
+            )
             if rate <= peer_rate or p_peer >= p.alpha:
                 return []
         elif p.require_peers:

@@ -26,7 +26,9 @@ from services.alerts.rules.base import Finding, Rule, RuleParams
 
 class SourceUnhealthyParams(RuleParams):
     failed_polls: int = Field(3, ge=1, description="polls failed in a row before the source counts as down")
-    blind: bool = Field(True, description="also fire when list pages that used to yield report links yield none")
+    blind: bool = Field(
+        True, description="also fire when list pages that used to yield report links yield none"
+    )
 
 
 def source_key(agency_id: str) -> str:
@@ -42,22 +44,35 @@ class SourceUnhealthy(Rule):
     def check_source(self, status: SourceStatus) -> list[Finding]:
         name = status.agency_name or status.agency_id
         if status.failed_polls >= self.params.failed_polls:
-            return [Finding(
-                rule=self.name, year=None, severity=Severity.WARNING,
-                title=f"{name}: source unreachable",
-                message=f"At least {self.params.failed_polls} polls in a row failed; "
-                        f"last error: {(status.last_error or '-')[:300]}",
-                figures={"failed_polls_threshold": float(self.params.failed_polls)},
-            )]
-        blind = (self.params.blind and status.reports_found == 0 and status.last_found_at is not None
-                 and status.last_success is not None and status.last_success > status.last_found_at)
+            return [
+                Finding(
+                    rule=self.name,
+                    year=None,
+                    severity=Severity.WARNING,
+                    title=f"{name}: source unreachable",
+                    message=f"At least {self.params.failed_polls} polls in a row failed; "
+                    f"last error: {(status.last_error or '-')[:300]}",
+                    figures={"failed_polls_threshold": float(self.params.failed_polls)},
+                )
+            ]
+        blind = (
+            self.params.blind
+            and status.reports_found == 0
+            and status.last_found_at is not None
+            and status.last_success is not None
+            and status.last_success > status.last_found_at
+        )
         if blind:
             assert status.last_found_at is not None
-            return [Finding(
-                rule=self.name, year=None, severity=Severity.WARNING,
-                title=f"{name}: list pages yield no report links",
-                message=f"The source's list pages were read but no report link was recognised; they last "
-                        f"yielded links on {status.last_found_at.date().isoformat()} (site revamped?).",
-                figures={},
-            )]
+            return [
+                Finding(
+                    rule=self.name,
+                    year=None,
+                    severity=Severity.WARNING,
+                    title=f"{name}: list pages yield no report links",
+                    message=f"The source's list pages were read but no report link was recognised; they last "
+                    f"yielded links on {status.last_found_at.date().isoformat()} (site revamped?).",
+                    figures={},
+                )
+            ]
         return []

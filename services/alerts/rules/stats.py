@@ -49,8 +49,9 @@ def binomial_sf(k: int, n: int, p: float) -> float:
     return min(1.0, exp(top) * sum(exp(t - top) for t in terms))
 
 
-def baseline_tail(k: int, n: int, base_k: float, base_n: float, *, prior: float = 0.5,
-                  max_weight: float | None = None) -> float:
+def baseline_tail(
+    k: int, n: int, base_k: float, base_n: float, *, prior: float = 0.5, max_weight: float | None = None
+) -> float:
     """P(at least ``k`` of ``n`` | the baseline rate is ``base_k/base_n``,
     known only as well as its counts allow).
 

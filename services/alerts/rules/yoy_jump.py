@@ -83,14 +83,17 @@ class YoyJump(Rule):
                     ctx,
                     detail=metric,
                     severity=Severity.CRITICAL if critical else Severity.WARNING,
-                    title=f"{agency} {ctx.year}: {metric} {'jumped' if up else 'fell'} "
-                          f"{last:g} → {this:g}",
+                    title=f"{agency} {ctx.year}: {metric} {'jumped' if up else 'fell'} {last:g} → {this:g}",
                     message=(
                         f"{metric} was {last:g} in {ctx.year - 1} and {this:g} in {ctx.year} "
                         f"(ratio {ratio:.2f} with +1 smoothing; thresholds {p.ratio_low:g}–{p.ratio_high:g})."
                     ),
-                    figures={"metric_previous": last, "metric_current": this, "ratio": ratio,
-                             "previous_year": float(ctx.year - 1)},
+                    figures={
+                        "metric_previous": last,
+                        "metric_current": this,
+                        "ratio": ratio,
+                        "previous_year": float(ctx.year - 1),
+                    },
                 )
             )
         return findings

@@ -86,6 +86,7 @@ def rows_hold(rows: dict[str, tuple[float, ...]]) -> bool:
     known holds, column by column (``rows``: key -> the seven applicant
     columns; NaN for a blank cell, which no identity can fail). Used to choose
     among readings of a broken table, before any metric exists."""
+
     def get(k: str) -> tuple[float, ...] | None:
         return _column_values(rows, k)
 

@@ -14,10 +14,9 @@ boundary; a number never has a leading zero ("07" is 0 then 7); a sign
 
 from __future__ import annotations
 
-from typing import Any
-
 import re
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 Check = Callable[[Sequence[float]], bool]
 

@@ -9,10 +9,9 @@ ambiguous after every identity is left out with a warning.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from schemas.events import Provenance
@@ -160,7 +159,12 @@ def _distrust_neighbours_of_broken_rows(
     keys = [row.key for row, _ in found if row.key not in cat.PARENTS or row.key in values]
     for i, key in enumerate(keys):
         v = values.get(key)
-        if v is None or not v.decided or None in (v.values or []) or sums_to_last([x for x in v.values or [] if x is not None]):
+        if (
+            v is None
+            or not v.decided
+            or None in (v.values or [])
+            or sums_to_last([x for x in v.values or [] if x is not None])
+        ):
             continue
         near = keys[max(0, i - 1) : i] + keys[i + 1 : i + 2]
         if any(k not in values or not values[k].decided for k in near):

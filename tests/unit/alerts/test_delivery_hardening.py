@@ -44,13 +44,16 @@ def harness() -> Iterator[list[Harness]]:
         h.dispatcher.stop()
 
 
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.1:9/hook",  # loopback
-    "http://10.0.0.1/hook",  # RFC 1918
-    "http://169.254.169.254/latest/meta-data/",  # cloud metadata
-    "http://[2002:a9fe:a9fe::1]/hook",  # 6to4 of the metadata address
-    "http://[::ffff:127.0.0.1]/hook",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/hook",  # loopback
+        "http://10.0.0.1/hook",  # RFC 1918
+        "http://169.254.169.254/latest/meta-data/",  # cloud metadata
+        "http://[2002:a9fe:a9fe::1]/hook",  # 6to4 of the metadata address
+        "http://[::ffff:127.0.0.1]/hook",
+    ],
+)
 def test_webhook_may_not_reach_inside(url: str) -> None:
     sink = WebhookSink(PUBLIC_ONLY)
     with pytest.raises(PermanentDeliveryError, match="BlockedAddress"):
@@ -129,7 +132,8 @@ class Exploding(Sink):
 
 def test_an_unforeseen_error_is_counted_and_dead_lettered_after_the_limit(harness: list[Harness]) -> None:
     sub = new_subscription(webhook_url="https://hooks.example.com/x")
-    h = Harness([sub]); harness.append(h)
+    h = Harness([sub])
+    harness.append(h)
     sink = Exploding(SETTINGS)
     h.dispatcher.sinks = {"webhook": sink}
     [key] = h.dispatcher.submit(alert())
@@ -143,7 +147,8 @@ def test_an_unforeseen_error_is_counted_and_dead_lettered_after_the_limit(harnes
 @pytest.mark.parametrize("url", ["http://[bad/hook", "ftp://hooks.example.com/x", "http://h/" + "a" * 10_000])
 def test_an_invalid_webhook_url_is_dead_lettered_at_once(harness: list[Harness], url: str) -> None:
     # written by an older version, or straight to the topic: new_subscription refuses it now
-    h = Harness([hook(url)]); harness.append(h)
+    h = Harness([hook(url)])
+    harness.append(h)
     [key] = h.dispatcher.submit(alert())
     h.wait_idle()
     assert h.final(key).status == DeliveryStatus.FAILED and h.final(key).attempts == 1
@@ -153,8 +158,10 @@ def test_an_invalid_webhook_url_is_dead_lettered_at_once(harness: list[Harness],
 def test_crlf_in_an_address_is_dead_lettered_at_once(harness: list[Harness]) -> None:
     settings = SETTINGS.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": 9})
     sub = new_subscription(email_to=["a@example.org"]).model_copy(
-        update={"email_to": ["a@example.org\r\nBcc: everyone@example.org"]})
-    h = Harness([sub], settings); harness.append(h)
+        update={"email_to": ["a@example.org\r\nBcc: everyone@example.org"]}
+    )
+    h = Harness([sub], settings)
+    harness.append(h)
     h.dispatcher.sinks = {"email": EmailSink(settings)}
     [key] = h.dispatcher.submit(alert())
     h.wait_idle()
@@ -166,7 +173,8 @@ def test_webhook_tokens_reach_no_log_record_or_dead_letter(harness: list[Harness
     token = "T0KEN-9f8e7d"
     with http_receiver(statuses=[500] * 10) as rx:
         url = f"{rx.url.rsplit('/', 1)[0]}/services/{token}?access_token={token}"
-        h = Harness([new_subscription(webhook_url=url, secret="k")]); harness.append(h)
+        h = Harness([new_subscription(webhook_url=url, secret="k")])
+        harness.append(h)
         with structlog.testing.capture_logs() as logs:
             [key] = h.dispatcher.submit(alert())
             h.wait_idle()
@@ -191,7 +199,9 @@ def test_retryable_errors_stay_retryable() -> None:
     assert not isinstance(info.value, PermanentDeliveryError)
 
 
-@pytest.mark.parametrize("url", ["http://[bad/hook", "ftp://h/x", "http://169.254.169.254/", "http://h/" + "a" * 9000])
+@pytest.mark.parametrize(
+    "url", ["http://[bad/hook", "ftp://h/x", "http://169.254.169.254/", "http://h/" + "a" * 9000]
+)
 def test_subscribe_refuses_a_webhook_url_that_can_never_work(url: str) -> None:
     with pytest.raises(ValueError, match="webhook URL refused"):
         new_subscription(webhook_url=url)

@@ -19,14 +19,30 @@ from services.alerts.subscriptions import new_subscription
 
 from .receivers import http_receiver
 
-SETTINGS = Settings(kafka_bootstrap="127.0.0.1:1", es_url="http://127.0.0.1:1", deliver_timeout_s=5,
-                    deliver_allow_private_networks="127.0.0.0/8",  # the receivers run on this host
-                    deliver_backoff_base_s=0.05, deliver_backoff_max_s=0.2, deliver_max_attempts=4)
+SETTINGS = Settings(
+    kafka_bootstrap="127.0.0.1:1",
+    es_url="http://127.0.0.1:1",
+    deliver_timeout_s=5,
+    deliver_allow_private_networks="127.0.0.0/8",  # the receivers run on this host
+    deliver_backoff_base_s=0.05,
+    deliver_backoff_max_s=0.2,
+    deliver_max_attempts=4,
+)
 
 
 def alert(aid: str = "a1", revision: int = 1, severity: Severity = Severity.WARNING) -> Alert:
-    return Alert(alert_id=aid, rule="refusal_spike", agency="某局", agency_id=None, region="某市", year=2023,
-                 severity=severity, title=f"t{revision}", message="m", revision=revision)
+    return Alert(
+        alert_id=aid,
+        rule="refusal_spike",
+        agency="某局",
+        agency_id=None,
+        region="某市",
+        year=2023,
+        severity=severity,
+        title=f"t{revision}",
+        message="m",
+        revision=revision,
+    )
 
 
 class Harness:
@@ -35,8 +51,13 @@ class Harness:
         self.records: list[Delivery] = []
         self.failed: list[Delivery] = []
         self._lock = threading.Lock()
-        self.dispatcher = Dispatcher(settings, {"webhook": WebhookSink(settings)}, self.persist,
-                                     lambda: dict(self.subs), on_failed=self.failed.append)
+        self.dispatcher = Dispatcher(
+            settings,
+            {"webhook": WebhookSink(settings)},
+            self.persist,
+            lambda: dict(self.subs),
+            on_failed=self.failed.append,
+        )
 
     def persist(self, d: Delivery) -> None:
         with self._lock:
@@ -65,7 +86,8 @@ def harness() -> Iterator[list[Harness]]:
 def test_delivered_once_with_valid_signature(harness: list[Harness]) -> None:
     with http_receiver() as rx:
         sub = new_subscription(webhook_url=rx.url, secret="k")
-        h = Harness([sub]); harness.append(h)
+        h = Harness([sub])
+        harness.append(h)
         [key] = h.dispatcher.submit(alert())
         # the same revision again (a replayed record) is not queued twice
         assert h.dispatcher.submit(alert()) == []
@@ -83,7 +105,8 @@ def test_delivered_once_with_valid_signature(harness: list[Harness]) -> None:
 
 def test_retries_with_backoff_then_succeeds(harness: list[Harness]) -> None:
     with http_receiver([500, 503]) as rx:
-        h = Harness([new_subscription(webhook_url=rx.url)]); harness.append(h)
+        h = Harness([new_subscription(webhook_url=rx.url)])
+        harness.append(h)
         [key] = h.dispatcher.submit(alert())
         reqs = rx.wait(3)
         h.wait_idle()
@@ -94,7 +117,8 @@ def test_retries_with_backoff_then_succeeds(harness: list[Harness]) -> None:
 
 def test_gives_up_after_max_attempts_and_reports_failure(harness: list[Harness]) -> None:
     with http_receiver([500] * 10) as rx:
-        h = Harness([new_subscription(webhook_url=rx.url)]); harness.append(h)
+        h = Harness([new_subscription(webhook_url=rx.url)])
+        harness.append(h)
         [key] = h.dispatcher.submit(alert())
         rx.wait(4)
         h.wait_idle()
@@ -105,7 +129,8 @@ def test_gives_up_after_max_attempts_and_reports_failure(harness: list[Harness])
 
 def test_permanent_error_is_not_retried(harness: list[Harness]) -> None:
     with http_receiver([404, 404]) as rx:
-        h = Harness([new_subscription(webhook_url=rx.url)]); harness.append(h)
+        h = Harness([new_subscription(webhook_url=rx.url)])
+        harness.append(h)
         [key] = h.dispatcher.submit(alert())
         rx.wait(1)
         h.wait_idle()
@@ -118,7 +143,8 @@ def test_failing_subscriber_never_blocks_others(harness: list[Harness]) -> None:
     slow = Settings(**{**SETTINGS.model_dump(), "deliver_max_attempts": 50, "deliver_timeout_s": 5})
     with http_receiver([500] * 100, delay_s=0.5) as bad, http_receiver() as good:
         bad_sub, good_sub = new_subscription(webhook_url=bad.url), new_subscription(webhook_url=good.url)
-        h = Harness([bad_sub, good_sub], slow); harness.append(h)
+        h = Harness([bad_sub, good_sub], slow)
+        harness.append(h)
         t0 = time.monotonic()
         for i in range(5):
             h.dispatcher.submit(alert(f"a{i}"))
@@ -134,7 +160,8 @@ def test_failing_subscriber_never_blocks_others(harness: list[Harness]) -> None:
 
 def test_newer_revision_supersedes_and_both_keys_differ(harness: list[Harness]) -> None:
     with http_receiver() as rx:
-        h = Harness([new_subscription(webhook_url=rx.url)]); harness.append(h)
+        h = Harness([new_subscription(webhook_url=rx.url)])
+        harness.append(h)
         h.dispatcher.submit(alert(revision=1))
         h.wait_idle()
         h.dispatcher.submit(alert(revision=2))
@@ -150,7 +177,8 @@ def test_newer_revision_supersedes_and_both_keys_differ(harness: list[Harness]) 
 def test_filters_are_applied(harness: list[Harness]) -> None:
     with http_receiver() as rx:
         only_critical = new_subscription(webhook_url=rx.url, min_severity="critical")
-        h = Harness([only_critical]); harness.append(h)
+        h = Harness([only_critical])
+        harness.append(h)
         assert h.dispatcher.submit(alert(severity=Severity.WARNING)) == []
         assert len(h.dispatcher.submit(alert("a2", severity=Severity.CRITICAL))) == 1
         h.wait_idle()
@@ -159,13 +187,28 @@ def test_filters_are_applied(harness: list[Harness]) -> None:
 def test_restore_resumes_pending_and_skips_delivered(harness: list[Harness]) -> None:
     with http_receiver() as rx:
         sub = new_subscription(webhook_url=rx.url)
-        pending = Delivery(delivery_key=Delivery.make_key(sub.subscription_id, "webhook", "p"),
-                           subscription_id=sub.subscription_id, sink="webhook", alert_id="p", revision=1,
-                           idempotency_key="p:1", status=DeliveryStatus.PENDING, attempts=2, alert=alert("p"))
-        done = pending.model_copy(update={"delivery_key": Delivery.make_key(sub.subscription_id, "webhook", "d"),
-                                          "alert_id": "d", "idempotency_key": "d:1",
-                                          "status": DeliveryStatus.DELIVERED, "alert": None})
-        h = Harness([sub]); harness.append(h)
+        pending = Delivery(
+            delivery_key=Delivery.make_key(sub.subscription_id, "webhook", "p"),
+            subscription_id=sub.subscription_id,
+            sink="webhook",
+            alert_id="p",
+            revision=1,
+            idempotency_key="p:1",
+            status=DeliveryStatus.PENDING,
+            attempts=2,
+            alert=alert("p"),
+        )
+        done = pending.model_copy(
+            update={
+                "delivery_key": Delivery.make_key(sub.subscription_id, "webhook", "d"),
+                "alert_id": "d",
+                "idempotency_key": "d:1",
+                "status": DeliveryStatus.DELIVERED,
+                "alert": None,
+            }
+        )
+        h = Harness([sub])
+        harness.append(h)
         assert h.dispatcher.restore([pending, done]) == 1
         rx.wait(1)
         h.wait_idle()

@@ -23,7 +23,9 @@ def detector() -> Detector:
 
 def test_spike_and_broken_identity_each_one_alert_on_replay() -> None:
     reports = [
-        make_report(2020, 3, 100), make_report(2021, 4, 110), make_report(2022, 45, 100),
+        make_report(2020, 3, 100),
+        make_report(2021, 4, 110),
+        make_report(2022, 45, 100),
         make_report(2023, 4, 100, checks={"intake_balance": False, "outcome_sum": True}),
     ]
     alerts = replay(detector(), reports, NOW)
@@ -44,9 +46,12 @@ def test_same_report_twice_is_not_repeated() -> None:
 
 
 def test_changed_finding_bumps_revision_and_keeps_first_seen() -> None:
-    reports = [make_report(2021, 2, 100), make_report(2022, 50, 100),
-               # a corrected re-upload of 2022 with other figures: same finding, updated
-               ExtractedReport(**{**make_report(2022, 70, 100).model_dump(), "report_id": "reupload"})]
+    reports = [
+        make_report(2021, 2, 100),
+        make_report(2022, 50, 100),
+        # a corrected re-upload of 2022 with other figures: same finding, updated
+        ExtractedReport(**{**make_report(2022, 70, 100).model_dump(), "report_id": "reupload"}),
+    ]
     spikes = [a for a in replay(detector(), reports, NOW) if a.rule == "refusal_spike"]
     assert [a.revision for a in spikes] == [1, 2]
     assert spikes[0].alert_id == spikes[1].alert_id
@@ -112,7 +117,11 @@ def test_peers_veto_a_spike_that_the_whole_group_shares() -> None:
     # own history; the third has two peers with the same rate, which veto it — and, its group having
     # gained a report, the first two are re-tested against their peers: the veto resolves them
     assert [(a.agency, a.status.value, a.revision) for a in spikes] == [
-        ("甲区一局", "open", 1), ("甲区二局", "open", 1), ("甲区一局", "resolved", 2), ("甲区二局", "resolved", 2)]
+        ("甲区一局", "open", 1),
+        ("甲区二局", "open", 1),
+        ("甲区一局", "resolved", 2),
+        ("甲区二局", "resolved", 2),
+    ]
 
 
 def test_overdue_then_late_report_is_one_alert_in_two_revisions() -> None:

@@ -15,14 +15,29 @@ from .receivers import smtp_receiver
 
 
 def alert() -> Alert:
-    return Alert(alert_id="a1", rule="broken_identity", agency="某局", agency_id=None, year=2023,
-                 severity=Severity.CRITICAL, title="某局 2023: report fails intake_balance", message="m",
-                 figures={"failed_checks": 1.0}, report_url="https://example.gov.cn/r.html", revision=3)
+    return Alert(
+        alert_id="a1",
+        rule="broken_identity",
+        agency="某局",
+        agency_id=None,
+        year=2023,
+        severity=Severity.CRITICAL,
+        title="某局 2023: report fails intake_balance",
+        message="m",
+        figures={"failed_checks": 1.0},
+        report_url="https://example.gov.cn/r.html",
+        revision=3,
+    )
 
 
 def settings(port: int, host: str = "127.0.0.1") -> Settings:
-    return Settings(kafka_bootstrap="127.0.0.1:1", es_url="http://127.0.0.1:1", smtp_host=host, smtp_port=port,
-                    deliver_timeout_s=3)
+    return Settings(
+        kafka_bootstrap="127.0.0.1:1",
+        es_url="http://127.0.0.1:1",
+        smtp_host=host,
+        smtp_port=port,
+        deliver_timeout_s=3,
+    )
 
 
 def test_sends_mail_with_idempotency_key() -> None:

@@ -28,9 +28,15 @@ def stranger(tmp_path_factory: pytest.TempPathFactory) -> Certs:
 
 
 def settings(port: int, **overrides: object) -> Settings:
-    base: dict[str, object] = {"kafka_bootstrap": "127.0.0.1:1", "es_url": "http://127.0.0.1:1",
-                               "smtp_host": "127.0.0.1", "smtp_port": port, "deliver_timeout_s": 5,
-                               "smtp_user": "ogi", "smtp_password": "s3cret-pw"}
+    base: dict[str, object] = {
+        "kafka_bootstrap": "127.0.0.1:1",
+        "es_url": "http://127.0.0.1:1",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": port,
+        "deliver_timeout_s": 5,
+        "smtp_user": "ogi",
+        "smtp_password": "s3cret-pw",
+    }
     base.update(overrides)
     return Settings(**base)  # type: ignore[arg-type]
 
@@ -47,8 +53,10 @@ def test_starttls_verified_then_auth_over_tls(certs: Certs) -> None:
 
 
 def test_starttls_to_an_unverifiable_server_sends_no_password(certs: Certs, stranger: Certs) -> None:
-    with tls_smtp_server(stranger, implicit=False) as box, \
-            pytest.raises(PermanentDeliveryError, match="certificate did not verify"):
+    with (
+        tls_smtp_server(stranger, implicit=False) as box,
+        pytest.raises(PermanentDeliveryError, match="certificate did not verify"),
+    ):
         EmailSink(settings(box.port, smtp_starttls=True, smtp_ca_file=certs.ca)).send(alert(), SUB, "a1:3")
     assert box.auth == [] and box.messages == []
 
@@ -57,7 +65,10 @@ def test_implicit_tls(certs: Certs, stranger: Certs) -> None:
     with tls_smtp_server(certs, implicit=True) as box:
         EmailSink(settings(box.port, smtp_tls=True, smtp_ca_file=certs.ca)).send(alert(), SUB, "a1:3")
     assert box.auth and all(tls for _, tls in box.auth) and len(box.messages) == 1
-    with tls_smtp_server(stranger, implicit=True) as box, pytest.raises(PermanentDeliveryError, match="verify"):
+    with (
+        tls_smtp_server(stranger, implicit=True) as box,
+        pytest.raises(PermanentDeliveryError, match="verify"),
+    ):
         EmailSink(settings(box.port, smtp_tls=True, smtp_ca_file=certs.ca)).send(alert(), SUB, "a1:3")
     assert box.auth == []
 

@@ -29,8 +29,12 @@ def test_lost_application_table_is_a_critical_finding() -> None:
 def test_other_sections_are_a_warning_and_can_be_ignored() -> None:
     [f] = IncompleteReport().evaluate(ctx(_incomplete(2023, "review_litigation")))
     assert f.severity == Severity.WARNING
-    assert IncompleteReport({"ignore_sections": ["review_litigation"]}).evaluate(
-        ctx(_incomplete(2023, "review_litigation"))) == []
+    assert (
+        IncompleteReport({"ignore_sections": ["review_litigation"]}).evaluate(
+            ctx(_incomplete(2023, "review_litigation"))
+        )
+        == []
+    )
 
 
 def test_a_complete_report_is_quiet() -> None:

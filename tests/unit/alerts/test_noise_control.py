@@ -22,11 +22,27 @@ from .test_delivery_service import Harness
 FUTURE = datetime.now(UTC) + timedelta(days=30)
 
 
-def alert(aid: str = "a1", revision: int = 1, status: AlertStatus = AlertStatus.OPEN, agency: str = "某局",
-          rule: str = "refusal_spike", region: str = "某市") -> Alert:
-    return Alert(alert_id=aid, rule=rule, agency=agency, agency_id=None, region=region, year=2023,
-                 severity=Severity.WARNING, title=f"{aid} r{revision}", message="m", revision=revision,
-                 status=status)
+def alert(
+    aid: str = "a1",
+    revision: int = 1,
+    status: AlertStatus = AlertStatus.OPEN,
+    agency: str = "某局",
+    rule: str = "refusal_spike",
+    region: str = "某市",
+) -> Alert:
+    return Alert(
+        alert_id=aid,
+        rule=rule,
+        agency=agency,
+        agency_id=None,
+        region=region,
+        year=2023,
+        severity=Severity.WARNING,
+        title=f"{aid} r{revision}",
+        message="m",
+        revision=revision,
+        status=status,
+    )
 
 
 @pytest.fixture
@@ -39,8 +55,10 @@ def harness() -> Iterator[list[Harness]]:
 
 def test_silence_matches_agency_rule_region_until_a_moment() -> None:
     sub = new_subscription(webhook_url="http://127.0.0.1:1/")
-    sub.silences = [Silence(agencies=["某局"], until=FUTURE), Silence(rules=["yoy_jump"], regions=["乙市"],
-                                                                      until=FUTURE)]
+    sub.silences = [
+        Silence(agencies=["某局"], until=FUTURE),
+        Silence(rules=["yoy_jump"], regions=["乙市"], until=FUTURE),
+    ]
     assert silenced(sub, alert())
     assert not silenced(sub, alert(agency="他局"))
     assert silenced(sub, alert(agency="他局", rule="yoy_jump", region="乙市丙区"))
@@ -62,7 +80,8 @@ def test_silenced_alerts_are_not_delivered(harness: list[Harness]) -> None:
     with http_receiver() as rx:
         sub = new_subscription(webhook_url=rx.url)
         sub.silences = [Silence(agencies=["某局"], until=FUTURE)]
-        h = Harness([sub]); harness.append(h)
+        h = Harness([sub])
+        harness.append(h)
         assert h.dispatcher.submit(alert()) == []
         assert len(h.dispatcher.submit(alert("a2", agency="他局"))) == 1
         h.wait_idle()
@@ -73,7 +92,8 @@ def test_resolution_goes_to_who_got_the_alert_unless_opted_out(harness: list[Har
     with http_receiver() as rx, http_receiver() as quiet, http_receiver() as late:
         told = new_subscription(webhook_url=rx.url)
         opted_out = new_subscription(webhook_url=quiet.url, resolutions=False)
-        h = Harness([told, opted_out]); harness.append(h)
+        h = Harness([told, opted_out])
+        harness.append(h)
         h.dispatcher.submit(alert())
         h.wait_idle()
         newcomer = new_subscription(webhook_url=late.url)  # subscribed after the alert was raised
@@ -92,7 +112,8 @@ def test_resolution_goes_to_who_got_the_alert_unless_opted_out(harness: list[Har
 def test_digest_bundles_alerts_into_one_message_per_interval(harness: list[Harness]) -> None:
     with http_receiver() as rx:
         sub = new_subscription(webhook_url=rx.url, digest_s=1.0)
-        h = Harness([sub]); harness.append(h)
+        h = Harness([sub])
+        harness.append(h)
         keys = [k for i in range(4) for k in h.dispatcher.submit(alert(f"a{i}"))]
         assert len(keys) == 4
         [msg] = rx.wait(1, timeout=5)
@@ -106,13 +127,16 @@ def test_digest_bundles_alerts_into_one_message_per_interval(harness: list[Harne
         h.dispatcher.submit(alert("a9"))
         got = rx.wait(2, timeout=5)
         h.wait_idle()
-        assert len(got) == 2 and [a["alert_id"] for a in json.loads(got[1].body)["alert"]["bundled"]] == ["a9"]
+        assert len(got) == 2 and [a["alert_id"] for a in json.loads(got[1].body)["alert"]["bundled"]] == [
+            "a9"
+        ]
 
 
 def test_digest_key_is_stable_and_retried(harness: list[Harness]) -> None:
     with http_receiver([503]) as rx:
         sub = new_subscription(webhook_url=rx.url, digest_s=0.5)
-        h = Harness([sub]); harness.append(h)
+        h = Harness([sub])
+        harness.append(h)
         h.dispatcher.submit(alert("a1"))
         h.dispatcher.submit(alert("a2"))
         got = rx.wait(2, timeout=5)

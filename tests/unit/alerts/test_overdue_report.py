@@ -105,7 +105,11 @@ def test_empty_history() -> None:
 def test_late_arrival_after_an_overdue_alert_updates_it() -> None:
     late_seen = make_record(2024, received_at=at(2025, 5, 20))
     backfilled = make_history(make_record(2023), late_seen, agency=DEPT, first_seen=at(2025, 5, 1))
-    ctx = Context(history=backfilled, year=2024, now=at(2025, 5, 20),
-                  alerted=lambda rule, year, detail: (rule, year) == ("overdue_report", 2024))
+    ctx = Context(
+        history=backfilled,
+        year=2024,
+        now=at(2025, 5, 20),
+        alerted=lambda rule, year, detail: (rule, year) == ("overdue_report", 2024),
+    )
     [f] = OverdueReport().evaluate(ctx)
     assert f.figures["days_late"] == (date(2025, 5, 20) - date(2025, 1, 31)).days

@@ -22,8 +22,11 @@ def reupload(report: ExtractedReport, **changes: object) -> ExtractedReport:
 
 def test_corrected_reupload_that_balances_resolves_broken_identity() -> None:
     broken = make_report(2023, 4, 100, checks={"intake_balance": False})
-    alerts = [a for a in replay(detector(), [broken, reupload(broken, checks={"intake_balance": True})], NOW)
-              if a.rule == "broken_identity"]
+    alerts = [
+        a
+        for a in replay(detector(), [broken, reupload(broken, checks={"intake_balance": True})], NOW)
+        if a.rule == "broken_identity"
+    ]
     assert [(a.revision, a.status) for a in alerts] == [(1, AlertStatus.OPEN), (2, AlertStatus.RESOLVED)]
     assert alerts[0].alert_id == alerts[1].alert_id
     assert alerts[1].resolved_at == NOW and alerts[1].message.startswith("Resolved: ")
@@ -33,16 +36,23 @@ def test_corrected_reupload_that_balances_resolves_broken_identity() -> None:
 def test_resolved_finding_that_comes_back_reopens_and_replays_are_quiet() -> None:
     broken = make_report(2023, 4, 100, checks={"intake_balance": False})
     fixed = reupload(broken, checks={"intake_balance": True})
-    alerts = [a for a in replay(detector(), [broken, fixed, fixed, broken, broken], NOW)
-              if a.rule == "broken_identity"]
+    alerts = [
+        a
+        for a in replay(detector(), [broken, fixed, fixed, broken, broken], NOW)
+        if a.rule == "broken_identity"
+    ]
     assert [(a.revision, a.status.value) for a in alerts] == [(1, "open"), (2, "resolved"), (3, "open")]
 
 
 def test_re_test_that_no_longer_fires_resolves_a_spike() -> None:
     # 2022 looks like a spike against 2021; then 2020 and 2019 arrive late, with as many refusals:
     # the pooled baseline rises and the 2022 re-test no longer fires
-    reports = [make_report(2021, 2, 100), make_report(2022, 50, 100),
-               make_report(2020, 45, 100), make_report(2019, 48, 100)]
+    reports = [
+        make_report(2021, 2, 100),
+        make_report(2022, 50, 100),
+        make_report(2020, 45, 100),
+        make_report(2019, 48, 100),
+    ]
     spikes = [a for a in replay(detector(), reports, NOW) if a.rule == "refusal_spike" and a.year == 2022]
     # 2020 changes the baseline (an updated revision), 2019 lifts it above the threshold (resolved)
     assert [a.status.value for a in spikes] == ["open", "open", "resolved"]

@@ -10,8 +10,14 @@ from services.alerts.rules import RULES, Rule, build_rules, load_rules, read_par
 
 
 def test_registry_names_match_classes() -> None:
-    assert set(RULES) == {"refusal_spike", "yoy_jump", "broken_identity", "overdue_report", "incomplete_report",
-                          "source_unhealthy"}
+    assert set(RULES) == {
+        "refusal_spike",
+        "yoy_jump",
+        "broken_identity",
+        "overdue_report",
+        "incomplete_report",
+        "source_unhealthy",
+    }
     for name, cls in RULES.items():
         assert issubclass(cls, Rule) and cls.name == name
 

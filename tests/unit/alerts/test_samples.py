@@ -8,9 +8,17 @@ from services.extract.engine import extract
 
 
 def test_consistent_figures_read_back_with_all_checks_passing() -> None:
-    figures = consistent(60, granted=30, partially_granted=5, refused={"third_party_rights": 3},
-                         unable={"not_held": 10}, other={"other": 5}, review=(1, 1, 0, 0),
-                         litigation_direct=(0, 1, 0, 0), carried_over=2)
+    figures = consistent(
+        60,
+        granted=30,
+        partially_granted=5,
+        refused={"third_party_rights": 3},
+        unable={"not_held": 10},
+        other={"other": 5},
+        review=(1, 1, 0, 0),
+        litigation_direct=(0, 1, 0, 0),
+        carried_over=2,
+    )
     report = extract(render_gb2021("某市某区城市管理局", 2023, figures).encode(), filename="r.txt")
     assert (report.agency, report.year, report.template.value) == ("某市某区城市管理局", 2023, "gb2021")
     assert report.failed_checks == []

@@ -28,8 +28,12 @@ def test_blind_list_pages_fire_only_if_they_yielded_links_before() -> None:
     assert rule.check_source(status(last_success=T0, reports_found=4, last_found_at=T0)) == []
     [f] = rule.check_source(status(last_success=T0 + timedelta(days=1), reports_found=0, last_found_at=T0))
     assert "no report links" in f.title
-    assert SourceUnhealthy({"blind": False}).check_source(
-        status(last_success=T0 + timedelta(days=1), reports_found=0, last_found_at=T0)) == []
+    assert (
+        SourceUnhealthy({"blind": False}).check_source(
+            status(last_success=T0 + timedelta(days=1), reports_found=0, last_found_at=T0)
+        )
+        == []
+    )
 
 
 def test_engine_raises_once_and_resolves_on_recovery() -> None:
@@ -40,7 +44,8 @@ def test_engine_raises_once_and_resolves_on_recovery() -> None:
             engine.commit(o)
             sent.append(o.alert)
     assert [(a.rule, a.status, a.agency_id, a.year) for a in sent] == [
-        ("source_unhealthy", AlertStatus.OPEN, "site-a", None)]
+        ("source_unhealthy", AlertStatus.OPEN, "site-a", None)
+    ]
     for o in engine.on_source(status(failed_polls=0, last_success=T0, reports_found=3, last_found_at=T0), T0):
         engine.commit(o)
         sent.append(o.alert)

@@ -7,8 +7,17 @@ from services.alerts.subscriptions import matches, new_subscription
 
 
 def alert(**kw) -> Alert:  # type: ignore[no-untyped-def]
-    base = {"alert_id": "a", "rule": "refusal_spike", "agency": "杭州市拱墅区市场监督管理局", "agency_id": "hz-gs-scjg",
-            "region": "浙江省杭州市拱墅区", "year": 2023, "severity": Severity.WARNING, "title": "t", "message": "m"}
+    base = {
+        "alert_id": "a",
+        "rule": "refusal_spike",
+        "agency": "杭州市拱墅区市场监督管理局",
+        "agency_id": "hz-gs-scjg",
+        "region": "浙江省杭州市拱墅区",
+        "year": 2023,
+        "severity": Severity.WARNING,
+        "title": "t",
+        "message": "m",
+    }
     base.update(kw)
     return Alert(**base)
 

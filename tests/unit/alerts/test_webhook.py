@@ -13,13 +13,27 @@ from services.alerts.subscriptions import new_subscription
 
 from .receivers import http_receiver
 
-SETTINGS = Settings(kafka_bootstrap="127.0.0.1:1", es_url="http://127.0.0.1:1", deliver_timeout_s=2,
-                    deliver_allow_private_networks="127.0.0.0/8")  # the receivers run on this host
+SETTINGS = Settings(
+    kafka_bootstrap="127.0.0.1:1",
+    es_url="http://127.0.0.1:1",
+    deliver_timeout_s=2,
+    deliver_allow_private_networks="127.0.0.0/8",
+)  # the receivers run on this host
 
 
 def alert() -> Alert:
-    return Alert(alert_id="a1", rule="refusal_spike", agency="某局", agency_id=None, year=2023,
-                 severity=Severity.WARNING, title="t", message="m", figures={"rate": 0.5}, revision=2)
+    return Alert(
+        alert_id="a1",
+        rule="refusal_spike",
+        agency="某局",
+        agency_id=None,
+        year=2023,
+        severity=Severity.WARNING,
+        title="t",
+        message="m",
+        figures={"rate": 0.5},
+        revision=2,
+    )
 
 
 def test_sign_and_verify() -> None:
@@ -47,8 +61,16 @@ def test_post_is_signed_with_idempotency_key() -> None:
     assert body["idempotency_key"] == "a1:2" and body["subscription_id"] == sub.subscription_id
 
 
-@pytest.mark.parametrize("status,error", [(500, DeliveryError), (503, DeliveryError), (429, DeliveryError),
-                                          (404, PermanentDeliveryError), (401, PermanentDeliveryError)])
+@pytest.mark.parametrize(
+    "status,error",
+    [
+        (500, DeliveryError),
+        (503, DeliveryError),
+        (429, DeliveryError),
+        (404, PermanentDeliveryError),
+        (401, PermanentDeliveryError),
+    ],
+)
 def test_status_classification(status: int, error: type[Exception]) -> None:
     with http_receiver([status]) as rx, pytest.raises(error) as info:
         WebhookSink(SETTINGS).send(alert(), new_subscription(webhook_url=rx.url), "a1:2")

@@ -12,29 +12,52 @@ def run(*records, **params):  # type: ignore[no-untyped-def]
 
 
 def test_jump_up_and_down() -> None:
-    [up] = run(make_record(2022, applications__new_received=40), make_record(2023, applications__new_received=300))
+    [up] = run(
+        make_record(2022, applications__new_received=40), make_record(2023, applications__new_received=300)
+    )
     assert up.detail == "applications.new_received" and up.figures["ratio"] > 5
-    [down] = run(make_record(2022, applications__new_received=300), make_record(2023, applications__new_received=20))
+    [down] = run(
+        make_record(2022, applications__new_received=300), make_record(2023, applications__new_received=20)
+    )
     assert down.figures["ratio"] < 0.2 and "fell" in down.title
 
 
 def test_within_thresholds_is_quiet() -> None:
-    assert run(make_record(2022, applications__new_received=40), make_record(2023, applications__new_received=150)) == []
+    assert (
+        run(
+            make_record(2022, applications__new_received=40),
+            make_record(2023, applications__new_received=150),
+        )
+        == []
+    )
 
 
 def test_small_base_is_quiet() -> None:
-    assert run(make_record(2022, applications__new_received=1), make_record(2023, applications__new_received=6)) == []
+    assert (
+        run(make_record(2022, applications__new_received=1), make_record(2023, applications__new_received=6))
+        == []
+    )
 
 
 def test_zero_previous_year_is_finite() -> None:
-    [f] = run(make_record(2022, applications__refused__total=0), make_record(2023, applications__refused__total=12))
+    [f] = run(
+        make_record(2022, applications__refused__total=0), make_record(2023, applications__refused__total=12)
+    )
     assert f.figures["ratio"] == 13.0
-    [g] = run(make_record(2022, applications__refused__total=12), make_record(2023, applications__refused__total=0))
+    [g] = run(
+        make_record(2022, applications__refused__total=12), make_record(2023, applications__refused__total=0)
+    )
     assert g.figures["ratio"] == 1 / 13
 
 
 def test_missing_year_gives_no_year_on_year_figure() -> None:
-    assert run(make_record(2021, applications__new_received=10), make_record(2023, applications__new_received=900)) == []
+    assert (
+        run(
+            make_record(2021, applications__new_received=10),
+            make_record(2023, applications__new_received=900),
+        )
+        == []
+    )
 
 
 def test_first_year_has_nothing_to_compare() -> None:
@@ -46,18 +69,30 @@ def test_absent_metric_is_not_zero() -> None:
 
 
 def test_litigation_composite_needs_both_parts() -> None:
-    both = run(make_record(2022, litigation__direct__corrected=0, litigation__after_review__corrected=0),
-               make_record(2023, litigation__direct__corrected=3, litigation__after_review__corrected=2))
+    both = run(
+        make_record(2022, litigation__direct__corrected=0, litigation__after_review__corrected=0),
+        make_record(2023, litigation__direct__corrected=3, litigation__after_review__corrected=2),
+    )
     assert [f.detail for f in both] == ["litigation.corrected"]
-    assert run(make_record(2022, litigation__direct__corrected=0),
-               make_record(2023, litigation__direct__corrected=3, litigation__after_review__corrected=2)) == []
+    assert (
+        run(
+            make_record(2022, litigation__direct__corrected=0),
+            make_record(2023, litigation__direct__corrected=3, litigation__after_review__corrected=2),
+        )
+        == []
+    )
 
 
 def test_critical_ratio() -> None:
-    [f] = run(make_record(2022, applications__new_received=10), make_record(2023, applications__new_received=400))
+    [f] = run(
+        make_record(2022, applications__new_received=10), make_record(2023, applications__new_received=400)
+    )
     assert f.severity.value == "critical"
 
 
 def test_parameters_override() -> None:
-    assert run(make_record(2022, applications__new_received=40), make_record(2023, applications__new_received=150),
-               ratio_high=3.0)
+    assert run(
+        make_record(2022, applications__new_received=40),
+        make_record(2023, applications__new_received=150),
+        ratio_high=3.0,
+    )

@@ -89,7 +89,7 @@ def test_the_fixture_does_fetch_its_link_without_isolation(recorder, tmp_path) -
     port, seen = recorder
     src = tmp_path / "in.doc"
     src.write_bytes(linked_doc(port))
-    subprocess.run(  # noqa: PLW1510 - the test judges what the converter did, not its exit code
+    subprocess.run(
         [
             doc.soffice_binary(),
             f"-env:UserInstallation=file://{tmp_path}/profile",

@@ -35,8 +35,14 @@ logging.getLogger("faust").warning("after colorlog import")
 
 
 def _lines(script: str) -> list[str]:
-    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PYTHONPATH": str(REPO), "OGI_LOG_LEVEL": "INFO"})
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(REPO), "OGI_LOG_LEVEL": "INFO"},
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stderr.splitlines()
 

@@ -17,7 +17,9 @@ def _report(report_id: str = "r1", **kw: object) -> ExtractedReport:
         "metrics": {"applications.granted": 7.0, "rates.refusal": 0.25},
         "breakdown": {"applications.granted": {"natural_person": 6.0, "commercial": 1.0, "total": 7.0}},
         "checks": {"outcome_sum": False, "intake_balance": True},
-        "provenance": {"applications.granted": Provenance(kind="table", table=1, row="（一）予以公开", column="总计")},
+        "provenance": {
+            "applications.granted": Provenance(kind="table", table=1, row="（一）予以公开", column="总计")
+        },
     }
     base.update(kw)
     return ExtractedReport(**base)  # type: ignore[arg-type]
@@ -54,5 +56,8 @@ def test_unknown_year_never_merges() -> None:
 def test_provenance_is_described() -> None:
     text = describe(Provenance(kind="table", page=2, table=0, row="（一）予以公开", column="总计"))
     assert text is not None and "page 2" in text and "table 1" in text and "予以公开" in text
-    assert describe(Provenance(kind="text", span=(10, 20), text="共受理申请351件")) == "chars 10-20, «共受理申请351件»"
+    assert (
+        describe(Provenance(kind="text", span=(10, 20), text="共受理申请351件"))
+        == "chars 10-20, «共受理申请351件»"
+    )
     assert describe(None) is None

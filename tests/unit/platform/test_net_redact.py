@@ -14,9 +14,13 @@ from ogi.net.redact import redact_url, scrub, strip_userinfo
 
 def test_page_urls_keep_their_path_but_lose_credentials() -> None:
     assert redact_url("http://admin:pw@x.gov.cn/nb/2023.pdf") == "http://***@x.gov.cn/nb/2023.pdf"
-    assert redact_url("https://x.gov.cn/dl?id=7&access_token=abc&apiKey=k") == \
-        "https://x.gov.cn/dl?id=7&access_token=***&apiKey=***"
-    assert redact_url("https://x.gov.cn/list?keyword=报告&page=2") == "https://x.gov.cn/list?keyword=报告&page=2"
+    assert (
+        redact_url("https://x.gov.cn/dl?id=7&access_token=abc&apiKey=k")
+        == "https://x.gov.cn/dl?id=7&access_token=***&apiKey=***"
+    )
+    assert (
+        redact_url("https://x.gov.cn/list?keyword=报告&page=2") == "https://x.gov.cn/list?keyword=报告&page=2"
+    )
     assert redact_url("http://u:p@[bad/x") == "http://***@[bad/x"
     assert len(redact_url("http://x/" + "a" * 200_000) or "") < 600
 

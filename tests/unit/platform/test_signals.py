@@ -26,16 +26,22 @@ print("ready", file=sys.stderr, flush=True)
 """
 
 
-def _run(body: str, *, sig: int = signal.SIGTERM, inherit_ignored_sigint: bool = False,
-         **env: str) -> tuple[int, float, list[dict[str, Any]]]:
+def _run(
+    body: str, *, sig: int = signal.SIGTERM, inherit_ignored_sigint: bool = False, **env: str
+) -> tuple[int, float, list[dict[str, Any]]]:
     """Start PRELUDE + body, signal it once it is ready; returns the exit
     status, the seconds from the signal to the exit and its JSON log lines."""
+
     def _ignore_sigint() -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
-    proc = subprocess.Popen([sys.executable, "-c", PRELUDE + body], cwd=REPO, stderr=subprocess.PIPE,
-                            env={**os.environ, "PYTHONPATH": str(REPO), **env},
-                            preexec_fn=_ignore_sigint if inherit_ignored_sigint else None)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PRELUDE + body],
+        cwd=REPO,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(REPO), **env},
+        preexec_fn=_ignore_sigint if inherit_ignored_sigint else None,
+    )
     try:
         assert proc.stderr is not None
         assert proc.stderr.readline().strip() == b"ready"
@@ -68,10 +74,13 @@ except signals.StopRequested as exc:
 
 def test_a_service_blocked_beyond_the_grace_period_logs_what_it_abandons_and_exits() -> None:
     # blocked where no stop reaches it (a send to a broker that does not answer)
-    code, elapsed, lines = _run("""
+    code, elapsed, lines = _run(
+        """
 with signals.in_hand("a send to Kafka"):
     threading.Event().wait(120)
-""", OGI_STOP_GRACE_S="1.5")
+""",
+        OGI_STOP_GRACE_S="1.5",
+    )
     assert code == EXIT_ABANDONED
     assert 1.5 <= elapsed < 8
     deadline = [line for line in lines if line["event"].startswith("stop deadline passed")]
@@ -80,12 +89,16 @@ with signals.in_hand("a send to Kafka"):
 
 def test_sigint_stops_even_when_inherited_as_ignored() -> None:
     # a service started from a background job inherits SIGINT ignored
-    code, elapsed, lines = _run("""
+    code, elapsed, lines = _run(
+        """
 try:
     signals.pause(60, "Kafka")
 except signals.StopRequested as exc:
     signals.report_stopped("test", exc.abandoned)
-""", sig=signal.SIGINT, inherit_ignored_sigint=True)
+""",
+        sig=signal.SIGINT,
+        inherit_ignored_sigint=True,
+    )
     assert code == 0 and elapsed < 5  # interrupted, not the 60 s wait
     assert any(line["event"] == "stopping" and line["signal"] == "SIGINT" for line in lines)
 

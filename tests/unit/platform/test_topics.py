@@ -20,7 +20,9 @@ def test_names_use_prefix() -> None:
 
 def test_every_key_field_exists_on_its_model() -> None:
     for spec in TOPICS.values():
-        fields = set(spec.model.model_fields) | {n for n in dir(spec.model) if isinstance(getattr(spec.model, n, None), property)}
+        fields = set(spec.model.model_fields) | {
+            n for n in dir(spec.model) if isinstance(getattr(spec.model, n, None), property)
+        }
         assert spec.key in fields, f"{spec.suffix}: {spec.model.__name__} has no {spec.key}"
 
 

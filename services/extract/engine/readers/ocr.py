@@ -230,6 +230,7 @@ def _closing_rules(rules_h: list[Rule], rules_v: list[Rule]) -> list[Rule]:
     column borders end there on one row. Draw that border, so its last (or
     first) row is a row of cells, as a PDF's clipping path makes it."""
     out: list[Rule] = []
+
     def bottom(r: Rule) -> int:
         return int(r[3])
 

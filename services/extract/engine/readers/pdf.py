@@ -13,12 +13,11 @@ yields no blocks, and a PDF with no text at all ``has_text_layer=False``.
 
 from __future__ import annotations
 
-from typing import cast
-
 import dataclasses
 import io
 import re
 from collections.abc import Callable
+from typing import cast
 
 from services.extract.engine.document import Block, RawDocument
 from services.extract.errors import CorruptDocument, DocumentTooLarge
