@@ -86,6 +86,8 @@ def _parse(raw: RawDocument, digest: str, filename: str | None) -> ExtractedRepo
         tables.parse_review(doc, res, after=span[0] if span else 0)
         if (doc.format == "pdf" and not res.apps_from_cells) or res.figures_above_labels:
             _distrust_pdf_text_layout(res)
+        if _read_by_ocr(doc, res.provenance):
+            _distrust_ocr(res)
         metrics.update(res.metrics)
         prov.update(res.provenance)
         report.breakdown = res.breakdown
@@ -173,6 +175,37 @@ def _distrust_pdf_text_layout(res: tables.TableResult) -> None:
     res.warnings.append(
         "application table read from text lines (a PDF without a table grid, or figures above "
         "their labels) and its identities do not confirm the row order; application figures left out"
+    )
+
+
+def _read_by_ocr(doc: Document, prov: dict[str, Provenance]) -> bool:
+    """Did OCR read any application figure (a block with a recognition confidence)?"""
+    return any(
+        b.confidence is not None
+        for k, p in prov.items()
+        if k.startswith("applications.") and p.span is not None
+        for b in doc.blocks_in(*p.span)
+    )
+
+
+def _distrust_ocr(res: tables.TableResult) -> None:
+    """An application table OCR read whose own identities fail is more likely
+    misread than misprinted (a garbled row label hands a parent row its first
+    sub-row's figures): its figures are left out. Printed text keeps a failing
+    identity as the agency's own arithmetic; a recognition gets no such trust."""
+    c = checks.compute(res.metrics, res.breakdown, table=True)
+    failed = [
+        k for k in ("intake_balance", "outcome_sum", "reason_sums", "applicant_sums") if c.get(k) is False
+    ]
+    if not failed:
+        return
+    for k in [k for k in res.metrics if k.startswith("applications.")]:
+        res.metrics.pop(k)
+        res.provenance.pop(k, None)
+    res.breakdown.clear()
+    res.warnings.append(
+        f"application table read by OCR and its identities fail ({', '.join(failed)}): "
+        "more likely misread than misprinted; application figures left out"
     )
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from schemas.events import Provenance
+from services.extract.engine import pipeline
 from services.extract.engine.readers import ocr
+from services.extract.engine.tables import TableResult
 
 _HEADER = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext"
 
@@ -100,3 +103,35 @@ def test_figure_cells() -> None:
     assert ocr._is_figure_cell([w("21")]) and ocr._is_figure_cell([]) and ocr._is_figure_cell([w("]")])
     assert not ocr._is_figure_cell([w("1.属于国家秘密")])
     assert not ocr._is_figure_cell([w("—")])  # a dash says "none": not read as a digit
+
+
+def _ocr_table(unable_total: float) -> TableResult:
+    """An application table as OCR might read it: the 无法提供 parent given
+    ``unable_total``, its three sub-rows 13 in all, and the intake figures."""
+    a = "applications."
+    metrics = {
+        a + "new_received": 40.0,
+        a + "carried_over": 0.0,
+        a + "total_handled": 40.0,
+        a + "carried_forward": 0.0,
+        a + "unable.total": unable_total,
+        a + "unable.not_held": 10.0,
+        a + "unable.needs_creation": 2.0,
+        a + "unable.unclear_after_correction": 1.0,
+    }
+    return TableResult(metrics=metrics, provenance={k: Provenance(kind="table") for k in metrics})
+
+
+def test_an_ocr_table_whose_identities_fail_is_left_out() -> None:
+    # a garbled sub-row label hands the parent its first sub-row's figure (10, not 13)
+    res = _ocr_table(10.0)
+    pipeline._distrust_ocr(res)
+    assert not [k for k in res.metrics if k.startswith("applications.")]
+    assert not res.provenance
+    assert any("reason_sums" in w and "left out" in w for w in res.warnings)
+
+
+def test_an_ocr_table_whose_identities_hold_is_kept() -> None:
+    res = _ocr_table(13.0)
+    pipeline._distrust_ocr(res)
+    assert res.metrics["applications.unable.total"] == 13.0 and not res.warnings
