@@ -125,7 +125,7 @@ def check_kafka(settings: Settings | None = None, timeout_s: float | None = None
         for server in settings.bootstrap_servers:
             host, _, port = server.rpartition(":")
             try:
-                with socket.create_connection((host, int(port)), timeout=min(5.0, timeout_s)) as sock:
+                with socket.create_connection((host, int(port)), timeout=5.0) as sock:
                     if context is not None:
                         try:
                             context.wrap_socket(sock, server_hostname=host).close()
@@ -152,10 +152,11 @@ def check_kafka(settings: Settings | None = None, timeout_s: float | None = None
             pause(0.5, "Kafka")
     # the address answers (with TLS verified): now the protocol and the login
     try:
+        answer_ms = int(max(timeout_s, 10.0) * 1000)  # timeout_s 0 = one attempt, not no time to answer
         admin = KafkaAdminClient(
             **_base_config(settings, [reached]),
-            request_timeout_ms=int(timeout_s * 1000),
-            api_version_auto_timeout_ms=int(timeout_s * 1000),
+            request_timeout_ms=answer_ms,
+            api_version_auto_timeout_ms=answer_ms,
         )
     except KafkaError as exc:
         raise BrokerConfigError(_refusal(settings, reached, exc)) from exc

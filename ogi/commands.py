@@ -98,14 +98,28 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _check_servers(service: str) -> None:
     """Fail at start, naming the cause, rather than retry a refused password
-    or certificate for minutes (ogi.broker.check_kafka, ogi.elastic.check_store)."""
-    from ogi.broker import check_kafka
+    or certificate for minutes (ogi.broker.check_kafka, ogi.elastic.check_store).
+    A server that does not answer yet is only logged: a service waits for a
+    (re)starting Kafka or Elasticsearch, and a stop meanwhile is clean."""
+    import structlog
 
-    check_kafka()
+    from ogi.broker import BrokerConfigError, BrokerError, check_kafka
+    from ogi.elastic import StoreConfigError, StoreUnavailable, check_store
+
+    log = structlog.get_logger("ogi.serve")
+    try:
+        check_kafka(timeout_s=0)
+    except BrokerConfigError:
+        raise
+    except BrokerError as exc:
+        log.warning("kafka not reachable at start; waiting for it", error=str(exc))
     if service in USES_STORE:
-        from ogi.elastic import check_store
-
-        check_store()
+        try:
+            check_store(timeout_s=0)
+        except StoreConfigError:
+            raise
+        except StoreUnavailable as exc:
+            log.warning("elasticsearch not reachable at start; waiting for it", error=str(exc))
 
 
 def _run(args: argparse.Namespace) -> int:

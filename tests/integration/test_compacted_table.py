@@ -6,10 +6,11 @@ keep working."""
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 
-from ogi.broker import make_producer
+from ogi.broker import ensure_topics, make_producer
 from ogi.settings import Settings
 from ogi.topics import DELIVERIES, SUBSCRIPTIONS
 from services.alerts.delivery.service import read_deliveries
@@ -19,6 +20,11 @@ pytestmark = pytest.mark.integration
 
 
 def test_undecodable_records_are_skipped_not_raised(platform: Settings) -> None:
+    # topics of its own: other tests read the session's delivery log record by record
+    platform = platform.model_copy(
+        update={"topic_prefix": f"{platform.topic_prefix}bad{uuid.uuid4().hex[:6]}."}
+    )
+    ensure_topics(platform, [SUBSCRIPTIONS, DELIVERIES])
     good = new_subscription(email_to=["a@example.org"], name="good")
     newer = json.loads(good.model_dump_json()) | {"subscription_id": "newer", "schema_version": 99}
     producer = make_producer(platform)
