@@ -44,7 +44,7 @@ test-stress: install
 
 ## 2,000 reports through a three-broker Kafka while one broker is SIGKILLed and restarted (CI streams 100)
 test-cluster: install
-	OGI_CLUSTER_REPORTS=2000 OGI_CLUSTER_RATE=10 $(BIN)/python -m pytest -s tests/e2e/test_kafka_cluster.py
+	OGI_TEST_CLUSTER_REPORTS=2000 OGI_TEST_CLUSTER_RATE=10 $(BIN)/python -m pytest -s tests/e2e/test_kafka_cluster.py
 
 up: install
 	$(BIN)/ogi servers up

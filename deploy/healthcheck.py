@@ -2,14 +2,15 @@
 
 ``process``: an ``ogi serve`` process is running and not a zombie or
 stopped; what can be checked before the services have a health endpoint.
-``http``: GET ``/healthz`` on ``OGI_HEALTH_PORT`` (default 8080) answers 2xx.
+``http PORT``: GET ``/healthz`` on the service's metrics port answers 2xx
+(``OGI_METRICS_PORT`` plus the service's offset: extract +0, index +1,
+monitor +2, detect +3, deliver +4; see ``ogi/telemetry.py``).
 
 Standard library only: it runs in the image, beside the service, every 30 s.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import urllib.request
 from pathlib import Path
@@ -29,8 +30,7 @@ def _serving_process_alive() -> bool:
     return False
 
 
-def _healthz_answers() -> bool:
-    port = os.environ.get("OGI_HEALTH_PORT", "8080")
+def _healthz_answers(port: str) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
             return 200 <= response.status < 300
@@ -40,7 +40,7 @@ def _healthz_answers() -> bool:
 
 def main(argv: list[str]) -> int:
     mode = argv[1] if len(argv) > 1 else "process"
-    healthy = _healthz_answers() if mode == "http" else _serving_process_alive()
+    healthy = _healthz_answers(argv[2]) if mode == "http" else _serving_process_alive()
     return 0 if healthy else 1
 
 

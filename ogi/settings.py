@@ -41,6 +41,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 PREFIX = "OGI_"
 #: ``OGI_*`` variables that are not settings, read by the tools named here
 OTHER_VARIABLES: dict[str, str] = {
+    "OGI_IMAGE": "deploy/compose.yaml: the image the stack runs (read by the compose tool)",
+    "OGI_ENV_FILE": "deploy/compose.yaml: the env file with the services' settings and secrets",
+    "OGI_SHARED": "benchmarks/bench_ocr.py: where the shared corpus lives",
     "OGI_KEEP_SERVERS": "tests/conftest.py: leave the local servers running after the test session",
     "OGI_STRESS_RUNS": "scripts/test-stress.sh: how many times the e2e tests run",
     "OGI_HYGIENE_PIDS": "tests/e2e/test_process_hygiene.py: where the deliberately failing test writes its pids",

@@ -6,7 +6,7 @@ first partition is SIGKILLed and, a while later, started again.
 Checked: every report published is indexed (0 lost), no report twice
 (0 duplicates), and indexing never stalls for longer than 30 s.
 
-CI streams OGI_CLUSTER_REPORTS=100 (default) reports at 2/s; ``make test-cluster``
+CI streams OGI_TEST_CLUSTER_REPORTS=100 (default) reports at 2/s; ``make test-cluster``
 streams 2,000. The figures are printed (pytest -s) for the README.
 """
 
@@ -33,9 +33,9 @@ from tests.support import Service
 
 pytestmark = pytest.mark.e2e
 
-REPORTS = int(os.environ.get("OGI_CLUSTER_REPORTS", "100"))
+REPORTS = int(os.environ.get("OGI_TEST_CLUSTER_REPORTS", "100"))
 #: reports published per second: a steady stream, so a stall shows as a gap
-RATE = float(os.environ.get("OGI_CLUSTER_RATE", "2"))
+RATE = float(os.environ.get("OGI_TEST_CLUSTER_RATE", "2"))
 BROKER_DOWN_S = 20.0
 MAX_GAP_S = 30.0
 

@@ -233,6 +233,6 @@ def test_wrong_password_wrong_ca_and_unreachable_store_fail_at_start(
     # OGI_CONNECT_TIMEOUT_S; a service instead waits for its server
     closed = f"https://127.0.0.1:{free_port()}"
     started = time.monotonic()
-    with pytest.raises(StoreUnavailable, match="unreachable.*OGI_ES_URL"):
+    with pytest.raises(StoreUnavailable, match=r"unreachable.*OGI_ES_URL"):
         check_store(s.model_copy(update={"es_url": closed, "connect_timeout_s": 3.0}))
     assert time.monotonic() - started < 15
