@@ -12,7 +12,7 @@ is checked), and for each hop:
    names are resolved and checked before connecting, no proxies, and the
    document's wall-clock deadline bounds every socket read);
 5. retries timeouts, connection errors, 429 and 5xx with backoff
-   (:mod:`services.ingest.retry`);
+   (:mod:`ogi.backoff`);
 6. reads the body with the one bounded reader (:func:`ogi.net.read_bounded`):
    identity asked for, one gzip/deflate layer at most, the cap counted on
    decoded bytes (the Content-Length, when given, is checked first).
@@ -35,6 +35,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 import httpx
 import structlog
 
+from ogi.backoff import backoff_delay, is_retryable_status
 from ogi.net import AddressPolicy, NetRefusal, OutboundClient, check_url, read_bounded, redact_url
 from ogi.settings import Settings, get_settings
 from services.ingest.errors import (
@@ -47,7 +48,6 @@ from services.ingest.errors import (
     TransportFailure,
     from_net,
 )
-from services.ingest.retry import backoff_delay, is_retryable_status
 from services.ingest.robots import RobotsCache
 from services.ingest.sniff import sniff
 from services.ingest.throttle import HostThrottle

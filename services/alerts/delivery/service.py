@@ -50,7 +50,6 @@ import hashlib
 import heapq
 import itertools
 import math
-import random
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -58,7 +57,7 @@ from collections.abc import Callable, Iterable
 import structlog
 
 from ogi import telemetry
-from ogi.backoff import equal_jitter
+from ogi.backoff import backoff_delay
 from ogi.broker import make_consumer, make_producer, publish
 from ogi.deadletter import dead_letter
 from ogi.leader import Leadership
@@ -120,12 +119,6 @@ def bundle(subscription: Subscription, deliveries: list[Delivery]) -> tuple[Aler
         bundled=alerts,
     )
     return digest, key
-
-
-def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:
-    """Delay before attempt ``attempt + 1`` (attempt counts from 1): exponential
-    with "equal jitter" (half fixed, half random) so retries spread out."""
-    return equal_jitter(attempt - 1, base, cap, rng)
 
 
 class SubscriberWorker(threading.Thread):
@@ -366,8 +359,9 @@ class Dispatcher:
                 return None
             self._digest_attempts[slot] = attempts
             s = self.settings
+            # attempts counts from 1: the wait before the next is retry number attempts - 1
             return time.monotonic() + backoff_delay(
-                attempts, s.deliver_backoff_base_s, s.deliver_backoff_max_s
+                attempts - 1, s.deliver_backoff_base_s, s.deliver_backoff_max_s
             )
         self._digest_attempts.pop(slot, None)
         with self._lock:
@@ -424,7 +418,9 @@ class Dispatcher:
         self._update(d, attempts=attempts, last_error=error[:2000])
         telemetry.DELIVERIES.labels(d.sink, "retry").inc()
         s = self.settings
-        return time.monotonic() + backoff_delay(attempts, s.deliver_backoff_base_s, s.deliver_backoff_max_s)
+        return time.monotonic() + backoff_delay(
+            attempts - 1, s.deliver_backoff_base_s, s.deliver_backoff_max_s
+        )
 
     def _scrubbed_error(self, exc: Exception, sub: Subscription) -> str:
         """The text of a sink's error, without the subscriber's URL or secrets."""

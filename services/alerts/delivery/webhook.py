@@ -29,6 +29,7 @@ import time
 import httpx
 import structlog
 
+from ogi.backoff import is_retryable_status
 from ogi.net import AddressPolicy, NetRefusal, OutboundClient, read_bounded, redact_url, scrub
 from ogi.settings import Settings
 from schemas import Alert
@@ -125,6 +126,6 @@ class WebhookSink(Sink):
         if 200 <= status < 300:
             return
         reason = f"HTTP {status} from {shown}"
-        if status in (408, 425, 429) or status >= 500:
+        if is_retryable_status(status):
             raise DeliveryError(reason)
         raise PermanentDeliveryError(reason)

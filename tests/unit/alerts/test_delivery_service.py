@@ -10,10 +10,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from ogi.backoff import backoff_delay
 from ogi.settings import Settings
 from schemas import Alert, Severity
 from schemas.events import Delivery, DeliveryStatus, Subscription
-from services.alerts.delivery.service import Dispatcher, backoff_delay
+from services.alerts.delivery.service import Dispatcher
 from services.alerts.delivery.webhook import IDEMPOTENCY_KEY, SIGNATURE, TIMESTAMP, WebhookSink, verify
 from services.alerts.subscriptions import new_subscription
 
@@ -236,6 +237,6 @@ def test_backoff_grows_and_is_capped() -> None:
         def random(self) -> float:
             return 1.0
 
-    delays = [backoff_delay(n, 1.0, 30.0, Half()) for n in range(1, 9)]  # type: ignore[arg-type]
+    delays = [backoff_delay(n, 1.0, 30.0, rng=Half()) for n in range(8)]  # type: ignore[arg-type]
     assert delays[:5] == [1, 2, 4, 8, 16] and delays[-1] == 30
-    assert 0.5 <= backoff_delay(1, 1.0, 30.0) <= 1.0
+    assert 0.5 <= backoff_delay(0, 1.0, 30.0) <= 1.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
-from services.ingest.retry import backoff_delay, is_retryable_status, retry_after_seconds
+from ogi.backoff import backoff_delay, is_retryable_status, retry_after_seconds
 
 
 def test_retryable_statuses() -> None:
