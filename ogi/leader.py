@@ -34,6 +34,7 @@ from kafka.errors import KafkaError
 
 from ogi.broker import kafka_client, make_producer, publish
 from ogi.settings import Settings, get_settings
+from ogi.signals import pause
 from ogi.topics import LEASES
 from schemas.events import LeaderLease
 
@@ -140,13 +141,17 @@ class Leadership:
         return self
 
     def acquire(self, stopping: Callable[[], bool] = lambda: False) -> bool:
-        """Wait until this instance leads (True) or ``stopping()`` (False)."""
+        """Wait until this instance leads (True) or ``stopping()`` (False). A
+        SIGTERM meanwhile raises ``StopRequested`` saying what the stop
+        abandons (the wait for the lead: Kafka unreachable, or another
+        instance leading)."""
         self.start()
         if not self._leading.is_set():
             log.info("standing by: another instance leads", group=self.group, holder=self.holder)
-        while not self._leading.wait(0.5):
+        while not self._leading.is_set():
             if stopping() or (self._thread is not None and not self._thread.is_alive()):
                 return False
+            pause(0.5, f"the lead of {self.group} (Kafka, or another instance leading)")
         return True
 
     def wait_for_group_to_empty(self, group: str, stopping: Callable[[], bool] = lambda: False) -> bool:
