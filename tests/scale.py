@@ -20,6 +20,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from ogi.broker import ensure_topics
 from ogi.settings import Settings
 from ogi.topics import RAW
 from schemas.events import RawReport
@@ -61,6 +62,8 @@ def run_scale(
     run = uuid.uuid4().hex[:6]
     settings = settings.model_copy(
         update={
+            # topics of its own: the session's raw topic also holds other tests' (garbage) records
+            "topic_prefix": f"{settings.topic_prefix}scale{run}.",
             "ingest_host_delay_s": delay_s,
             "ingest_host_concurrency": 1,
             "ingest_workers": workers,
@@ -74,6 +77,7 @@ def run_scale(
         Source(id=f"scale-{run}-{n}", name=f"测试{n}局", urls=[sites.url(n)], allow_private=True)
         for n in range(count)
     ]
+    ensure_topics(settings)
     monitor = Monitor(settings, sources=sources)
     runner = threading.Thread(target=monitor.run, name="scale-monitor", daemon=True)
     started = time.monotonic()

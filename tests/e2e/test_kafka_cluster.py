@@ -57,7 +57,14 @@ def cluster(servers: object, settings: Settings) -> Iterator[tuple[LocalKafkaClu
     try:
         kafka.start(*ports)
         bootstrap = ",".join(f"127.0.0.1:{p}" for p in ports[0::2])
-        yield kafka, settings.model_copy(update={"kafka_bootstrap": bootstrap})
+        # indices of its own: the session's already hold other tests' reports
+        run = uuid.uuid4().hex[:6]
+        yield (
+            kafka,
+            settings.model_copy(
+                update={"kafka_bootstrap": bootstrap, "index_prefix": f"{settings.index_prefix}cluster{run}-"}
+            ),
+        )
     finally:
         kafka.stop()
         shutil.rmtree(root, ignore_errors=True)
