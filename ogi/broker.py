@@ -25,20 +25,12 @@ from kafka.errors import KafkaError, NoBrokersAvailable, TopicAlreadyExistsError
 from pydantic import BaseModel
 
 from ogi import telemetry
+from ogi.errors import BrokerConfigError, BrokerError
 from ogi.settings import Settings, get_settings
 from ogi.signals import pause
 from ogi.topics import TOPICS, TopicSpec, min_insync_replicas
 
 log = structlog.get_logger("ogi.broker")
-
-
-class BrokerError(RuntimeError):
-    """Kafka could not be reached or refused a record."""
-
-
-class BrokerConfigError(BrokerError):
-    """Kafka answered but refused us: wrong password, an unverifiable
-    certificate, a protocol mismatch. Waiting does not help."""
 
 
 # --- security --------------------------------------------------------------

@@ -53,8 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SettingsError, ValidationError) as exc:
         print(f"ogi: configuration error: {exc}", file=sys.stderr)
         return 2
-    from ogi.broker import BrokerError
-    from ogi.elastic import StoreUnavailable
+    from ogi.errors import BrokerError, StoreUnavailable
 
     try:
         return int(handler(args) or 0)

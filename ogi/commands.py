@@ -103,8 +103,9 @@ def _check_servers(service: str) -> None:
     (re)starting Kafka or Elasticsearch, and a stop meanwhile is clean."""
     import structlog
 
-    from ogi.broker import BrokerConfigError, BrokerError, check_kafka
-    from ogi.elastic import StoreConfigError, StoreUnavailable, check_store
+    from ogi.broker import check_kafka
+    from ogi.elastic import check_store
+    from ogi.errors import BrokerConfigError, BrokerError, StoreConfigError, StoreUnavailable
 
     log = structlog.get_logger("ogi.serve")
     try:

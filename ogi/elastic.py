@@ -21,6 +21,7 @@ from elasticsearch import ApiError, AuthenticationException, AuthorizationExcept
 from elasticsearch import ConnectionError as ESConnectionError
 from elasticsearch import SSLError as ESSSLError
 
+from ogi.errors import StoreConfigError, StoreUnavailable
 from ogi.settings import Settings, get_settings
 from ogi.signals import pause
 
@@ -28,15 +29,6 @@ log = structlog.get_logger("ogi.elastic")
 
 #: index name suffix -> template file in schemas/elasticsearch/
 INDICES = ("reports", "metrics", "alerts", "deadletters")
-
-
-class StoreUnavailable(RuntimeError):
-    """Elasticsearch did not answer; the batch is retried until it does."""
-
-
-class StoreConfigError(StoreUnavailable):
-    """Elasticsearch answered but refused us (credentials, certificate):
-    waiting does not help, the settings must change."""
 
 
 def index_name(kind: str, settings: Settings | None = None) -> str:

@@ -9,7 +9,7 @@ StoreUnavailable (Elasticsearch cannot be reached; retried, never dropped)
 is shared by every service: ogi.elastic.
 """
 
-from ogi.elastic import StoreUnavailable
+from ogi.errors import StoreUnavailable
 
 __all__ = ["DocumentRejected", "ExportFailed", "ExportInterrupted", "IndexError_", "StoreUnavailable"]
 

@@ -21,8 +21,9 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from ogi.broker import BrokerConfigError, BrokerError, check_kafka, ensure_topics, make_producer, publish
+from ogi.broker import check_kafka, ensure_topics, make_producer, publish
 from ogi.elastic import index_name
+from ogi.errors import BrokerConfigError, BrokerError
 from ogi.local._process import free_port
 from ogi.local.kafka import LocalKafka, SaslSsl
 from ogi.settings import Settings

@@ -24,7 +24,8 @@ import pytest
 from pydantic import SecretStr
 
 from ogi.broker import ensure_topics, make_producer, publish
-from ogi.elastic import StoreUnavailable, check_store, index_name, install_templates
+from ogi.elastic import check_store, index_name, install_templates
+from ogi.errors import StoreUnavailable
 from ogi.local._process import free_port
 from ogi.settings import Settings
 from ogi.topics import ALERTS
