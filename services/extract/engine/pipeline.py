@@ -168,14 +168,20 @@ def _distrust_pdf_text_layout(res: tables.TableResult) -> None:
     if all(c.get(k) is True for k in needed):
         res.warnings.append("application table read from PDF text lines; every identity holds")
         return
+    _drop_application_figures(
+        res,
+        "application table read from text lines (a PDF without a table grid, or figures above "
+        "their labels) and its identities do not confirm the row order; application figures left out",
+    )
+
+
+def _drop_application_figures(res: tables.TableResult, why: str) -> None:
+    """Leave out every application figure of a reading not to be trusted, saying why."""
     for k in [k for k in res.metrics if k.startswith("applications.")]:
         res.metrics.pop(k)
         res.provenance.pop(k, None)
     res.breakdown.clear()
-    res.warnings.append(
-        "application table read from text lines (a PDF without a table grid, or figures above "
-        "their labels) and its identities do not confirm the row order; application figures left out"
-    )
+    res.warnings.append(why)
 
 
 def _read_by_ocr(doc: Document, prov: dict[str, Provenance]) -> bool:
@@ -199,13 +205,10 @@ def _distrust_ocr(res: tables.TableResult) -> None:
     ]
     if not failed:
         return
-    for k in [k for k in res.metrics if k.startswith("applications.")]:
-        res.metrics.pop(k)
-        res.provenance.pop(k, None)
-    res.breakdown.clear()
-    res.warnings.append(
+    _drop_application_figures(
+        res,
         f"application table read by OCR and its identities fail ({', '.join(failed)}): "
-        "more likely misread than misprinted; application figures left out"
+        "more likely misread than misprinted; application figures left out",
     )
 
 
