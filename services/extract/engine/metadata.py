@@ -46,7 +46,9 @@ def title(doc: Document) -> str:
     if doc.meta.get("title"):
         return doc.meta["title"]
     all_lines = [x.replace("\x1f", " ").replace("\x1e", " ").strip() for x in doc.text.split("\n")]
-    all_lines = [x for x in all_lines if x]
+    # other reports' titles linked from the page's navigation are not its own
+    links = set(doc.meta.get("link_titles", "").split("\n")) - {""}
+    all_lines = [x for x in all_lines if x and x not in links]
     first = all_lines[0] if all_lines else ""
     if len(first) <= 60 and not re.search(r"[。，,；;：:《>]", first):
         if re.search(r"(?:函|通知|通报|要点|计划|方案|意见)$", first) or (

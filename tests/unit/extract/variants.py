@@ -21,13 +21,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import reportgen
-
 from schemas.events import ExtractedReport
 from services.extract.engine import catalogue as cat
 from services.extract.engine import extract, readers
 from services.extract.engine.document import CELL_SEP, ROW_SEP, linearise
 from services.extract.engine.readers import text as text_reader
+from tests.unit.extract import reportgen
 
 Row = list[str]
 ABSENT = "/"
@@ -490,3 +489,109 @@ __all__ = [
     "render",
     "render_legacy",
 ]
+
+
+# ------------------------------------------------------------------ as an agency's article page
+
+
+def _html_cell(text: str, rowspan: int = 1, colspan: int = 1) -> str:
+    span = (f" rowspan='{rowspan}'" if rowspan > 1 else "") + (f" colspan='{colspan}'" if colspan > 1 else "")
+    return f"<td{span}>{text}</td>"
+
+
+def _html_merged_right(rows: list[Row]) -> str:
+    """Rows whose blank trailing cells belong to the last printed one (a
+    colspan), as the proactive table prints them."""
+    out = []
+    for r in rows:
+        last = max((i for i, c in enumerate(r) if c), default=0)
+        cells = [_html_cell(c) for c in r[:last]] + [_html_cell(r[last], colspan=len(r) - last)]
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    return "<table border='1'>" + "".join(out) + "</table>"
+
+
+def _html_applications(apps: list[tuple[str, Row]], merged: bool) -> str:
+    """The application table with the template's three header rows; its
+    label columns merged with rowspans/colspans (``merged``) or, as a CMS
+    editor that lost the merges leaves them, as blank cells."""
+    head = (
+        f"<tr>{_html_cell('（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）', 3, 3)}"
+        f"{_html_cell('申请人情况', colspan=7)}</tr>"
+        f"<tr>{_html_cell('自然人', 2)}{_html_cell('法人或其他组织', colspan=5)}{_html_cell('总计', 2)}</tr>"
+        "<tr>" + "".join(_html_cell(h) for h in APPLICANT_HEADER[1:6]) + "</tr>"
+    )
+    rows = [r for _, r in _first_occurrences(apps)]
+    body = []
+    for i, r in enumerate(rows):
+        if not merged:
+            body.append("<tr>" + "".join(_html_cell(c) for c in r) + "</tr>")
+            continue
+        labels = ""
+        if r[0] and not r[1] and not r[2]:
+            labels = _html_cell(r[0], colspan=3)
+        else:
+            if r[0]:
+                n = 1 + next((k for k, x in enumerate(rows[i + 1 :]) if x[0]), len(rows) - i - 1)
+                labels += _html_cell(r[0], rowspan=n)
+            if r[1] and not r[2]:
+                labels += _html_cell(r[1], colspan=2)
+            else:
+                if r[1]:
+                    n = 1 + next(
+                        (k for k, x in enumerate(rows[i + 1 :]) if x[0] or x[1] or not x[2]),
+                        len(rows) - i - 1,
+                    )
+                    labels += _html_cell(r[1], rowspan=n)
+                labels += _html_cell(r[2])
+        body.append("<tr>" + labels + "".join(_html_cell(c) for c in r[3:]) + "</tr>")
+    return "<table border='1'>" + head + "".join(body) + "</table>"
+
+
+def _html_review(vals: Row) -> str:
+    heads = "".join(_html_cell(h) for h in REVIEW_HEADS)
+    return (
+        "<table border='1'>"
+        f"<tr>{_html_cell('行政复议', colspan=5)}{_html_cell('行政诉讼', colspan=10)}</tr>"
+        "<tr>"
+        + "".join(_html_cell(h, rowspan=2) for h in REVIEW_HEADS)
+        + f"{_html_cell('未经复议直接起诉', colspan=5)}{_html_cell('复议后起诉', colspan=5)}</tr>"
+        f"<tr>{heads}{heads}</tr><tr>" + "".join(_html_cell(v) for v in vals) + "</tr></table>"
+    )
+
+
+def render_article_page(t: Tables, merged: bool = True, other_years: tuple[int, ...] = ()) -> str:
+    """The report as an agency's article page: the site's navigation with
+    links to ``other_years``' reports above the article, the text as
+    paragraphs and the three standard tables as real HTML tables."""
+
+    def paragraphs(text: str) -> str:
+        return "".join(f"<p>{line.strip()}</p>" for line in text.split("\n") if line.strip())
+
+    head = re.split(r"=+ *正文 *=+", t.head)[-1]  # a crawled text's header is not the page's text
+    crawled_title = re.search(r"^标题[:：]\s*(.+)$", t.head, re.MULTILINE)
+    lines = [x.strip() for x in head.split("\n") if x.strip()]
+    title = crawled_title.group(1).strip() if crawled_title else lines.pop(0) if lines else ""
+    links = "".join(
+        f"<li><a href='/art/{y}.html'>{title.replace(str(t_year), str(y)) if (t_year := _year_in(title)) else title}"
+        "</a></li>"
+        for y in other_years
+    )
+    return (
+        "<html><head><meta charset='utf-8'><title>政府信息公开年报_政务公开</title></head><body>"
+        "<div class='crumb'>当前位置：<a href='/'>首页</a> &gt; <a href='/zwgk'>政务公开</a> &gt; 年度报告</div>"
+        f"<div class='side'><h3>相关报告</h3><ul>{links}</ul></div>"
+        f"<div class='article'><h1>{title}</h1><div class='info'>来源：本站 发布时间：2023-01-20 字号：[大 中 小]</div>"
+        f"<div class='TRS_Editor'>{paragraphs(chr(10).join(lines))}"
+        + _html_merged_right(t.proactive)
+        + "<p>三、收到和处理政府信息公开申请情况</p>"
+        + _html_applications(t.applications, merged)
+        + "<p>四、政府信息公开行政复议、行政诉讼情况</p>"
+        + _html_review(t.review)
+        + paragraphs(t.tail)
+        + "</div></div><div class='footer'>主办：本站 版权所有</div></body></html>"
+    )
+
+
+def _year_in(title: str) -> int | None:
+    m = re.search(r"(?:19|20)\d{2}", title)
+    return int(m.group()) if m else None

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from ogi.vocabulary import is_annual_report
 from services.extract.engine.document import Block, RawDocument
 from services.extract.engine.readers.limits import check_html_table_nesting
 from services.extract.engine.readers.text import decode
@@ -181,6 +182,8 @@ def read(data: bytes) -> RawDocument:
         c.extract()
     blocks: list[Block] = []
     meta: dict[str, str] = {"page_title": page_title} if page_title else {}
+    if links := _links_to_reports(soup):
+        meta["link_titles"] = "\n".join(links)
     table_no = 0
     buf: list[str] = []
 
@@ -206,6 +209,19 @@ def read(data: bytes) -> RawDocument:
     _layout(soup.body or soup, buf, on_table)
     flush()
     return RawDocument(blocks=_take_index_lines(blocks, meta), format="html", meta=meta)
+
+
+def _links_to_reports(soup) -> list[str]:  # type: ignore[no-untyped-def]
+    """The texts of links that name an annual report: a page's sidebar,
+    "related articles" and previous/next links list other years' reports,
+    often above the article, and none of them is this page's title (a link
+    inside a heading is, and is not listed)."""
+    found = []
+    for a in soup.find_all("a", href=True)[:500]:
+        text = _text(a)
+        if len(text) <= 100 and is_annual_report(text) and a.find_parent(["h1", "h2", "h3"]) is None:
+            found.append(text)
+    return found
 
 
 def _table(rows: list[list], number: int, blocks: list[Block]) -> None:  # type: ignore[type-arg]
