@@ -125,6 +125,31 @@ def dump_tasks(signum: int = 0, frame: Any = None) -> None:
         log.warning("task dump", task=task.get_name(), chain=_await_chain(task))
 
 
+# ------------------------------------------------------------------ Faust internals
+# What the project needs of faust-streaming that its public API does not
+# offer, in one place. Written against faust-streaming 0.15.3 (pinned in
+# pyproject.toml): re-check each helper before upgrading.
+
+
+def tables_ready(app: faust.App) -> bool:
+    """No rebalance in progress and the tables fully recovered from their
+    changelogs (``app.tables.recovery.completed``: not public API)."""
+    recovery = app.tables.recovery  # type: ignore[attr-defined]
+    return not (app.rebalancing or app.in_recovery or not recovery.completed.is_set())
+
+
+async def fetch_producer_metadata(app: faust.App, topic: str) -> bool:
+    """Have ``app``'s Kafka producer (``app.producer._producer``, aiokafka's)
+    fetch ``topic``'s partitions: Faust does not for a topic it may not
+    declare, and a table with the key partitioner needs them. False if the
+    producer is not started yet."""
+    producer = getattr(app.producer, "_producer", None)
+    if producer is None:
+        return False
+    await producer.partitions_for(topic)
+    return True
+
+
 def app_input_topics(app: faust.App) -> list[str]:
     """The topics ``app``'s agents read (not the tables' changelogs)."""
     names: set[str] = set()

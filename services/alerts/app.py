@@ -59,6 +59,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import faust
@@ -71,7 +72,7 @@ from ogi.broker import kafka_client
 from ogi.deadletter import dead_letter
 from ogi.leader import Leadership
 from ogi.settings import Settings, get_settings
-from ogi.streams import bytes_topic, make_app, run, send_acked
+from ogi.streams import bytes_topic, fetch_producer_metadata, make_app, run, send_acked, tables_ready
 from ogi.telemetry import RECORDS_CONSUMED
 from ogi.topics import ALERTS, DEADLETTER, DETECT_EMITTED, DETECT_HISTORY, EXTRACTED, INGEST_STATUS, TopicSpec
 from schemas import ExtractedReport, Stage, UndecodableRecord, decode, utcnow
@@ -82,6 +83,7 @@ from services.alerts.rules import load_rules
 log = structlog.get_logger("ogi.detect")
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
 class TableStore(Generic[M]):
@@ -204,70 +206,89 @@ def behind(snapshot: dict[int, int], processed: dict[int, int], committed: dict[
     return out
 
 
-def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
-    # the topic table owns every topic, the tables' changelogs included. Faust's
-    # own session timeout (60 s) stays: a shorter one turns a loaded machine's
-    # pauses into rebalances, and Faust can lose buffered events at a rebalance
-    # (see ogi/leader.py: wait_for_group_to_empty)
-    app = make_app(settings.detect_app_id, settings, table_standby_replicas=0, store="memory://")
+class DetectorWorker:
+    """The detector's Faust app, and the state its agents and timers share:
+    the engine over the two tables, the processed position per partition
+    (see the module doc), and when the detect agent last had input."""
 
-    def topic(spec: TopicSpec, **kw: Any) -> faust.TopicT:
-        return bytes_topic(app, spec, settings, **kw)
+    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.settings = settings
+        self.clock = clock
+        # the topic table owns every topic, the tables' changelogs included. Faust's
+        # own session timeout (60 s) stays: a shorter one turns a loaded machine's
+        # pauses into rebalances, and Faust can lose buffered events at a rebalance
+        # (see ogi/leader.py: wait_for_group_to_empty)
+        self.app = app = make_app(
+            settings.detect_app_id, settings, table_standby_replicas=0, store="memory://"
+        )
+        self.alerts_topic, self.dead_topic = self._topic(ALERTS), self._topic(DEADLETTER)
+        history = self._table("history", DETECT_HISTORY)
+        emitted = self._table("emitted", DETECT_EMITTED, use_partitioner=True)
+        self.engine = Engine(
+            Detector(load_rules(settings)),
+            TableStore(history, AgencyHistory),
+            TableStore(emitted, EmittedAlert),
+        )
+        self.offsets = BrokerOffsets(settings, EXTRACTED, settings.detect_app_id)
+        self.reader = RangeReader(settings, EXTRACTED)
+        self.processed: dict[
+            int, int
+        ] = {}  # partition -> next offset after the last report the agent finished
+        self.lock = asyncio.Lock()  # the agents and the timer never reconcile the same alert at once
+        self.metadata_warm = False
+        self.last_input = time.monotonic()  # when the detect agent last began or finished a record
+        self.busy = False  # the detect agent is inside a record
 
-    extracted_topic, status_topic = topic(EXTRACTED), topic(INGEST_STATUS)
-    alerts_topic, dead_topic = topic(ALERTS), topic(DEADLETTER)
-    history = app.Table(
-        "history",
-        key_type=bytes,
-        value_type=bytes,
-        partitions=settings.topic_partitions,
-        changelog_topic=topic(
-            DETECT_HISTORY, partitions=settings.topic_partitions, compacting=True, internal=True
-        ),
-    )
-    emitted = app.Table(
-        "emitted",
-        key_type=bytes,
-        value_type=bytes,
-        partitions=settings.topic_partitions,
-        use_partitioner=True,
-        changelog_topic=topic(
-            DETECT_EMITTED, partitions=settings.topic_partitions, compacting=True, internal=True
-        ),
-    )
-    engine = Engine(
-        Detector(load_rules(settings)), TableStore(history, AgencyHistory), TableStore(emitted, EmittedAlert)
-    )
-    offsets = BrokerOffsets(settings, EXTRACTED, settings.detect_app_id)
-    reader = RangeReader(settings, EXTRACTED)
-    processed: dict[int, int] = {}  # partition -> next offset after the last report the agent finished
-    lock = asyncio.Lock()  # the agents and the timer never reconcile the same alert at once
-    state: dict[str, bool] = {}
-    last_input = [time.monotonic()]  # when the detect agent last began or finished a record
-    busy = [False]  # the detect agent is inside a record
+        # Faust registers agents and timers from plain functions (it names them by their qualname)
+        @app.agent(self._topic(EXTRACTED), concurrency=1)
+        async def detect(stream: faust.StreamT[bytes]) -> None:
+            await self.detect(stream)
 
-    @app.on_rebalance_complete.connect  # type: ignore[arg-type]
-    async def _reindex(sender: Any = None, **kwargs: Any) -> None:
-        engine.reset_index()  # the tables may hold other partitions now
+        @app.agent(self._topic(INGEST_STATUS), concurrency=1)
+        async def watch_sources(stream: faust.StreamT[bytes]) -> None:
+            await self.watch_sources(stream)
 
-    async def in_thread(fn: Callable[[], Any]) -> Any:
+        @app.timer(interval=settings.detect_reread_idle_s)  # type: ignore[untyped-decorator]
+        async def reread_stranded() -> None:
+            await self.reread_stranded()
+
+        @app.timer(interval=settings.detect_overdue_interval_s)  # type: ignore[untyped-decorator]
+        async def overdue() -> None:
+            await self.overdue()
+
+        @app.on_rebalance_complete.connect  # type: ignore[arg-type]
+        async def reindex(sender: Any = None, **kwargs: Any) -> None:
+            self.engine.reset_index()  # the tables may hold other partitions now
+
+    def _topic(self, spec: TopicSpec, **kw: Any) -> faust.TopicT:
+        return bytes_topic(self.app, spec, self.settings, **kw)
+
+    def _table(self, name: str, changelog: TopicSpec, **kw: Any) -> faust.types.TableT[Any, Any]:
+        n = self.settings.topic_partitions
+        return self.app.Table(
+            name,
+            key_type=bytes,
+            value_type=bytes,
+            partitions=n,
+            changelog_topic=self._topic(changelog, partitions=n, compacting=True, internal=True),
+            **kw,
+        )
+
+    @staticmethod
+    async def in_thread(fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(None, fn)
 
-    async def warm_metadata() -> None:
+    async def warm_metadata(self) -> None:
         # ``emitted`` picks partitions with the key partitioner, which needs the
         # changelog's metadata; Faust does not fetch it for a topic it may not declare.
-        if state.get("warm"):
-            return
-        producer = getattr(app.producer, "_producer", None)
-        if producer is not None:
-            await producer.partitions_for(DETECT_EMITTED.name(settings))
-            state["warm"] = True
+        if not self.metadata_warm:
+            self.metadata_warm = await fetch_producer_metadata(self.app, DETECT_EMITTED.name(self.settings))
 
-    async def emit(outcomes: list[Outcome]) -> None:
+    async def emit(self, outcomes: list[Outcome]) -> None:
         for outcome in outcomes:
             alert = outcome.alert
-            await send_acked(alerts_topic, alert.alert_id, alert.model_dump_json().encode())
-            engine.commit(outcome)  # only after the ack (see the module doc)
+            await send_acked(self.alerts_topic, alert.alert_id, alert.model_dump_json().encode())
+            self.engine.commit(outcome)  # only after the ack (see the module doc)
             log.info(
                 "alert",
                 rule=alert.rule,
@@ -279,37 +300,43 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
                 alert_id=alert.alert_id,
             )
 
-    async def process(
-        model: type[M],
-        handle: Callable[[M], list[Outcome]],
-        value: bytes,
-        topic_name: str,
-        partition: int,
-        offset: int,
-        key: Any,
-    ) -> None:
+    async def process(self, model: type[M], handle: Callable[[M], list[Outcome]], record: Any) -> None:
+        """Decode ``record`` (a Faust message or a kafka-python record: both
+        have topic, partition, offset, key and value), run ``handle`` on it
+        and emit the outcomes; what fails becomes a dead letter."""
         try:
-            record = decode(model, value)
-            async with lock:
-                await warm_metadata()
-                await emit(handle(record))
+            decoded = decode(model, record.value)
+            async with self.lock:
+                await self.warm_metadata()
+                await self.emit(handle(decoded))
         except Exception as exc:
             if not isinstance(exc, UndecodableRecord):
-                log.exception("detector error", topic=topic_name, offset=offset, partition=partition)
+                log.exception(
+                    "detector error", topic=record.topic, offset=record.offset, partition=record.partition
+                )
             letter = dead_letter(
-                Stage.DETECT, exc, value, source_topic=topic_name, partition=partition, offset=offset, key=key
+                Stage.DETECT,
+                exc,
+                record.value,
+                source_topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                key=record.key,
             )
-            await send_acked(dead_topic, Stage.DETECT.value, letter.model_dump_json().encode())
+            await send_acked(self.dead_topic, Stage.DETECT.value, letter.model_dump_json().encode())
 
-    async def fill_gap(msg: Any, handle: Callable[[ExtractedReport], list[Outcome]]) -> None:
+    def on_report(self, report: ExtractedReport) -> list[Outcome]:
+        return self.engine.on_report(report, self.clock())
+
+    async def fill_gap(self, msg: Any) -> None:
         """Faust can hand the agent a later record while skipping earlier
         ones (seen at rebalances); the detector checks every offset against
         its own position and reads what was skipped from the broker, in
         order, before the record in hand (same partition, so the history
         writes land where they belong)."""
-        expected = processed.get(msg.partition)
+        expected = self.processed.get(msg.partition)
         if expected is None:  # first record of the partition in this process: resume point
-            expected = (await in_thread(offsets.committed)).get(msg.partition)
+            expected = (await self.in_thread(self.offsets.committed)).get(msg.partition)
         missing = gap(expected, msg.offset)
         if missing is None:
             return
@@ -319,73 +346,54 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
             start=missing[0],
             end=missing[1],
         )
-        records = await in_thread(lambda: reader.read(msg.partition, *missing))
-        for rec in records:
-            await process(ExtractedReport, handle, rec.value, msg.topic, rec.partition, rec.offset, rec.key)
-            processed[msg.partition] = rec.offset + 1
+        for rec in await self.in_thread(lambda: self.reader.read(msg.partition, *missing)):
+            await self.process(ExtractedReport, self.on_report, rec)
+            self.processed[msg.partition] = rec.offset + 1
 
-    @app.agent(extracted_topic, concurrency=1)
-    async def detect(stream: faust.StreamT[bytes]) -> None:
-        def handle(r: ExtractedReport) -> list[Outcome]:
-            return engine.on_report(r, clock())
-
+    async def detect(self, stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             msg = event.message
             RECORDS_CONSUMED.labels(msg.topic).inc()
-            last_input[0], busy[0] = time.monotonic(), True
+            self.last_input, self.busy = time.monotonic(), True
             try:
-                await fill_gap(msg, handle)
-                await process(
-                    ExtractedReport, handle, event.value, msg.topic, msg.partition, msg.offset, msg.key
-                )
+                await self.fill_gap(msg)
+                await self.process(ExtractedReport, self.on_report, msg)
             finally:
-                processed[msg.partition] = max(processed.get(msg.partition, 0), msg.offset + 1)
-                last_input[0], busy[0] = time.monotonic(), False
+                self.processed[msg.partition] = max(self.processed.get(msg.partition, 0), msg.offset + 1)
+                self.last_input, self.busy = time.monotonic(), False
 
-    @app.agent(status_topic, concurrency=1)
-    async def watch_sources(stream: faust.StreamT[bytes]) -> None:
+    async def watch_sources(self, stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
-            msg = event.message
-            await process(
-                SourceStatus,
-                lambda s: engine.on_source(s, clock()),
-                event.value,
-                msg.topic,
-                msg.partition,
-                msg.offset,
-                msg.key,
-            )
+            await self.process(SourceStatus, lambda s: self.engine.on_source(s, self.clock()), event.message)
 
-    def ready() -> bool:
-        recovery = app.tables.recovery  # type: ignore[attr-defined]
-        return not (app.rebalancing or app.in_recovery or not recovery.completed.is_set())
+    def ready(self) -> bool:
+        return tables_ready(self.app)
 
-    async def wait_for_snapshot() -> bool:
+    async def wait_for_snapshot(self) -> bool:
         """Take the snapshot and wait until the history holds it (see the
         module doc); False if that did not happen in time."""
-        snapshot = await in_thread(offsets.ends)
-        deadline = time.monotonic() + settings.detect_overdue_wait_s
+        snapshot = await self.in_thread(self.offsets.ends)
+        deadline = time.monotonic() + self.settings.detect_overdue_wait_s
         log.info("overdue check: waiting for the history to reach the snapshot", snapshot=snapshot)
         committed: dict[int, int] = {}
         while True:
-            if not ready():
+            if not self.ready():
                 log.info("overdue check postponed: rebalancing")
                 return False
-            missing = behind(snapshot, processed, committed)
+            missing = behind(snapshot, self.processed, committed)
             if not missing:
                 return True
             if time.monotonic() > deadline:
                 log.warning("overdue check skipped: the snapshot was not reached in time", behind=missing)
                 return False
             await asyncio.sleep(0.5)
-            committed = await in_thread(offsets.committed)
+            committed = await self.in_thread(self.offsets.committed)
 
-    def idle() -> bool:
-        quiet = time.monotonic() - last_input[0] >= settings.detect_reread_idle_s
-        return quiet and not busy[0] and ready()
+    def idle(self) -> bool:
+        quiet = time.monotonic() - self.last_input >= self.settings.detect_reread_idle_s
+        return quiet and not self.busy and self.ready()
 
-    @app.timer(interval=settings.detect_reread_idle_s)  # type: ignore[untyped-decorator]
-    async def reread_stranded() -> None:
+    async def reread_stranded(self) -> None:
         """Records Faust fetched and then dropped (it clears its stream
         buffers at a rebalance and at the end of a table recovery) are
         re-read from its position only if it seeks there; when it does not,
@@ -393,38 +401,39 @@ def create_app(settings: Settings, *, clock: Any = utcnow) -> faust.App:
         partition would wait for ever. So: when the agent has had no input
         for a while and the topic holds records beyond what the detector
         finished, Faust's consumer is sought back to the detector's position."""
-        if not idle():
+        if not self.idle():
             return
-        ends = await in_thread(offsets.ends)
-        committed = await in_thread(offsets.committed)
-        stranded = behind(ends, processed, committed)
-        if not idle():
+        ends = await self.in_thread(self.offsets.ends)
+        committed = await self.in_thread(self.offsets.committed)
+        stranded = behind(ends, self.processed, committed)
+        if not self.idle():
             return  # input arrived (or a rebalance began) meanwhile
         for partition in sorted(stranded):
-            start = max(processed.get(partition, 0), committed.get(partition, 0))
+            start = max(self.processed.get(partition, 0), committed.get(partition, 0))
             log.warning(
                 "records on the topic never reached the detector: reading them again",
                 partition=partition,
                 start=start,
                 end=ends[partition],
             )
-            await app.consumer.seek(TP(offsets.topic, partition), start)
+            await self.app.consumer.seek(TP(self.offsets.topic, partition), start)
         if stranded:
-            last_input[0] = time.monotonic()  # the re-read gets its time before the next verdict
+            self.last_input = time.monotonic()  # the re-read gets its time before the next verdict
 
-    @app.timer(interval=settings.detect_overdue_interval_s)  # type: ignore[untyped-decorator]
-    async def overdue() -> None:
-        if not ready():
+    async def overdue(self) -> None:
+        if not self.ready():
             return  # a half-recovered history would report every agency overdue
-        if not await wait_for_snapshot():
+        if not await self.wait_for_snapshot():
             return
-        async with lock:
-            await warm_metadata()
-            outcomes = engine.on_schedule(clock())
-            await emit(outcomes)
+        async with self.lock:
+            await self.warm_metadata()
+            outcomes = self.engine.on_schedule(self.clock())
+            await self.emit(outcomes)
         log.info("overdue check done", alerts=len(outcomes))
 
-    return app
+
+def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> faust.App:
+    return DetectorWorker(settings, clock=clock).app
 
 
 app = create_app(get_settings())
@@ -444,4 +453,13 @@ def run_detector(loglevel: str = "warning") -> None:
         leadership.release()
 
 
-__all__ = ["BrokerOffsets", "RangeReader", "TableStore", "behind", "create_app", "gap", "run_detector"]
+__all__ = [
+    "BrokerOffsets",
+    "DetectorWorker",
+    "RangeReader",
+    "TableStore",
+    "behind",
+    "create_app",
+    "gap",
+    "run_detector",
+]
