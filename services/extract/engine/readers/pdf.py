@@ -17,7 +17,7 @@ import dataclasses
 import io
 import re
 from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
 
 from services.extract.engine.document import Block, RawDocument
 from services.extract.errors import CorruptDocument, DocumentTooLarge
@@ -153,7 +153,7 @@ def _ocr_pages(pages, data: bytes, warnings: list[str]) -> Callable[[], None]:  
     return cast("Callable[[], None]", doc.close)
 
 
-def _dedupe_chars(page):  # type: ignore[no-untyped-def]
+def _dedupe_chars(page: Any) -> Any:
     """``page.dedupe_chars()`` (faux-bold doubles: the same character printed
     twice within 1 pt), the same characters in the same order, without
     pdfplumber's final ``sorted(deduped, key=chars.index)``: an O(n²)
@@ -228,7 +228,7 @@ def read(data: bytes, *, pdfium: bool = True, ocr: bool = True) -> RawDocument:
         if ocr:
             close_ocr = _ocr_pages(pages, data, warnings)
         for pno, page in enumerate(pages, 1):
-            page = _dedupe_chars(page)  # type: ignore[no-untyped-call]
+            page = _dedupe_chars(page)
             chars += len(page.chars)
             found = page.find_tables()
             boxes = [t.bbox for t in found]
