@@ -1,11 +1,11 @@
 """The report vocabulary every service shares: traditional → simplified
 script, whether a title names a 政府信息公开工作年度报告, the year and date it
-states, and the 勾稽 checks with the figures each relates.
+states.
 
-Ingest (which links are reports), extract (title, year, template, checks)
-and alerts (the figures a broken check shows) read these from here, so a
-title the monitor follows is one the extractor recognises, and a check the
-extractor computes is one the alert can explain.
+Ingest (which links are reports) and extract (title, year, template) read
+these from here, so a title the monitor follows is one the extractor
+recognises. (The 勾稽 checks and the figures each relates are part of the
+metric catalogue, schemas/catalogue.py.)
 """
 
 from __future__ import annotations
@@ -141,49 +141,3 @@ def valid_date(y: str, m: str, d: str) -> date | None:
     except ValueError:
         return None
     return found if 1990 <= found.year <= 2100 else None
-
-
-# ------------------------------------------------------------------ checks
-
-#: every 勾稽 check the extractor computes, with the catalogue keys it relates
-#: (in the order the identity reads them; the alert shows these figures)
-CHECK_FIGURES: dict[str, tuple[str, ...]] = {
-    "intake_balance": (
-        "applications.new_received",
-        "applications.carried_over",
-        "applications.total_handled",
-        "applications.carried_forward",
-    ),
-    "outcome_sum": (
-        "applications.granted",
-        "applications.partially_granted",
-        "applications.refused.total",
-        "applications.unable.total",
-        "applications.not_processed.total",
-        "applications.other.total",
-        "applications.total_handled",
-    ),
-    "reason_sums": (
-        "applications.refused.total",
-        "applications.unable.total",
-        "applications.not_processed.total",
-        "applications.other.total",
-    ),
-    "applicant_sums": (),  # every application row's applicant columns against its total column
-    "review_sum": ("review.upheld", "review.corrected", "review.other", "review.pending", "review.total"),
-    "litigation_direct_sum": (
-        "litigation.direct.upheld",
-        "litigation.direct.corrected",
-        "litigation.direct.other",
-        "litigation.direct.pending",
-        "litigation.direct.total",
-    ),
-    "litigation_after_review_sum": (
-        "litigation.after_review.upheld",
-        "litigation.after_review.corrected",
-        "litigation.after_review.other",
-        "litigation.after_review.pending",
-        "litigation.after_review.total",
-    ),
-    "freetext_outcome_sum": ("applications.total_handled", "applications.new_received"),
-}

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ogi.vocabulary import CHECK_FIGURES  # the checks and the figures each relates: one home
+from schemas.catalogue import CHECK_FIGURES  # the checks and the figures each relates: one home
 from schemas.events import Severity
 from services.alerts.rules.base import Context, Finding, Rule, RuleParams
 
