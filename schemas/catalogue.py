@@ -204,37 +204,12 @@ CHECK_FIGURES: dict[str, tuple[str, ...]] = {
         "applications.total_handled",
         "applications.carried_forward",
     ),
-    "outcome_sum": (
-        "applications.granted",
-        "applications.partially_granted",
-        "applications.refused.total",
-        "applications.unable.total",
-        "applications.not_processed.total",
-        "applications.other.total",
-        "applications.total_handled",
-    ),
-    "reason_sums": (
-        "applications.refused.total",
-        "applications.unable.total",
-        "applications.not_processed.total",
-        "applications.other.total",
-    ),
+    "outcome_sum": (*OUTCOME_KEYS, "applications.total_handled"),
+    "reason_sums": tuple(PARENTS),
     "applicant_sums": (),  # every application row's applicant columns against its total column
-    "review_sum": ("review.upheld", "review.corrected", "review.other", "review.pending", "review.total"),
-    "litigation_direct_sum": (
-        "litigation.direct.upheld",
-        "litigation.direct.corrected",
-        "litigation.direct.other",
-        "litigation.direct.pending",
-        "litigation.direct.total",
-    ),
-    "litigation_after_review_sum": (
-        "litigation.after_review.upheld",
-        "litigation.after_review.corrected",
-        "litigation.after_review.other",
-        "litigation.after_review.pending",
-        "litigation.after_review.total",
-    ),
+    "review_sum": tuple(f"review.{c}" for c in REVIEW_COLUMNS),
+    "litigation_direct_sum": tuple(f"litigation.direct.{c}" for c in REVIEW_COLUMNS),
+    "litigation_after_review_sum": tuple(f"litigation.after_review.{c}" for c in REVIEW_COLUMNS),
     "freetext_outcome_sum": ("applications.total_handled", "applications.new_received"),
 }
 

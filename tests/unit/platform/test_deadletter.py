@@ -9,37 +9,26 @@ from kafka.consumer.fetcher import ConsumerRecord
 from ogi.deadletter import ConsumedRecord, dead_letter_of
 from schemas import Stage
 
+# what both clients say of a record; each adds fields of its own
+_READ = {"topic": "ogi.alerts", "partition": 2, "offset": 41, "key": b"agency-\xe5\x8e\xbf"}
+
 
 def _kafka_python(value: bytes) -> ConsumerRecord:
+    sizes = {"serialized_key_size": 10, "serialized_value_size": len(value), "serialized_header_size": 0}
     return ConsumerRecord(
-        topic="ogi.alerts",
-        partition=2,
+        **_READ,
+        value=value,
         leader_epoch=0,
-        offset=41,
         timestamp=0,
         timestamp_type=0,
-        key=b"agency-\xe5\x8e\xbf",
-        value=value,
         headers=[],
         checksum=None,
-        serialized_key_size=10,
-        serialized_value_size=len(value),
-        serialized_header_size=0,
+        **sizes,
     )
 
 
 def _faust(value: bytes) -> Message:
-    return Message(
-        topic="ogi.alerts",
-        partition=2,
-        offset=41,
-        timestamp=0.0,
-        timestamp_type=0,
-        headers=None,
-        key=b"agency-\xe5\x8e\xbf",
-        value=value,
-        checksum=None,
-    )
+    return Message(**_READ, value=value, timestamp=0.0, timestamp_type=0, headers=None, checksum=None)
 
 
 @pytest.mark.parametrize("make", [_kafka_python, _faust], ids=["kafka-python", "faust"])
