@@ -42,7 +42,9 @@ _INDENT = "    "
 
 def _yaml_value(value: Any) -> str:
     """``value`` as YAML, flow style (``[1, 31]``, ``{a: 3.0}``, ``true``)."""
-    text: str = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, allow_unicode=True, width=1 << 16)
+    text: str = yaml.safe_dump(
+        value, default_flow_style=True, sort_keys=False, allow_unicode=True, width=1 << 16
+    )
     return text.removesuffix("\n").removesuffix("\n...").strip()
 
 

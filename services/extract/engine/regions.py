@@ -180,12 +180,7 @@ def _read_cells(doc: Document, start: int, limit: int, n: int) -> Values | None:
             first = span.block
         texts.append(t)
         end = span.end
-    if (
-        n == len(APPLICANT_COLUMNS)
-        and blank_tail
-        and doc.format == "text"
-        and len(_trimmed(vals, n)) == n
-    ):
+    if n == len(APPLICANT_COLUMNS) and blank_tail and doc.format == "text" and len(_trimmed(vals, n)) == n:
         # an applicant row of a text table whose 总计 cell would be an empty one: a row that lost a cell
         # (pushed into the next row) reads like that, shifted; a blank total is not a reading to trust.
         # A real grid (HTML, DOCX, a ruled PDF) places every cell, so its blank total is just blank.

@@ -18,4 +18,3 @@ def test_traditional_titles_read_through_opencc_not_a_hand_table() -> None:
 def test_text_without_convertible_characters_is_returned_as_is() -> None:
     assert vocabulary.to_simplified("12 34 5.6") == "12 34 5.6"
     assert vocabulary.to_simplified("政府信息公開") == "政府信息公开"
-
