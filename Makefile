@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install lint run test test-unit test-integration test-stress test-cluster up down status setup schemas bench-extract bench-ocr bench bench-ingest fuzz clean test-deploy deploy-lock
+.PHONY: install lint run test test-unit test-integration test-stress test-cluster up down status setup schemas rules-yaml bench-extract bench-ocr bench bench-ingest fuzz clean test-deploy deploy-lock
 
 install: $(STAMP)
 
@@ -61,6 +61,10 @@ setup: install
 ## regenerate schemas/json/*.schema.json from the pydantic models
 schemas: install
 	$(BIN)/python -m schemas.export
+
+## rewrite services/alerts/rules.yaml from the rules' parameter classes (the defaults)
+rules-yaml: install
+	$(BIN)/python -m services.alerts.rules.shipped
 
 bench-extract: install
 	$(BIN)/python benchmarks/bench_extract.py

@@ -4,6 +4,8 @@ reason, then goes on with the next record."""
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import structlog
 
 from ogi import telemetry
@@ -56,3 +58,33 @@ def dead_letter(
         size=len(original),
     )
     return letter
+
+
+class ConsumedRecord(Protocol):
+    """A record as a Kafka consumer hands it over: kafka-python's
+    ``ConsumerRecord`` and Faust's ``Message`` both are one."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+
+
+def dead_letter_of(stage: Stage, error: BaseException | str, record: ConsumedRecord) -> DeadLetter:
+    """The dead letter for a consumed record: its value, whole, and where it
+    was read (topic, partition, offset, key), so it can be found and replayed."""
+    return dead_letter(
+        stage,
+        error,
+        record.value or b"",
+        source_topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        key=record.key,
+    )

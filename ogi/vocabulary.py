@@ -1,11 +1,11 @@
 """The report vocabulary every service shares: traditional → simplified
 script, whether a title names a 政府信息公开工作年度报告, the year and date it
-states, and the 勾稽 checks with the figures each relates.
+states.
 
-Ingest (which links are reports), extract (title, year, template, checks)
-and alerts (the figures a broken check shows) read these from here, so a
-title the monitor follows is one the extractor recognises, and a check the
-extractor computes is one the alert can explain.
+Ingest (which links are reports) and extract (title, year, template) read
+these from here, so a title the monitor follows is one the extractor
+recognises. (The 勾稽 checks and the figures each relates are part of the
+metric catalogue, schemas/catalogue.py.)
 """
 
 from __future__ import annotations
@@ -75,15 +75,20 @@ def simplify_title(text: str) -> str:
 
 # ------------------------------------------------------------------ titles
 
-_REPORT = re.compile(
-    r"(?:政府信息公开|信息公开|政务公开)[^，。；]{0,12}?"
-    r"(?:年度报告|年报|工作报告|年度工作报告|工作情况报告|年度情况报告|工作年度报告)"
-)
+#: what a report's title says it is about, and what it calls itself; the
+#: extractor builds its title-line and report-detection patterns from these
+REPORT_SUBJECT = r"(?:政府信息公开|信息公开|政务公开)"
+REPORT_KIND = r"(?:年度报告|年报|工作报告|年度工作报告|工作情况报告|年度情况报告|工作年度报告)"
+_REPORT = re.compile(rf"{REPORT_SUBJECT}[^，。；]{{0,12}}?{REPORT_KIND}")
 _NOT_REPORT = re.compile(
     r"要点|通知|解读|图解|图示|预算|决算|征求|征集|考核|评估|评议|培训|会议|的函|指南|"
     r"工作方案|实施方案|企业年报|统计年报|报送|填报|年报公示"
 )
-_ARABIC_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+#: a year as titles and texts print it before 年: Arabic, or Chinese numerals
+#: (二〇二三, 二○二三, 二零二三, and 二O二三 with a Latin O)
+YEAR_ARABIC = r"(?:19|20)\d{2}"
+YEAR_HAN = r"[一二][〇零○O一二三四五六七八九]{3}"
+ARABIC_YEAR = re.compile(rf"({YEAR_ARABIC})\s*年")
 _HAN_DIGITS = {
     "〇": 0,
     "零": 0,
@@ -99,10 +104,10 @@ _HAN_DIGITS = {
     "八": 8,
     "九": 9,
 }
-_HAN_YEAR = re.compile(r"([一二][〇零○O一二三四五六七八九]{3})\s*年")
+_HAN_YEAR = re.compile(rf"({YEAR_HAN})\s*年")
 _DATE_PATTERNS = (
-    re.compile(r"((?:19|20)\d{2})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})"),
-    re.compile(r"((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"),
+    re.compile(rf"({YEAR_ARABIC})\s*[-/.]\s*(\d{{1,2}})\s*[-/.]\s*(\d{{1,2}})"),
+    re.compile(rf"({YEAR_ARABIC})\s*年\s*(\d{{1,2}})\s*月\s*(\d{{1,2}})\s*日"),
 )
 
 
@@ -116,7 +121,7 @@ def report_year(text: str) -> int | None:
     """The reporting year a title names (the first year before 年 / 年度),
     in Arabic or Chinese numerals."""
     text = simplify_title(text)
-    m = _ARABIC_YEAR.search(text)
+    m = ARABIC_YEAR.search(text)
     if m:
         return int(m.group(1))
     m = _HAN_YEAR.search(text)
@@ -141,49 +146,3 @@ def valid_date(y: str, m: str, d: str) -> date | None:
     except ValueError:
         return None
     return found if 1990 <= found.year <= 2100 else None
-
-
-# ------------------------------------------------------------------ checks
-
-#: every 勾稽 check the extractor computes, with the catalogue keys it relates
-#: (in the order the identity reads them; the alert shows these figures)
-CHECK_FIGURES: dict[str, tuple[str, ...]] = {
-    "intake_balance": (
-        "applications.new_received",
-        "applications.carried_over",
-        "applications.total_handled",
-        "applications.carried_forward",
-    ),
-    "outcome_sum": (
-        "applications.granted",
-        "applications.partially_granted",
-        "applications.refused.total",
-        "applications.unable.total",
-        "applications.not_processed.total",
-        "applications.other.total",
-        "applications.total_handled",
-    ),
-    "reason_sums": (
-        "applications.refused.total",
-        "applications.unable.total",
-        "applications.not_processed.total",
-        "applications.other.total",
-    ),
-    "applicant_sums": (),  # every application row's applicant columns against its total column
-    "review_sum": ("review.upheld", "review.corrected", "review.other", "review.pending", "review.total"),
-    "litigation_direct_sum": (
-        "litigation.direct.upheld",
-        "litigation.direct.corrected",
-        "litigation.direct.other",
-        "litigation.direct.pending",
-        "litigation.direct.total",
-    ),
-    "litigation_after_review_sum": (
-        "litigation.after_review.upheld",
-        "litigation.after_review.corrected",
-        "litigation.after_review.other",
-        "litigation.after_review.pending",
-        "litigation.after_review.total",
-    ),
-    "freetext_outcome_sum": ("applications.total_handled", "applications.new_received"),
-}

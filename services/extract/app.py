@@ -24,7 +24,7 @@ from typing import Any, cast
 import faust
 import structlog
 
-from ogi.deadletter import dead_letter
+from ogi.deadletter import dead_letter_of
 from ogi.settings import Settings, get_settings
 from ogi.streams import bytes_topic, make_app, run, send_acked
 from ogi.telemetry import RECORDS_CONSUMED
@@ -59,15 +59,7 @@ def create_app(settings: Settings) -> faust.App:
         try:
             result = await work
         except Exception as exc:
-            letter = dead_letter(
-                Stage.EXTRACT,
-                exc,
-                event.value,
-                source_topic=msg.topic,
-                partition=msg.partition,
-                offset=msg.offset,
-                key=msg.key,
-            )
+            letter = dead_letter_of(Stage.EXTRACT, exc, msg)
             await send_acked(dead_topic, Stage.EXTRACT.value, letter.model_dump_json().encode())
             return
         report = result.report

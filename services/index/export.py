@@ -34,7 +34,7 @@ import structlog
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError
 
 from ogi.gazetteer import region_prefixes
-from services.extract.engine import catalogue
+from schemas import catalogue
 from services.index.errors import ExportFailed, ExportInterrupted, StoreUnavailable
 
 log = structlog.get_logger("ogi.export")

@@ -17,7 +17,7 @@ from kafka.errors import CommitFailedError
 
 from ogi import telemetry
 from ogi.broker import make_consumer, make_producer, publish
-from ogi.deadletter import dead_letter
+from ogi.deadletter import dead_letter_of
 from ogi.elastic import install_templates, make_client, wait_for_store
 from ogi.settings import Settings, get_settings
 from ogi.signals import in_hand, pause, stop_on_signals
@@ -63,17 +63,7 @@ class Indexer:
                 if rec.topic == DEADLETTER.name(self.settings):
                     log.error("unreadable dead letter dropped from index (kept on topic)", offset=rec.offset)
                     continue
-                letters.append(
-                    dead_letter(
-                        Stage.INDEX,
-                        exc,
-                        rec.value,
-                        source_topic=rec.topic,
-                        partition=rec.partition,
-                        offset=rec.offset,
-                        key=rec.key,
-                    )
-                )
+                letters.append(dead_letter_of(Stage.INDEX, exc, rec))
                 continue
             actions.append(Action(action.index, action.doc_id, action.source, origin=rec))
         started = time.monotonic()
@@ -90,18 +80,7 @@ class Indexer:
         telemetry.BULK_SECONDS.observe(time.monotonic() - started)
         telemetry.BULK_DOCUMENTS.observe(len(actions))
         for action, reason in result.rejected:
-            rec = action.origin
-            letters.append(
-                dead_letter(
-                    Stage.INDEX,
-                    DocumentRejected(reason),
-                    rec.value,
-                    source_topic=rec.topic,
-                    partition=rec.partition,
-                    offset=rec.offset,
-                    key=rec.key,
-                )
-            )
+            letters.append(dead_letter_of(Stage.INDEX, DocumentRejected(reason), action.origin))
         if letters:
             self._dead(letters)
         if result.written:

@@ -59,7 +59,7 @@ import structlog
 from ogi import telemetry
 from ogi.backoff import backoff_delay
 from ogi.broker import make_consumer, make_producer, publish
-from ogi.deadletter import dead_letter
+from ogi.deadletter import dead_letter, dead_letter_of
 from ogi.leader import Leadership
 from ogi.net import scrub
 from ogi.settings import Settings, get_settings
@@ -557,15 +557,7 @@ class Deliverer:
                     try:
                         alert = decode(Alert, rec.value)
                     except UndecodableRecord as exc:
-                        letter = dead_letter(
-                            Stage.DELIVER,
-                            exc,
-                            rec.value,
-                            source_topic=rec.topic,
-                            partition=rec.partition,
-                            offset=rec.offset,
-                            key=rec.key,
-                        )
+                        letter = dead_letter_of(Stage.DELIVER, exc, rec)
                         publish(producer, DEADLETTER, letter, s).get(timeout=300)
                         continue
                     dispatcher.submit(alert)

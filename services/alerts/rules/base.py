@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.events import AgencyHistory, Severity, SourceStatus, YearRecord
 
@@ -46,7 +46,7 @@ class RuleParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    enabled: bool = True
+    enabled: bool = Field(True, description="false turns the rule off")
 
 
 @dataclass(frozen=True)

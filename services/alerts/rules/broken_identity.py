@@ -15,15 +15,17 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ogi.vocabulary import CHECK_FIGURES  # the checks and the figures each relates: one home
+from schemas.catalogue import CHECK_FIGURES  # the checks and the figures each relates: one home
 from schemas.events import Severity
 from services.alerts.rules.base import Context, Finding, Rule, RuleParams
 
 
 class BrokenIdentityParams(RuleParams):
     critical_checks: int = Field(3, ge=1, description="this many failed checks make it critical")
-    critical_always: list[str] = Field(default_factory=lambda: ["intake_balance"])
-    ignore_checks: list[str] = Field(default_factory=list)
+    critical_always: list[str] = Field(
+        default_factory=lambda: ["intake_balance"], description="a failed check here makes it critical"
+    )
+    ignore_checks: list[str] = Field(default_factory=list, description="checks never reported")
 
 
 class BrokenIdentity(Rule):

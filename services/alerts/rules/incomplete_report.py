@@ -20,8 +20,10 @@ from services.alerts.rules.base import Context, Finding, Rule, RuleParams
 
 
 class IncompleteReportParams(RuleParams):
-    critical_sections: list[str] = Field(default_factory=lambda: ["applications"])
-    ignore_sections: list[str] = Field(default_factory=list)
+    critical_sections: list[str] = Field(
+        default_factory=lambda: ["applications"], description="an unread section here makes it critical"
+    )
+    ignore_sections: list[str] = Field(default_factory=list, description="sections never reported")
 
 
 class IncompleteReport(Rule):

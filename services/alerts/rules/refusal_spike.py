@@ -58,14 +58,16 @@ class RefusalSpikeParams(RuleParams):
     min_requests: int = Field(20, ge=1, description="least requests handled in the year under test")
     min_history_requests: int = Field(20, ge=1, description="least requests in the pooled earlier years")
     history_years: int = Field(5, ge=1, description="how many earlier years are pooled")
-    min_ratio: float = Field(2.0, ge=1, description="rate / baseline rate at least this")
-    min_increase: float = Field(0.10, ge=0, le=1, description="rate - baseline rate at least this")
-    alpha: float = Field(0.01, gt=0, lt=1, description="p-value threshold of each test")
-    alpha_critical: float = Field(0.0001, gt=0, lt=1)
+    min_ratio: float = Field(2.0, ge=1, description="rate / baseline rate at least this ...")
+    min_increase: float = Field(0.10, ge=0, le=1, description="... and rate - baseline rate at least this")
+    alpha: float = Field(0.01, gt=0, lt=1, description="beta-binomial tail p-value, own history and peers")
+    alpha_critical: float = Field(0.0001, gt=0, lt=1, description="tail probability that makes it critical")
     min_peers: int = Field(2, ge=1, description="peer agencies needed for the peer test to count")
     min_peer_requests: int = Field(20, ge=1, description="least pooled peer requests for the peer test")
     require_peers: bool = Field(False, description="no finding without enough peers")
-    max_baseline_weight: float = Field(200.0, gt=0, description="cap on a baseline's effective requests")
+    max_baseline_weight: float = Field(
+        200.0, gt=0, description="cap on a baseline's effective requests (year-to-year overdispersion)"
+    )
 
 
 class RefusalSpike(Rule):

@@ -43,14 +43,16 @@ class YoyJumpParams(RuleParams):
             "applications.unable.not_held",
             "review.corrected",
             "litigation.corrected",
-        ]
+        ],
+        description="counts compared; litigation.corrected = direct + after review",
     )
-    ratio_high: float = Field(5.0, gt=1)
-    ratio_low: float = Field(0.2, gt=0, lt=1)
+    ratio_high: float = Field(5.0, gt=1, description="(this + 1) / (last + 1) at least this fires")
+    ratio_low: float = Field(0.2, gt=0, lt=1, description="... or at most this")
     critical_ratio: float = Field(20.0, gt=1, description="ratio (or 1/ratio) at which severity is critical")
     min_base: float = Field(10.0, ge=0, description="the larger of the two years must reach this")
     min_base_by_metric: dict[str, float] = Field(
-        default_factory=lambda: {"review.corrected": 3.0, "litigation.corrected": 3.0}
+        default_factory=lambda: {"review.corrected": 3.0, "litigation.corrected": 3.0},
+        description="min_base for these metrics",
     )
 
 

@@ -4,8 +4,7 @@ numbers as printed and gets ``False``."""
 
 from __future__ import annotations
 
-from ogi.vocabulary import CHECK_FIGURES
-from services.extract.engine import catalogue as cat
+from schemas import catalogue as cat
 
 _EPS = 1e-6
 
@@ -33,7 +32,7 @@ def compute(
     g = metrics.get
     a = "applications."
     if table:
-        ks = CHECK_FIGURES["intake_balance"]  # received + carried over = handled + carried forward
+        ks = cat.CHECK_FIGURES["intake_balance"]  # received + carried over = handled + carried forward
         if all(k in metrics for k in ks):
             out["intake_balance"] = _eq(g(ks[0]) + g(ks[1]), g(ks[2]) + g(ks[3]))  # type: ignore[operator]
         if a + "total_handled" in metrics and all(k in metrics for k in cat.OUTCOME_KEYS):
@@ -51,7 +50,7 @@ def compute(
         if aps:
             out["applicant_sums"] = all(aps)
         for name in ("review_sum", "litigation_direct_sum", "litigation_after_review_sum"):
-            ks = CHECK_FIGURES[name]  # the outcomes, then their total
+            ks = cat.CHECK_FIGURES[name]  # the outcomes, then their total
             if all(k in metrics for k in ks):
                 out[name] = _eq(sum(metrics[k] for k in ks[:-1]), metrics[ks[-1]])
     else:

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import re
 
+from ogi.vocabulary import REPORT_SUBJECT
 from schemas.events import Template
 from services.extract.engine import catalogue as cat
 from services.extract.engine.document import Document
 
 _NOT_REPORT_TITLE = re.compile(r"(?:函|通知|通报|要点|计划|方案|意见|办法|规定|目录|指南|公告|批复|决定)$")
-_REPORT_TITLE = re.compile(r"(?:信息公开|政务公开).{0,10}?(?:报告|年报)")
+# wider than a report title (any 报告 within ten characters): the title is one
+# hint here, and the sections of the body decide when it says nothing
+_REPORT_TITLE = re.compile(rf"{REPORT_SUBJECT}.{{0,10}}?(?:报告|年报)")
 _SECTIONS = (
     r"主动公开(?:政府)?信息",
     r"依申请公开|收到和处理政府信息公开申请",

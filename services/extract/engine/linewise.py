@@ -25,23 +25,24 @@ import itertools
 import re
 from dataclasses import dataclass, field
 
+from schemas.catalogue import APPLICANT_COLUMNS, PARENTS
 from services.extract.engine import catalogue as cat
 from services.extract.engine import checks, normalize
 from services.extract.engine.document import CELL_SEP, ROW_SEP, Document
 from services.extract.engine.regions import NOTE, Values
 from services.extract.engine.splitting import sums_to_last
 
-N = len(cat.APPLICANT_COLUMNS)
+N = len(APPLICANT_COLUMNS)
 _ITEM_NO = re.compile(r"(?<![\d.])\d{1,2}\s*[.．、](?=\s*[^\d\s\x1f\x1e])")
 _NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
 _UNIT = re.compile(r"\s*(?:件|条|个|项|次|宗|起)")
 _MAX_DIGITS = 6  # a longer run is cells run together: the splitter's business, not this reader's
 
 # the rows a gb2021 table prints with figures, in order (the (三)(四)(五)(六) totals are group labels)
-_PARENTS = set(cat.PARENTS)
+_PARENTS = set(PARENTS)
 PRINTED_GB2021 = tuple(r.key for r in cat.APPLICATION_ROWS if r.key not in _PARENTS)
 # the 2019 layout prints (六)其他处理 as one row without reasons
-_OTHER = cat.PARENTS["applications.other.total"]
+_OTHER = PARENTS["applications.other.total"]
 PRINTED_OTHER_SINGLE = tuple(
     "applications.other.total" if k == _OTHER[0] else k for k in PRINTED_GB2021 if k not in _OTHER[1:]
 )
@@ -331,7 +332,7 @@ def _place(rows: list[Line], order: tuple[str, ...]) -> tuple[dict[str, Line], s
     for ln in rows:
         own = [k for k in ln.keys if k in index]
         if ln.keys and not own:
-            if ln.keys[-1] not in cat.PARENTS:
+            if ln.keys[-1] not in PARENTS:
                 return None  # a label of the other layout
             placed[ln.keys[-1]] = ln  # a group's own total row, e.g. （三）不予公开 with figures
             continue

@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from ogi.vocabulary import ARABIC_YEAR, REPORT_KIND, REPORT_SUBJECT, YEAR_ARABIC, YEAR_HAN, report_year
 from services.extract.engine.document import Document
 
-_REPORT_TITLE = re.compile(r"(?:政府信息公开|政务公开|信息公开).{0,8}?(?:年度报告|工作报告|年报|报告)")
 _TITLE_AGENCY = re.compile(
-    r"^(?:关于)?(?P<agency>.*?)\s*(?P<year>(?:19|20)\d{2}|二[〇○零][〇○零一二三四五六七八九]{2})\s*年\s*度?\s*(?:的)?\s*"
-    r"(?:政府信息公开|政务公开|信息公开)"
+    rf"^(?:关于)?(?P<agency>.*?)\s*(?P<year>{YEAR_ARABIC}|{YEAR_HAN})\s*年\s*度?\s*(?:的)?\s*{REPORT_SUBJECT}"
 )
 _ORG = re.compile(
     r"[\u4e00-\u9fa5]{2,14}?(?:省|市|自治区|自治州|区|县|旗|盟|州)[\u4e00-\u9fa5]{0,16}?"
@@ -22,17 +21,8 @@ _ORG_TAIL = re.compile(
 _ADMIN_UNIT = re.compile(
     r"[\u4e00-\u9fa5]{1,12}(?:省|自治区|自治州|市|州|盟|区|县|旗)(?![场民政直属级委监管长])"
 )
-_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
-_CN_DIGITS = str.maketrans("〇○零一二三四五六七八九", "00012345678" + "9")
-_CN_YEAR = re.compile(r"(二[〇○零][〇○零一二三四五六七八九]{2})\s*年")
-
-
-def _cn_year(s: str) -> int | None:
-    m = _CN_YEAR.search(s)
-    return int(m.group(1).translate(_CN_DIGITS)) if m else None
-
-
-_TITLE_LINE = re.compile(r"(?:政府信息公开|政务公开|信息公开)[^。，,；]{0,12}?(?:年度报告|工作报告|年报)")
+# a report's title as a line of the document (no sentence punctuation between its words)
+_TITLE_LINE = re.compile(rf"{REPORT_SUBJECT}[^。，,；]{{0,12}}?{REPORT_KIND}")
 
 
 def _has_agency(line: str) -> bool:
@@ -91,8 +81,7 @@ def title(doc: Document) -> str:
 
 
 _TITLE_YEAR_FIRST = re.compile(
-    r"^(?:(?:19|20)\d{2}|二[〇○零][〇○零一二三四五六七八九]{2})\s*年\s*度?\s*(?P<agency>[^\d]{2,40}?)\s*"
-    r"(?:政府信息公开|政务公开|信息公开)"
+    rf"^(?:{YEAR_ARABIC}|{YEAR_HAN})\s*年\s*度?\s*(?P<agency>[^\d]{{2,40}}?)\s*{REPORT_SUBJECT}"
 )
 
 
@@ -114,7 +103,7 @@ def agency(doc: Document, ttl: str) -> str | None:
     ):
         return m.group("agency").strip('《》“”" ')
     head = doc.text[:3000]
-    m = re.search(r"(?:现将|现公布)(?P<agency>[\u4e00-\u9fa5（）()]{3,30}?)(?:19|20)\d{2}\s*年", head)
+    m = re.search(rf"(?:现将|现公布)(?P<agency>[\u4e00-\u9fa5（）()]{{3,30}}?){YEAR_ARABIC}\s*年", head)
     if m and _ORG_TAIL.search(m.group("agency")):
         return m.group("agency")
     publisher = doc.meta.get("publisher", "").strip()
@@ -129,15 +118,13 @@ def agency(doc: Document, ttl: str) -> str | None:
 
 
 def year(doc: Document, ttl: str) -> int | None:
-    m = _YEAR.search(ttl.replace(" ", ""))
+    stated = report_year(ttl)
+    if stated:
+        return stated
+    m = re.search(rf"统计(?:期限|时限|时间)[^。]{{0,6}}?({YEAR_ARABIC})\s*年", doc.text)
     if m:
         return int(m.group(1))
-    if _cn_year(ttl):
-        return _cn_year(ttl)
-    m = re.search(r"统计(?:期限|时限|时间)[^。]{0,6}?((?:19|20)\d{2})\s*年", doc.text)
-    if m:
-        return int(m.group(1))
-    years = Counter(int(y) for y in _YEAR.findall(doc.text))
+    years = Counter(int(y) for y in ARABIC_YEAR.findall(doc.text))
     if years:
         return years.most_common(1)[0][0]
     return None

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from services.extract.engine import catalogue as cat
+from schemas.catalogue import APPLICANT_COLUMNS
 from services.extract.engine import normalize, splitting
 from services.extract.engine.document import CELL_SEP, ROW_SEP, Block, Document
 
@@ -180,12 +180,7 @@ def _read_cells(doc: Document, start: int, limit: int, n: int) -> Values | None:
             first = span.block
         texts.append(t)
         end = span.end
-    if (
-        n == len(cat.APPLICANT_COLUMNS)
-        and blank_tail
-        and doc.format == "text"
-        and len(_trimmed(vals, n)) == n
-    ):
+    if n == len(APPLICANT_COLUMNS) and blank_tail and doc.format == "text" and len(_trimmed(vals, n)) == n:
         # an applicant row of a text table whose 总计 cell would be an empty one: a row that lost a cell
         # (pushed into the next row) reads like that, shifted; a blank total is not a reading to trust.
         # A real grid (HTML, DOCX, a ruled PDF) places every cell, so its blank total is just blank.
@@ -193,7 +188,7 @@ def _read_cells(doc: Document, start: int, limit: int, n: int) -> Values | None:
     read = len(vals)
     vals = _trimmed(vals, n)
     if (
-        n == len(cat.APPLICANT_COLUMNS)
+        n == len(APPLICANT_COLUMNS)
         and len(vals) == n
         and (len(vals) < read or lead)
         and None not in vals
@@ -202,7 +197,7 @@ def _read_cells(doc: Document, start: int, limit: int, n: int) -> Values | None:
         # blank cells around the figures (label padding, dropped to make the row): where the row starts
         # is not printed, and only the applicant identity can confirm the fit
         return None
-    if lead and len(vals) == n - 1 and vals and (n != len(cat.APPLICANT_COLUMNS) or _blank_first_sums(vals)):
+    if lead and len(vals) == n - 1 and vals and (n != len(APPLICANT_COLUMNS) or _blank_first_sums(vals)):
         # one figure short and a blank cell before them: the blank is the first column, unless the
         # applicant identity says the row is missing another cell (a cell pushed into the next row)
         vals = [None, *vals]

@@ -14,6 +14,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from schemas.catalogue import (
+    APPLICANT_COLUMN_LABELS,
+    APPLICANT_COLUMNS,
+    PARENTS,
+    REVIEW_BLOCKS,
+    REVIEW_COLUMN_LABELS,
+    REVIEW_COLUMNS,
+)
 from schemas.events import Provenance
 from services.extract.engine import catalogue as cat
 from services.extract.engine import checks, linewise
@@ -156,7 +164,7 @@ def _distrust_neighbours_of_broken_rows(
     taken one: a neighbour whose applicant columns then do not sum to its
     total is as likely shifted as misprinted, so it is left out."""
     # the group labels (（三）不予公开 …) have no figures of their own in most tables: not rows here
-    keys = [row.key for row, _ in found if row.key not in cat.PARENTS or row.key in values]
+    keys = [row.key for row, _ in found if row.key not in PARENTS or row.key in values]
     for i, key in enumerate(keys):
         v = values.get(key)
         if (
@@ -235,10 +243,10 @@ def _note_applicant_columns(
         )
     blank = sorted(
         {
-            cat.APPLICANT_COLUMN_LABELS[c]
+            APPLICANT_COLUMN_LABELS[c]
             for v in values.values()
             if v.decided
-            for c, x in zip(cat.APPLICANT_COLUMNS, v.values or [], strict=False)
+            for c, x in zip(APPLICANT_COLUMNS, v.values or [], strict=False)
             if x is None
         }
     )
@@ -259,7 +267,7 @@ def _label_of(found: list[tuple[cat.Row, re.Match[str]]], key: str) -> str:
 def _store_row(
     doc: Document, res: TableResult, key: str, vals: list[float | None], v: Values, label: str
 ) -> None:
-    cols = {c: x for c, x in zip(cat.APPLICANT_COLUMNS, vals, strict=False) if x is not None}
+    cols = {c: x for c, x in zip(APPLICANT_COLUMNS, vals, strict=False) if x is not None}
     if "total" in cols:
         res.metrics[key] = cols["total"]
         res.provenance[key] = _prov(doc, v, label, "总计")
@@ -270,7 +278,7 @@ def _store_row(
 def _derive_parents(res: TableResult) -> None:
     """(三)(四)(五)(六) have no row of their own in most tables: the total is the
     sum of the printed reasons, per column, when every reason is printed."""
-    for parent, children in cat.PARENTS.items():
+    for parent, children in PARENTS.items():
         if parent in res.metrics:
             continue
         present = [c for c in children if c in res.breakdown]
@@ -279,7 +287,7 @@ def _derive_parents(res: TableResult) -> None:
         if len(present) != len(children):
             continue  # a reason is missing: the sum would be a guess
         cols: dict[str, float] = {}
-        for col in cat.APPLICANT_COLUMNS:
+        for col in APPLICANT_COLUMNS:
             if all(col in res.breakdown[c] for c in present):
                 cols[col] = sum(res.breakdown[c][col] for c in present)
         if "total" in cols:
@@ -388,8 +396,8 @@ def _parse_review_split(doc: Document, res: TableResult, after: int) -> bool:
 
 def _store_review(doc: Document, res: TableResult, v: Values) -> None:
     vals = v.values or []
-    for bi, block in enumerate(cat.REVIEW_BLOCKS):
-        for ci, col in enumerate(cat.REVIEW_COLUMNS):
+    for bi, block in enumerate(REVIEW_BLOCKS):
+        for ci, col in enumerate(REVIEW_COLUMNS):
             x = vals[bi * 5 + ci]
             if x is None:
                 continue
@@ -403,7 +411,7 @@ def _store_review(doc: Document, res: TableResult, v: Values) -> None:
                     "litigation.direct": "未经复议直接起诉",
                     "litigation.after_review": "复议后起诉",
                 }[block],
-                cat.REVIEW_COLUMN_LABELS[col],
+                REVIEW_COLUMN_LABELS[col],
             )
 
 

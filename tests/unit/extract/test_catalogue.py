@@ -1,4 +1,5 @@
-"""The engine's keys are the catalogue's keys (shared/metrics.md is the contract)."""
+"""The engine's keys are the catalogue's keys (shared/metrics.md is the contract,
+schemas/catalogue.py its code; the engine's label patterns are keyed by it)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import re
 
 import pytest
 
-from services.extract.engine import catalogue, prose, tables
+from schemas import catalogue
+from services.extract.engine import catalogue as labels
+from services.extract.engine import checks, prose, tables
 
 
 @pytest.fixture(scope="module")
@@ -15,9 +18,9 @@ def metrics_md(corpus) -> str:  # type: ignore[no-untyped-def]
 
 
 def emitted_keys() -> set[str]:
-    keys = {r.key for r in catalogue.APPLICATION_ROWS}
+    keys = {r.key for r in labels.APPLICATION_ROWS}
     keys |= {f"{b}.{c}" for b in catalogue.REVIEW_BLOCKS for c in catalogue.REVIEW_COLUMNS}
-    for r in catalogue.PROACTIVE_ROWS:
+    for r in labels.PROACTIVE_ROWS:
         keys |= {f"{r.prefix}.{c}" for c in r.cols2021 + r.cols2019}
     keys |= {r.key for r in prose.RULES} | {k for k, _ in tables.LEGACY_ROWS}
     return keys
@@ -39,7 +42,11 @@ def test_every_key_segment_is_in_the_catalogue(metrics_md: str) -> None:
 
 
 def test_labels_are_ordered_like_the_standard_table() -> None:
-    keys = [r.key for r in catalogue.APPLICATION_ROWS]
+    keys = [r.key for r in labels.APPLICATION_ROWS]
+    assert tuple(keys) == catalogue.APPLICATION_KEYS
+    assert set(labels.APPLICATION_LABEL_PATTERNS) == set(keys), (
+        "a label pattern for a key the catalogue lacks"
+    )
     assert keys[0] == "applications.new_received" and keys[-1] == "applications.carried_forward"
     assert keys.index("applications.refused.total") < keys.index("applications.refused.state_secret")
     for parent, children in catalogue.PARENTS.items():
@@ -63,7 +70,7 @@ def test_every_key_the_engine_emits_has_the_catalogues_meaning(metrics_md: str) 
 def test_application_meanings_are_the_catalogues_row_labels(metrics_md: str) -> None:
     table = metrics_md.split("| key | row label |", 1)[1].split("\n\n", 1)[0]
     rows = re.findall(r"^\| (applications\.[a-z_.]+) \| (.+?) \|$", table, flags=re.MULTILINE)
-    assert len(rows) == len(catalogue.APPLICATION_ROWS)
+    assert len(rows) == len(catalogue.APPLICATION_KEYS)
     for key, label in rows:
         assert _plain(label) in _plain(catalogue.meaning(key) or "").replace("“", "").replace("”", ""), key
 
@@ -98,3 +105,10 @@ def test_keys_sort_as_the_standard_tables_list_them() -> None:
         "rates.refusal",
         "zzz.unknown",
     ]
+
+
+def test_every_check_the_extractor_computes_is_explained_with_its_figures() -> None:
+    figures = {k: 1.0 for keys in catalogue.CHECK_FIGURES.values() for k in keys}
+    computed = set(checks.compute(figures, {}, table=True)) | set(checks.compute(figures, {}, table=False))
+    assert computed <= set(catalogue.CHECK_FIGURES), computed - set(catalogue.CHECK_FIGURES)
+    assert set(catalogue.CHECK_FIGURES) == set(catalogue.CHECK_IDENTITIES)

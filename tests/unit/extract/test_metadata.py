@@ -1,5 +1,6 @@
 from conftest import text_doc
 
+from ogi.vocabulary import report_year
 from services.extract.engine import metadata
 
 
@@ -41,3 +42,15 @@ def test_index_label_glued_to_the_title_is_not_the_agency() -> None:
     # a converter glued the information index's 名称 cell to its value
     doc = text_doc("名称 某某县发展和改革局2023年政府信息公开工作年度报告\n正文")
     assert metadata.agency(doc, metadata.title(doc)) == "某某县发展和改革局"
+
+
+def test_title_year_and_agency_read_as_the_monitor_reads_them() -> None:
+    # 二O二三 with a Latin O is a common way to type the year; the monitor's
+    # ogi.vocabulary.report_year reads it, so the extractor must too (it used
+    # to fall back to the most frequent year in the text: the publication year)
+    title = "某县交通运输局二O二三年政府信息公开工作年度报告"
+    doc = text_doc(f"{title}\n正文。2024年1月20日 2024年1月20日")
+    t = metadata.title(doc)
+    assert t == title
+    assert metadata.year(doc, t) == report_year(title) == 2023
+    assert metadata.agency(doc, t) == "某县交通运输局"

@@ -21,8 +21,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from schemas import catalogue as cat
 from schemas.events import ExtractedReport
-from services.extract.engine import catalogue as cat
 from services.extract.engine import extract, readers
 from services.extract.engine.document import CELL_SEP, ROW_SEP, linearise
 from services.extract.engine.readers import text as text_reader

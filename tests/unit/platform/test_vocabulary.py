@@ -1,10 +1,9 @@
 """The shared report vocabulary (ogi/vocabulary.py): one converter, one
-notion of a report title, one list of checks with their figures."""
+notion of a report title."""
 
 from __future__ import annotations
 
 from ogi import vocabulary
-from services.extract.engine import checks
 from services.ingest import discovery
 
 
@@ -19,9 +18,3 @@ def test_traditional_titles_read_through_opencc_not_a_hand_table() -> None:
 def test_text_without_convertible_characters_is_returned_as_is() -> None:
     assert vocabulary.to_simplified("12 34 5.6") == "12 34 5.6"
     assert vocabulary.to_simplified("政府信息公開") == "政府信息公开"
-
-
-def test_every_check_the_extractor_computes_names_its_figures() -> None:
-    figures = {k: 1.0 for keys in vocabulary.CHECK_FIGURES.values() for k in keys}
-    computed = set(checks.compute(figures, {}, table=True)) | set(checks.compute(figures, {}, table=False))
-    assert computed <= set(vocabulary.CHECK_FIGURES), computed - set(vocabulary.CHECK_FIGURES)
