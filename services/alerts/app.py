@@ -69,7 +69,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from pydantic import BaseModel
 
 from ogi.broker import kafka_client
-from ogi.deadletter import dead_letter
+from ogi.deadletter import dead_letter_of
 from ogi.leader import Leadership
 from ogi.settings import Settings, get_settings
 from ogi.streams import bytes_topic, fetch_producer_metadata, make_app, run, send_acked, tables_ready
@@ -314,15 +314,7 @@ class DetectorWorker:
                 log.exception(
                     "detector error", topic=record.topic, offset=record.offset, partition=record.partition
                 )
-            letter = dead_letter(
-                Stage.DETECT,
-                exc,
-                record.value,
-                source_topic=record.topic,
-                partition=record.partition,
-                offset=record.offset,
-                key=record.key,
-            )
+            letter = dead_letter_of(Stage.DETECT, exc, record)
             await send_acked(self.dead_topic, Stage.DETECT.value, letter.model_dump_json().encode())
 
     def on_report(self, report: ExtractedReport) -> list[Outcome]:
