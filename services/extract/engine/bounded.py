@@ -331,8 +331,10 @@ def _reset_peak_rss() -> None:
         pass
 
 
-def _empty(directory: str) -> None:
+def _empty(directory: str, keep: tuple[str, ...] = ()) -> None:
     for entry in os.listdir(directory):
+        if entry in keep:
+            continue
         path = os.path.join(directory, entry)
         if os.path.isdir(path) and not os.path.islink(path):
             shutil.rmtree(path, ignore_errors=True)
@@ -341,14 +343,20 @@ def _empty(directory: str) -> None:
                 os.unlink(path)
 
 
-def _pool_child(jobs: Connection, results: Connection, max_memory_mb: int, scratch: str) -> None:
+def _pool_child(
+    jobs: Connection, results: Connection, max_memory_mb: int, scratch: str, resident_office: bool
+) -> None:
     """Extract the documents that arrive on ``jobs`` until the worker closes it."""
     global _job_cpu_start
+    from services.extract.engine.readers import resident_office as office
+
     os.setpgid(0, 0)
     signal.signal(signal.SIGTERM, _stop)
     tempfile.tempdir = scratch
     done = threading.Event()
     threading.Thread(target=_stop_when_parent_dies, args=(results, scratch, done), daemon=True).start()
+    if resident_office:
+        office.enable(scratch)
     try:
         while True:
             try:
@@ -358,8 +366,9 @@ def _pool_child(jobs: Connection, results: Connection, max_memory_mb: int, scrat
             _reset_peak_rss()
             _job_cpu_start = _cpu_seconds()
             _extract_and_send(results, data, filename, content_type, max_memory_mb)
-            _empty(scratch)
+            _empty(scratch, keep=(office.RESIDENT_DIR,))
     finally:
+        office.close()
         done.set()
         shutil.rmtree(scratch, ignore_errors=True)
         results.close()
@@ -368,14 +377,16 @@ def _pool_child(jobs: Connection, results: Connection, max_memory_mb: int, scrat
 class _PooledChild:
     """One pre-forked child and its pipes."""
 
-    def __init__(self, max_memory_mb: int) -> None:
+    def __init__(self, max_memory_mb: int, resident_office: bool = True) -> None:
         ctx = _context()
         self.max_memory_mb = max_memory_mb
         self.scratch = tempfile.mkdtemp(prefix="ogi-extract-")
         job_read, self.jobs = ctx.Pipe(duplex=False)
         self.results, result_write = ctx.Pipe(duplex=False)
         self.proc = ctx.Process(
-            target=_pool_child, args=(job_read, result_write, max_memory_mb, self.scratch), daemon=True
+            target=_pool_child,
+            args=(job_read, result_write, max_memory_mb, self.scratch, resident_office),
+            daemon=True,
         )
         try:
             self.proc.start()
@@ -409,6 +420,9 @@ class _PooledChild:
         self.jobs.close()
         self.results.close()
         shutil.rmtree(self.scratch, ignore_errors=True)
+        from services.extract.engine.readers import resident_office
+
+        resident_office.remove_pipe(self.scratch)  # a killed resident cannot remove its socket
 
 
 class ExtractorPool:
@@ -416,9 +430,16 @@ class ExtractorPool:
     blocks while all are busy. Thread-safe: call it from an executor."""
 
     def __init__(
-        self, size: int, *, timeout_s: float = 60, max_memory_mb: int = 1024, max_documents: int = 500
+        self,
+        size: int,
+        *,
+        timeout_s: float = 60,
+        max_memory_mb: int = 1024,
+        max_documents: int = 500,
+        resident_office: bool = True,
     ) -> None:
         self.size = size
+        self.resident_office = resident_office  # one LibreOffice kept running per child
         self.timeout_s = timeout_s
         self.max_memory_mb = max_memory_mb
         self.max_documents = max_documents
@@ -431,7 +452,7 @@ class ExtractorPool:
         """Fork the children now, so the first documents do not wait for it."""
         with self._lock:
             while len(self._idle) < self.size and not self._closed:
-                self._idle.append(_PooledChild(self.max_memory_mb))
+                self._idle.append(_PooledChild(self.max_memory_mb, self.resident_office))
 
     def extract(
         self,
@@ -452,7 +473,7 @@ class ExtractorPool:
                     raise RuntimeError("the extractor pool is closed")
                 child = self._idle.pop() if self._idle else None
             if child is None:
-                child = _PooledChild(self.max_memory_mb)
+                child = _PooledChild(self.max_memory_mb, self.resident_office)
             msg = child.run(data, filename, content_type, self.timeout_s)
             # after a memory error the child's heap is suspect: replace it
             healthy = msg[0] == "ok" or msg[1] != "ExtractionMemoryExceeded"
