@@ -52,7 +52,7 @@ def create_app(settings: Settings) -> faust.App:
         children,
         timeout_s=settings.extract_timeout_s,
         max_memory_mb=settings.extract_max_memory_mb,
-        resident_office=settings.extract_resident_office,
+        use_resident_office=settings.extract_resident_office,
     )
     read_ahead = 2 * children  # keeps every child busy while the head of the line is produced
 

@@ -75,6 +75,27 @@ def remove_pipe(scratch: str) -> None:
         pass
 
 
+_CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def _tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its descendants, the ones they waited for
+    included (LibreOffice's first start in a new profile restarts itself)."""
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += sum(int(x) for x in fields[11:15]) / _CLK_TCK  # utime stime cutime cstime
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo += [int(child) for child in f.read().split()]
+        except (OSError, ValueError, IndexError):
+            continue  # ended meanwhile
+    return total
+
+
 @lru_cache(maxsize=1)
 def unavailable_reason() -> str | None:
     """Why no resident can run on this host, or ``None`` when one can."""
@@ -109,12 +130,21 @@ class ResidentOffice:
         self.home = os.path.join(scratch, RESIDENT_DIR)
         self.proc: subprocess.Popen[bytes] | None = None
         self._just_started = False
+        self._retired_cpu_s = 0.0  # of the residents stopped before this one
+
+    def cpu_seconds(self) -> float:
+        """CPU time of every resident this child ran so far (no parent
+        waits for a resident, so ``RUSAGE_CHILDREN`` never sees it)."""
+        alive = _tree_cpu_seconds(self.proc.pid) if self.proc is not None else 0.0
+        return self._retired_cpu_s + alive
 
     def convert(self, data: bytes, suffix: str) -> bytes | None:
         """The document as DOCX, or ``None`` when the resident could not
         convert it (the caller then uses the per-document converter)."""
         if self.proc is not None and self.proc.poll() is not None:
-            log.warning("resident LibreOffice ended between documents; starting another", code=self.proc.returncode)
+            log.warning(
+                "resident LibreOffice ended between documents; starting another", code=self.proc.returncode
+            )
             self.stop()
         if self.proc is None:
             try:
@@ -183,6 +213,7 @@ class ResidentOffice:
         """Kill the resident (``unshare --kill-child`` takes its PID namespace
         along) and remove its files."""
         if self.proc is not None:
+            self._retired_cpu_s += _tree_cpu_seconds(self.proc.pid)
             if self.proc.poll() is None:
                 self.proc.kill()
             self.proc.wait()
@@ -209,6 +240,11 @@ def close() -> None:
         _resident.stop()
     _resident = None
     _enabled_in = None
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process's residents so far (0 without one)."""
+    return _resident.cpu_seconds() if _resident is not None else 0.0
 
 
 def convert(data: bytes, suffix: str) -> bytes | None:

@@ -18,7 +18,7 @@ DOCUMENT_REFUSED = 4  # the resident is fine but could not load or store this do
 
 
 def _prop(name: str, value: object) -> object:
-    from com.sun.star.beans import PropertyValue  # type: ignore[import-not-found]
+    from com.sun.star.beans import PropertyValue
 
     prop = PropertyValue()
     prop.Name = name
@@ -27,10 +27,10 @@ def _prop(name: str, value: object) -> object:
 
 
 def main(pipe_name: str, source: str, target: str, connect_wait_s: float) -> int:
-    import uno  # type: ignore[import-not-found]
-    from com.sun.star.connection import NoConnectException  # type: ignore[import-not-found]
-    from com.sun.star.io import IOException  # type: ignore[import-not-found]
-    from com.sun.star.lang import IllegalArgumentException  # type: ignore[import-not-found]
+    import uno
+    from com.sun.star.connection import NoConnectException
+    from com.sun.star.io import IOException
+    from com.sun.star.lang import IllegalArgumentException
 
     local = uno.getComponentContext()
     resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
