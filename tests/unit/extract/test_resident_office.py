@@ -188,3 +188,20 @@ def test_a_hung_resident_is_killed_and_the_document_converted_without_it(
         resident_office.close()
     assert _wait_until(lambda: not _offices(os.getpgrp()))
     assert not os.path.exists(resident_office.pipe_path(scratch))
+
+
+def test_without_python3_uno_every_document_has_a_libreoffice_of_its_own(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, doc_data: bytes
+) -> None:
+    monkeypatch.setattr(resident_office, "SYSTEM_PYTHON", str(tmp_path / "no-python3"))
+    resident_office.unavailable_reason.cache_clear()
+    resident_office.enable(str(tmp_path))
+    try:
+        assert "cannot run" in (resident_office.unavailable_reason() or "")
+        assert resident_office.convert(doc_data, ".doc") is None
+        converted = doc.convert_to_docx(doc_data, ".doc")  # the per-document path
+        assert not _offices(os.getpgrp())  # no resident was started
+        assert extract(converted, filename="r.docx").metrics
+    finally:
+        resident_office.close()
+        resident_office.unavailable_reason.cache_clear()
