@@ -50,8 +50,10 @@ RESIDENT_DIR = "resident-office"
 #: short enough to leave the per-document fallback time within the worker's
 #: extraction limit (``extract_timeout_s``, 60 s by default)
 CONVERT_TIMEOUT_S = 30.0
-#: how long the first conversion waits for a new resident to open its pipe
-START_WAIT_S = 30.0
+#: how long the first conversion waits for a new resident to open its pipe:
+#: a few seconds on an idle machine, far more under load; in the worker the
+#: pool's extraction limit (60 s by default) ends a start that never comes
+START_WAIT_S = 60.0
 #: a running resident answers at once; a short wait covers a busy machine
 CONNECT_WAIT_S = 5.0
 _CLIENT = uno_convert.__file__
