@@ -206,6 +206,11 @@ class Settings(BaseSettings):
     extract_timeout_s: float = Field(60.0, gt=0, description="wall-clock limit per document")
     extract_max_memory_mb: int = Field(1536, ge=128, description="address-space limit per document")
     extract_children: int = Field(0, ge=0, description="extraction processes per worker; 0 = one per core")
+    extract_resident_office: bool = Field(
+        True,
+        description="each extraction process keeps one LibreOffice running for DOC/WPS/RTF "
+        "(needs python3-uno); off = a LibreOffice per document",
+    )
     faust_app_id: str = Field("ogi-extract", description="consumer group of the extract worker")
     index_group: str = Field("ogi-index", description="consumer group of the indexer")
 

@@ -49,7 +49,10 @@ def create_app(settings: Settings) -> faust.App:
 
     children = settings.extract_children or len(os.sched_getaffinity(0))
     pool = ExtractorPool(
-        children, timeout_s=settings.extract_timeout_s, max_memory_mb=settings.extract_max_memory_mb
+        children,
+        timeout_s=settings.extract_timeout_s,
+        max_memory_mb=settings.extract_max_memory_mb,
+        use_resident_office=settings.extract_resident_office,
     )
     read_ahead = 2 * children  # keeps every child busy while the head of the line is produced
 

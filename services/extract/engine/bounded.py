@@ -30,6 +30,7 @@ from typing import Any
 
 from schemas.events import ExtractedReport
 from services.extract import errors
+from services.extract.engine.readers import resident_office
 
 
 def _preload() -> None:
@@ -76,10 +77,11 @@ _job_cpu_start = 0.0
 
 
 def _cpu_seconds() -> float:
-    """CPU time of this process and of the converters it waited for."""
+    """CPU time of this process, of the converters it waited for and of its
+    resident LibreOffice."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     conv = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + conv.ru_utime + conv.ru_stime
+    return own.ru_utime + own.ru_stime + conv.ru_utime + conv.ru_stime + resident_office.cpu_seconds()
 
 
 def _send(conn: Connection, msg: tuple[str, ...]) -> None:
@@ -331,8 +333,10 @@ def _reset_peak_rss() -> None:
         pass
 
 
-def _empty(directory: str) -> None:
+def _empty(directory: str, keep: tuple[str, ...] = ()) -> None:
     for entry in os.listdir(directory):
+        if entry in keep:
+            continue
         path = os.path.join(directory, entry)
         if os.path.isdir(path) and not os.path.islink(path):
             shutil.rmtree(path, ignore_errors=True)
@@ -341,7 +345,9 @@ def _empty(directory: str) -> None:
                 os.unlink(path)
 
 
-def _pool_child(jobs: Connection, results: Connection, max_memory_mb: int, scratch: str) -> None:
+def _pool_child(
+    jobs: Connection, results: Connection, max_memory_mb: int, scratch: str, use_resident_office: bool
+) -> None:
     """Extract the documents that arrive on ``jobs`` until the worker closes it."""
     global _job_cpu_start
     os.setpgid(0, 0)
@@ -349,6 +355,8 @@ def _pool_child(jobs: Connection, results: Connection, max_memory_mb: int, scrat
     tempfile.tempdir = scratch
     done = threading.Event()
     threading.Thread(target=_stop_when_parent_dies, args=(results, scratch, done), daemon=True).start()
+    if use_resident_office:
+        resident_office.enable(scratch)
     try:
         while True:
             try:
@@ -358,8 +366,9 @@ def _pool_child(jobs: Connection, results: Connection, max_memory_mb: int, scrat
             _reset_peak_rss()
             _job_cpu_start = _cpu_seconds()
             _extract_and_send(results, data, filename, content_type, max_memory_mb)
-            _empty(scratch)
+            _empty(scratch, keep=(resident_office.RESIDENT_DIR,))
     finally:
+        resident_office.close()
         done.set()
         shutil.rmtree(scratch, ignore_errors=True)
         results.close()
@@ -368,14 +377,16 @@ def _pool_child(jobs: Connection, results: Connection, max_memory_mb: int, scrat
 class _PooledChild:
     """One pre-forked child and its pipes."""
 
-    def __init__(self, max_memory_mb: int) -> None:
+    def __init__(self, max_memory_mb: int, use_resident_office: bool = True) -> None:
         ctx = _context()
         self.max_memory_mb = max_memory_mb
         self.scratch = tempfile.mkdtemp(prefix="ogi-extract-")
         job_read, self.jobs = ctx.Pipe(duplex=False)
         self.results, result_write = ctx.Pipe(duplex=False)
         self.proc = ctx.Process(
-            target=_pool_child, args=(job_read, result_write, max_memory_mb, self.scratch), daemon=True
+            target=_pool_child,
+            args=(job_read, result_write, max_memory_mb, self.scratch, use_resident_office),
+            daemon=True,
         )
         try:
             self.proc.start()
@@ -409,6 +420,7 @@ class _PooledChild:
         self.jobs.close()
         self.results.close()
         shutil.rmtree(self.scratch, ignore_errors=True)
+        resident_office.remove_pipe(self.scratch)  # a killed resident cannot remove its socket
 
 
 class ExtractorPool:
@@ -416,9 +428,16 @@ class ExtractorPool:
     blocks while all are busy. Thread-safe: call it from an executor."""
 
     def __init__(
-        self, size: int, *, timeout_s: float = 60, max_memory_mb: int = 1024, max_documents: int = 500
+        self,
+        size: int,
+        *,
+        timeout_s: float = 60,
+        max_memory_mb: int = 1024,
+        max_documents: int = 500,
+        use_resident_office: bool = True,
     ) -> None:
         self.size = size
+        self.use_resident_office = use_resident_office  # one LibreOffice kept running per child
         self.timeout_s = timeout_s
         self.max_memory_mb = max_memory_mb
         self.max_documents = max_documents
@@ -431,7 +450,7 @@ class ExtractorPool:
         """Fork the children now, so the first documents do not wait for it."""
         with self._lock:
             while len(self._idle) < self.size and not self._closed:
-                self._idle.append(_PooledChild(self.max_memory_mb))
+                self._idle.append(_PooledChild(self.max_memory_mb, self.use_resident_office))
 
     def extract(
         self,
@@ -452,7 +471,7 @@ class ExtractorPool:
                     raise RuntimeError("the extractor pool is closed")
                 child = self._idle.pop() if self._idle else None
             if child is None:
-                child = _PooledChild(self.max_memory_mb)
+                child = _PooledChild(self.max_memory_mb, self.use_resident_office)
             msg = child.run(data, filename, content_type, self.timeout_s)
             # after a memory error the child's heap is suspect: replace it
             healthy = msg[0] == "ok" or msg[1] != "ExtractionMemoryExceeded"

@@ -95,13 +95,17 @@ def _address_space_unlimited() -> Iterator[None]:
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
-def run(
-    argv: list[str], *, home: str, timeout_s: float, name: str, require_isolation: bool = True
-) -> subprocess.CompletedProcess[bytes]:
-    """Run a converter in ``home`` (its temporary directory) and return its
-    result; raises ``ConversionFailed`` on timeout or when isolation is
-    required but unavailable. On any exit from here (timeout, SIGTERM) the
-    converter and everything it started are killed before returning."""
+def start(
+    argv: list[str],
+    *,
+    home: str,
+    name: str,
+    require_isolation: bool = True,
+    output: int | None = subprocess.PIPE,
+) -> subprocess.Popen[bytes]:
+    """Start a converter isolated as described above, and return at once
+    (a resident LibreOffice is started so; :func:`run` waits for one).
+    Raises ``ConversionFailed`` when isolation is required but unavailable."""
     prefix = isolation()
     if prefix is None and require_isolation:
         raise ConversionFailed(
@@ -110,14 +114,24 @@ def run(
         )
     command = [*_dies_with_parent(), *(prefix or ()), *(["--"] if prefix else []), *argv]
     with _address_space_unlimited():
-        proc = subprocess.Popen(
+        return subprocess.Popen(
             command,
             cwd=home,
             env=clean_env(home),
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stdout=output,
+            stderr=output,
         )
+
+
+def run(
+    argv: list[str], *, home: str, timeout_s: float, name: str, require_isolation: bool = True
+) -> subprocess.CompletedProcess[bytes]:
+    """Run a converter in ``home`` (its temporary directory) and return its
+    result; raises ``ConversionFailed`` on timeout or when isolation is
+    required but unavailable. On any exit from here (timeout, SIGTERM) the
+    converter and everything it started are killed before returning."""
+    proc = start(argv, home=home, name=name, require_isolation=require_isolation)
     try:
         out, err = proc.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired as e:

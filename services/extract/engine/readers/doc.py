@@ -4,7 +4,9 @@ LibreOffice (``soffice --headless --convert-to docx``) keeps the tables, so
 the converted file goes through the DOCX reader. It runs with a fresh
 private profile directory (concurrent conversions otherwise fight over one
 profile lock), a timeout, and without network, environment or a way to
-outlive the extraction (see ``sandbox``). ``antiword`` is the fallback for
+outlive the extraction (see ``sandbox``); in the extract worker's pooled
+children one such LibreOffice stays running and converts document after
+document (see ``resident_office``). ``antiword`` is the fallback for
 .doc: text only, but the table parsers read text too.
 """
 
@@ -16,6 +18,7 @@ import tempfile
 
 from services.extract.engine import sandbox
 from services.extract.engine.document import RawDocument
+from services.extract.engine.readers import resident_office
 from services.extract.errors import ConversionFailed
 
 # Longer than the extraction limit on purpose: in the worker the parent's
@@ -29,6 +32,10 @@ def soffice_binary() -> str | None:
 
 
 def convert_to_docx(data: bytes, suffix: str) -> bytes:
+    # a pooled extraction child keeps one LibreOffice running (see resident_office)
+    converted = resident_office.convert(data, suffix)
+    if converted is not None:
+        return converted
     exe = soffice_binary()
     if exe is None:
         raise ConversionFailed("LibreOffice (soffice) is not installed; see deploy/apt-packages.txt")
