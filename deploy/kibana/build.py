@@ -19,6 +19,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from schemas.catalogue import OUTCOME_KEYS
+
 HERE = Path(__file__).resolve().parent
 VERSION = "8.19.7"
 INDEX_REF = "kibanaSavedObjectMeta.searchSourceJSON.index"
@@ -30,14 +32,7 @@ DATA_VIEWS = {
     "ogi-alerts": ("ogi-alerts", "updated_at", "ogi alerts"),
 }
 
-OUTCOMES = [
-    "applications.granted",
-    "applications.partially_granted",
-    "applications.refused.total",
-    "applications.unable.total",
-    "applications.not_processed.total",
-    "applications.other.total",
-]
+OUTCOMES = list(OUTCOME_KEYS)
 REASONS = [
     "applications.refused." + r
     for r in (

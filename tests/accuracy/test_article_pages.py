@@ -20,7 +20,7 @@ import pytest
 
 from services.extract.engine import extract
 from tests.accuracy import wordproc
-from tests.accuracy.test_word_processor_html import REPORTS
+from tests.accuracy.test_word_processor_html import REPORTS, _reading
 from tests.unit.extract import variants
 
 SHAPES = ["as_published", *wordproc.HOSTILE]
@@ -37,17 +37,6 @@ def _model(name: str):  # type: ignore[no-untyped-def]
 
 # the texts of the corpus in a standard template (a PDF's tables are read from positions, not text)
 STANDARD = [p.name for p in REPORTS if p.suffix == ".txt" and _model(p.name) is not None]
-
-
-def _reading(r) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    return {
-        "agency": r.agency,
-        "year": r.year,
-        "template": r.template,
-        "metrics": r.metrics,
-        "breakdown": r.breakdown,
-        "checks": r.checks,
-    }
 
 
 def test_most_of_the_corpus_has_standard_tables() -> None:

@@ -14,6 +14,8 @@ import shutil
 import subprocess
 import tempfile
 
+from schemas.catalogue import APPLICANT_COLUMNS
+
 TITLE = "示例市示例区人民政府2022年政府信息公开工作年度报告"
 AGENCY = "示例市示例区人民政府"
 YEAR = 2022
@@ -196,15 +198,7 @@ APPS = [
     ("四、结转下年度继续办理", None, None, "applications.carried_forward", [3, 0, 0, 0, 0, 0, 3]),
 ]
 REVIEW = [1, 1, 0, 0, 2, 0, 1, 0, 1, 2, 1, 0, 0, 0, 1]
-APPLICANT_COLS = (
-    "natural_person",
-    "commercial",
-    "research",
-    "social_org",
-    "legal_service",
-    "other_org",
-    "total",
-)
+APPLICANT_COLS = APPLICANT_COLUMNS  # the catalogue's column order, as the SPEC rows print them
 
 
 def expected_metrics() -> dict[str, float]:
