@@ -37,7 +37,21 @@ REPORTS = int(os.environ.get("OGI_TEST_CLUSTER_REPORTS", "100"))
 #: reports published per second: a steady stream, so a stall shows as a gap
 RATE = float(os.environ.get("OGI_TEST_CLUSTER_RATE", "2"))
 BROKER_DOWN_S = 20.0
-MAX_GAP_S = 30.0
+#: when the killed broker coordinated the extract worker's consumer group, the worker
+#: rejoins and the new coordinator waits out the group's rebalance timeout for the
+#: member it knew (measured: a 70.7 s gap in a CI run): work is delayed by that, and
+#: by no more than 30 s beyond it
+STALL_MARGIN_S = 30.0
+
+
+def _rebalance_timeout_s(settings: Settings) -> float:
+    """How long the extract worker's consumer group may wait for a member it
+    knew: the longer of its session and rebalance timeouts, as its Faust app
+    is configured (``ogi.streams.make_app``)."""
+    from ogi.streams import make_app
+
+    conf = make_app(settings.faust_app_id, settings).conf
+    return float(max(conf.broker_session_timeout, conf.broker_rebalance_timeout))
 
 
 def small_report(i: int) -> bytes:
@@ -238,6 +252,6 @@ def test_broker_killed_and_restarted_loses_nothing(cluster, es) -> None:  # type
     assert ids - found == set(), f"{len(ids - found)} reports lost"
     assert found == ids
     assert twice == []
-    assert max_gap <= MAX_GAP_S
+    assert max_gap <= _rebalance_timeout_s(settings) + STALL_MARGIN_S
     assert killed_at is not None and restarted_at is not None
     shutil.rmtree(logs, ignore_errors=True)
