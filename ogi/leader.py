@@ -148,10 +148,14 @@ class Leadership:
         self.start()
         if not self._leading.is_set():
             log.info("standing by: another instance leads", group=self.group, holder=self.holder)
+        waiting_for = f"the lead of {self.group} (Kafka, or another instance leading)"
         while not self._leading.is_set():
+            # a stop requested before the first wait (e.g. while the service was still
+            # importing) is a stop of this wait too, and says so
+            pause(0, waiting_for)
             if stopping() or (self._thread is not None and not self._thread.is_alive()):
                 return False
-            pause(0.5, f"the lead of {self.group} (Kafka, or another instance leading)")
+            pause(0.5, waiting_for)
         return True
 
     def wait_for_group_to_empty(self, group: str, stopping: Callable[[], bool] = lambda: False) -> bool:

@@ -167,7 +167,19 @@ def _extract_and_send(
         else:
             _send(conn, ("err", "CorruptDocument", f"unexpected failure while reading the document: {e}"))
     except errors.ExtractError as e:
-        _send(conn, ("err", type(e).__name__, str(e)))
+        if isinstance(e, errors.CorruptDocument | errors.ParseError) and _near_limit(max_memory_mb):
+            # a library that failed for want of memory, wrapped by the pipeline as a damaged file
+            # (an allocation refused inside CPython's compiler reads "field 'target' is required")
+            _send(
+                conn,
+                (
+                    "err",
+                    "ExtractionMemoryExceeded",
+                    f"extraction reached the {max_memory_mb} MB memory limit ({e})",
+                ),
+            )
+        else:
+            _send(conn, ("err", type(e).__name__, str(e)))
     except (SystemExit, KeyboardInterrupt):
         raise  # stopped from outside: nobody is waiting for a result
     except BaseException as e:
