@@ -145,10 +145,7 @@ def _extract_and_send(
         report = extract(data, filename=filename, content_type=content_type)
         _send(conn, ("ok", report.model_dump_json()))
     except MemoryError:
-        _send(
-            conn,
-            ("err", "ExtractionMemoryExceeded", f"extraction exceeded the {max_memory_mb} MB memory limit"),
-        )
+        _send(conn, _memory_limit(max_memory_mb, "exceeded"))
     except (ImportError, OSError) as e:
         if (
             (isinstance(e, OSError) and e.errno == errno.ENOMEM)
@@ -156,28 +153,14 @@ def _extract_and_send(
             or "allocate memory" in str(e)
             or _near_limit(max_memory_mb)
         ):
-            _send(
-                conn,
-                (
-                    "err",
-                    "ExtractionMemoryExceeded",
-                    f"extraction exceeded the {max_memory_mb} MB memory limit ({type(e).__name__})",
-                ),
-            )
+            _send(conn, _memory_limit(max_memory_mb, "exceeded", type(e).__name__))
         else:
             _send(conn, ("err", "CorruptDocument", f"unexpected failure while reading the document: {e}"))
     except errors.ExtractError as e:
         if isinstance(e, errors.CorruptDocument | errors.ParseError) and _near_limit(max_memory_mb):
             # a library that failed for want of memory, wrapped by the pipeline as a damaged file
             # (an allocation refused inside CPython's compiler reads "field 'target' is required")
-            _send(
-                conn,
-                (
-                    "err",
-                    "ExtractionMemoryExceeded",
-                    f"extraction reached the {max_memory_mb} MB memory limit ({e})",
-                ),
-            )
+            _send(conn, _memory_limit(max_memory_mb, "reached", str(e)))
         else:
             _send(conn, ("err", type(e).__name__, str(e)))
     except (SystemExit, KeyboardInterrupt):
@@ -186,16 +169,19 @@ def _extract_and_send(
         tb = traceback.format_exception_only(type(e), e)[-1].strip()
         if _near_limit(max_memory_mb):
             # under an address-space limit, failed allocations surface as odd errors in C code
-            _send(
-                conn,
-                (
-                    "err",
-                    "ExtractionMemoryExceeded",
-                    f"extraction reached the {max_memory_mb} MB memory limit ({tb})",
-                ),
-            )
+            _send(conn, _memory_limit(max_memory_mb, "reached", tb))
         else:
             _send(conn, ("err", "CorruptDocument", f"unexpected failure while reading the document: {tb}"))
+
+
+def _memory_limit(max_memory_mb: int, verb: str, cause: str = "") -> tuple[str, str, str]:
+    """The child's result message for a document that hit the memory limit."""
+    detail = f" ({cause})" if cause else ""
+    return (
+        "err",
+        "ExtractionMemoryExceeded",
+        f"extraction {verb} the {max_memory_mb} MB memory limit{detail}",
+    )
 
 
 @dataclass
