@@ -8,6 +8,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -28,6 +29,23 @@ COMMAND_MODULES = (
 )
 
 
+#: what one service's command needs of another, by name, handed to every
+#: command as ``args.<key>`` (imported only when called). ``ogi status``
+#: shows the alert rules' verdict on each source this way.
+PROVIDED = {
+    "source_problem": "services.alerts.rules:source_problem",
+}
+
+
+def _provided(target: str) -> Callable[..., Any]:
+    module, _, name = target.partition(":")
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    return call
+
+
 def _registrars() -> list[Register]:
     # Imported here, not at module top, so importing ogi.cli stays cheap.
     return [importlib.import_module(name).register for name in COMMAND_MODULES]
@@ -41,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for register in _registrars():
         register(sub)
+    parser.set_defaults(**{key: _provided(target) for key, target in PROVIDED.items()})
     return parser
 
 

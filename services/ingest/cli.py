@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -154,7 +153,11 @@ def _status(args: argparse.Namespace) -> int:
     finally:
         table.close()
     sources, _ = _all_sources(args)
-    print(render_status(sources, rows, source_problem(settings), show_all=args.all))
+    # the alert rules' verdict on each source, handed in by the ``ogi`` entry
+    # point (ogi.cli.PROVIDED): the ingest service does not import alerts
+    judge = getattr(args, "source_problem", None)
+    unhealthy = judge(settings) if judge else (lambda row: None)
+    print(render_status(sources, rows, unhealthy, show_all=args.all))
     from ogi.telemetry import render_lag
 
     print()
@@ -288,20 +291,6 @@ def _sources_discover(args: argparse.Namespace) -> int:
         print(f"  -> {step.text}  {step.url}")
     print(f"  ({found.reports} annual report(s) listed; {found.pages_read} page(s) read)")
     return 0
-
-
-def source_problem(settings: Any) -> Callable[[Any], str | None]:
-    """What the detector's ``source_unhealthy`` rule says of a source status
-    (None: healthy or the rule is disabled)."""
-    from services.alerts.rules import load_rules
-
-    rules = load_rules(settings)
-
-    def problem(row: Any) -> str | None:
-        findings = [f for rule in rules.values() for f in rule.check_source(row)]
-        return "; ".join(f.title for f in findings) or None
-
-    return problem
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -44,8 +44,8 @@ from schemas.events import AgencyHistory, Delivery, DeliveryStatus
 from services.alerts.delivery.webhook import IDEMPOTENCY_KEY, SIGNATURE, TIMESTAMP, verify
 from services.alerts.detector import Detector, alert_id, replay, update_history
 from services.alerts.rules import load_rules
-from services.alerts.samples import consistent, render_gb2021
 from services.ingest.files import publish_files
+from tests.gb2021_samples import consistent, render_gb2021
 from tests.support import REPO, Service, read_topic, service_env, wait_for
 from tests.unit.alerts.receivers import http_receiver
 

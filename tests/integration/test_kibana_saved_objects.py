@@ -26,9 +26,9 @@ from ogi.topics import ALERTS, EXTRACTED, METRICS
 from schemas import Alert, ExtractedReport
 from services.alerts.detector import Detector, replay
 from services.alerts.rules import load_rules
-from services.alerts.samples import consistent, render_gb2021
 from services.extract.engine import extract
 from services.extract.events import to_metric_events
+from tests.gb2021_samples import consistent, render_gb2021
 from tests.support import REPO, Service, wait_for
 
 pytestmark = pytest.mark.integration

@@ -8,6 +8,7 @@ names (default: ``services/alerts/rules.yaml``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import yaml
 from pydantic import ValidationError
 
 from ogi.settings import Settings, get_settings
+from schemas.events import SourceStatus
 from services.alerts.errors import RuleConfigError
 from services.alerts.rules.base import Context, Finding, PeerRecord, Rule, RuleParams
 from services.alerts.rules.broken_identity import BrokenIdentity
@@ -82,3 +84,18 @@ def build_rules(parameters: dict[str, Any]) -> dict[str, Rule]:
 def load_rules(settings: Settings | None = None) -> dict[str, Rule]:
     settings = settings or get_settings()
     return build_rules(read_parameters(settings.alert_rules))
+
+
+def source_problem(settings: Settings | None = None) -> Callable[[SourceStatus], str | None]:
+    """What the rules (``source_unhealthy``) find wrong with a source's
+    status, under the operator's parameters: the alerts' titles joined, or
+    None (healthy, or the rule disabled). ``ogi status`` shows it
+    beside each source; the ``ogi`` entry point hands it over
+    (``ogi.cli.PROVIDED``) so the ingest service does not import this one."""
+    rules = load_rules(settings)
+
+    def problem(row: SourceStatus) -> str | None:
+        findings = [f for rule in rules.values() for f in rule.check_source(row)]
+        return "; ".join(f.title for f in findings) or None
+
+    return problem

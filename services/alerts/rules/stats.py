@@ -9,7 +9,7 @@ of this many requests?*
 
 from __future__ import annotations
 
-from math import exp, lgamma, log
+from math import exp, lgamma
 
 
 def _log_beta(a: float, b: float) -> float:
@@ -30,21 +30,6 @@ def beta_binomial_sf(k: int, n: int, alpha: float, beta: float) -> float:
         return 0.0
     lb = _log_beta(alpha, beta)
     terms = [_log_choose(n, j) + _log_beta(j + alpha, n - j + beta) - lb for j in range(k, n + 1)]
-    top = max(terms)
-    return min(1.0, exp(top) * sum(exp(t - top) for t in terms))
-
-
-def binomial_sf(k: int, n: int, p: float) -> float:
-    """P(X >= k) for X ~ Binomial(n, p)."""
-    if k <= 0:
-        return 1.0
-    if k > n:
-        return 0.0
-    if p <= 0:
-        return 0.0
-    if p >= 1:
-        return 1.0
-    terms = [_log_choose(n, j) + j * log(p) + (n - j) * log(1 - p) for j in range(k, n + 1)]
     top = max(terms)
     return min(1.0, exp(top) * sum(exp(t - top) for t in terms))
 

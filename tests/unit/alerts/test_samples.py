@@ -3,8 +3,8 @@ through the real extraction engine."""
 
 from __future__ import annotations
 
-from services.alerts.samples import consistent, render_gb2021
 from services.extract.engine import extract
+from tests.gb2021_samples import consistent, render_gb2021
 
 
 def test_consistent_figures_read_back_with_all_checks_passing() -> None:

@@ -37,8 +37,11 @@ def test_status_table() -> None:
 
 
 def test_status_table_names_an_unhealthy_source() -> None:
+    from ogi.cli import build_parser
     from ogi.settings import Settings
-    from services.ingest.cli import source_problem
+
+    # as `ogi status` gets it: handed in by the entry point
+    source_problem = build_parser().parse_args(["status"]).source_problem
 
     def t(h):
         return datetime(2024, 1, 15, h, tzinfo=UTC)
