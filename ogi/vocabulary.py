@@ -107,7 +107,13 @@ _HAN_DIGITS = {
 _HAN_YEAR = re.compile(rf"({YEAR_HAN})\s*年")
 _DATE_PATTERNS = (
     re.compile(rf"({YEAR_ARABIC})\s*[-/.]\s*(\d{{1,2}})\s*[-/.]\s*(\d{{1,2}})"),
-    re.compile(rf"({YEAR_ARABIC})\s*年\s*(\d{{1,2}})\s*月\s*(\d{{1,2}})\s*日"),
+    # 日 is sometimes left off (2024年1月5); the day's digits are taken whole
+    re.compile(rf"({YEAR_ARABIC})\s*年\s*(\d{{1,2}})\s*月\s*(\d{{1,2}})(?!\d)\s*日?"),
+)
+#: a label a page or document prints right before its publication date
+#: (发布时间：2024-01-15, 成文日期 2024年1月5日, 日期：【2024-01-15】)
+PUBLISHED_LABEL = re.compile(
+    r"(?:发布时间|发布日期|发文日期|成文日期|公开日期|时间|日期)\s*[:：]?\s*[\[【(（]?\s*"
 )
 
 
@@ -135,6 +141,18 @@ def parse_date(text: str) -> date | None:
     for pattern in _DATE_PATTERNS:
         for m in pattern.finditer(text):
             found = valid_date(*m.groups())
+            if found:
+                return found
+    return None
+
+
+def published_date(text: str) -> date | None:
+    """The first date printed right after a publication label: a date
+    elsewhere in the sentence (统计时间为2023年1月1日至…) is not one."""
+    for label in PUBLISHED_LABEL.finditer(text):
+        for pattern in _DATE_PATTERNS:
+            m = pattern.match(text, label.end())
+            found = valid_date(*m.groups()) if m else None
             if found:
                 return found
     return None

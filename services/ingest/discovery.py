@@ -18,7 +18,7 @@ from bs4 import BeautifulSoup, Tag
 from ogi.net.guard import MAX_URL_CHARS
 
 # the report vocabulary (titles, years, dates) is shared with extract: one home
-from ogi.vocabulary import is_annual_report, parse_date, report_year, valid_date
+from ogi.vocabulary import is_annual_report, parse_date, published_date, report_year, valid_date
 
 #: most list pages a TRS pager is taken at its word for (the monitor reads fewer still)
 MAX_PAGER_PAGES = 1000
@@ -34,7 +34,6 @@ _TRS_PAGER = re.compile(
 _TRS_VARS = re.compile(r"var\s+countPage\s*=\s*(\d+).*?var\s+currentPage\s*=\s*(\d+)", re.DOTALL)
 _JCMS_RECORD = re.compile(r"<record[^>]*>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", re.DOTALL | re.IGNORECASE)
 _PUBDATE_META = ("pubdate", "publishdate", "firstpublishedtime", "article:published_time", "dc.date")
-_PUB_LABEL = re.compile(r"(?:发布时间|发布日期|发文日期|成文日期|公开日期|时间|日期)\s*[:：]?\s*")
 
 
 @dataclass(frozen=True)
@@ -248,10 +247,7 @@ def parse_article(html: str, url: str, *, extra_attachments: tuple[str, ...] = (
                 break
     body_text = soup.get_text(" ", strip=True)
     if published is None:
-        for m in _PUB_LABEL.finditer(body_text):
-            published = parse_date(body_text[m.end() : m.end() + 24])
-            if published:
-                break
+        published = published_date(body_text)
     published = published or url_date(url)
     attachments: list[Link] = []
     invalid: list[str] = []

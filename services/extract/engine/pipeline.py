@@ -3,10 +3,9 @@ reconciliation → checks → derived rates. Pure: bytes in, report out."""
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import re
 
+from ogi.vocabulary import parse_date, published_date
 from schemas.events import ExtractedReport, Provenance, Script, Template
 from services.extract.engine import checks, detect, metadata, prose, rates, readers, sections, tables
 from services.extract.engine.document import Document, RawDocument, linearise
@@ -37,7 +36,7 @@ def extract(data: bytes, *, filename: str | None = None, content_type: str | Non
 
 def _parse(raw: RawDocument, digest: str, filename: str | None) -> ExtractedReport:
     doc = linearise(raw)
-    published = _date(raw.meta.get("published") or "")
+    published = parse_date(raw.meta.get("published") or "")
     report = ExtractedReport(
         published_at=published,
         report_id=digest[:40],
@@ -51,11 +50,7 @@ def _parse(raw: RawDocument, digest: str, filename: str | None) -> ExtractedRepo
         report.warnings.append("no text layer: the document has no extractable text (scanned?); nothing read")
         return report
     if report.published_at is None:
-        m = re.search(
-            r"(?:发布时间|发布日期|成文日期|时间)[:：]\s*((?:19|20)\d{2}[-年/.]\d{1,2}[-月/.]\d{1,2})",
-            doc.text[:3000],
-        )
-        report.published_at = _date(m.group(1)) if m else None
+        report.published_at = published_date(doc.text[:3000])
     ttl = metadata.title(doc)
     report.script = Script.TRADITIONAL if doc.traditional else Script.SIMPLIFIED
     report.agency = metadata.agency(doc, ttl)
@@ -144,16 +139,6 @@ def _mark_ocr(doc: Document, prov: dict[str, Provenance]) -> None:
         confs = [c for b, c in read if any(ch.isdigit() for ch in b.text)] or [c for _, c in read]
         if confs:
             p.via, p.confidence = "ocr", min(confs)
-
-
-def _date(s: str) -> dt.date | None:
-    m = re.search(r"((?:19|20)\d{2})[-年/.](\d{1,2})[-月/.](\d{1,2})", s)
-    if not m:
-        return None
-    try:
-        return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    except ValueError:
-        return None
 
 
 def _distrust_pdf_text_layout(res: tables.TableResult) -> None:
