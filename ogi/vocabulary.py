@@ -75,11 +75,19 @@ def simplify_title(text: str) -> str:
 
 # ------------------------------------------------------------------ titles
 
-#: what a report's title says it is about, and what it calls itself; the
-#: extractor builds its title-line and report-detection patterns from these
+#: what a report's title says it is about, and what it calls itself
 REPORT_SUBJECT = r"(?:政府信息公开|信息公开|政务公开)"
 REPORT_KIND = r"(?:年度报告|年报|工作报告|年度工作报告|工作情况报告|年度情况报告|工作年度报告)"
-_REPORT = re.compile(rf"{REPORT_SUBJECT}[^，。；]{{0,12}}?{REPORT_KIND}")
+#: a report's title, in a link's text or as a line of a document: its
+#: words with no sentence punctuation between them
+REPORT_TITLE = re.compile(rf"{REPORT_SUBJECT}[^，,。；]{{0,12}}?{REPORT_KIND}")
+#: wider than a title (any 报告 within ten characters of the subject): the
+#: extractor takes a document's title as one hint whether it is a report at
+#: all, and lets the sections of its body decide when the title says nothing
+MENTIONS_REPORT = re.compile(rf"{REPORT_SUBJECT}.{{0,10}}?(?:报告|年报)")
+#: a title ending in another kind of official document (a 通知 about the
+#: report, a 函 asking for it, the agency's 指南) is not the report
+OTHER_DOCUMENT_TITLE = re.compile(r"(?:函|通知|通报|要点|计划|方案|意见|办法|规定|目录|指南|公告|批复|决定)$")
 _NOT_REPORT = re.compile(
     r"要点|通知|解读|图解|图示|预算|决算|征求|征集|考核|评估|评议|培训|会议|的函|指南|"
     r"工作方案|实施方案|企业年报|统计年报|报送|填报|年报公示"
@@ -120,7 +128,7 @@ PUBLISHED_LABEL = re.compile(
 def is_annual_report(title: str) -> bool:
     """Is this title (or link text) a 政府信息公开工作年度报告, in any script?"""
     text = simplify_title(title)
-    return bool(_REPORT.search(text)) and not _NOT_REPORT.search(text)
+    return bool(REPORT_TITLE.search(text)) and not _NOT_REPORT.search(text)
 
 
 def report_year(text: str) -> int | None:

@@ -14,25 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-REFUSED = (
-    "state_secret",
-    "prohibited_by_law",
-    "security_stability",
-    "third_party_rights",
-    "internal_affairs",
-    "process_information",
-    "enforcement_case_file",
-    "administrative_query",
+from schemas.catalogue import PARENTS
+
+# the reasons under each total, by their last key part, in the table's order
+REFUSED, UNABLE, NOT_PROCESSED, OTHER = (
+    tuple(key.rsplit(".", 1)[1] for key in PARENTS[f"applications.{total}.total"])
+    for total in ("refused", "unable", "not_processed", "other")
 )
-UNABLE = ("not_held", "needs_creation", "unclear_after_correction")
-NOT_PROCESSED = (
-    "petition_complaint",
-    "duplicate",
-    "publication",
-    "excessive_repeated",
-    "confirmation_request",
-)
-OTHER = ("no_correction", "fee_unpaid", "other")
 
 _LABELS = {
     "refused": (

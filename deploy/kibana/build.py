@@ -19,7 +19,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from schemas.catalogue import OUTCOME_KEYS
+from schemas.catalogue import OUTCOME_KEYS, PARENTS
 
 HERE = Path(__file__).resolve().parent
 VERSION = "8.19.7"
@@ -33,19 +33,7 @@ DATA_VIEWS = {
 }
 
 OUTCOMES = list(OUTCOME_KEYS)
-REASONS = [
-    "applications.refused." + r
-    for r in (
-        "state_secret",
-        "prohibited_by_law",
-        "security_stability",
-        "third_party_rights",
-        "internal_affairs",
-        "process_information",
-        "enforcement_case_file",
-        "administrative_query",
-    )
-]
+REASONS = PARENTS["applications.refused.total"]
 REVIEW_LITIGATION = [
     f"{p}.{o}"
     for p in ("review", "litigation.direct", "litigation.after_review")

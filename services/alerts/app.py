@@ -95,13 +95,13 @@ class TableStore(Generic[M]):
 
     def get(self, key: str) -> M | None:
         raw = self.table.get(key.encode())
-        return self.model.model_validate_json(raw) if raw else None
+        return decode(self.model, raw) if raw else None
 
     def put(self, key: str, value: M) -> None:
         self.table[key.encode()] = value.model_dump_json().encode()
 
     def values(self) -> Iterable[M]:
-        return [self.model.model_validate_json(raw) for raw in list(self.table.values()) if raw]
+        return [decode(self.model, raw) for raw in list(self.table.values()) if raw]
 
 
 class BrokerOffsets:

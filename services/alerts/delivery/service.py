@@ -308,20 +308,25 @@ class Dispatcher:
         )
         return None
 
+    def _pending_digest(self, subscription_id: str, sink_name: str) -> list[Delivery]:
+        """The digest deliveries of one subscription x sink waiting to be
+        sent (the caller holds the lock)."""
+        return [
+            d
+            for d in self.states.values()
+            if d.subscription_id == subscription_id
+            and d.sink == sink_name
+            and d.digest
+            and d.status == DeliveryStatus.PENDING
+            and d.alert is not None
+        ]
+
     def attempt_digest(self, subscription_id: str, sink_name: str) -> float | None:
         """Send every pending digest delivery of one subscription x sink as
         one message; returns when to retry, or None."""
         slot = (subscription_id, sink_name)
         with self._lock:
-            batch = [
-                d
-                for d in self.states.values()
-                if d.subscription_id == subscription_id
-                and d.sink == sink_name
-                and d.digest
-                and d.status == DeliveryStatus.PENDING
-                and d.alert is not None
-            ]
+            batch = self._pending_digest(subscription_id, sink_name)
         sub = self.subscriptions().get(subscription_id)
         sink = self.sinks.get(sink_name)
         if not batch or sub is None or sink is None:
@@ -376,15 +381,7 @@ class Dispatcher:
             idempotency_key=key,
         )
         with self._lock:  # what arrived while sending waits for the next boundary
-            late = [
-                d
-                for d in self.states.values()
-                if d.subscription_id == subscription_id
-                and d.sink == sink_name
-                and d.digest
-                and d.status == DeliveryStatus.PENDING
-                and d.alert is not None
-            ]
+            late = self._pending_digest(subscription_id, sink_name)
         if late:
             self._queue(late[0])
         return None

@@ -12,15 +12,11 @@ from __future__ import annotations
 
 import re
 
-from ogi.vocabulary import REPORT_SUBJECT
+from ogi.vocabulary import MENTIONS_REPORT, OTHER_DOCUMENT_TITLE
 from schemas.events import Template
 from services.extract.engine import catalogue as cat
 from services.extract.engine.document import Document
 
-_NOT_REPORT_TITLE = re.compile(r"(?:函|通知|通报|要点|计划|方案|意见|办法|规定|目录|指南|公告|批复|决定)$")
-# wider than a report title (any 报告 within ten characters): the title is one
-# hint here, and the sections of the body decide when it says nothing
-_REPORT_TITLE = re.compile(rf"{REPORT_SUBJECT}.{{0,10}}?(?:报告|年报)")
 _SECTIONS = (
     r"主动公开(?:政府)?信息",
     r"依申请公开|收到和处理政府信息公开申请",
@@ -34,9 +30,9 @@ _SECTIONS = (
 def is_report(doc: Document, ttl: str) -> bool:
     t = ttl.replace(" ", "")
     if t:
-        if _REPORT_TITLE.search(t):
+        if MENTIONS_REPORT.search(t):
             return True
-        if _NOT_REPORT_TITLE.search(t):
+        if OTHER_DOCUMENT_TITLE.search(t):
             return False
         if re.search(r"报告|年报", t) and len(t) <= 60:
             return False  # a report, but about something else (法治政府建设年度报告 ...)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from ogi.vocabulary import ARABIC_YEAR, REPORT_KIND, REPORT_SUBJECT, YEAR_ARABIC, YEAR_HAN, report_year
+from ogi.vocabulary import (
+    ARABIC_YEAR,
+    OTHER_DOCUMENT_TITLE,
+    REPORT_SUBJECT,
+    REPORT_TITLE,
+    YEAR_ARABIC,
+    YEAR_HAN,
+    report_year,
+)
 from services.extract.engine.document import Document
 
 _TITLE_AGENCY = re.compile(
@@ -21,8 +29,6 @@ _ORG_TAIL = re.compile(
 _ADMIN_UNIT = re.compile(
     r"[\u4e00-\u9fa5]{1,12}(?:省|自治区|自治州|市|州|盟|区|县|旗)(?![场民政直属级委监管长])"
 )
-# a report's title as a line of the document (no sentence punctuation between its words)
-_TITLE_LINE = re.compile(rf"{REPORT_SUBJECT}[^。，,；]{{0,12}}?{REPORT_KIND}")
 
 
 def _has_agency(line: str) -> bool:
@@ -41,14 +47,12 @@ def title(doc: Document) -> str:
     all_lines = [x for x in all_lines if x and x not in links]
     first = all_lines[0] if all_lines else ""
     if len(first) <= 60 and not re.search(r"[。，,；;：:《>]", first):
-        if re.search(r"(?:函|通知|通报|要点|计划|方案|意见)$", first) or (
-            _TITLE_LINE.search(first) and _has_agency(first)
-        ):
+        if OTHER_DOCUMENT_TITLE.search(first) or (REPORT_TITLE.search(first) and _has_agency(first)):
             return first
     for i, x in enumerate(all_lines[:40]):
         if (
             len(x) <= 80
-            and _TITLE_LINE.search(x)
+            and REPORT_TITLE.search(x)
             and not x.startswith(("根据", "本报告", "按照"))
             and not re.search(r"[。，,；;：:《>»|]", x)
         ):
@@ -58,7 +62,7 @@ def title(doc: Document) -> str:
                 i
                 and len(prev) <= 40
                 and not re.search(r"[。，,；：:]", prev)
-                and not _TITLE_LINE.search(prev)
+                and not REPORT_TITLE.search(prev)
                 and re.search(
                     r"(?:19|20)\d{2}|[〇○零一二三四五六七八九]{4}|局|政府|委员会|办公室|区|县|市", prev
                 )
@@ -67,7 +71,7 @@ def title(doc: Document) -> str:
             ):
                 return (prev + x)[:100]
             return x[:100]
-    if doc.meta.get("page_title") and _TITLE_LINE.search(doc.meta["page_title"]):
+    if doc.meta.get("page_title") and REPORT_TITLE.search(doc.meta["page_title"]):
         return re.split(r"[_|\-—]{1,2}", doc.meta["page_title"])[0][:100]
     lines = all_lines[:4]
     joined = ""
