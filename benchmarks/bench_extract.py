@@ -97,7 +97,7 @@ def worker(fmt: str, seconds: float) -> dict[str, object]:
         "format": fmt,
         "documents": len(docs),
         "extractions": n,
-        "reports_per_s_per_core": float(f"{n / cpu:.2g}") if cpu else None,
+        "reports_per_s_per_core": float(f"{n / cpu:.3g}") if cpu else None,
         "wall_reports_per_s": round(n / wall, 2),
         "cpu_s_per_report": round(cpu / n, 4),
         "peak_rss_mb": round(self_rss, 1),
