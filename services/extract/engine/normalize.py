@@ -52,10 +52,8 @@ def is_traditional(text: str) -> bool:
     sample = "".join(_HAN.findall(text))[:20000]
     if not sample:
         return False
-    # OpenCC's pure-Python converter costs ~1 ms per 100 characters, most of a
-    # text report's extraction. A text none of whose characters t2s maps to
-    # another character has nothing to convert; only a text with at least one
-    # is run through the converter (phrase rules included) to count exactly.
+    # a text none of whose characters t2s maps to another has nothing to
+    # count; a text with one is converted (phrase rules included) to count exactly
     if t2s_changing_characters().isdisjoint(sample):
         return False
     simplified = to_simplified(sample)

@@ -38,3 +38,56 @@ def test_published_date_is_the_date_right_after_a_label() -> None:
     # a date further on in the sentence is the period reported on, not the publication
     assert vocabulary.published_date("本报告统计时间为2023年1月1日至2023年12月31日。") is None
     assert vocabulary.published_date("统计时间为2023年1月1日。发布日期：2024年3月1日") == date(2024, 3, 1)
+
+
+def _texts_in_every_script() -> list[str]:
+    """Real report texts (the province corpus, and the shared corpus when it
+    is there) as printed and turned into traditional, Hong Kong and Taiwan
+    script by OpenCC."""
+    from pathlib import Path
+
+    import opencc
+
+    repo = Path(__file__).resolve().parents[3]
+    files = sorted((repo / "tests" / "accuracy" / "corpus").glob("*.txt"))
+    files += sorted((repo.parent / "shared" / "corpus").glob("*/*.txt"))
+    texts = [p.read_text(encoding="utf-8") for p in files]
+    assert len(texts) >= 10
+    out = list(texts)
+    for config in ("s2t", "s2hk", "s2tw", "s2twp"):
+        converter = opencc.OpenCC(config)
+        out += [converter.convert(t) for t in texts]
+    return out
+
+
+def test_fast_t2s_gives_opencc_result_on_real_reports() -> None:
+    reference = vocabulary._t2s()
+    for text in _texts_in_every_script():
+        assert vocabulary.to_simplified(text) == reference.convert(text)
+
+
+def test_fast_t2s_gives_opencc_result_around_phrases() -> None:
+    """Pieces holding a phrase, several overlapping phrases, phrases cut by
+    separators, characters with several targets: every mix gives OpenCC's
+    result."""
+    import random
+
+    reference = vocabulary._t2s()
+    phrases = list(vocabulary._t2s_phrases())
+    characters = [chr(c) for c in vocabulary._t2s_characters()]
+    filler = list("政府資訊公開報告的年度與處理乾儘剋著，。、 -；：（）12")
+    rng = random.Random(20261203)
+    for _ in range(3000):
+        parts = []
+        for _ in range(rng.randint(1, 8)):
+            kind = rng.random()
+            if kind < 0.35:
+                phrase = rng.choice(phrases)
+                cut = rng.randint(0, len(phrase))  # sometimes only part of a phrase
+                parts.append(phrase if rng.random() < 0.7 else phrase[:cut])
+            elif kind < 0.6:
+                parts.append(rng.choice(characters))
+            else:
+                parts.append("".join(rng.choices(filler, k=rng.randint(1, 5))))
+        text = "".join(parts)
+        assert vocabulary.to_simplified(text) == reference.convert(text), text
