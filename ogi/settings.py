@@ -274,7 +274,7 @@ class Settings(BaseSettings):
         600.0, gt=0, description="longest wait for the detector to reach the overdue check's offset snapshot"
     )
     detect_reread_idle_s: float = Field(
-        10.0, gt=0, description="after this long without input the detector re-reads records it never got"
+        10.0, gt=0, description="after this long without input a detector agent re-reads records it never got"
     )
     leader_session_timeout_s: float = Field(
         20.0, ge=6, description="a dead detector/deliverer leader loses its leadership after this long"

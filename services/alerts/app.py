@@ -206,6 +206,28 @@ def behind(snapshot: dict[int, int], processed: dict[int, int], committed: dict[
     return out
 
 
+class InputTopic:
+    """What the detector knows of one topic its agents read: the next
+    offset after the last record the agent finished, per partition, and
+    when the agent last began or finished a record."""
+
+    def __init__(self, settings: Settings, spec: TopicSpec) -> None:
+        self.offsets = BrokerOffsets(settings, spec, settings.detect_app_id)
+        self.processed: dict[int, int] = {}
+        self.last_input = time.monotonic()
+        self.busy = False  # the agent is inside a record
+
+    def began(self) -> None:
+        self.last_input, self.busy = time.monotonic(), True
+
+    def finished(self, partition: int, offset: int) -> None:
+        self.processed[partition] = max(self.processed.get(partition, 0), offset + 1)
+        self.last_input, self.busy = time.monotonic(), False
+
+    def quiet_for(self, seconds: float) -> bool:
+        return time.monotonic() - self.last_input >= seconds and not self.busy
+
+
 class DetectorWorker:
     """The detector's Faust app, and the state its agents and timers share:
     the engine over the two tables, the processed position per partition
@@ -229,15 +251,11 @@ class DetectorWorker:
             TableStore(history, AgencyHistory),
             TableStore(emitted, EmittedAlert),
         )
-        self.offsets = BrokerOffsets(settings, EXTRACTED, settings.detect_app_id)
+        self.reports = InputTopic(settings, EXTRACTED)
+        self.statuses = InputTopic(settings, INGEST_STATUS)
         self.reader = RangeReader(settings, EXTRACTED)
-        self.processed: dict[
-            int, int
-        ] = {}  # partition -> next offset after the last report the agent finished
         self.lock = asyncio.Lock()  # the agents and the timer never reconcile the same alert at once
         self.metadata_warm = False
-        self.last_input = time.monotonic()  # when the detect agent last began or finished a record
-        self.busy = False  # the detect agent is inside a record
 
         # Faust registers agents and timers from plain functions (it names them by their qualname)
         @app.agent(self._topic(EXTRACTED), concurrency=1)
@@ -326,9 +344,9 @@ class DetectorWorker:
         its own position and reads what was skipped from the broker, in
         order, before the record in hand (same partition, so the history
         writes land where they belong)."""
-        expected = self.processed.get(msg.partition)
+        expected = self.reports.processed.get(msg.partition)
         if expected is None:  # first record of the partition in this process: resume point
-            expected = (await self.in_thread(self.offsets.committed)).get(msg.partition)
+            expected = (await self.in_thread(self.reports.offsets.committed)).get(msg.partition)
         missing = gap(expected, msg.offset)
         if missing is None:
             return
@@ -340,23 +358,28 @@ class DetectorWorker:
         )
         for rec in await self.in_thread(lambda: self.reader.read(msg.partition, *missing)):
             await self.process(ExtractedReport, self.on_report, rec)
-            self.processed[msg.partition] = rec.offset + 1
+            self.reports.processed[msg.partition] = rec.offset + 1
 
     async def detect(self, stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             msg = event.message
             RECORDS_CONSUMED.labels(msg.topic).inc()
-            self.last_input, self.busy = time.monotonic(), True
+            self.reports.began()
             try:
                 await self.fill_gap(msg)
                 await self.process(ExtractedReport, self.on_report, msg)
             finally:
-                self.processed[msg.partition] = max(self.processed.get(msg.partition, 0), msg.offset + 1)
-                self.last_input, self.busy = time.monotonic(), False
+                self.reports.finished(msg.partition, msg.offset)
 
     async def watch_sources(self, stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
-            await self.process(SourceStatus, lambda s: self.engine.on_source(s, self.clock()), event.message)
+            msg = event.message
+            RECORDS_CONSUMED.labels(msg.topic).inc()
+            self.statuses.began()
+            try:
+                await self.process(SourceStatus, lambda s: self.engine.on_source(s, self.clock()), msg)
+            finally:
+                self.statuses.finished(msg.partition, msg.offset)
 
     def ready(self) -> bool:
         return tables_ready(self.app)
@@ -364,7 +387,7 @@ class DetectorWorker:
     async def wait_for_snapshot(self) -> bool:
         """Take the snapshot and wait until the history holds it (see the
         module doc); False if that did not happen in time."""
-        snapshot = await self.in_thread(self.offsets.ends)
+        snapshot = await self.in_thread(self.reports.offsets.ends)
         deadline = time.monotonic() + self.settings.detect_overdue_wait_s
         log.info("overdue check: waiting for the history to reach the snapshot", snapshot=snapshot)
         committed: dict[int, int] = {}
@@ -372,45 +395,47 @@ class DetectorWorker:
             if not self.ready():
                 log.info("overdue check postponed: rebalancing")
                 return False
-            missing = behind(snapshot, self.processed, committed)
+            missing = behind(snapshot, self.reports.processed, committed)
             if not missing:
                 return True
             if time.monotonic() > deadline:
                 log.warning("overdue check skipped: the snapshot was not reached in time", behind=missing)
                 return False
             await asyncio.sleep(0.5)
-            committed = await self.in_thread(self.offsets.committed)
+            committed = await self.in_thread(self.reports.offsets.committed)
 
-    def idle(self) -> bool:
-        quiet = time.monotonic() - self.last_input >= self.settings.detect_reread_idle_s
-        return quiet and not self.busy and self.ready()
+    def idle(self, topic: InputTopic) -> bool:
+        return topic.quiet_for(self.settings.detect_reread_idle_s) and self.ready()
 
     async def reread_stranded(self) -> None:
         """Records Faust fetched and then dropped (it clears its stream
         buffers at a rebalance and at the end of a table recovery) are
         re-read from its position only if it seeks there; when it does not,
-        fill_gap sees the gap at the next record, but the last records of a
-        partition would wait for ever. So: when the agent has had no input
-        for a while and the topic holds records beyond what the detector
-        finished, Faust's consumer is sought back to the detector's position."""
-        if not self.idle():
-            return
-        ends = await self.in_thread(self.offsets.ends)
-        committed = await self.in_thread(self.offsets.committed)
-        stranded = behind(ends, self.processed, committed)
-        if not self.idle():
-            return  # input arrived (or a rebalance began) meanwhile
-        for partition in sorted(stranded):
-            start = max(self.processed.get(partition, 0), committed.get(partition, 0))
-            log.warning(
-                "records on the topic never reached the detector: reading them again",
-                partition=partition,
-                start=start,
-                end=ends[partition],
-            )
-            await self.app.consumer.seek(TP(self.offsets.topic, partition), start)
-        if stranded:
-            self.last_input = time.monotonic()  # the re-read gets its time before the next verdict
+        fill_gap sees the gap at the next report, but the last records of a
+        partition would wait for ever (and a source status has no gap check).
+        So: when an agent has had no input for a while and its topic holds
+        records beyond what the agent finished, Faust's consumer is sought
+        back to the agent's position."""
+        for topic in (self.reports, self.statuses):
+            if not self.idle(topic):
+                continue
+            ends = await self.in_thread(topic.offsets.ends)
+            committed = await self.in_thread(topic.offsets.committed)
+            stranded = behind(ends, topic.processed, committed)
+            if not self.idle(topic):
+                continue  # input arrived (or a rebalance began) meanwhile
+            for partition in sorted(stranded):
+                start = max(topic.processed.get(partition, 0), committed.get(partition, 0))
+                log.warning(
+                    "records on the topic never reached the detector: reading them again",
+                    topic=topic.offsets.topic,
+                    partition=partition,
+                    start=start,
+                    end=ends[partition],
+                )
+                await self.app.consumer.seek(TP(topic.offsets.topic, partition), start)
+            if stranded:
+                topic.last_input = time.monotonic()  # the re-read gets its time before the next verdict
 
     async def overdue(self) -> None:
         if not self.ready():
