@@ -607,7 +607,8 @@ def parse_legacy(
             return {}, {}, {}, []
         head = heads[-1]
     start = head.start()
-    two = re.search(r"历年累计", text[start : start + 400]) is not None
+    # a line may end inside the header word (a scan, a narrow PDF column)
+    two = re.search(r"历\s*年\s*累\s*计", text[start : start + 400]) is not None
     n = 2 if two else 1
     decided: dict[str, float] = {}
     undecided: dict[str, list[float]] = {}

@@ -53,7 +53,9 @@ def _paragraphs(lines: list[dict]) -> list[tuple[float, str, float | None]]:  # 
     top = 0.0
     for x in lines:
         text = x["text"]
-        if cur and _HEADING.match(text):
+        # a numbered heading ("6.") starts a paragraph, unless the line is a
+        # wrapped row of run-together figures going on ("…信息0" / "0000006.属于")
+        if cur and _HEADING.match(text) and not (cur[-1][-1:].isdigit() and text[:1].isdigit()):
             out.append((top, "".join(cur), _confidence(chars)))
             cur, chars = [], []
         if not cur:
