@@ -135,3 +135,23 @@ def test_an_ocr_table_whose_identities_hold_is_kept() -> None:
     res = _ocr_table(13.0)
     pipeline._distrust_ocr(res)
     assert res.metrics["applications.unable.total"] == 13.0 and not res.warnings
+
+
+def test_an_unreadable_grid_cell_is_absent_the_rows_other_cells_kept() -> None:
+    from services.extract.engine import tables
+    from services.extract.engine.document import UNREADABLE, Block, RawDocument, linearise
+
+    head = ["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"]
+    rows = [head, ["规章", "0", "0", "0"], ["行政规范性文件", "0", UNREADABLE, "5"]]
+    blocks = [Block("二、主动公开政府信息情况"), Block("第二十条第（一）项", table=0, row=0, col=0, row_end=True)]
+    blocks += [
+        Block(text, table=0, row=r + 1, col=c, row_end=c == len(cells) - 1)
+        for r, cells in enumerate(rows)
+        for c, text in enumerate(cells)
+    ]
+    res = tables.TableResult()
+    tables.parse_proactive(linearise(RawDocument(blocks=blocks, format="pdf")), res)
+    assert res.metrics["proactive.normative_documents.issued"] == 0
+    assert res.metrics["proactive.normative_documents.in_force"] == 5
+    assert "proactive.normative_documents.repealed" not in res.metrics
+    assert res.metrics["proactive.regulations.repealed"] == 0

@@ -37,6 +37,7 @@ from typing import Any
 
 import pypdfium2 as pdfium
 
+from services.extract.engine.document import UNREADABLE
 from services.extract.engine.readers.pdf_objects import Objects, _obj
 from services.extract.errors import ConversionFailed
 
@@ -46,7 +47,6 @@ DPI = 300
 # sit at 85-96; the misreads (a cell border taken for "1", "0" read as "o")
 # mostly under 60.
 MIN_CONFIDENCE = 60.0
-UNREADABLE = "〓"
 LANGUAGES = "chi_sim"
 PAGE_TIMEOUT_S = 120.0  # one page; the document's own limit (bounded.py) usually ends it first
 # A ruling line is at least this long (points): longer than any stroke of a
