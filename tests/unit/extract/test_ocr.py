@@ -143,7 +143,10 @@ def test_an_unreadable_grid_cell_is_absent_the_rows_other_cells_kept() -> None:
 
     head = ["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"]
     rows = [head, ["规章", "0", "0", "0"], ["行政规范性文件", "0", UNREADABLE, "5"]]
-    blocks = [Block("二、主动公开政府信息情况"), Block("第二十条第（一）项", table=0, row=0, col=0, row_end=True)]
+    blocks = [
+        Block("二、主动公开政府信息情况"),
+        Block("第二十条第（一）项", table=0, row=0, col=0, row_end=True),
+    ]
     blocks += [
         Block(text, table=0, row=r + 1, col=c, row_end=c == len(cells) - 1)
         for r, cells in enumerate(rows)
@@ -155,3 +158,21 @@ def test_an_unreadable_grid_cell_is_absent_the_rows_other_cells_kept() -> None:
     assert res.metrics["proactive.normative_documents.in_force"] == 5
     assert "proactive.normative_documents.repealed" not in res.metrics
     assert res.metrics["proactive.regulations.repealed"] == 0
+
+
+def test_a_group_row_placed_line_by_line_without_its_reasons_is_left_out() -> None:
+    # 本机关不掌握 garbled by OCR: the line-by-line reading gave 无法提供 its 10 (of 13)
+    a = "applications."
+    metrics = {a + "new_received": 40.0, a + "unable.total": 10.0, a + "unable.needs_creation": 3.0}
+    res = TableResult(metrics=dict(metrics), provenance={k: Provenance(kind="table") for k in metrics})
+    res.line_by_line = {a + "unable.total"}
+    pipeline._distrust_ocr(res)
+    assert a + "unable.total" not in res.metrics and a + "unable.total" not in res.provenance
+    assert res.metrics[a + "unable.needs_creation"] == 3.0
+    assert any("unable.total" in w and "left out" in w for w in res.warnings)
+    # read next to its own label (the 2019 layout's one-row (六)其他处理): kept
+    kept = TableResult(
+        metrics={a + "other.total": 0.0}, provenance={a + "other.total": Provenance(kind="table")}
+    )
+    pipeline._distrust_ocr(kept)
+    assert kept.metrics == {a + "other.total": 0.0}
