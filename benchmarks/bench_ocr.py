@@ -53,7 +53,8 @@ def text_pages(text: str, dpi: int, font_file: str = FONT):  # type: ignore[no-u
         # printed page wraps, when the line is full (a digit is half as wide
         # as a Chinese character, so counting characters would end a line of
         # figures short of the margin, where no typesetter ends it)
-        lines += _wrap(para, font, line_px)
+        # a tab is white space on a printed page (PIL would draw a missing-glyph box, read as "0")
+        lines += _wrap(para.expandtabs(4), font, line_px)
     per_page = int((A4_PT[1] - 2 * MARGIN_PT) * scale) // line_h
     pages = []
     for first in range(0, len(lines), per_page):
