@@ -176,3 +176,21 @@ def test_a_group_row_placed_line_by_line_without_its_reasons_is_left_out() -> No
     )
     pipeline._distrust_ocr(kept)
     assert kept.metrics == {a + "other.total": 0.0}
+
+
+def test_lines_the_page_reading_left_without_a_word_are_found() -> None:
+    img = np.full((400, 600), 255, dtype=np.uint8)
+    img[40:80, 50:300] = 0  # a line of text Tesseract read
+    img[120:150, 50:70] = 0  # a lone "0" on its line, dropped by the layout analysis
+    img[200:202, 50:300] = 0  # a speck-thin remnant: no line of text
+    img[300:340, 350:380] = 0  # a figure inside a table cell: read with the cell
+    read = [ocr.Word("主动公开", 50, 40, 250, 40, 95.0, 40, 40)]
+    cells = [(300 / 4, 280 / 4, 500 / 4, 360 / 4)]  # points, at 4 px a point
+    assert ocr.unread_lines(img, read, cells, 4.0) == [(50, 120, 70, 150)]
+
+
+def test_a_word_on_a_vertical_line_is_recognised_as_such() -> None:
+    # a column of lone "0"s that Tesseract set as one vertical line of 451 px
+    assert ocr._on_a_vertical_line(ocr.Word("局", 297, 1169, 20, 31, 0.0, 749, 451))
+    assert not ocr._on_a_vertical_line(ocr.Word("一", 603, 2232, 25, 3, 97.0, 2214, 41))  # flat
+    assert not ocr._on_a_vertical_line(ocr.Word("1", 297, 2290, 10, 31, 96.0, 2290, 40))  # narrow
