@@ -191,6 +191,8 @@ def test_lines_the_page_reading_left_without_a_word_are_found() -> None:
 
 def test_a_word_on_a_vertical_line_is_recognised_as_such() -> None:
     # a column of lone "0"s that Tesseract set as one vertical line of 451 px
-    assert ocr._on_a_vertical_line(ocr.Word("局", 297, 1169, 20, 31, 0.0, 749, 451))
-    assert not ocr._on_a_vertical_line(ocr.Word("一", 603, 2232, 25, 3, 97.0, 2214, 41))  # flat
-    assert not ocr._on_a_vertical_line(ocr.Word("1", 297, 2290, 10, 31, 96.0, 2290, 40))  # narrow
+    assert ocr._on_a_vertical_line(ocr.Word("局", 297, 1169, 20, 31, 0.0, 749, 451, 25))
+    assert not ocr._on_a_vertical_line(ocr.Word("一", 603, 2232, 25, 3, 97.0, 2214, 41, 1800))  # flat
+    assert not ocr._on_a_vertical_line(ocr.Word("1", 297, 2290, 10, 31, 96.0, 2290, 40, 10))  # narrow
+    # a line box that took in a word of the line below: tall, but wider still
+    assert not ocr._on_a_vertical_line(ocr.Word("求", 1500, 400, 40, 40, 95.0, 400, 130, 300))

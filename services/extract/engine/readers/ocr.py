@@ -77,6 +77,7 @@ class Word:
     conf: float
     line_top: float  # the box of the text line the word is on: its characters get this height,
     line_height: float  # so a flat "一" and a tall "总" are on one line for pdfplumber
+    line_width: float = 0.0  # 0: not known
 
 
 def available() -> bool:
@@ -272,10 +273,10 @@ def unread_lines(
 
 
 def _on_a_vertical_line(w: Word) -> bool:
-    """The word's text line is several times taller than the word is tall or
-    wide: Tesseract set it in a vertical line. (A flat "一" on a horizontal
-    line is wide; a narrow "1" is tall.)"""
-    return w.line_height > 3 * max(w.height, w.width)
+    """The word's text line is several times taller than it is wide, and than
+    the word is tall: Tesseract set it in a vertical line. (A line box that
+    takes in a word of the line below is tall, but wider than tall.)"""
+    return w.line_height > 3 * max(w.height, w.line_width)
 
 
 def _closing_rules(rules_h: list[Rule], rules_v: list[Rule]) -> list[Rule]:
@@ -388,7 +389,7 @@ def _tesseract(args: list[str], env: dict[str, str]) -> str:
 def parse_tsv(tsv: str) -> dict[int, list[Word]]:
     """Words by image number (1-based, Tesseract's ``page_num``)."""
     words: dict[int, list[Word]] = {}
-    line_box = (0.0, 0.0)
+    line_box = (0.0, 0.0, 0.0)
     for line in tsv.splitlines()[1:]:
         cols = line.split("\t")
         if len(cols) < 12 or cols[0] not in ("4", "5"):
@@ -399,14 +400,14 @@ def parse_tsv(tsv: str) -> dict[int, list[Word]]:
         except ValueError:
             continue
         if cols[0] == "4":  # a text line: comes before its words
-            line_box = (top, height)
+            line_box = (top, height, width)
             continue
         text = cols[11].strip()
         if not text or width <= 0 or height <= 0:
             continue
-        line_top, line_height = line_box
+        line_top, line_height, line_width = line_box
         if not (line_top <= top + height / 2 <= line_top + line_height):
-            line_top, line_height = top, height
+            line_top, line_height, line_width = top, height, width
         on_image = words.setdefault(int(cols[1]), [])
         if (
             on_image
@@ -417,7 +418,7 @@ def parse_tsv(tsv: str) -> dict[int, list[Word]]:
             # over "相关政府"); split evenly, its characters would sort among
             # the next word's. It ends where the next word starts.
             on_image[-1] = dataclasses.replace(on_image[-1], width=left - on_image[-1].left)
-        on_image.append(Word(text, left, top, width, height, conf, line_top, line_height))
+        on_image.append(Word(text, left, top, width, height, conf, line_top, line_height, line_width))
     return words
 
 
