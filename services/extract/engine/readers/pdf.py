@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from typing import Any, cast
 
-from services.extract.engine.document import Block, RawDocument
+from services.extract.engine.document import UNREADABLE, Block, RawDocument
 from services.extract.errors import CorruptDocument, DocumentTooLarge
 
 MAX_PAGES = 300
@@ -150,7 +150,7 @@ def _ocr_pages(pages, data: bytes, warnings: list[str]) -> Callable[[], None]:  
     if unsure:
         warnings.append(
             f"OCR: {unsure} word(s) with a figure read with confidence under {ocr.MIN_CONFIDENCE:g} "
-            f"left unread ({ocr.UNREADABLE}); their figures are absent"
+            f"left unread ({UNREADABLE}); their figures are absent"
         )
     return cast("Callable[[], None]", doc.close)
 
