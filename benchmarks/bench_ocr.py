@@ -23,7 +23,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 
@@ -39,20 +38,23 @@ FONT_PT = 10.5
 MARGIN_PT = 60.0
 
 
-def text_pages(text: str, dpi: int):  # type: ignore[no-untyped-def]
+def text_pages(text: str, dpi: int, font_file: str = FONT):  # type: ignore[no-untyped-def]
     """A text report typeset on A4 page images (greyscale PIL images)."""
     from PIL import Image, ImageDraw, ImageFont
 
     scale = dpi / 72
-    font = ImageFont.truetype(FONT, int(FONT_PT * scale))
+    font = ImageFont.truetype(font_file, int(FONT_PT * scale))
     width, height = (int(v * scale) for v in A4_PT)
-    chars_per_line = int((A4_PT[0] - 2 * MARGIN_PT) / FONT_PT)
+    line_px = (A4_PT[0] - 2 * MARGIN_PT) * scale
     line_h = int(FONT_PT * 1.6 * scale)
     lines: list[str] = []
     for para in text.splitlines():
         # the crawler's pages are long runs of text: a line break where a
-        # printed page would wrap (CJK is about one em a character)
-        lines += textwrap.wrap(para, chars_per_line, break_long_words=True) or [""]
+        # printed page wraps, when the line is full (a digit is half as wide
+        # as a Chinese character, so counting characters would end a line of
+        # figures short of the margin, where no typesetter ends it)
+        # a tab is white space on a printed page (PIL would draw a missing-glyph box, read as "0")
+        lines += _wrap(para.expandtabs(4), font, line_px)
     per_page = int((A4_PT[1] - 2 * MARGIN_PT) * scale) // line_h
     pages = []
     for first in range(0, len(lines), per_page):
@@ -64,6 +66,21 @@ def text_pages(text: str, dpi: int):  # type: ignore[no-untyped-def]
             y += line_h
         pages.append(img)
     return pages
+
+
+def _wrap(para: str, font, width_px: float) -> list[str]:  # type: ignore[no-untyped-def]
+    """``para`` in lines as wide as ``width_px`` at most, broken between any
+    two characters (as Chinese is set)."""
+    lines: list[str] = []
+    line, used = "", 0.0
+    for ch in para:
+        w = font.getlength(ch)
+        if line and used + w > width_px:
+            lines.append(line)
+            line, used = "", 0.0
+        line += ch
+        used += w
+    return [*lines, line]
 
 
 def pdf_pages(data: bytes, dpi: int):  # type: ignore[no-untyped-def]
@@ -83,7 +100,7 @@ def image_pdf(pages, dpi: int) -> bytes:  # type: ignore[no-untyped-def]
     return out.getvalue()
 
 
-def scan_corpus(part: str, dpi: int, dest: Path, only: str | None) -> Path:
+def scan_corpus(part: str, dpi: int, dest: Path, only: str | None, font_file: str = FONT) -> Path:
     """``dest/<part>``: an image-only PDF per report, named like the
     original (the scorer matches by file name) plus a truth file renamed to
     match."""
@@ -96,7 +113,11 @@ def scan_corpus(part: str, dpi: int, dest: Path, only: str | None) -> Path:
         if only and only not in name:
             continue
         data = (src / name).read_bytes()
-        pages = pdf_pages(data, dpi) if name.endswith(".pdf") else text_pages(data.decode("utf-8"), dpi)
+        pages = (
+            pdf_pages(data, dpi)
+            if name.endswith(".pdf")
+            else text_pages(data.decode("utf-8"), dpi, font_file)
+        )
         scanned = Path(name).stem + ".scan.pdf"
         (out / scanned).write_bytes(image_pdf(pages, dpi))
         renamed[scanned] = want
@@ -136,12 +157,15 @@ def main() -> int:
     ap.add_argument("--only", help="only reports whose file name contains this")
     ap.add_argument("--timeout", type=float, default=1800.0, help="seconds per document for ogi extract")
     ap.add_argument("--keep", type=Path, help="keep the scanned PDFs in this folder")
+    # the same font unpacked elsewhere (`dpkg-deb -x`), for a machine that must
+    # stay without a system CJK font (LibreOffice lays out the tests with it)
+    ap.add_argument("--font", default=FONT, help="the WenQuanYi Micro Hei file that typesets text reports")
     args = ap.parse_args()
     dest = args.keep or Path(tempfile.mkdtemp(prefix="ogi-bench-ocr-"))
     try:
         for dpi in args.dpi:
             for part in args.parts:
-                folder = scan_corpus(part, dpi, dest / f"{dpi}dpi", args.only)
+                folder = scan_corpus(part, dpi, dest / f"{dpi}dpi", args.only, args.font)
                 report, seconds = score(folder, args.timeout)
                 summary = [ln for ln in report.splitlines() if re.match(r"\s*values ", ln)]
                 print(f"== {part} scanned at {dpi} dpi ({seconds:.0f} s)")

@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from services.extract.engine import normalize
 
 CELL_SEP = "\x1f"  # after every table cell
+# what OCR writes for each character of a figure it could not read surely
+# (〓, the printer's mark for an illegible character): no parser reads a figure there
+UNREADABLE = "〓"
 ROW_SEP = "\x1e"  # after every table row
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 
 from ogi.vocabulary import parse_date, published_date
+from schemas.catalogue import PARENTS
 from schemas.events import ExtractedReport, Provenance, Script, Template
 from services.extract.engine import checks, detect, metadata, prose, rates, readers, sections, tables
 from services.extract.engine.document import Document, RawDocument, linearise
@@ -184,6 +185,7 @@ def _distrust_ocr(res: tables.TableResult) -> None:
     misread than misprinted (a garbled row label hands a parent row its first
     sub-row's figures): its figures are left out. Printed text keeps a failing
     identity as the agency's own arithmetic; a recognition gets no such trust."""
+    _distrust_unconfirmed_ocr_parents(res)
     c = checks.compute(res.metrics, res.breakdown, table=True)
     failed = [
         k for k in ("intake_balance", "outcome_sum", "reason_sums", "applicant_sums") if c.get(k) is False
@@ -195,6 +197,25 @@ def _distrust_ocr(res: tables.TableResult) -> None:
         f"application table read by OCR and its identities fail ({', '.join(failed)}): "
         "more likely misread than misprinted; application figures left out",
     )
+
+
+def _distrust_unconfirmed_ocr_parents(res: tables.TableResult) -> None:
+    """A group row ((三)不予公开, (四)无法提供 …) given figures by the
+    line-by-line reading while some of its reasons were left unread: a reason
+    label OCR garbled leaves its figures to the group label above it (dev-12
+    scanned at 150 dpi: 无法提供 took 本机关不掌握's 10), and no identity is
+    left to catch it. Kept when every reason is read too (the reason identity
+    checks it), or when the group's own row was read next to its label (the
+    2019 layout prints (六)其他处理 as one row)."""
+    for parent, children in PARENTS.items():
+        if parent in res.line_by_line and not all(c in res.metrics for c in children):
+            res.metrics.pop(parent)
+            res.provenance.pop(parent, None)
+            res.breakdown.pop(parent, None)
+            res.warnings.append(
+                f"{parent}: placed by the line-by-line reading of an OCR'd table while some of its "
+                "reasons were not read; a garbled reason label may have left it that reason's figures; left out"
+            )
 
 
 def _settle_pending(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from schemas.catalogue import APPLICANT_COLUMNS
 from services.extract.engine import normalize, splitting
-from services.extract.engine.document import CELL_SEP, ROW_SEP, Block, Document
+from services.extract.engine.document import CELL_SEP, ROW_SEP, UNREADABLE, Block, Document
 
 _NUM = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
 _REGION = re.compile(r"[\d\s+\-.．、/—–－\x1f\x1e]*")
@@ -169,6 +169,11 @@ def _read_cells(doc: Document, start: int, limit: int, n: int) -> Values | None:
         if normalize.is_absent(t):
             vals.append(None)
             blank_tail = blank_tail + 1 if not t else 0
+        elif set(t) == {UNREADABLE}:
+            # a cell of a grid OCR could not read surely: its figure is absent, and the
+            # grid keeps the row's other cells in their columns
+            vals.append(None)
+            blank_tail = 0
         else:
             t = _CELL_UNIT.sub("", t)  # "28件"
             parts = t.split()
@@ -176,7 +181,7 @@ def _read_cells(doc: Document, start: int, limit: int, n: int) -> Values | None:
                 break
             vals.extend(float(p) for p in parts)
             blank_tail = 0
-        if first is None and not normalize.is_absent(t):
+        if first is None and not normalize.is_absent(t) and UNREADABLE not in t:
             first = span.block
         texts.append(t)
         end = span.end

@@ -44,6 +44,8 @@ class TableResult:
     # a row of figures stands above the first row label: the figures may sit above their labels
     # (a PDF's text lines), so reading the figures after each label is confirmed by the identities
     figures_above_labels: bool = False
+    # rows placed by reading the table line by line (no label of their own next to the figures)
+    line_by_line: set[str] = field(default_factory=set)
 
 
 def _prov(doc: Document, v: Values, row: str, column: str | None) -> Provenance:
@@ -216,6 +218,7 @@ def _read_broken_rows(
     filled = [k for k, v in placed.items() if k not in decided or v.values != decided[k].values]
     for k in filled:
         values[k] = placed[k]
+    res.line_by_line.update(filled)
     if filled:
         # the label-anchored reading's complaints about these rows no longer hold
         res.warnings[:] = [w for w in res.warnings if not w.startswith(tuple(f"{k}: " for k in filled))]
@@ -607,7 +610,8 @@ def parse_legacy(
             return {}, {}, {}, []
         head = heads[-1]
     start = head.start()
-    two = re.search(r"历年累计", text[start : start + 400]) is not None
+    # a line may end inside the header word (a scan, a narrow PDF column)
+    two = re.search(r"历\s*年\s*累\s*计", text[start : start + 400]) is not None
     n = 2 if two else 1
     decided: dict[str, float] = {}
     undecided: dict[str, list[float]] = {}

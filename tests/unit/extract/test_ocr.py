@@ -135,3 +135,64 @@ def test_an_ocr_table_whose_identities_hold_is_kept() -> None:
     res = _ocr_table(13.0)
     pipeline._distrust_ocr(res)
     assert res.metrics["applications.unable.total"] == 13.0 and not res.warnings
+
+
+def test_an_unreadable_grid_cell_is_absent_the_rows_other_cells_kept() -> None:
+    from services.extract.engine import tables
+    from services.extract.engine.document import UNREADABLE, Block, RawDocument, linearise
+
+    head = ["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"]
+    rows = [head, ["规章", "0", "0", "0"], ["行政规范性文件", "0", UNREADABLE, "5"]]
+    blocks = [
+        Block("二、主动公开政府信息情况"),
+        Block("第二十条第（一）项", table=0, row=0, col=0, row_end=True),
+    ]
+    blocks += [
+        Block(text, table=0, row=r + 1, col=c, row_end=c == len(cells) - 1)
+        for r, cells in enumerate(rows)
+        for c, text in enumerate(cells)
+    ]
+    res = tables.TableResult()
+    tables.parse_proactive(linearise(RawDocument(blocks=blocks, format="pdf")), res)
+    assert res.metrics["proactive.normative_documents.issued"] == 0
+    assert res.metrics["proactive.normative_documents.in_force"] == 5
+    assert "proactive.normative_documents.repealed" not in res.metrics
+    assert res.metrics["proactive.regulations.repealed"] == 0
+
+
+def test_a_group_row_placed_line_by_line_without_its_reasons_is_left_out() -> None:
+    # 本机关不掌握 garbled by OCR: the line-by-line reading gave 无法提供 its 10 (of 13)
+    a = "applications."
+    metrics = {a + "new_received": 40.0, a + "unable.total": 10.0, a + "unable.needs_creation": 3.0}
+    res = TableResult(metrics=dict(metrics), provenance={k: Provenance(kind="table") for k in metrics})
+    res.line_by_line = {a + "unable.total"}
+    pipeline._distrust_ocr(res)
+    assert a + "unable.total" not in res.metrics and a + "unable.total" not in res.provenance
+    assert res.metrics[a + "unable.needs_creation"] == 3.0
+    assert any("unable.total" in w and "left out" in w for w in res.warnings)
+    # read next to its own label (the 2019 layout's one-row (六)其他处理): kept
+    kept = TableResult(
+        metrics={a + "other.total": 0.0}, provenance={a + "other.total": Provenance(kind="table")}
+    )
+    pipeline._distrust_ocr(kept)
+    assert kept.metrics == {a + "other.total": 0.0}
+
+
+def test_lines_the_page_reading_left_without_a_word_are_found() -> None:
+    img = np.full((400, 600), 255, dtype=np.uint8)
+    img[40:80, 50:300] = 0  # a line of text Tesseract read
+    img[120:150, 50:70] = 0  # a lone "0" on its line, dropped by the layout analysis
+    img[200:202, 50:300] = 0  # a speck-thin remnant: no line of text
+    img[300:340, 350:380] = 0  # a figure inside a table cell: read with the cell
+    read = [ocr.Word("主动公开", 50, 40, 250, 40, 95.0, 40, 40)]
+    cells = [(300 / 4, 280 / 4, 500 / 4, 360 / 4)]  # points, at 4 px a point
+    assert ocr.unread_lines(img, read, cells, 4.0) == [(50, 120, 70, 150)]
+
+
+def test_a_word_on_a_vertical_line_is_recognised_as_such() -> None:
+    # a column of lone "0"s that Tesseract set as one vertical line of 451 px
+    assert ocr._on_a_vertical_line(ocr.Word("局", 297, 1169, 20, 31, 0.0, 749, 451, 25))
+    assert not ocr._on_a_vertical_line(ocr.Word("一", 603, 2232, 25, 3, 97.0, 2214, 41, 1800))  # flat
+    assert not ocr._on_a_vertical_line(ocr.Word("1", 297, 2290, 10, 31, 96.0, 2290, 40, 10))  # narrow
+    # a line box that took in a word of the line below: tall, but wider still
+    assert not ocr._on_a_vertical_line(ocr.Word("求", 1500, 400, 40, 40, 95.0, 400, 130, 300))

@@ -128,6 +128,19 @@ def test_legacy_statistics_table() -> None:
     assert "proactive.items_total" in undecided  # 2026|3542 or 20|263542 ...
 
 
+def test_legacy_statistics_table_header_wrapped_within_a_word() -> None:
+    # a scan's (or a narrow PDF column's) line ends inside 历年累计: the table
+    # still has two columns, so 同意部分公开 "13" is 1 this year, 3 in all, not 13
+    doc = text_doc(
+        "政府信息公开情况统计表 指标名称计量单位2013年度历年累\n计主动公开信息数条18535395"
+        "受理依申请公开信息总数条728对申请的答复数条324其中：1.同意公开答复数条2192.同意部分公开答复数条133."
+        "否决公开答复数条02行政复议数条00"
+    )
+    decided, _undecided, _prov, _ = tables.parse_legacy(doc)
+    assert decided["applications.partially_granted"] == 1
+    assert decided["applications.granted"] == 2
+
+
 def test_review_and_litigation_in_separate_tables() -> None:
     heads = "\n".join(["结果维持", "结果纠正", "其他结果", "尚未审结", "总计"])
     doc = text_doc(

@@ -37,6 +37,7 @@ from typing import Any
 
 import pypdfium2 as pdfium
 
+from services.extract.engine.document import UNREADABLE
 from services.extract.engine.readers.pdf_objects import Objects, _obj
 from services.extract.errors import ConversionFailed
 
@@ -46,12 +47,14 @@ DPI = 300
 # sit at 85-96; the misreads (a cell border taken for "1", "0" read as "o")
 # mostly under 60.
 MIN_CONFIDENCE = 60.0
-UNREADABLE = "〓"
 LANGUAGES = "chi_sim"
 PAGE_TIMEOUT_S = 120.0  # one page; the document's own limit (bounded.py) usually ends it first
 # A ruling line is at least this long (points): longer than any stroke of a
 # glyph at report sizes, shorter than the narrowest table cell border.
 MIN_RULE_PT = 28.0
+# A line of text is at least this high (points): a digit at 5 pt, higher than
+# a speck or the fringe a painted-out ruling line leaves.
+MIN_LINE_PT = 3.5
 _DARK = 160  # grey level under which a pixel is ink
 Box = tuple[float, float, float, float]  # x0, top, x1, bottom in points
 Rule = tuple[int, int, int, int]  # first, last pixel row (column) of a ruling line, and its start, end
@@ -74,6 +77,7 @@ class Word:
     conf: float
     line_top: float  # the box of the text line the word is on: its characters get this height,
     line_height: float  # so a flat "一" and a tall "总" are on one line for pdfplumber
+    line_width: float = 0.0  # 0: not known
 
 
 def available() -> bool:
@@ -145,7 +149,16 @@ def page_objects(
         # a white border: Tesseract reads glyphs touching the image edge badly
         crops.append(np.pad(crop, _PAD, constant_values=255))
         origins.append((left - _PAD, upper - _PAD))
-    page_words = recognise([image], "3")[0]
+    # a column of lone figures is sometimes taken for a line of vertical text
+    # and read as characters (a column of "0"s as "口局呈虽"): no report sets
+    # its body vertically, so such words are dropped and their lines read below
+    page_words = [w for w in recognise([image], "3")[0] if not _on_a_vertical_line(w)]
+    # lines of ink the page's layout analysis left without a word (a figure
+    # alone on its line, like a column of lone "0"s, is taken for noise) are
+    # read like cells: on their own, a figure twice
+    for left, upper, right, lower in unread_lines(image, page_words, cells, scale):
+        crops.append(np.pad(image[upper:lower, left:right], _PAD, constant_values=255))
+        origins.append((left - _PAD, upper - _PAD))
     cell_words = recognise(crops, "6")
     # A cell of figures is read again, at the text height Tesseract reads
     # digits best, by the Latin and the Chinese model both restricted to
@@ -223,6 +236,47 @@ def to_chars(
                 }
             )
     return chars, unsure
+
+
+def unread_lines(
+    image: Any, words: list[Word], cells: list[Box], scale: float
+) -> list[tuple[int, int, int, int]]:
+    """``(left, top, right, bottom)`` pixel boxes of the bands of ink, outside
+    the table cells, that no recognised word covers: what whole-page layout
+    analysis dropped. A band under :data:`MIN_LINE_PT` high is a speck or a
+    rule's remnant, not a line of text."""
+    import numpy as np
+
+    ink = image == 0
+    for x0, top, x1, bottom in cells:  # read cell by cell already
+        ink[int(top * scale) : int(bottom * scale) + 1, int(x0 * scale) : int(x1 * scale) + 1] = False
+    covered = np.zeros(ink.shape[0], dtype=bool)
+    for w in words:
+        covered[int(min(w.top, w.line_top)) : int(max(w.top + w.height, w.line_top + w.line_height)) + 1] = (
+            True
+        )
+    rows = ink.any(axis=1) & ~covered
+    out: list[tuple[int, int, int, int]] = []
+    min_height = MIN_LINE_PT * scale
+    bands: list[list[int]] = []
+    for r in np.nonzero(rows)[0].tolist():
+        if bands and r - bands[-1][1] <= 3:  # a white row or two inside a glyph ("二")
+            bands[-1][1] = r
+        else:
+            bands.append([r, r])
+    for first, last in bands:
+        if last - first + 1 < min_height:
+            continue
+        cols = np.nonzero(ink[first : last + 1].any(axis=0))[0]
+        out.append((int(cols[0]), first, int(cols[-1]) + 1, last + 1))
+    return out
+
+
+def _on_a_vertical_line(w: Word) -> bool:
+    """The word's text line is several times taller than it is wide, and than
+    the word is tall: Tesseract set it in a vertical line. (A line box that
+    takes in a word of the line below is tall, but wider than tall.)"""
+    return w.line_height > 3 * max(w.height, w.line_width)
 
 
 def _closing_rules(rules_h: list[Rule], rules_v: list[Rule]) -> list[Rule]:
@@ -335,7 +389,7 @@ def _tesseract(args: list[str], env: dict[str, str]) -> str:
 def parse_tsv(tsv: str) -> dict[int, list[Word]]:
     """Words by image number (1-based, Tesseract's ``page_num``)."""
     words: dict[int, list[Word]] = {}
-    line_box = (0.0, 0.0)
+    line_box = (0.0, 0.0, 0.0)
     for line in tsv.splitlines()[1:]:
         cols = line.split("\t")
         if len(cols) < 12 or cols[0] not in ("4", "5"):
@@ -346,14 +400,14 @@ def parse_tsv(tsv: str) -> dict[int, list[Word]]:
         except ValueError:
             continue
         if cols[0] == "4":  # a text line: comes before its words
-            line_box = (top, height)
+            line_box = (top, height, width)
             continue
         text = cols[11].strip()
         if not text or width <= 0 or height <= 0:
             continue
-        line_top, line_height = line_box
+        line_top, line_height, line_width = line_box
         if not (line_top <= top + height / 2 <= line_top + line_height):
-            line_top, line_height = top, height
+            line_top, line_height, line_width = top, height, width
         on_image = words.setdefault(int(cols[1]), [])
         if (
             on_image
@@ -364,7 +418,7 @@ def parse_tsv(tsv: str) -> dict[int, list[Word]]:
             # over "相关政府"); split evenly, its characters would sort among
             # the next word's. It ends where the next word starts.
             on_image[-1] = dataclasses.replace(on_image[-1], width=left - on_image[-1].left)
-        on_image.append(Word(text, left, top, width, height, conf, line_top, line_height))
+        on_image.append(Word(text, left, top, width, height, conf, line_top, line_height, line_width))
     return words
 
 

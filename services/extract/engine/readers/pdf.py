@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from typing import Any, cast
 
-from services.extract.engine.document import Block, RawDocument
+from services.extract.engine.document import UNREADABLE, Block, RawDocument
 from services.extract.errors import CorruptDocument, DocumentTooLarge
 
 MAX_PAGES = 300
@@ -53,7 +53,9 @@ def _paragraphs(lines: list[dict]) -> list[tuple[float, str, float | None]]:  # 
     top = 0.0
     for x in lines:
         text = x["text"]
-        if cur and _HEADING.match(text):
+        # a numbered heading ("6.") starts a paragraph, unless the line is a
+        # wrapped row of run-together figures going on ("…信息0" / "0000006.属于")
+        if cur and _HEADING.match(text) and not (cur[-1][-1:].isdigit() and text[:1].isdigit()):
             out.append((top, "".join(cur), _confidence(chars)))
             cur, chars = [], []
         if not cur:
@@ -148,7 +150,7 @@ def _ocr_pages(pages, data: bytes, warnings: list[str]) -> Callable[[], None]:  
     if unsure:
         warnings.append(
             f"OCR: {unsure} word(s) with a figure read with confidence under {ocr.MIN_CONFIDENCE:g} "
-            f"left unread ({ocr.UNREADABLE}); their figures are absent"
+            f"left unread ({UNREADABLE}); their figures are absent"
         )
     return cast("Callable[[], None]", doc.close)
 
