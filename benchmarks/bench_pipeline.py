@@ -213,7 +213,7 @@ def main() -> int:
                     sort=[{"_seq_no": "asc"}],
                     size=1000,
                     stored_fields="_none_",
-                    docvalue_fields=[field[index], "_seq_no"],
+                    docvalue_fields=[{"field": field[index]}, {"field": "_seq_no"}],
                     ignore_unavailable=True,
                 )["hits"]["hits"]
                 for hit in hits:

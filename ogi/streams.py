@@ -158,7 +158,7 @@ def dump_tasks(signum: int = 0, frame: Any = None) -> None:
 # pyproject.toml): re-check each helper before upgrading.
 
 
-def producer_of(app: faust.App) -> Any:
+def producer_of(app: faust.types.AppT) -> Any:
     """``app``'s aiokafka producer (``app.producer._producer``), started with
     the app; its ``_partition`` (the configured partitioner, with the
     topic's metadata) is aiokafka's, not public either."""
