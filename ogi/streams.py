@@ -16,6 +16,11 @@ from ogi.settings import Settings
 from ogi.telemetry import RECORDS_PRODUCED
 from ogi.topics import TopicSpec
 
+#: largest producer batch (per partition) of the Faust apps: a batch is one record
+#: batch on the broker, so it stays under the 1 MB ``max.message.bytes`` of the topics
+#: without large records
+PRODUCER_BATCH_BYTES = 512 * 1024
+
 
 def make_app(app_id: str, settings: Settings, **overrides: Any) -> faust.App:
     """A Faust app on the configured brokers with durable defaults: acks from
@@ -29,6 +34,10 @@ def make_app(app_id: str, settings: Settings, **overrides: Any) -> faust.App:
         "web_enabled": False,
         "producer_acks": -1,
         "producer_max_request_size": settings.max_message_bytes,
+        # A report's ~230 metric events (~160 KB) in one batch, so one produce request: at
+        # aiokafka's 16 KB default they were ~10 requests, sent one after another (one in
+        # flight per broker), each a round trip and Kafka's per-request work.
+        "producer_max_batch_size": PRODUCER_BATCH_BYTES,
         "consumer_max_fetch_size": settings.max_message_bytes,
         "consumer_auto_offset_reset": "earliest",
         "topic_replication_factor": settings.topic_replication or 1,  # unused: topics come from ensure_topics
@@ -56,23 +65,41 @@ def bytes_topic(app: faust.App, spec: TopicSpec, settings: Settings, **kw: Any) 
     )
 
 
+async def send_unacked(target: faust.TopicT, key: str | None, *values: bytes) -> list[asyncio.Future[Any]]:
+    """Queue ``values`` for the broker in order, under one key, and return
+    the futures of their acknowledgements (``send_acked`` waits for them; a
+    caller producing to several topics waits once for all).
+
+    Straight to aiokafka's producer under Faust (``app.producer._producer``),
+    as whole batches: the partition is the one the default partitioner gives
+    ``key`` (computed once, not per record), the values go into as few
+    batches as ``PRODUCER_BATCH_BYTES`` allows, in order, one future a batch.
+    Faust's ``Topic.send`` cost ~0.14 ms of CPU a record in bookkeeping, and
+    aiokafka's ``send`` per record (a future, the key hashed in Python) half
+    of what producing a report's ~230 metric events cost (benchmarks/RESULTS.md)."""
+    raw_key = key.encode() if key else None
+    producer = producer_of(target.app)
+    topic = target.get_topic_name()
+    RECORDS_PRODUCED.labels(topic).inc(len(values))
+    await producer.partitions_for(topic)  # metadata first: the partition depends on the partition count
+    partition = producer._partition(topic, None, None, None, raw_key, None)
+    acks: list[asyncio.Future[Any]] = []
+    batch = producer.create_batch()
+    for value in values:
+        if batch.append(key=raw_key, value=value, timestamp=None) is None:  # full (never on its first record)
+            acks.append(await producer.send_batch(batch, topic, partition=partition))
+            batch = producer.create_batch()
+            batch.append(key=raw_key, value=value, timestamp=None)
+    if batch.record_count():
+        acks.append(await producer.send_batch(batch, topic, partition=partition))
+    return acks
+
+
 async def send_acked(target: faust.TopicT, key: str | None, *values: bytes) -> None:
     """Send ``values`` in order and wait for the broker's acknowledgement of
     all of them, so that nothing a consumed record produced can be lost once
-    its offset is committed. Sending all before waiting lets the producer
-    batch them (one round trip, not one per value).
-
-    Straight to the Kafka producer under Faust (``app.producer.send``), not
-    through ``Topic.send``: the values are bytes already, and Faust's
-    per-message bookkeeping (pending and future messages, sensors, the send
-    buffer) cost ~0.14 ms of CPU a record: with ~230 metric events a report,
-    33 ms, twice the extraction of a text report (benchmarks/RESULTS.md)."""
-    raw_key = key.encode() if key else None
-    producer = target.app.producer
-    topic = target.get_topic_name()
-    RECORDS_PRODUCED.labels(topic).inc(len(values))
-    futures = [await producer.send(topic, raw_key, value, None, None, None) for value in values]
-    await asyncio.gather(*futures)
+    its offset is committed."""
+    await asyncio.gather(*await send_unacked(target, key, *values))
 
 
 def _first_attr(obj: Any, *names: str) -> Any:
@@ -131,6 +158,13 @@ def dump_tasks(signum: int = 0, frame: Any = None) -> None:
 # pyproject.toml): re-check each helper before upgrading.
 
 
+def producer_of(app: faust.types.AppT) -> Any:
+    """``app``'s aiokafka producer (``app.producer._producer``), started with
+    the app; its ``_partition`` (the configured partitioner, with the
+    topic's metadata) is aiokafka's, not public either."""
+    return getattr(app.producer, "_producer", None)  # None before the producer started
+
+
 def tables_ready(app: faust.App) -> bool:
     """No rebalance in progress and the tables fully recovered from their
     changelogs (``app.tables.recovery.completed``: not public API)."""
@@ -143,7 +177,7 @@ async def fetch_producer_metadata(app: faust.App, topic: str) -> bool:
     fetch ``topic``'s partitions: Faust does not for a topic it may not
     declare, and a table with the key partitioner needs them. False if the
     producer is not started yet."""
-    producer = getattr(app.producer, "_producer", None)
+    producer = producer_of(app)
     if producer is None:
         return False
     await producer.partitions_for(topic)

@@ -26,7 +26,7 @@ import structlog
 
 from ogi.deadletter import dead_letter_of
 from ogi.settings import Settings, get_settings
-from ogi.streams import bytes_topic, make_app, run, send_acked
+from ogi.streams import bytes_topic, make_app, run, send_acked, send_unacked
 from ogi.telemetry import RECORDS_CONSUMED
 from ogi.topics import DEADLETTER, EXTRACTED, METRICS, RAW
 from schemas import Stage
@@ -67,8 +67,12 @@ def create_app(settings: Settings) -> faust.App:
             return
         report = result.report
         key = report.agency_key
-        await send_acked(extracted_topic, key, report.model_dump_json().encode())
-        await send_acked(metrics_topic, key, *(m.model_dump_json().encode() for m in result.metrics))
+        # both topics' batches on their way before the one wait for all their acks
+        acks = await send_unacked(extracted_topic, key, report.model_dump_json().encode())
+        acks += await send_unacked(
+            metrics_topic, key, *(m.model_dump_json().encode() for m in result.metrics)
+        )
+        await asyncio.gather(*acks)
         usage = result.usage
         log.info(
             "extracted",

@@ -22,8 +22,10 @@ def report_doc(r: ExtractedReport) -> tuple[str, dict[str, Any]]:
     return r.report_id, source
 
 
-def metric_doc(m: MetricEvent) -> tuple[str, dict[str, Any]]:
-    return m.event_id, m.model_dump(mode="json")
+def metric_doc(m: MetricEvent) -> tuple[str, bytes]:
+    # the document is the event as it is: serialised once, by pydantic, never as a dict
+    # (nearly every document the indexer writes is a metric event)
+    return m.event_id, m.model_dump_json().encode()
 
 
 def alert_doc(a: Alert) -> tuple[str, dict[str, Any]]:

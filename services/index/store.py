@@ -7,6 +7,7 @@ import collections
 import json
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import structlog
@@ -20,12 +21,27 @@ log = structlog.get_logger("ogi.index")
 
 @dataclass(frozen=True)
 class Action:
-    """One document to write: where, under which id, and what."""
+    """One document to write: where, under which id, and what (``source``:
+    the document, or its JSON already serialised)."""
 
     index: str
     doc_id: str
-    source: dict[str, Any]
+    source: dict[str, Any] | bytes
     origin: Any = None  # what to dead-letter if Elasticsearch rejects it
+
+    @cached_property
+    def ndjson(self) -> bytes:
+        """The action's lines of a bulk body, serialised once: sizing the
+        requests, sending them and retrying refused documents reuse it."""
+        header = json.dumps({"index": {"_index": self.index, "_id": self.doc_id}}, ensure_ascii=False)
+        source = self.source
+        if not isinstance(source, bytes):
+            source = json.dumps(source, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+        return header.encode() + b"\n" + source
+
+    def document(self) -> dict[str, Any]:
+        """The source as a dict, whichever form it was given in."""
+        return json.loads(self.source) if isinstance(self.source, bytes) else self.source
 
 
 @dataclass(frozen=True)
@@ -54,20 +70,26 @@ def _retryable(status: int, error: object) -> bool:
     )
 
 
-def _send_bulk(es: Elasticsearch, chunk: list[Action], refresh: bool) -> list[dict[str, Any]]:
-    ops: list[dict[str, Any]] = []
-    for a in chunk:
-        ops += [{"index": {"_index": a.index, "_id": a.doc_id}}, a.source]
+#: what bulk_write reads of a bulk response; the rest (versions, shards, sequence
+#: numbers of every document) is not sent, nor parsed
+BULK_RESPONSE_FIELDS = "errors,items.*._index,items.*._id,items.*.status,items.*.error"
+
+
+def _send_bulk(es: Elasticsearch, chunk: list[Action], refresh: bool) -> dict[str, Any]:
     try:
-        response = es.bulk(operations=ops, refresh=refresh)
+        # the serialised lines go through the client's NDJSON serializer as they are
+        response = es.bulk(
+            operations=[a.ndjson for a in chunk],  # type: ignore[misc]  # bytes lines are accepted
+            refresh=refresh,
+            filter_path=BULK_RESPONSE_FIELDS,
+        )
     except TransportError as exc:  # cannot connect, timed out
         raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
     except ApiError as exc:
         if exc.meta.status in RETRYABLE_STATUSES:
             raise StoreUnavailable(str(exc)) from exc
         raise
-    items: list[dict[str, Any]] = response["items"]
-    return items
+    return dict(response)
 
 
 class _Sent:
@@ -95,16 +117,6 @@ class _Sent:
         return [a for q in self._by_key.values() for a in q]
 
 
-def _action_bytes(a: Action) -> int:
-    """About what the action adds to a bulk body (its source as JSON, plus the header line)."""
-    return (
-        len(json.dumps(a.source, ensure_ascii=False, default=str).encode())
-        + len(a.index)
-        + len(a.doc_id)
-        + 40
-    )
-
-
 def bulk_chunks(
     actions: list[Action], *, max_docs: int = BULK_CHUNK, max_bytes: int = BULK_MAX_BYTES
 ) -> list[list[Action]]:
@@ -115,7 +127,7 @@ def bulk_chunks(
     current: list[Action] = []
     size = 0
     for a in actions:
-        n = _action_bytes(a)
+        n = len(a.ndjson) + 1
         if current and (len(current) >= max_docs or size + n > max_bytes):
             chunks.append(current)
             current, size = [], 0
@@ -151,8 +163,13 @@ def bulk_write(
     for attempt in range(attempts):
         retry: list[Action] = []
         for chunk in bulk_chunks(pending, max_docs=max_docs, max_bytes=max_bytes):
+            response = _send_bulk(es, chunk, refresh)
+            items: list[dict[str, Any]] = response.get("items", [])
+            if response.get("errors") is False and len(items) == len(chunk):
+                written += len(chunk)  # every document written: nothing to pair
+                continue
             sent = _Sent(chunk)
-            for item in _send_bulk(es, chunk, refresh):
+            for item in items:
                 result = next(iter(item.values()))
                 action = sent.take(result.get("_index"), result.get("_id"))
                 if action is None:

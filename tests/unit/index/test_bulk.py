@@ -5,6 +5,7 @@ answers exactly what a test needs (out of order, 429 then 201)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -25,8 +26,9 @@ class StubES:
         self.answers = list(answers)
         self.requests: list[list[tuple[str, str]]] = []
 
-    def bulk(self, operations: list[dict[str, Any]], refresh: bool = False) -> dict[str, Any]:
-        sent = [(op["index"]["_index"], op["index"]["_id"]) for op in operations[::2]]
+    def bulk(self, operations: list[bytes], refresh: bool = False, **_: object) -> dict[str, Any]:
+        headers = [json.loads(lines.split(b"\n", 1)[0]) for lines in operations]  # header, then source
+        sent = [(op["index"]["_index"], op["index"]["_id"]) for op in headers]
         self.requests.append(sent)
         items = []
         for index, doc_id, status in self.answers.pop(0)(sent):

@@ -107,7 +107,7 @@ def test_every_top_level_field_of_each_document_is_mapped() -> None:
         (ALERTS, alert, "alerts"),
         (DEADLETTER, letter, "deadletters"),
     ]:
-        source = to_action(topic.name(S), model.model_dump_json().encode(), S).source
+        source = to_action(topic.name(S), model.model_dump_json().encode(), S).document()
         mapped = set(template_body(kind)["template"]["mappings"]["properties"])
         assert set(source) <= mapped, f"{kind}: unmapped {set(source) - mapped}"
 
@@ -118,7 +118,7 @@ def test_incomplete_sections_reach_report_and_metric_documents() -> None:
     assert action.source["incomplete_sections"] == ["review_litigation"]
     [ev] = to_metric_events(report)
     action = to_action(METRICS.name(S), ev.model_dump_json().encode(), S)
-    assert action.source["incomplete_sections"] == ["review_litigation"]
+    assert action.document()["incomplete_sections"] == ["review_litigation"]
     for kind in ("reports", "metrics"):  # the strict mappings know the field
         assert template_body(kind)["template"]["mappings"]["properties"]["incomplete_sections"] == {
             "type": "keyword"
