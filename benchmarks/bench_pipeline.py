@@ -67,21 +67,27 @@ def _tree(pid: int) -> list[int]:
     return out
 
 
-def _rss_and_cpu(pid: int) -> tuple[float, dict[int, float]]:
-    """Resident MiB of the process tree now, and each member's CPU seconds."""
-    rss_kb, cpu = 0, {}
+def _memory_and_cpu(pid: int) -> tuple[float, float, dict[int, float]]:
+    """Resident MiB of the process tree now, summed (a page the pool's
+    forked children share with their forkserver counts once per process),
+    its proportional set size (each shared page divided among its sharers:
+    what the tree really holds), and each member's CPU seconds."""
+    rss_kb, pss_kb, cpu = 0, 0, {}
     for p in _tree(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     rss_kb += int(line.split()[1])
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    pss_kb += int(line.split()[1])
             stat = Path(f"/proc/{p}/stat").read_text()
             fields = stat[stat.rfind(")") + 2 :].split()
             start = fields[19]  # a pid reused by another process is another process
             cpu[hash((p, start))] = sum(int(x) for x in fields[11:15]) / CLK_TCK
         except (OSError, IndexError):
             pass
-    return rss_kb / 1024, cpu
+    return rss_kb / 1024, pss_kb / 1024, cpu
 
 
 def _own_cpu(pid: int) -> float:
@@ -184,6 +190,7 @@ def main() -> int:
     seen: dict[str, float] = {}
     dead: set[str] = set()
     peak = dict.fromkeys(names, 0.0)
+    peak_pss = dict.fromkeys(names, 0.0)
     cpu: dict[str, dict[int, float]] = {name: {} for name in names}
     # the worker's own process (Faust, the pool's parent side, producing) apart from its tree
     parent_cpu: dict[str, float] = {}
@@ -233,12 +240,13 @@ def main() -> int:
 
     def sample() -> None:
         for name, s in zip(names, services, strict=True):
-            rss, c = _rss_and_cpu(s.proc.pid)
+            rss, pss, c = _memory_and_cpu(s.proc.pid)
             peak[name] = max(peak[name], rss)
+            peak_pss[name] = max(peak_pss[name], pss)
             cpu[name].update(c)
             parent_cpu[name] = _own_cpu(s.proc.pid)
         for name, pid in server_pids.items():
-            server_cpu[name].update(_rss_and_cpu(pid)[1])
+            server_cpu[name].update(_memory_and_cpu(pid)[2])
 
     try:
         services += [Service("extract", settings, logs) for _ in range(args.workers)]
@@ -391,6 +399,11 @@ def main() -> int:
     )
     result["peak_rss_mb"] = {k: round(v) for k, v in peak.items()}
     print("peak RSS (process tree, MiB): " + ", ".join(f"{k} {v:.0f}" for k, v in peak.items()))
+    result["peak_pss_mb"] = {k: round(v) for k, v in peak_pss.items()}
+    print(
+        "peak PSS (process tree, shared pages divided among their sharers, MiB): "
+        + ", ".join(f"{k} {v:.0f}" for k, v in peak_pss.items())
+    )
     result["raw_lag"] = [(round(t), v) for t, v in lag]
     print("raw topic lag (s: records): " + " ".join(f"{t:.0f}:{v}" for t, v in lag))
     if args.json:
