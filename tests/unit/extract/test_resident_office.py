@@ -181,9 +181,16 @@ def test_a_hung_resident_is_killed_and_the_document_converted_without_it(
                 os.kill(hung, signal.SIGCONT)
         assert _wait_until(lambda: _stat(hung) is None)
         assert extract(converted, filename="r.docx").metrics == extract(expected, filename="r.docx").metrics
-        doc.convert_to_docx(doc_data, ".doc")  # the next document starts a new resident
-        (replacement,) = _offices(os.getpgrp())
-        assert replacement != hung
+        # a later document starts a new resident. The first one started on the
+        # killed resident's profile has been seen to crash (SIGSEGV; its
+        # document is then converted by a LibreOffice of its own): the next starts another
+        replacements: set[int] = set()
+        for _ in range(3):
+            assert doc.convert_to_docx(doc_data, ".doc")
+            replacements = _offices(os.getpgrp())
+            if replacements:
+                break
+        assert len(replacements) == 1 and hung not in replacements
     finally:
         resident_office.close()
     assert _wait_until(lambda: not _offices(os.getpgrp()))
