@@ -66,9 +66,8 @@ def _t2s_characters() -> dict[int, str]:
 
 @lru_cache(maxsize=1)
 def _t2s_phrases() -> dict[str, str]:
-    """OpenCC's t2s phrase table (source → first target), longest first."""
-    table = _t2s_table("TSPhrases.txt")
-    return dict(sorted(table, key=lambda pair: -len(pair[0])))
+    """OpenCC's t2s phrase table (source → first target)."""
+    return dict(_t2s_table("TSPhrases.txt"))
 
 
 def to_simplified(text: str) -> str:
@@ -100,7 +99,7 @@ def _piece_to_simplified(piece: str, phrases: list[str]) -> str:
     found = [(p, at) for p, at in found if at >= 0]
     if not found:
         return piece.translate(_t2s_characters())
-    # longest first, then leftmost (phrases are ordered longest first)
+    # the longest phrase, then the leftmost
     phrase, at = min(found, key=lambda pair: (-len(pair[0]), pair[1]))
     return (
         _piece_to_simplified(piece[:at], phrases)
