@@ -26,7 +26,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus"
+# the shared corpus beside the checkout (/work/main) or beside a worktree's
+# parent (/work/wt/<name>), as tests/fuzz/campaign.py looks for it
+CORPUS = next(
+    (c for c in (ROOT.parent / "shared" / "corpus", ROOT.parent.parent / "shared" / "corpus") if c.is_dir()),
+    ROOT.parent / "shared" / "corpus",
+)
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "unit" / "extract"))
 
