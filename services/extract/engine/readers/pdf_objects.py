@@ -54,6 +54,14 @@ def page_objects(page: pdfium.PdfPage, page_number: int, doctop: float) -> Objec
     return {"char": chars, "rect": rects, "line": lines}
 
 
+# FPDFText_GetTextObject with an integer result: the binding returns a ctypes
+# pointer, and turning that into a dict key (ctypes.cast) cost more than the
+# call itself, once per character.
+_text_object = ctypes.CFUNCTYPE(ctypes.c_void_p, raw.FPDF_TEXTPAGE, ctypes.c_int)(
+    ctypes.cast(raw.FPDFText_GetTextObject, ctypes.c_void_p).value
+)
+
+
 def _chars(
     page: pdfium.PdfPage, page_number: int, doctop: float, height: float
 ) -> list[dict[str, Any]] | None:
@@ -66,24 +74,44 @@ def _chars(
         flags = ctypes.c_int()
         matrix = raw.FS_MATRIX()
         ox, oy = ctypes.c_double(), ctypes.c_double()
-        fonts: dict[int, str] = {}
+        # PDFium gives every character of a text object that object's font,
+        # Tf size, matrix and so angle (CPDF_TextPage copies them from the
+        # object), so they are read once per object: (angle, size, font).
+        # tests/unit/extract/test_pdf_objects.py reads them per character
+        # and compares.
+        per_object: dict[int, tuple[float, float, str | None]] = {}
+        is_generated, map_error, unicode = (
+            raw.FPDFText_IsGenerated,
+            raw.FPDFText_HasUnicodeMapError,
+            raw.FPDFText_GetUnicode,
+        )
+        loose_box = raw.FPDFText_GetLooseCharBox
         out: list[dict[str, Any]] = []
         for i in range(n):
-            if raw.FPDFText_IsGenerated(tp, i):
+            if is_generated(tp, i):
                 continue
-            if raw.FPDFText_HasUnicodeMapError(tp, i):
+            if map_error(tp, i):
                 return None  # a glyph without a Unicode mapping: pdfminer may still map it
-            code = raw.FPDFText_GetUnicode(tp, i)
+            code = unicode(tp, i)
             if code in (0, 0xFFFE, 0xFFFF) or code == 0x0D or code == 0x0A:
                 continue
-            if raw.FPDFText_GetCharAngle(tp, i) > 0.01:
+            key = _text_object(tp, i) or 0
+            known = per_object.get(key) if key else None
+            if known is None:
+                # The size as printed: Tf's size scaled by the text matrix (PDFium's
+                # FPDFText_GetFontSize is Tf's alone).
+                raw.FPDFText_GetMatrix(tp, i, matrix)
+                size = raw.FPDFText_GetFontSize(tp, i) * math.sqrt(
+                    abs(matrix.a * matrix.d - matrix.b * matrix.c)
+                )
+                known = (raw.FPDFText_GetCharAngle(tp, i), size, None)
+                if key:
+                    per_object[key] = known
+            angle, size, font = known
+            if angle > 0.01:
                 return None  # rotated text: pdfminer's "upright" handling is the reference
-            if not raw.FPDFText_GetLooseCharBox(tp, i, rect):
+            if not loose_box(tp, i, rect):
                 continue
-            # The size as printed: Tf's size scaled by the text matrix (PDFium's
-            # FPDFText_GetFontSize is Tf's alone).
-            raw.FPDFText_GetMatrix(tp, i, matrix)
-            size = raw.FPDFText_GetFontSize(tp, i) * math.sqrt(abs(matrix.a * matrix.d - matrix.b * matrix.c))
             left, right, low, high = rect.left, rect.right, rect.bottom, rect.top
             if size and (right - left > 2 * size or high - low > 2 * size):
                 # PDFium's loose box ignores the text matrix for some vertical
@@ -91,15 +119,12 @@ def _chars(
                 # glyph as one em from its origin, and so do we.
                 raw.FPDFText_GetCharOrigin(tp, i, ctypes.byref(ox), ctypes.byref(oy))
                 left, right, low, high = ox.value, ox.value + size, oy.value, oy.value + size
-            # font names identify faux-bold duplicates for dedupe_chars; cache by
-            # the text object so a name is read once per run of text
-            obj = raw.FPDFText_GetTextObject(tp, i)
-            key = ctypes.cast(obj, ctypes.c_void_p).value or 0
-            font = fonts.get(key)
             if font is None:
+                # font names identify faux-bold duplicates for dedupe_chars
                 got = raw.FPDFText_GetFontInfo(tp, i, name_buf, len(name_buf), ctypes.byref(flags))
                 font = name_buf.value.decode("utf-8", "replace") if got else ""
-                fonts[key] = font
+                if key:
+                    per_object[key] = (angle, size, font)
             top = height - high
             bottom = height - low
             out.append(
@@ -135,8 +160,12 @@ def _shapes(
     that works from ruling lines; curves are left out."""
     rects: list[dict[str, Any]] = []
     lines: list[dict[str, Any]] = []
-    point = (ctypes.c_float(), ctypes.c_float())
+    px, py = ctypes.c_float(), ctypes.c_float()
+    px_ref, py_ref = ctypes.byref(px), ctypes.byref(py)  # made once: a table's grid is thousands of points
     matrix = raw.FS_MATRIX()
+    get_segment, get_point = raw.FPDFPath_GetPathSegment, raw.FPDFPathSegment_GetPoint
+    segment_type, segment_closes = raw.FPDFPathSegment_GetType, raw.FPDFPathSegment_GetClose
+    moveto, lineto = raw.FPDF_SEGMENT_MOVETO, raw.FPDF_SEGMENT_LINETO
     # raw calls, not page.get_objects(): a report page holds hundreds of text
     # objects, and wrapping each one in Python costs more than reading the paths
     for index in range(raw.FPDFPage_CountObjects(page.raw)):
@@ -149,23 +178,29 @@ def _shapes(
         a, b, c, d, e, f = matrix.a, matrix.b, matrix.c, matrix.d, matrix.e, matrix.f
         subpaths: list[list[tuple[float, float]]] = []
         closed: list[bool] = []
+        # a subpath with a Bézier piece is no ruling line, nor one with a
+        # point at NaN (an infinite matrix entry times 0)
+        curved: list[bool] = []
         for s in range(raw.FPDFPath_CountSegments(obj)):
-            seg = raw.FPDFPath_GetPathSegment(obj, s)
-            raw.FPDFPathSegment_GetPoint(seg, ctypes.byref(point[0]), ctypes.byref(point[1]))
-            x, y = point[0].value, point[1].value
-            pt = (a * x + c * y + e, b * x + d * y + f)
-            segment = raw.FPDFPathSegment_GetType(seg)
-            if segment == raw.FPDF_SEGMENT_MOVETO or not subpaths:
-                subpaths.append([pt])
+            seg = get_segment(obj, s)
+            get_point(seg, px_ref, py_ref)
+            x, y = px.value, py.value
+            ptx, pty = a * x + c * y + e, b * x + d * y + f
+            segment = segment_type(seg)
+            if segment == moveto or not subpaths:
+                subpaths.append([(ptx, pty)])
                 closed.append(False)
-            elif segment == raw.FPDF_SEGMENT_LINETO:
-                subpaths[-1].append(pt)
-            else:  # a Bézier piece: this subpath is not a ruling line
-                subpaths[-1].append((float("nan"), float("nan")))
-            if raw.FPDFPathSegment_GetClose(seg):
+                curved.append(ptx != ptx or pty != pty)
+            elif segment == lineto:
+                subpaths[-1].append((ptx, pty))
+                if ptx != ptx or pty != pty:
+                    curved[-1] = True
+            else:
+                curved[-1] = True
+            if segment_closes(seg):
                 closed[-1] = True
-        for pts, is_closed in zip(subpaths, closed, strict=True):
-            if any(p != p for xy in pts for p in xy):  # NaN marks a curve
+        for pts, is_closed, is_curved in zip(subpaths, closed, curved, strict=True):
+            if is_curved:
                 continue
             box = _rectangle(pts)
             if box is not None:
