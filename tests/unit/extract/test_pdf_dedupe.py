@@ -5,8 +5,10 @@ pdfplumber keeps, in the same order."""
 from __future__ import annotations
 
 import io
+import random
 
 import pdfplumber
+import pytest
 import reportgen
 
 from services.extract.engine.readers import pdf as pdf_reader
@@ -79,3 +81,61 @@ def test_table_cells_read_as_pdfplumber_reads_them() -> None:
 
     assert _tables_same_as_pdfplumber((SHARED / "corpus" / "dev" / "dev-12.pdf").read_bytes()) > 300
     assert _tables_same_as_pdfplumber(reportgen.pdf_bytes()) > 100
+
+
+def _random_chars(rnd: random.Random, n: int, *, nan: bool = False) -> list[dict[str, object]]:
+    """Characters crowded on purpose: few distinct texts, fonts and sizes,
+    positions on a coarse grid plus offsets around the 1 pt tolerance, so
+    that groups, chains of near neighbours (0.6 + 0.6 > 1) and exact
+    doubles are frequent."""
+    out: list[dict[str, object]] = []
+    for _ in range(n):
+        top = rnd.choice((100.0, 112.0, 124.0)) + rnd.choice((0, 0, 0.4, 0.6, 1.0, 1.2, 2.5))
+        x0 = rnd.choice((72.0, 84.0, 96.0)) + rnd.choice((0, 0, 0.3, 0.7, 1.0, 1.5))
+        size = rnd.choice((12.0, 12.0, 10.5, float("nan") if nan else 12))
+        out.append(
+            {
+                "object_type": "char",
+                "page_number": 1,
+                "text": rnd.choice("00012年"),
+                "fontname": rnd.choice(("A", "A", "B")),
+                "size": size,
+                "upright": rnd.random() < 0.95,
+                "x0": x0,
+                "x1": x0 + 6,
+                "top": top,
+                "bottom": top + 12,
+                "doctop": top,
+                "y0": 842 - top - 12,
+                "y1": 842 - top,
+                "width": 6.0,
+                "height": 12.0,
+            }
+        )
+    return out
+
+
+@pytest.mark.parametrize("nan", [False, True])
+def test_random_crowded_pages_keep_what_pdfplumber_keeps(nan: bool) -> None:
+    """The reader groups and clusters by itself (a lone character skips the
+    clustering); on pages crowded with near-doubles it must keep the very
+    characters pdfplumber keeps, in the same order. With NaN sizes it
+    leaves the grouping to pdfplumber's own code and keeps the page's order
+    (pdfplumber's ``chars.index`` re-sort can put equal dicts out of it)."""
+    rnd = random.Random(7)
+    with pdfplumber.open(io.BytesIO(reportgen.pdf_bytes())) as pdf:
+        page = pdf.pages[0]
+        removed = 0
+        for _ in range(60):
+            chars = _random_chars(rnd, rnd.randrange(1, 120), nan=nan)
+            page._objects = {"char": chars, "rect": [], "line": []}
+            theirs = page.dedupe_chars().chars
+            ours = pdf_reader._dedupe_chars(page).chars
+            if nan:
+                assert sorted(id(c) for c in ours) == sorted(id(c) for c in theirs)
+                position = {id(c): i for i, c in enumerate(chars)}
+                assert [position[id(c)] for c in ours] == sorted(position[id(c)] for c in ours)
+            else:
+                assert [id(c) for c in ours] == [id(c) for c in theirs]
+            removed += len(chars) - len(ours)
+    assert removed > (100 if nan else 500)  # crowded enough to test something (NaN sizes never match)

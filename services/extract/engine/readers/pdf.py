@@ -160,30 +160,80 @@ def _dedupe_chars(page: Any) -> Any:
     twice within 1 pt), the same characters in the same order, without
     pdfplumber's final ``sorted(deduped, key=chars.index)``: an O(n²)
     re-sort that cost about a tenth of a PDF's CPU (dev-12: 2,000 characters
-    a page). Same grouping as pdfplumber 0.11's ``utils.dedupe_chars``."""
-    import itertools
+    a page). Same grouping as pdfplumber 0.11's ``utils.dedupe_chars``: the
+    characters of equal (upright, text, fontname, size) clustered by doctop,
+    then by x0 (1 pt apart at most), the first of each cluster at the least
+    (doctop, x0) kept; a character alone in its group or cluster is kept
+    without clustering (most characters of a page)."""
     from operator import itemgetter
 
     from pdfplumber.page import FilteredPage
-    from pdfplumber.utils.clustering import cluster_objects
 
     chars = page.chars
+    if any(c["size"] != c["size"] or c["doctop"] != c["doctop"] or c["x0"] != c["x0"] for c in chars):
+        # NaN (a damaged matrix) defeats sorting and dict lookups alike:
+        # pdfplumber's own grouping decides what happens to such a page
+        kept = _dedupe_as_pdfplumber(chars)
+    else:
+        key = itemgetter("upright", "text", "fontname", "size")
+        groups: dict[Any, list[int]] = {}
+        for i, c in enumerate(chars):
+            groups.setdefault(key(c), []).append(i)
+        kept = []
+        for group in groups.values():
+            if len(group) == 1:
+                kept.append(group[0])
+                continue
+            for y_cluster in _clusters(group, [chars[i]["doctop"] for i in group]):
+                if len(y_cluster) == 1:
+                    kept.append(y_cluster[0])
+                    continue
+                for x_cluster in _clusters(y_cluster, [chars[i]["x0"] for i in y_cluster]):
+                    # pdfplumber's min() keeps the first of equal positions: the index breaks the tie so
+                    kept.append(min(x_cluster, key=lambda i: (chars[i]["doctop"], chars[i]["x0"], i)))
+    kept.sort()
+    deduped = FilteredPage(page, lambda x: True)
+    deduped._objects = dict(page.objects)
+    deduped._objects["char"] = [chars[i] for i in kept]
+    return deduped
+
+
+def _dedupe_as_pdfplumber(chars: list[Any]) -> list[int]:
+    """The indices of the characters pdfplumber 0.11's ``dedupe_chars``
+    keeps, computed its way (each at its first position in the page)."""
+    import itertools
+    from operator import itemgetter
+
+    from pdfplumber.utils.clustering import cluster_objects
+
     key = itemgetter("upright", "text", "fontname", "size")
     pos_key = itemgetter("doctop", "x0")
-    kept = []
-    for _, group in itertools.groupby(sorted(chars, key=key), key=key):
-        for y_cluster in cluster_objects(list(group), itemgetter("doctop"), 1):
-            for x_cluster in cluster_objects(y_cluster, itemgetter("x0"), 1):
-                kept.append(min(x_cluster, key=pos_key))
-    # each kept char's position in the page (chars.index gives the first *equal*
-    # char's: an identical double is in its original's cluster, and the original is kept)
     first: dict[int, int] = {}
     for i, c in enumerate(chars):
         first.setdefault(id(c), i)
-    deduped = FilteredPage(page, lambda x: True)
-    deduped._objects = dict(page.objects)
-    deduped._objects["char"] = sorted(kept, key=lambda c: first[id(c)])
-    return deduped
+    kept: list[int] = []
+    for _, group in itertools.groupby(sorted(chars, key=key), key=key):
+        for y_cluster in cluster_objects(list(group), itemgetter("doctop"), 1):
+            for x_cluster in cluster_objects(y_cluster, itemgetter("x0"), 1):
+                kept.append(first[id(min(x_cluster, key=pos_key))])
+    return kept
+
+
+def _clusters(items: list[int], values: list[float], tolerance: float = 1) -> list[list[int]]:
+    """``items`` grouped as pdfplumber's ``cluster_list`` groups their
+    ``values``: sorted, a new cluster wherever the next value is more than
+    ``tolerance`` above the last one."""
+    order = sorted(range(len(items)), key=values.__getitem__)
+    out: list[list[int]] = []
+    last = 0.0
+    for k in order:
+        v = values[k]
+        if not out or v > last + tolerance:
+            out.append([items[k]])
+        else:
+            out[-1].append(items[k])
+        last = v
+    return out
 
 
 class _CharsByMiddle:
