@@ -236,6 +236,79 @@ def _clusters(items: list[int], values: list[float], tolerance: float = 1) -> li
     return out
 
 
+def _find_tables(page: Any) -> list[Any]:
+    """``page.find_tables()`` (default settings: tables from ruling lines),
+    with pdfplumber's cell search replaced by :func:`_cells` (the same
+    cells), and not run at all on a page without lines, rectangles or
+    curves: the ruling-line strategy finds no edge there, so no table."""
+    from pdfplumber.table import Table, TableFinder, TableSettings, cells_to_tables, edges_to_intersections
+
+    if not (page.lines or page.rects or page.curves):
+        return []
+    finder = TableFinder.__new__(TableFinder)  # TableFinder.__init__'s steps, one of them ours
+    finder.page = page
+    finder.settings = TableSettings.resolve(None)
+    finder.edges = finder.get_edges()
+    finder.intersections = edges_to_intersections(
+        finder.edges, finder.settings.intersection_x_tolerance, finder.settings.intersection_y_tolerance
+    )
+    finder.cells = _cells(finder.intersections)
+    finder.tables = [Table(page, group) for group in cells_to_tables(finder.cells)]
+    return cast("list[Any]", finder.tables)
+
+
+def _cells(
+    intersections: dict[tuple[float, float], dict[str, list[Any]]],
+) -> list[tuple[float, float, float, float]]:
+    """pdfplumber 0.11's ``intersections_to_cells``: for each intersection
+    (in sorted order), the smallest rectangle whose four corners are
+    intersections joined by a common edge. pdfplumber rebuilt the edge sets
+    of both points for every pair it tried and scanned every later point for
+    the ones below and to the right (~10 % of a PDF's CPU); here each point's
+    edge sets are built once and the points are indexed by column and row."""
+    from pdfplumber.table import intersections_to_cells
+    from pdfplumber.utils.geometry import obj_to_bbox
+
+    points = sorted(intersections)
+    if any(x != x or y != y for x, y in points):
+        return cast("list[tuple[float, float, float, float]]", intersections_to_cells(intersections))  # NaN
+    v_edges = {p: {obj_to_bbox(e) for e in intersections[p]["v"]} for p in points}
+    h_edges = {p: {obj_to_bbox(e) for e in intersections[p]["h"]} for p in points}
+    column: dict[float, list[tuple[float, float]]] = {}
+    row: dict[float, list[tuple[float, float]]] = {}
+    for p in points:  # sorted by (x, y): a column top to bottom, a row left to right
+        column.setdefault(p[0], []).append(p)
+        row.setdefault(p[1], []).append(p)
+
+    def connected(p1: tuple[float, float], p2: tuple[float, float]) -> bool:
+        return bool(
+            (p1[0] == p2[0] and not v_edges[p1].isdisjoint(v_edges[p2]))
+            or (p1[1] == p2[1] and not h_edges[p1].isdisjoint(h_edges[p2]))
+        )
+
+    cells: list[tuple[float, float, float, float]] = []
+    for pt in points:
+        same_x, same_y = column[pt[0]], row[pt[1]]
+        below = same_x[same_x.index(pt) + 1 :]
+        right = same_y[same_y.index(pt) + 1 :]
+        cell = None
+        for below_pt in below:
+            if not connected(pt, below_pt):
+                continue
+            for right_pt in right:
+                if not connected(pt, right_pt):
+                    continue
+                corner = (right_pt[0], below_pt[1])
+                if corner in v_edges and connected(corner, right_pt) and connected(corner, below_pt):
+                    cell = (pt[0], pt[1], corner[0], corner[1])
+                    break
+            if cell is not None:
+                break
+        if cell is not None:
+            cells.append(cell)
+    return cells
+
+
 class _CharsByMiddle:
     """A page's characters ordered by their vertical middle, to give
     pdfplumber's ``Table.extract()`` (the same cells, from the same
@@ -322,7 +395,7 @@ def read(data: bytes, *, pdfium: bool = True, ocr: bool = True) -> RawDocument:
         for pno, page in enumerate(pages, 1):
             page = _dedupe_chars(page)
             chars += len(page.chars)
-            found = page.find_tables()
+            found = _find_tables(page)
             boxes = [t.bbox for t in found]
 
             def outside(obj, boxes=boxes):  # type: ignore[no-untyped-def]
