@@ -139,3 +139,27 @@ def test_random_crowded_pages_keep_what_pdfplumber_keeps(nan: bool) -> None:
                 assert [id(c) for c in ours] == [id(c) for c in theirs]
             removed += len(chars) - len(ours)
     assert removed > (100 if nan else 500)  # crowded enough to test something (NaN sizes never match)
+
+
+def test_one_character_cells_read_as_extract_text_reads_them() -> None:
+    """A cell holding one character skips pdfplumber's ``extract_text``:
+    a printing character is its own text (a ligature expanded), a blank one
+    or an empty one gives "", a rotated one goes through extract_text."""
+    from types import SimpleNamespace
+
+    from pdfplumber.utils.text import extract_text
+
+    texts = ["0", "ﬁ", " ", "\u3000", "", "(cid:3)", "年"]
+    chars = []
+    for k, text in enumerate(texts):
+        for upright in (True, False):
+            x0 = 10.0 + 20 * len(chars)
+            chars.append(
+                {"text": text, "upright": upright, "x0": x0, "x1": x0 + 6, "top": 100.0, "bottom": 112.0}
+                | {"doctop": 100.0, "size": 12.0, "fontname": "A", "width": 6.0, "height": 12.0}
+            )
+    cells = [(c["x0"] - 2, 95.0, c["x1"] + 2, 115.0) for c in chars]
+    row = SimpleNamespace(bbox=(0.0, 95.0, 1000.0, 115.0), cells=cells)
+    got = pdf_reader._CharsByMiddle(chars).table_text([row])
+    assert got == [[extract_text([c]) for c in chars]]
+    assert got[0][2] == "fi" and got[0][4] == ""  # the fast path's two rules, spelled out

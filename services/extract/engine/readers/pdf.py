@@ -317,34 +317,44 @@ class _CharsByMiddle:
 
     def __init__(self, chars: list[Any]) -> None:
         self.chars = chars
-        middle = [(c["top"] + c["bottom"]) / 2 for c in chars]
-        self.order = sorted(range(len(chars)), key=middle.__getitem__)
-        self.middles = [middle[i] for i in self.order]
+        # both middles once per character, not once per row and cell tested
+        self.v_mid = [(c["top"] + c["bottom"]) / 2 for c in chars]
+        self.h_mid = [(c["x0"] + c["x1"]) / 2 for c in chars]
+        self.order = sorted(range(len(chars)), key=self.v_mid.__getitem__)
+        self.middles = [self.v_mid[i] for i in self.order]
 
     def table_text(self, rows: list[Any]) -> list[list[str | None]]:
         from bisect import bisect_left
 
-        from pdfplumber.utils.text import extract_text
+        from pdfplumber.utils.text import LIGATURES, extract_text
 
-        def inside(char: Any, box: tuple[float, float, float, float]) -> bool:
+        v_mid, h_mid, chars = self.v_mid, self.h_mid, self.chars
+
+        def inside(i: int, box: tuple[float, float, float, float]) -> bool:
             # pdfplumber's char_in_bbox: the character's middle, right and bottom edges excluded
-            v_mid = (char["top"] + char["bottom"]) / 2
-            h_mid = (char["x0"] + char["x1"]) / 2
             x0, top, x1, bottom = box
-            return bool((h_mid >= x0) and (h_mid < x1) and (v_mid >= top) and (v_mid < bottom))
+            return bool((h_mid[i] >= x0) and (h_mid[i] < x1) and (v_mid[i] >= top) and (v_mid[i] < bottom))
 
         out: list[list[str | None]] = []
         for row in rows:
             top, bottom = row.bbox[1], row.bbox[3]
             near = sorted(self.order[bisect_left(self.middles, top) : bisect_left(self.middles, bottom)])
-            row_chars = [self.chars[i] for i in near if inside(self.chars[i], row.bbox)]
+            row_chars = [i for i in near if inside(i, row.bbox)]
             cells: list[str | None] = []
             for cell in row.cells:
                 if cell is None:
                     cells.append(None)
                     continue
-                cell_chars = [c for c in row_chars if inside(c, cell)]
-                cells.append(extract_text(cell_chars) if cell_chars else "")
+                cell_chars = [chars[i] for i in row_chars if inside(i, cell)]
+                if not cell_chars:
+                    cells.append("")
+                elif len(cell_chars) == 1 and cell_chars[0]["upright"] and cell_chars[0]["text"].strip():
+                    # one upright printing character (half of a report's cells: "0"):
+                    # extract_text makes it one word, its ligature expanded
+                    text = cell_chars[0]["text"]
+                    cells.append(LIGATURES.get(text, text))
+                else:
+                    cells.append(extract_text(cell_chars))
             out.append(cells)
         return out
 
