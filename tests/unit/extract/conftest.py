@@ -8,7 +8,18 @@ import pytest
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
-CORPUS = Path(__file__).resolve().parents[3].parent / "shared" / "corpus"
+# beside the checkout or, from a worktree under /work/wt/<name>, one level up (as the accuracy tests find it)
+CORPUS = next(
+    (
+        d / "shared" / "corpus"
+        for d in (
+            Path(__file__).resolve().parents[3].parent,
+            Path(__file__).resolve().parents[3].parent.parent,
+        )
+        if (d / "shared" / "corpus").is_dir()
+    ),
+    Path(__file__).resolve().parents[3].parent / "shared" / "corpus",
+)
 
 
 def text_doc(s: str):  # type: ignore[no-untyped-def]

@@ -84,3 +84,51 @@ def test_damaged_pdf_is_still_a_typed_error() -> None:
     data = reportgen.pdf_bytes()
     with pytest.raises(CorruptDocument):
         pdf.read(data[: len(data) // 3])
+
+
+def _per_character(page: object) -> list[tuple[object, ...]]:
+    """Each kept character's text, font and size read from PDFium character
+    by character (what pdf_objects reads once per text object)."""
+    import ctypes
+    import math
+
+    import pypdfium2.raw as raw
+
+    textpage = page.get_textpage()  # type: ignore[attr-defined]
+    tp = textpage.raw
+    rect, matrix, flags = raw.FS_RECTF(), raw.FS_MATRIX(), ctypes.c_int()
+    name = ctypes.create_string_buffer(128)
+    out = []
+    for i in range(raw.FPDFText_CountChars(tp)):
+        code = raw.FPDFText_GetUnicode(tp, i)
+        if raw.FPDFText_IsGenerated(tp, i) or code in (0, 0xFFFE, 0xFFFF, 0x0D, 0x0A):
+            continue
+        assert raw.FPDFText_GetCharAngle(tp, i) <= 0.01
+        if not raw.FPDFText_GetLooseCharBox(tp, i, rect):
+            continue
+        raw.FPDFText_GetMatrix(tp, i, matrix)
+        size = raw.FPDFText_GetFontSize(tp, i) * math.sqrt(abs(matrix.a * matrix.d - matrix.b * matrix.c))
+        got = raw.FPDFText_GetFontInfo(tp, i, name, len(name), ctypes.byref(flags))
+        out.append((chr(code), name.value.decode() if got else "", size))
+    textpage.close()
+    return out
+
+
+def test_font_and_size_read_once_per_text_object_as_per_character(corpus: Path) -> None:
+    """pdf_objects reads a character's font, size and angle once per PDFium
+    text object; read for every character they must be the same (a Word
+    PDF with one object per character or so, and reportlab's with one per
+    line)."""
+    import pypdfium2 as pdfium
+
+    from services.extract.engine.readers.pdf_objects import page_objects
+
+    for data in ((corpus / "dev" / "dev-12.pdf").read_bytes(), reportgen.pdf_bytes()):
+        doc = pdfium.PdfDocument(data)
+        for i in range(len(doc)):
+            objects = page_objects(doc[i], i + 1, 0.0)
+            assert objects is not None
+            ours = [(c["text"], c["fontname"], c["size"]) for c in objects["char"]]
+            assert ours == _per_character(doc[i])
+            assert ours
+        doc.close()
