@@ -54,12 +54,34 @@ def page_objects(page: pdfium.PdfPage, page_number: int, doctop: float) -> Objec
     return {"char": chars, "rect": rects, "line": lines}
 
 
-# FPDFText_GetTextObject with an integer result: the binding returns a ctypes
-# pointer, and turning that into a dict key (ctypes.cast) cost more than the
-# call itself, once per character.
-_text_object = ctypes.CFUNCTYPE(ctypes.c_void_p, raw.FPDF_TEXTPAGE, ctypes.c_int)(
-    ctypes.cast(raw.FPDFText_GetTextObject, ctypes.c_void_p).value
-)
+def _by_address(function: Any) -> Any:
+    """A PDFium function of the ``raw`` bindings taking and returning handles
+    as plain integers. The bindings wrap every handle returned in a typed
+    ctypes pointer and type-check every one passed: for the thousands of
+    calls a page takes (one object and several characters' properties at a
+    time) that was most of their cost, and a handle as a dict key needed
+    ``ctypes.cast`` besides. The same C function, called the same way."""
+
+    def plain(t: Any) -> Any:
+        return ctypes.c_void_p if t is not None and issubclass(t, ctypes._Pointer) else t
+
+    prototype = ctypes.CFUNCTYPE(plain(function.restype), *map(plain, function.argtypes))
+    return prototype(ctypes.cast(function, ctypes.c_void_p).value)
+
+
+_text_object = _by_address(raw.FPDFText_GetTextObject)
+_is_generated = _by_address(raw.FPDFText_IsGenerated)
+_map_error = _by_address(raw.FPDFText_HasUnicodeMapError)
+_unicode = _by_address(raw.FPDFText_GetUnicode)
+_loose_box = _by_address(raw.FPDFText_GetLooseCharBox)
+_page_object = _by_address(raw.FPDFPage_GetObject)
+_object_type = _by_address(raw.FPDFPageObj_GetType)
+_object_matrix = _by_address(raw.FPDFPageObj_GetMatrix)
+_segment_count = _by_address(raw.FPDFPath_CountSegments)
+_segment = _by_address(raw.FPDFPath_GetPathSegment)
+_segment_point = _by_address(raw.FPDFPathSegment_GetPoint)
+_segment_type = _by_address(raw.FPDFPathSegment_GetType)
+_segment_closes = _by_address(raw.FPDFPathSegment_GetClose)
 
 
 def _chars(
@@ -67,6 +89,7 @@ def _chars(
 ) -> list[dict[str, Any]] | None:
     textpage = page.get_textpage()
     tp = textpage.raw
+    handle = ctypes.cast(tp, ctypes.c_void_p).value
     try:
         n = raw.FPDFText_CountChars(tp)
         rect = raw.FS_RECTF()
@@ -80,22 +103,17 @@ def _chars(
         # tests/unit/extract/test_pdf_objects.py reads them per character
         # and compares.
         per_object: dict[int, tuple[float, float, str | None]] = {}
-        is_generated, map_error, unicode = (
-            raw.FPDFText_IsGenerated,
-            raw.FPDFText_HasUnicodeMapError,
-            raw.FPDFText_GetUnicode,
-        )
-        loose_box = raw.FPDFText_GetLooseCharBox
+        rect_address = ctypes.addressof(rect)
         out: list[dict[str, Any]] = []
         for i in range(n):
-            if is_generated(tp, i):
+            if _is_generated(handle, i):
                 continue
-            if map_error(tp, i):
+            if _map_error(handle, i):
                 return None  # a glyph without a Unicode mapping: pdfminer may still map it
-            code = unicode(tp, i)
+            code = _unicode(handle, i)
             if code in (0, 0xFFFE, 0xFFFF) or code == 0x0D or code == 0x0A:
                 continue
-            key = _text_object(tp, i) or 0
+            key = _text_object(handle, i) or 0
             known = per_object.get(key) if key else None
             if known is None:
                 # The size as printed: Tf's size scaled by the text matrix (PDFium's
@@ -110,7 +128,7 @@ def _chars(
             angle, size, font = known
             if angle > 0.01:
                 return None  # rotated text: pdfminer's "upright" handling is the reference
-            if not loose_box(tp, i, rect):
+            if not _loose_box(handle, i, rect_address):
                 continue
             left, right, low, high = rect.left, rect.right, rect.bottom, rect.top
             if size and (right - left > 2 * size or high - low > 2 * size):
@@ -161,19 +179,19 @@ def _shapes(
     rects: list[dict[str, Any]] = []
     lines: list[dict[str, Any]] = []
     px, py = ctypes.c_float(), ctypes.c_float()
-    px_ref, py_ref = ctypes.byref(px), ctypes.byref(py)  # made once: a table's grid is thousands of points
+    px_at, py_at = ctypes.addressof(px), ctypes.addressof(py)
     matrix = raw.FS_MATRIX()
-    get_segment, get_point = raw.FPDFPath_GetPathSegment, raw.FPDFPathSegment_GetPoint
-    segment_type, segment_closes = raw.FPDFPathSegment_GetType, raw.FPDFPathSegment_GetClose
+    matrix_at = ctypes.addressof(matrix)
     moveto, lineto = raw.FPDF_SEGMENT_MOVETO, raw.FPDF_SEGMENT_LINETO
+    page_handle = ctypes.cast(page.raw, ctypes.c_void_p).value
     # raw calls, not page.get_objects(): a report page holds hundreds of text
     # objects, and wrapping each one in Python costs more than reading the paths
     for index in range(raw.FPDFPage_CountObjects(page.raw)):
-        obj = raw.FPDFPage_GetObject(page.raw, index)
-        kind = raw.FPDFPageObj_GetType(obj)
+        obj = _page_object(page_handle, index)
+        kind = _object_type(obj)
         if kind == raw.FPDF_PAGEOBJ_FORM:
             return None  # nested transforms: let pdfminer compose them
-        if kind != raw.FPDF_PAGEOBJ_PATH or not raw.FPDFPageObj_GetMatrix(obj, matrix):
+        if kind != raw.FPDF_PAGEOBJ_PATH or not _object_matrix(obj, matrix_at):
             continue
         a, b, c, d, e, f = matrix.a, matrix.b, matrix.c, matrix.d, matrix.e, matrix.f
         subpaths: list[list[tuple[float, float]]] = []
@@ -181,12 +199,12 @@ def _shapes(
         # a subpath with a Bézier piece is no ruling line, nor one with a
         # point at NaN (an infinite matrix entry times 0)
         curved: list[bool] = []
-        for s in range(raw.FPDFPath_CountSegments(obj)):
-            seg = get_segment(obj, s)
-            get_point(seg, px_ref, py_ref)
+        for s in range(_segment_count(obj)):
+            seg = _segment(obj, s)
+            _segment_point(seg, px_at, py_at)
             x, y = px.value, py.value
             ptx, pty = a * x + c * y + e, b * x + d * y + f
-            segment = segment_type(seg)
+            segment = _segment_type(seg)
             if segment == moveto or not subpaths:
                 subpaths.append([(ptx, pty)])
                 closed.append(False)
@@ -197,7 +215,7 @@ def _shapes(
                     curved[-1] = True
             else:
                 curved[-1] = True
-            if segment_closes(seg):
+            if _segment_closes(seg):
                 closed[-1] = True
         for pts, is_closed, is_curved in zip(subpaths, closed, curved, strict=True):
             if is_curved:
