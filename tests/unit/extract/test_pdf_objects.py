@@ -132,3 +132,19 @@ def test_font_and_size_read_once_per_text_object_as_per_character(corpus: Path) 
             assert ours == _per_character(doc[i])
             assert ours
         doc.close()
+
+
+def test_a_font_name_longer_than_the_buffer_is_read_whole() -> None:
+    """PDFium copies nothing into a name buffer that is too small; the
+    name must not be the previous font's nor empty."""
+    import pypdfium2 as pdfium
+
+    from services.extract.engine.readers.pdf_objects import page_objects
+
+    long = "Long" + "X" * 200
+    data = reportgen.pdf_bytes().replace(b"/BaseFont /STSong-Light", f"/BaseFont /{long}".encode())
+    doc = pdfium.PdfDocument(data)
+    objects = page_objects(doc[0], 1, 0.0)
+    doc.close()
+    assert objects is not None
+    assert {c["fontname"] for c in objects["char"]} == {long}

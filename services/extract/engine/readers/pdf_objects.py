@@ -70,6 +70,7 @@ def _by_address(function: Any) -> Any:
 
 
 _text_object = _by_address(raw.FPDFText_GetTextObject)
+_object_font = _by_address(raw.FPDFTextObj_GetFont)
 _is_generated = _by_address(raw.FPDFText_IsGenerated)
 _map_error = _by_address(raw.FPDFText_HasUnicodeMapError)
 _unicode = _by_address(raw.FPDFText_GetUnicode)
@@ -103,6 +104,7 @@ def _chars(
         # tests/unit/extract/test_pdf_objects.py reads them per character
         # and compares.
         per_object: dict[int, tuple[float, float, str | None]] = {}
+        fonts: dict[int, str] = {}
         rect_address = ctypes.addressof(rect)
         out: list[dict[str, Any]] = []
         for i in range(n):
@@ -138,9 +140,20 @@ def _chars(
                 raw.FPDFText_GetCharOrigin(tp, i, ctypes.byref(ox), ctypes.byref(oy))
                 left, right, low, high = ox.value, ox.value + size, oy.value, oy.value + size
             if font is None:
-                # font names identify faux-bold duplicates for dedupe_chars
-                got = raw.FPDFText_GetFontInfo(tp, i, name_buf, len(name_buf), ctypes.byref(flags))
-                font = name_buf.value.decode("utf-8", "replace") if got else ""
+                # font names identify faux-bold duplicates for dedupe_chars. The
+                # name is the font's (FPDFText_GetFontInfo reads the character's
+                # object's font), so it is read once per font: a Word PDF has a
+                # text object for nearly every character, and a handful of fonts.
+                font_key = _object_font(key) if key else None
+                font = fonts.get(font_key) if font_key else None
+                if font is None:
+                    got = raw.FPDFText_GetFontInfo(tp, i, name_buf, len(name_buf), ctypes.byref(flags))
+                    if got > len(name_buf):  # PDFium copies nothing into a buffer too small
+                        name_buf = ctypes.create_string_buffer(got)
+                        got = raw.FPDFText_GetFontInfo(tp, i, name_buf, len(name_buf), ctypes.byref(flags))
+                    font = name_buf.value.decode("utf-8", "replace") if got else ""
+                    if font_key:
+                        fonts[font_key] = font
                 if key:
                     per_object[key] = (angle, size, font)
             top = height - high
