@@ -151,7 +151,7 @@ def test_one_character_cells_read_as_extract_text_reads_them() -> None:
 
     texts = ["0", "ﬁ", " ", "\u3000", "", "(cid:3)", "年"]
     chars = []
-    for k, text in enumerate(texts):
+    for text in texts:
         for upright in (True, False):
             x0 = 10.0 + 20 * len(chars)
             chars.append(

@@ -56,12 +56,12 @@ def _random_grid_intersections(rnd: random.Random) -> dict[tuple[float, float], 
     edges: list[dict[str, object]] = []
     for x in xs:  # vertical rules, some in pieces
         cut = rnd.choice([None, *ys[1:-1]])
-        for top, bottom in ([(ys[0], cut), (cut, ys[-1])] if cut else [(ys[0], ys[-1])]):
+        for top, bottom in [(ys[0], cut), (cut, ys[-1])] if cut else [(ys[0], ys[-1])]:
             if rnd.random() < 0.85:
                 edges.append({"x0": x, "x1": x, "top": top, "bottom": bottom, "orientation": "v"})
     for y in ys:
         cut = rnd.choice([None, *xs[1:-1]])
-        for left, right in ([(xs[0], cut), (cut, xs[-1])] if cut else [(xs[0], xs[-1])]):
+        for left, right in [(xs[0], cut), (cut, xs[-1])] if cut else [(xs[0], xs[-1])]:
             if rnd.random() < 0.85:
                 edges.append({"x0": left, "x1": right, "top": y, "bottom": y, "orientation": "h"})
     from pdfplumber.table import edges_to_intersections

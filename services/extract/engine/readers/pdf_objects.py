@@ -66,7 +66,10 @@ def _by_address(function: Any) -> Any:
         return ctypes.c_void_p if t is not None and issubclass(t, ctypes._Pointer) else t
 
     prototype = ctypes.CFUNCTYPE(plain(function.restype), *map(plain, function.argtypes))
-    return prototype(ctypes.cast(function, ctypes.c_void_p).value)
+    address = ctypes.cast(function, ctypes.c_void_p).value
+    if address is None:  # a binding without its symbol: pypdfium2 would fail the same way
+        raise ImportError(f"pypdfium2: {function!r} has no address")
+    return prototype(address)
 
 
 _text_object = _by_address(raw.FPDFText_GetTextObject)
