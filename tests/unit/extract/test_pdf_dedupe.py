@@ -163,3 +163,42 @@ def test_one_character_cells_read_as_extract_text_reads_them() -> None:
     got = pdf_reader._CharsByMiddle(chars).table_text([row])
     assert got == [[extract_text([c]) for c in chars]]
     assert got[0][2] == "fi" and got[0][4] == ""  # the fast path's two rules, spelled out
+
+
+def test_cells_of_one_line_read_as_extract_text_reads_them() -> None:
+    """Cells of several characters on one line skip ``extract_text`` too.
+    Random cells with gaps around its 3 pt word tolerance, tops around its
+    3 pt line tolerance, characters out of order, blanks, ligatures and
+    rotated ones: the reader's text must be extract_text's, and the fast
+    path must have been taken for a good share of them."""
+    from pdfplumber.utils.text import extract_text
+
+    rnd = random.Random(11)
+    fast = 0
+    for _ in range(2000):
+        chars = []
+        x = 100.0
+        for _ in range(rnd.randrange(2, 9)):
+            x += rnd.choice((6.0, 6.0, 6.0, 8.9, 9.0, 9.1, 12.0, 2.0))
+            top = 200.0 + rnd.choice((0.0, 0.0, 0.0, 1.5, 2.9, 3.0, 3.1, -3.0, 14.0))
+            chars.append(
+                {
+                    "text": rnd.choice(("0", "1", "2", "年", "ﬁ", "(cid:5)", " ") if rnd.random() < 0.1 else "012年"),
+                    "upright": rnd.random() > 0.02,
+                    "x0": x,
+                    "x1": x + 6,
+                    "top": top,
+                    "bottom": top + 12,
+                    "doctop": top,
+                    "size": 12.0,
+                    "fontname": "A",
+                    "width": 6.0,
+                    "height": 12.0,
+                }
+            )
+        rnd.shuffle(chars)
+        line = pdf_reader._one_line_text(chars)
+        if line is not None:
+            fast += 1
+            assert line == extract_text(chars), chars
+    assert fast > 300  # enough cells took the fast path to test it

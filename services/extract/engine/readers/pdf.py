@@ -354,9 +354,39 @@ class _CharsByMiddle:
                     text = cell_chars[0]["text"]
                     cells.append(LIGATURES.get(text, text))
                 else:
-                    cells.append(extract_text(cell_chars))
+                    line = _one_line_text(cell_chars)
+                    cells.append(extract_text(cell_chars) if line is None else line)
             out.append(cells)
         return out
+
+
+def _one_line_text(chars: list[Any]) -> str | None:
+    """What pdfplumber's ``extract_text`` (default settings) gives for
+    upright printing characters whose tops lie within its 3 pt line
+    tolerance, without its general machinery: one line, the characters by
+    x0, a word wherever the next one starts before the last one or more
+    than 3 pt after its end (or 3 pt above or below it), the words joined by
+    a space and ligatures expanded. None for any other cell (blank or
+    rotated characters, NaN, more than one line): extract_text reads it."""
+    import itertools
+
+    from pdfplumber.utils.text import LIGATURES
+
+    tops = [c["top"] for c in chars]
+    low, high = min(tops), max(tops)
+    if not high <= low + 3:  # also NaN
+        return None
+    for c in chars:
+        if not (c["upright"] and c["text"].strip() and c["x0"] == c["x0"] and c["x1"] == c["x1"]):
+            return None
+    ordered = sorted(chars, key=lambda c: c["x0"])
+    words = [[ordered[0]]]
+    for prev, char in itertools.pairwise(ordered):
+        if char["x0"] < prev["x0"] or char["x0"] > prev["x1"] + 3 or abs(char["top"] - prev["top"]) > 3:
+            words.append([char])
+        else:
+            words[-1].append(char)
+    return " ".join("".join(LIGATURES.get(c["text"], c["text"]) for c in word) for word in words)
 
 
 def _ranges(numbers: list[int]) -> str:
