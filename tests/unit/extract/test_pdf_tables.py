@@ -9,7 +9,7 @@ import random
 
 import pdfplumber
 import reportgen
-from pdfplumber.table import intersections_to_cells
+from pdfplumber.table import TableFinder, TableSettings, intersections_to_cells
 
 from services.extract.engine.readers import pdf as pdf_reader
 
@@ -78,3 +78,72 @@ def test_cell_search_equals_pdfplumbers_on_random_broken_grids() -> None:
         assert pdf_reader._cells(intersections) == theirs
         found += len(theirs)
     assert found > 1000
+
+
+def _shape(edges: list[dict[str, object]]) -> list[tuple[object, ...]]:
+    keys = ("x0", "top", "x1", "bottom", "width", "height", "orientation")
+    return [tuple(e[k] for k in keys) for e in edges]
+
+
+def _theirs(page: object) -> list[dict[str, object]]:
+    finder = TableFinder.__new__(TableFinder)
+    finder.page = page  # type: ignore[assignment]
+    finder.settings = TableSettings.resolve(None)
+    return finder.get_edges()
+
+
+def test_edges_equal_pdfplumbers_on_real_pages() -> None:
+    from tests.accuracy.scoring import SHARED
+
+    n = 0
+    for data in ((SHARED / "corpus" / "dev" / "dev-12.pdf").read_bytes(), reportgen.pdf_bytes()):
+        for page in _pages(data):
+            ours = pdf_reader._edges(page.edges)  # type: ignore[attr-defined]
+            assert ours is not None
+            assert _shape(ours) == _shape(_theirs(page))
+            n += len(ours)
+    assert n > 100
+
+
+def test_edges_equal_pdfplumbers_on_random_ruling() -> None:
+    """Rules crowded around the 3 pt snap and join tolerances and the 1 and
+    3 pt length limits: snapped to the same means, joined the same way, the
+    same floats."""
+    rnd = random.Random(5)
+    with pdfplumber.open(io.BytesIO(reportgen.pdf_bytes())) as pdf:
+        page = pdf.pages[0]
+        kept = 0
+        for _ in range(200):
+            lines = []
+            for _ in range(rnd.randrange(1, 40)):
+                a = rnd.choice((100.0, 101.7, 103.0, 104.5, 130.0)) + rnd.random() * 0.01
+                b = rnd.choice((50.0, 52.5, 55.0, 58.1, 90.0, 300.0))
+                length = rnd.choice((0.5, 1.0, 2.0, 2.9, 3.0, 3.1, 20.0, 100.0))
+                horizontal = rnd.random() < 0.5
+                x0, top = (b, a) if horizontal else (a, b)
+                x1, bottom = (b + length, a) if horizontal else (a, b + length)
+                lines.append(
+                    {"object_type": "line", "x0": x0, "x1": x1, "top": top, "bottom": bottom}
+                    | {
+                        "doctop": top,
+                        "y0": 842 - bottom,
+                        "y1": 842 - top,
+                        "width": x1 - x0,
+                        "height": bottom - top,
+                    }
+                    | {
+                        "pts": [(x0, top), (x1, bottom)],
+                        "stroke": True,
+                        "fill": False,
+                        "linewidth": 1,
+                        "page_number": 1,
+                    }
+                )
+            page._objects = {"char": [], "rect": [], "line": lines}
+            for attr in ("_edges", "_rect_edges", "_curve_edges"):
+                page.__dict__.pop(attr, None)
+            ours = pdf_reader._edges(page.edges)
+            assert ours is not None
+            assert _shape(ours) == _shape(_theirs(page))
+            kept += len(ours)
+    assert kept > 500

@@ -248,13 +248,85 @@ def _find_tables(page: Any) -> list[Any]:
     finder = TableFinder.__new__(TableFinder)  # TableFinder.__init__'s steps, one of them ours
     finder.page = page
     finder.settings = TableSettings.resolve(None)
-    finder.edges = finder.get_edges()
+    finder.edges = _edges(page.edges)
+    if finder.edges is None:
+        finder.edges = finder.get_edges()
     finder.intersections = edges_to_intersections(
         finder.edges, finder.settings.intersection_x_tolerance, finder.settings.intersection_y_tolerance
     )
     finder.cells = _cells(finder.intersections)
     finder.tables = [Table(page, group) for group in cells_to_tables(finder.cells)]
     return cast("list[Any]", finder.tables)
+
+
+def _edges(edges: list[Any]) -> list[dict[str, Any]] | None:
+    """``TableFinder.get_edges()`` under the default settings (ruling lines:
+    edges under 1 pt dropped, snapped to the mean of their 3 pt clusters,
+    joined along a line across gaps up to 3 pt, then those under 3 pt
+    dropped), computed on small dicts (position, size, orientation: what
+    the intersections and cells are made of) instead of pdfplumber's copy of
+    every key of every edge at each step. The same arithmetic in the same
+    order, so the same floats. None when a value is NaN: pdfplumber's own
+    code decides then."""
+    keys = ("x0", "x1", "top", "bottom", "width", "height")
+    v: list[dict[str, Any]] = []
+    h: list[dict[str, Any]] = []
+    for e in edges:
+        small = {k: e[k] for k in keys}
+        if any(x != x for x in small.values()):
+            return None
+        small["orientation"] = e["orientation"]
+        if e["orientation"] == "v" and e["height"] >= 1:
+            v.append(small)
+        elif e["orientation"] == "h" and e["width"] >= 1:
+            h.append(small)
+    snapped = _snap(v, "x0", "x1") + _snap(h, "top", "bottom")
+    # groups of one orientation and position, in pdfplumber's sorted order
+    groups: dict[tuple[str, float], list[dict[str, Any]]] = {}
+    for e in snapped:
+        groups.setdefault((e["orientation"], e["top"] if e["orientation"] == "h" else e["x0"]), []).append(e)
+    out: list[dict[str, Any]] = []
+    for key in sorted(groups):
+        if key[0] == "h":
+            low, high, size = "x0", "x1", "width"
+        else:
+            low, high, size = "top", "bottom", "height"
+        joined: list[dict[str, Any]] = []
+        for e in sorted(groups[key], key=lambda e: e[low]):
+            if joined and e[low] <= joined[-1][high] + 3:
+                last = joined[-1]
+                if e[high] > last[high]:
+                    if e[high] < last[low]:
+                        return None  # an inverted edge, on which resize_object asserts
+                    # pdfplumber's resize_object: the new end, the size grown by as much
+                    if high == "x1":
+                        grown = {**last, "x1": e["x1"], "width": e["x1"] - last["x0"]}
+                    else:
+                        grown = {
+                            **last,
+                            "bottom": e["bottom"],
+                            "height": last["height"] + (e["bottom"] - last["bottom"]),
+                        }
+                    joined[-1] = grown
+            else:
+                joined.append(e)
+        out.extend(j for j in joined if j[size] >= 3)
+    return out
+
+
+def _snap(edges: list[dict[str, Any]], attr: str, other: str) -> list[dict[str, Any]]:
+    """pdfplumber's ``snap_objects`` on ``attr`` (3 pt): clusters in value
+    order, each edge moved by the cluster's mean minus its own value (its
+    other end too), the mean summed in cluster order."""
+    out: list[dict[str, Any]] = []
+    for cluster in _clusters(list(range(len(edges))), [e[attr] for e in edges], 3):
+        cluster.sort()  # pdfplumber keeps the edges' order within a cluster
+        members = [edges[i] for i in cluster]
+        mean = sum(e[attr] for e in members) / len(members)
+        for e in members:
+            shift = mean - e[attr]
+            out.append({**e, attr: e[attr] + shift, other: e[other] + shift})
+    return out
 
 
 def _cells(
