@@ -1,22 +1,38 @@
+# ruff: noqa: E402  (sys.path is set before the project's modules are imported)
 """page_objects old vs new on every page of every sample."""
-import sys, math
+
+import math
+import sys
+
 sys.path[:0] = ["/work/wt/pdfspeed", "/tmp/pdfspeed"]
 from pathlib import Path
-import pypdfium2 as pdfium
+
 import pdf_objects_old as old
+import pypdfium2 as pdfium
+
 from services.extract.engine.readers import pdf_objects as new
+
+
 def same(a, b):
-    if a is None or b is None: return a is b
-    if a.keys() != b.keys(): return False
+    if a is None or b is None:
+        return a is b
+    if a.keys() != b.keys():
+        return False
     for k in a:
-        if len(a[k]) != len(b[k]): return False
-        for x, y in zip(a[k], b[k]):
-            if x.keys() != y.keys(): return False
+        if len(a[k]) != len(b[k]):
+            return False
+        for x, y in zip(a[k], b[k], strict=False):
+            if x.keys() != y.keys():
+                return False
             for kk in x:
                 u, v = x[kk], y[kk]
-                if u != v and not (isinstance(u, float) and math.isnan(u) and isinstance(v, float) and math.isnan(v)):
+                if u != v and not (
+                    isinstance(u, float) and math.isnan(u) and isinstance(v, float) and math.isnan(v)
+                ):
                     return False
     return True
+
+
 pages = bad = 0
 for p in sorted(Path("/tmp/pdfspeed/samples").iterdir()):
     try:
@@ -35,5 +51,6 @@ for p in sorted(Path("/tmp/pdfspeed/samples").iterdir()):
         pages += 1
         ok = a == b if isinstance(a, str) or isinstance(b, str) else same(a, b)
         if not ok:
-            bad += 1; print("DIFF", p.name, i)
+            bad += 1
+            print("DIFF", p.name, i)
 print(pages, "pages", bad, "differ")

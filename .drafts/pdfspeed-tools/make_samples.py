@@ -1,10 +1,19 @@
+# ruff: noqa: E402  (sys.path is set before the project's modules are imported)
 """Write the comparison PDFs: corpus, generated, LibreOffice, fuzz mutations."""
-import random, sys, subprocess, tempfile
+
+import random
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
+
 ROOT = Path("/work/wt/pdfspeed")
 sys.path[:0] = [str(ROOT), str(ROOT / "tests/unit/extract"), str(ROOT / "tests/fuzz")]
-import reportgen, mutate
-out = Path("/tmp/pdfspeed/samples"); out.mkdir(parents=True, exist_ok=True)
+import mutate
+import reportgen
+
+out = Path("/tmp/pdfspeed/samples")
+out.mkdir(parents=True, exist_ok=True)
 seeds = {
     "dev-12.pdf": Path("/work/shared/corpus/dev/dev-12.pdf").read_bytes(),
     "gen-grid.pdf": reportgen.pdf_bytes(),
@@ -12,11 +21,27 @@ seeds = {
     "gen-repeat.pdf": reportgen.pdf_bytes(grid=True, repeat_header=True),
 }
 with tempfile.TemporaryDirectory() as tmp:
-    src = Path(tmp) / "report.docx"; src.write_bytes(reportgen.docx_bytes())
-    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp}/profile", "--headless", "--convert-to", "pdf", "--outdir", tmp, str(src)], check=True, capture_output=True, timeout=300)
+    src = Path(tmp) / "report.docx"
+    src.write_bytes(reportgen.docx_bytes())
+    subprocess.run(
+        [
+            "soffice",
+            f"-env:UserInstallation=file://{tmp}/profile",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            tmp,
+            str(src),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     seeds["libreoffice.pdf"] = (Path(tmp) / "report.pdf").read_bytes()
 # faux bold from the dedupe test
 import test_pdf_dedupe
+
 seeds["fauxbold.pdf"] = test_pdf_dedupe._faux_bold_pdf()
 for k, v in seeds.items():
     (out / k).write_bytes(v)

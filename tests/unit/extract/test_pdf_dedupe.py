@@ -183,7 +183,9 @@ def test_cells_of_one_line_read_as_extract_text_reads_them() -> None:
             top = 200.0 + rnd.choice((0.0, 0.0, 0.0, 1.5, 2.9, 3.0, 3.1, -3.0, 14.0))
             chars.append(
                 {
-                    "text": rnd.choice(("0", "1", "2", "年", "ﬁ", "(cid:5)", " ") if rnd.random() < 0.1 else "012年"),
+                    "text": rnd.choice(
+                        ("0", "1", "2", "年", "ﬁ", "(cid:5)", " ") if rnd.random() < 0.1 else "012年"
+                    ),
                     "upright": rnd.random() > 0.02,
                     "x0": x,
                     "x1": x + 6,
