@@ -248,9 +248,8 @@ def _find_tables(page: Any) -> list[Any]:
     finder = TableFinder.__new__(TableFinder)  # TableFinder.__init__'s steps, one of them ours
     finder.page = page
     finder.settings = TableSettings.resolve(None)
-    finder.edges = _edges(page.edges)
-    if finder.edges is None:
-        finder.edges = finder.get_edges()
+    edges = _edges(page.edges)
+    finder.edges = finder.get_edges() if edges is None else edges
     finder.intersections = edges_to_intersections(
         finder.edges, finder.settings.intersection_x_tolerance, finder.settings.intersection_y_tolerance
     )
