@@ -8,7 +8,12 @@ import pytest
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
-CORPUS = Path(__file__).resolve().parents[3].parent / "shared" / "corpus"
+_REPO = Path(__file__).resolve().parents[3]
+# the corpus sits beside the repository (../shared), or beside the folder of worktrees
+CORPUS = next(
+    (p / "shared" / "corpus" for p in _REPO.parents if (p / "shared" / "corpus").is_dir()),
+    _REPO.parent / "shared" / "corpus",
+)
 
 
 def text_doc(s: str):  # type: ignore[no-untyped-def]
