@@ -24,6 +24,7 @@ values, e.g. an agency "名称某某县发展和改革局").
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -126,7 +127,7 @@ class _Aside(str):
 
 class _Element:
     """An element: its name, attributes, children (elements and strings in
-    document order) and parent (None for the root, and for a removed element)."""
+    document order) and parent (None for the root and a removed element)."""
 
     __slots__ = ("attrs", "children", "name", "parent")
 
@@ -137,7 +138,31 @@ class _Element:
         self.parent = parent
 
 
-_Node = _Element | str
+class _Row(_Element):
+    """A ``<tr>``, with its own cells (the ``<td>`` / ``<th>`` whose nearest row it is)."""
+
+    __slots__ = ("cells",)
+
+    def __init__(self, name: str, attrs: dict[str, str], parent: _Element | None) -> None:
+        super().__init__(name, attrs, parent)
+        self.cells: list[_Element] = []
+
+
+class _Table(_Element):
+    """A ``<table>``, with its own rows and cells (whose nearest table it is)
+    and whether another table is inside it."""
+
+    __slots__ = ("cells", "nests_table", "rows")
+
+    def __init__(self, name: str, attrs: dict[str, str], parent: _Element | None) -> None:
+        super().__init__(name, attrs, parent)
+        self.rows: list[_Row] = []
+        self.cells: list[_Element] = []
+        self.nests_table = False
+
+
+# the tags _TreeBuilder does more for than add them to the tree
+_NOTED_TAGS = _ASIDE_TAGS | _REMOVED_TAGS | {"td", "th", "tr", "table", "body", "a"}
 
 
 class _TreeBuilder:
@@ -148,14 +173,25 @@ class _TreeBuilder:
     * an end tag closes the most recent open element of its name and every
       element opened after it; an end tag with no open element of its name
       is ignored;
-    * consecutive text is one string; a processing instruction is the
-      string "target data", a doctype "name PUBLIC ..." (:class:`_Aside`);
-    * comments are dropped (BeautifulSoup's tree kept them and the reader
-      removed them).
+    * a processing instruction is the string "target data", a doctype
+      "name PUBLIC ..." (:class:`_Aside`);
+    * comments are dropped, and so are the elements of :data:`_REMOVED_TAGS`
+      with everything in them (BeautifulSoup's tree kept both and the reader
+      removed them): such an element is kept only apart from the tree, the
+      first ``<title>`` for the page title.
 
-    It also notes, in document order, what the reader looks up: the first
-    ``<title>``, the ``<body>`` elements, the links with an ``href``, and the
-    elements to remove (:data:`_REMOVED_TAGS`).
+    (BeautifulSoup also joined consecutive text into one string and
+    shortened whitespace-only strings to one space or newline: the reader
+    joins all text and collapses whitespace runs itself, so neither changes
+    the text.)
+
+    While the tree is built, the open elements are the new element's
+    ancestors, so what the reader looks up is noted on the way, in document
+    order: the ``<body>`` elements, the links with an ``href``, each table's
+    rows (the ``<tr>`` whose nearest table it is) and cells (the ``<td>`` /
+    ``<th>`` whose nearest table it is), each row's cells (whose nearest row
+    it is), and whether a table has another table inside it. Nothing inside
+    a removed element is noted.
     """
 
     def __init__(self) -> None:
@@ -163,38 +199,60 @@ class _TreeBuilder:
         self._stack = [self.root]
         self._open: dict[str, int] = {}  # name -> how many elements of that name are open
         self._asides = 0  # open elements of _ASIDE_TAGS
-        self._text: list[str] = []
+        self._removed = 0  # open elements of _REMOVED_TAGS
+        self._tables: list[_Table] = []  # open tables and rows (not inside a removed element)
+        self._rows: list[_Row] = []
         self.title: _Element | None = None
         self.bodies: list[_Element] = []
         self.links: list[_Element] = []
-        self.removed: list[_Element] = []
-
-    def _flush(self) -> None:
-        if self._text:
-            s = "".join(self._text)
-            self._text = []
-            self._stack[-1].children.append(_Aside(s) if self._asides else s)
 
     def start(self, tag: str, attrib: dict[str, str]) -> None:
-        self._flush()
         parent = self._stack[-1]
-        el = _Element(tag, dict(attrib), parent)
-        parent.children.append(el)
-        self._stack.append(el)
         self._open[tag] = self._open.get(tag, 0) + 1
+        if tag not in _NOTED_TAGS:  # most elements: span, p, font, o:p, ...
+            el = _Element(tag, attrib, parent)  # (lxml hands each event a dict of its own)
+            parent.children.append(el)
+            self._stack.append(el)
+            return
+        if tag == "table":
+            el = _Table(tag, attrib, parent)
+        elif tag == "tr":
+            el = _Row(tag, attrib, parent)
+        else:
+            el = _Element(tag, attrib, parent)
+        self._stack.append(el)
         if tag in _ASIDE_TAGS:
             self._asides += 1
         if tag in _REMOVED_TAGS:
-            self.removed.append(el)
             if tag == "title" and self.title is None:
                 self.title = el
+            if not self._removed:
+                el.parent = None  # out of the tree; what is inside it stays inside it
+                self._removed = 1
+                return
+            self._removed += 1
+        parent.children.append(el)
+        if self._removed:
+            return
+        if tag == "td" or tag == "th":
+            if self._rows:
+                self._rows[-1].cells.append(el)
+            if self._tables:
+                self._tables[-1].cells.append(el)
+        elif isinstance(el, _Row):
+            if self._tables:
+                self._tables[-1].rows.append(el)
+            self._rows.append(el)
+        elif isinstance(el, _Table):
+            for table in self._tables:
+                table.nests_table = True
+            self._tables.append(el)
         elif tag == "body":
             self.bodies.append(el)
-        elif tag == "a" and "href" in el.attrs:
+        elif tag == "a" and "href" in attrib:
             self.links.append(el)
 
     def end(self, tag: str) -> None:
-        self._flush()
         if not self._open.get(tag):
             return
         while True:
@@ -204,23 +262,30 @@ class _TreeBuilder:
 
     def _pop(self) -> _Element:
         el = self._stack.pop()
-        self._open[el.name] -= 1
-        if el.name in _ASIDE_TAGS:
+        name = el.name
+        self._open[name] -= 1
+        if name not in _NOTED_TAGS:
+            return el
+        if name in _ASIDE_TAGS:
             self._asides -= 1
+        if name in _REMOVED_TAGS:
+            self._removed -= 1
+        elif self._tables and self._tables[-1] is el:
+            self._tables.pop()
+        elif self._rows and self._rows[-1] is el:
+            self._rows.pop()
         return el
 
     def data(self, text: str) -> None:
-        self._text.append(text)
+        self._stack[-1].children.append(_Aside(text) if self._asides else text)
 
     def comment(self, text: str) -> None:
-        self._flush()
+        pass
 
     def pi(self, target: str, data: str) -> None:
-        self._flush()
         self._stack[-1].children.append(_Aside(target + " " + data))
 
     def doctype(self, name: str | None, pubid: str | None, system: str | None) -> None:
-        self._flush()
         text = name or ""
         if pubid is not None:
             text += f' PUBLIC "{pubid}"' + (f' "{system}"' if system is not None else "")
@@ -229,7 +294,6 @@ class _TreeBuilder:
         self._stack[-1].children.append(_Aside(text))
 
     def close(self) -> _Element:
-        self._flush()
         while len(self._stack) > 1:
             self._pop()
         return self.root
@@ -260,37 +324,6 @@ def _parse(text: str) -> _TreeBuilder:
     raise AssertionError("unreachable")  # the bytes attempt returns or raises
 
 
-def _attached(el: _Element) -> bool:
-    """Whether ``el`` is still in the tree (no removed element above it)."""
-    while el.parent is not None:
-        el = el.parent
-    return el.name == "[document]"
-
-
-def _descendants(node: _Element, names: frozenset[str], skip: str | None = None) -> Iterator[_Element]:
-    """The elements under ``node`` called one of ``names``, in document
-    order, not looking inside elements called ``skip`` (a nested table's
-    rows, a nested row's cells)."""
-    stack: list[Iterator[_Node]] = [iter(node.children)]
-    while stack:
-        for child in stack[-1]:
-            if isinstance(child, str):
-                continue
-            if child.name == skip:
-                continue
-            if child.name in names:
-                yield child
-            if child.children:
-                stack.append(iter(child.children))
-                break
-        else:
-            stack.pop()
-
-
-def _has_descendant(node: _Element, name: str) -> bool:
-    return next(_descendants(node, frozenset({name})), None) is not None
-
-
 def _inside(el: _Element, names: frozenset[str]) -> bool:
     """Whether an ancestor of ``el`` is called one of ``names``."""
     parent = el.parent
@@ -304,7 +337,7 @@ def _inside(el: _Element, names: frozenset[str]) -> bool:
 def _pre_text(node: _Element) -> str:
     """A ``<pre>``'s text: every string under it but :class:`_Aside` ones."""
     out: list[str] = []
-    stack: list[Iterator[_Node]] = [iter(node.children)]
+    stack: list[Iterator[_Element | str]] = [iter(node.children)]
     while stack:
         for child in stack[-1]:
             if isinstance(child, str):
@@ -319,6 +352,13 @@ def _pre_text(node: _Element) -> str:
 
 
 # ------------------------------------------------------------------ layout
+
+
+@functools.lru_cache(maxsize=1024)
+def _hidden_style(style: str) -> bool:
+    """Whether an inline style hides its element. Cached: Word gives most
+    runs of a document one of a few long style strings."""
+    return _HIDDEN_STYLE.search(style) is not None
 
 
 def _is_wide(ch: str) -> bool:
@@ -346,7 +386,7 @@ def _collapse(raw: str) -> list[str]:
     return [line.strip() for line in text.split(_LINE_BREAK) if line.strip()]
 
 
-def _layout(node: _Element, parts: list[str], on_table: Callable[[_Element], None] | None = None) -> None:
+def _layout(node: _Element, parts: list[str], on_table: Callable[[_Table], None] | None = None) -> None:
     """Append ``node``'s rendered source text to ``parts``; ``on_table(table)``
     takes over each table (the caller flushes ``parts`` first), else a
     table's cells are laid out as blocks."""
@@ -357,11 +397,11 @@ def _layout(node: _Element, parts: list[str], on_table: Callable[[_Element], Non
         name = child.name
         if name == "br":
             parts.append(_LINE_BREAK)
-        elif "hidden" in child.attrs or _HIDDEN_STYLE.search(child.attrs.get("style") or ""):
+        elif "hidden" in child.attrs or _hidden_style(child.attrs.get("style") or ""):
             continue  # not shown (Word's mso-hide:all marks its field codes and hidden text)
         elif name == "pre":  # a browser keeps pre's line breaks
             parts.append(_LINE_BREAK + _pre_text(child).replace("\n", _LINE_BREAK) + _LINE_BREAK)
-        elif name == "table" and on_table is not None:
+        elif on_table is not None and isinstance(child, _Table):
             on_table(child)
         elif name in _BLOCK_TAGS:
             parts.append(_LINE_BREAK)
@@ -381,7 +421,6 @@ def _text(node: _Element) -> str:
 
 # ------------------------------------------------------------------ reader
 
-_CELL_TAGS = frozenset({"td", "th"})
 _HEADINGS = frozenset({"h1", "h2", "h3"})
 
 
@@ -390,14 +429,10 @@ def read(data: bytes) -> RawDocument:
     check_html_table_nesting(text)
     tree = _parse(text)
     page_title = _text(tree.title) if tree.title is not None else ""
-    for el in tree.removed:  # script, style, noscript, head, title: not the page's text
-        if el.parent is not None:
-            el.parent.children.remove(el)
-            el.parent = None
-    body = next((b for b in tree.bodies if _attached(b)), None)
+    body = tree.bodies[0] if tree.bodies else None
     blocks: list[Block] = []
     meta: dict[str, str] = {"page_title": page_title} if page_title else {}
-    if links := _links_to_reports([a for a in tree.links if _attached(a)]):
+    if links := _links_to_reports(tree.links):
         meta["link_titles"] = "\n".join(links)
     table_no = 0
     buf: list[str] = []
@@ -406,18 +441,19 @@ def read(data: bytes) -> RawDocument:
         blocks.extend(Block(line) for line in _collapse("".join(buf)))
         buf.clear()
 
-    def on_table(table: _Element) -> None:
+    def on_table(table: _Table) -> None:
         nonlocal table_no
         flush()
-        if _has_descendant(table, "table"):
+        if table.nests_table:
             # a layout table wrapping the article: its cells are containers
-            for td in list(_descendants(table, _CELL_TAGS, skip="table")):
+            for td in table.cells:
                 _layout(td, buf, on_table)
                 flush()
         else:
-            rows = _rows(table)
-            if not _read_info_index(rows, meta):
-                _table(rows, table_no, blocks)
+            rows = [tr.cells for tr in table.rows]
+            texts = [[_text(td) for td in cells] for cells in rows]
+            if not _read_info_index(texts, meta):
+                _table(rows, texts, table_no, blocks)
                 table_no += 1
 
     _layout(body or tree.root, buf, on_table)
@@ -438,14 +474,14 @@ def _links_to_reports(links: list[_Element]) -> list[str]:
     return found
 
 
-def _table(rows: list[list[_Element]], number: int, blocks: list[Block]) -> None:
-    """Emit each cell of a table's rows (:func:`_rows`) once, with its grid
-    column after rowspans/colspans."""
+def _table(rows: list[list[_Element]], texts: list[list[str]], number: int, blocks: list[Block]) -> None:
+    """Emit each cell of a table's rows (the cells of its ``<tr>``, their
+    ``texts``) once, with its grid column after rowspans/colspans."""
     occupied: dict[tuple[int, int], bool] = {}
-    for r, cells in enumerate(rows):
+    for r, (cells, row_texts) in enumerate(zip(rows, texts, strict=True)):
         c = 0
         out: list[Block] = []
-        for td in cells:
+        for td, text in zip(cells, row_texts, strict=True):
             while occupied.get((r, c)):
                 c += 1
             try:
@@ -456,21 +492,12 @@ def _table(rows: list[list[_Element]], number: int, blocks: list[Block]) -> None
             for dr in range(rs):
                 for dc in range(cs):
                     occupied[(r + dr, c + dc)] = True
-            out.append(Block(_text(td), table=number, row=r, col=c))
+            out.append(Block(text, table=number, row=r, col=c))
             c += cs
         if out:
             last = out[-1]
             out[-1] = Block(last.text, table=last.table, row=last.row, col=last.col, row_end=True)
             blocks.extend(out)
-
-
-def _rows(table: _Element) -> list[list[_Element]]:
-    """The table's own rows (not a nested table's), each as its own cells
-    (not a nested row's)."""
-    return [
-        list(_descendants(tr, _CELL_TAGS, skip="tr"))
-        for tr in _descendants(table, frozenset({"tr"}), skip="table")
-    ]
 
 
 # ------------------------------------------------------------------ page chrome
@@ -573,16 +600,15 @@ def _keep_index_fields(fields: list[tuple[str, str]], meta: dict[str, str]) -> N
         meta.setdefault(key, value)
 
 
-def _read_info_index(rows: list[list[_Element]], meta: dict[str, str]) -> bool:
-    """If a table's ``rows`` (:func:`_rows`) are a page's information-index table, put its fields into
+def _read_info_index(rows: list[list[str]], meta: dict[str, str]) -> bool:
+    """If a table's ``rows`` (its cells' texts) are a page's information-index table, put its fields into
     ``meta`` and return True. Recognised by at least two label cells
     (``索引号``, ``发布机构`` ...; a report's own tables have none); a label's
     value is the rest of its cell (``发布机构：某某局``) or the next cell."""
     if len(rows) > _INDEX_MAX_ROWS:
         return False
     labelled: list[tuple[str, str]] = []
-    for cells in rows:
-        texts = [_text(td) for td in cells]
+    for texts in rows:
         i = 0
         while i < len(texts):
             m = _INDEX_CELL.fullmatch("".join(texts[i].split()))  # "名 称：" is 名称 spaced out to align
