@@ -477,21 +477,23 @@ def _links_to_reports(links: list[_Element]) -> list[str]:
 def _table(rows: list[list[_Element]], texts: list[list[str]], number: int, blocks: list[Block]) -> None:
     """Emit each cell of a table's rows (the cells of its ``<tr>``, their
     ``texts``) once, with its grid column after rowspans/colspans."""
-    occupied: dict[tuple[int, int], bool] = {}
+    # grid positions taken by a rowspan from a row above (a cell's own row
+    # needs none: its column only moves right past the cells placed in it)
+    below: set[tuple[int, int]] = set()
     for r, (cells, row_texts) in enumerate(zip(rows, texts, strict=True)):
         c = 0
         out: list[Block] = []
         for td, text in zip(cells, row_texts, strict=True):
-            while occupied.get((r, c)):
+            while (r, c) in below:
                 c += 1
             try:
                 rs = max(1, min(int(td.attrs.get("rowspan", 1) or 1), 500))
                 cs = max(1, min(int(td.attrs.get("colspan", 1) or 1), 100))
             except ValueError:
                 rs = cs = 1
-            for dr in range(rs):
+            for dr in range(1, rs):
                 for dc in range(cs):
-                    occupied[(r + dr, c + dc)] = True
+                    below.add((r + dr, c + dc))
             out.append(Block(text, table=number, row=r, col=c))
             c += cs
         if out:
