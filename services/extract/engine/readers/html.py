@@ -207,10 +207,14 @@ class _TreeBuilder:
         self.links: list[_Element] = []
 
     def start(self, tag: str, attrib: dict[str, str]) -> None:
+        # lxml hands each element with attributes a dict of its own, one without them
+        # a shared read-only mapping whose get() is Python code: a dict is read faster
+        if type(attrib) is not dict:
+            attrib = dict(attrib)
         parent = self._stack[-1]
         self._open[tag] = self._open.get(tag, 0) + 1
         if tag not in _NOTED_TAGS:  # most elements: span, p, font, o:p, ...
-            el = _Element(tag, attrib, parent)  # (lxml hands each event a dict of its own)
+            el = _Element(tag, attrib, parent)
             parent.children.append(el)
             self._stack.append(el)
             return
@@ -301,27 +305,32 @@ class _TreeBuilder:
 
 def _parse(text: str) -> _TreeBuilder:
     """The page's tree; lxml's parser is given the decoded text, and if it
-    rejects it, the text as UTF-8 bytes."""
+    rejects it, the text as UTF-8 bytes (as BeautifulSoup did)."""
     from lxml import etree
 
     markup = text.removeprefix("\ufeff")  # lxml mis-reads a str's byte-order mark
-    attempts: tuple[str | bytes, ...] = (markup, markup.encode("utf-8"))
-    for attempt in attempts:
-        builder = _TreeBuilder()
-        parser = etree.HTMLParser(
-            target=builder, recover=True, encoding=None if isinstance(attempt, str) else "utf-8"
-        )
-        try:
-            parser.feed(attempt)
-            parser.close()
-        except (UnicodeDecodeError, LookupError, etree.ParserError) as e:
-            if isinstance(attempt, bytes):
-                raise CorruptDocument(f"html: cannot parse: {e}") from e
-            continue
-        except Exception as e:  # lxml raises assorted errors on binary garbage
-            raise CorruptDocument(f"html: cannot parse: {e}") from e
-        return builder
-    raise AssertionError("unreachable")  # the bytes attempt returns or raises
+    try:
+        return _feed(markup)
+    except (UnicodeDecodeError, LookupError, etree.ParserError):
+        pass
+    except Exception as e:  # lxml raises assorted errors on binary garbage
+        raise CorruptDocument(f"html: cannot parse: {e}") from e
+    try:
+        return _feed(markup.encode("utf-8"))
+    except Exception as e:
+        raise CorruptDocument(f"html: cannot parse: {e}") from e
+
+
+def _feed(markup: str | bytes) -> _TreeBuilder:
+    from lxml import etree
+
+    builder = _TreeBuilder()
+    parser = etree.HTMLParser(
+        target=builder, recover=True, encoding=None if isinstance(markup, str) else "utf-8"
+    )
+    parser.feed(markup)
+    parser.close()
+    return builder
 
 
 def _inside(el: _Element, names: frozenset[str]) -> bool:
