@@ -208,9 +208,9 @@ class _TreeBuilder:
 
     def start(self, tag: str, attrib: dict[str, str]) -> None:
         # lxml hands each element with attributes a dict of its own, one without them
-        # a shared read-only mapping whose get() is Python code: a dict is read faster
+        # a shared read-only mapping whose get() and keys() are Python code
         if type(attrib) is not dict:
-            attrib = dict(attrib)
+            attrib = dict(attrib) if attrib else {}
         parent = self._stack[-1]
         self._open[tag] = self._open.get(tag, 0) + 1
         if tag not in _NOTED_TAGS:  # most elements: span, p, font, o:p, ...
@@ -495,11 +495,14 @@ def _table(rows: list[list[_Element]], texts: list[list[str]], number: int, bloc
         for td, text in zip(cells, row_texts, strict=True):
             while (r, c) in below:
                 c += 1
-            try:
-                rs = max(1, min(int(td.attrs.get("rowspan", 1) or 1), 500))
-                cs = max(1, min(int(td.attrs.get("colspan", 1) or 1), 100))
-            except ValueError:
-                rs = cs = 1
+            if "rowspan" not in td.attrs and "colspan" not in td.attrs:
+                rs = cs = 1  # most cells
+            else:
+                try:
+                    rs = max(1, min(int(td.attrs.get("rowspan", 1) or 1), 500))
+                    cs = max(1, min(int(td.attrs.get("colspan", 1) or 1), 100))
+                except ValueError:
+                    rs = cs = 1
             for dr in range(1, rs):
                 for dc in range(cs):
                     below.add((r + dr, c + dc))
