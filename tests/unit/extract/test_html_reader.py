@@ -5,6 +5,9 @@ information-index table) becomes metadata, never report text."""
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from services.extract.engine import extract
 from services.extract.engine.readers import html
 
@@ -261,3 +264,21 @@ def test_a_page_without_a_body_is_read_whole() -> None:
     raw = html.read("<html><head><title>标题</title></head><frameset><p>正文</p></frameset></html>".encode())
     assert raw.meta["page_title"] == "标题"
     assert "正文" in [b.text for b in raw.blocks]
+
+
+@given(st.text(alphabet=" \t\n\r\f\xa0\u2029\u3000\x0b中文a1", max_size=12))
+def test_collapse_without_its_shortcut(raw: str) -> None:
+    # text with no whitespace or line mark skips the whitespace rule: the same lines as running it
+    import re
+
+    def every_step(raw: str) -> list[str]:
+        def space(m: re.Match[str]) -> str:
+            before = m.string[m.start() - 1] if m.start() else ""
+            after = m.string[m.end()] if m.end() < len(m.string) else ""
+            wide = before and after and html._is_wide(before) and html._is_wide(after)
+            return "" if "\n" in m.group() and wide else " "
+
+        text = html._SOURCE_WHITESPACE.sub(space, raw).replace("\xa0", " ")
+        return [line.strip() for line in text.split(html._LINE_BREAK) if line.strip()]
+
+    assert html._collapse(raw) == every_step(raw)

@@ -95,6 +95,7 @@ _BLOCK_TAGS = frozenset(
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|mso-hide\s*:\s*all", re.IGNORECASE)
 _LINE_BREAK = "\u2029"  # marks a block edge or <br> while the text is assembled (never in page text)
 _SOURCE_WHITESPACE = re.compile(r"[ \t\n\r\f]+")  # HTML's collapsible whitespace; &nbsp; is not in it
+_SPACE_OR_BREAK = re.compile("[ \t\n\r\f\xa0" + _LINE_BREAK + "]")  # what _collapse changes
 
 
 def _decode(data: bytes) -> str:
@@ -389,6 +390,9 @@ def _collapse(raw: str) -> list[str]:
             return ""
         return " "
 
+    if not _SPACE_OR_BREAK.search(raw):  # most cells: "12", "自然人"
+        line = raw.strip()
+        return [line] if line else []
     text = _SOURCE_WHITESPACE.sub(space, raw).replace(
         "\xa0", " "
     )  # &nbsp; shows as a space that never collapses
@@ -406,7 +410,7 @@ def _layout(node: _Element, parts: list[str], on_table: Callable[[_Table], None]
         name = child.name
         if name == "br":
             parts.append(_LINE_BREAK)
-        elif "hidden" in child.attrs or _hidden_style(child.attrs.get("style") or ""):
+        elif "hidden" in child.attrs or ((style := child.attrs.get("style")) and _hidden_style(style)):
             continue  # not shown (Word's mso-hide:all marks its field codes and hidden text)
         elif name == "pre":  # a browser keeps pre's line breaks
             parts.append(_LINE_BREAK + _pre_text(child).replace("\n", _LINE_BREAK) + _LINE_BREAK)
