@@ -282,3 +282,13 @@ def test_collapse_without_its_shortcut(raw: str) -> None:
         return [line.strip() for line in text.split(html._LINE_BREAK) if line.strip()]
 
     assert html._collapse(raw) == every_step(raw)
+
+
+def test_a_long_style_hides_as_a_short_one_does() -> None:
+    # styles over 256 characters are not cached (the cache outlives the page), still read
+    long_style = "font-family:仿宋_GB2312;" * 20 + "mso-hide:all"
+    assert len(long_style) > 256
+    assert _prose(f"<p>本年<span style='{long_style}'>9</span>新收</p><p style='{long_style}'>x</p>") == [
+        "本年新收"
+    ]
+    assert _prose("<p>本年<span style='DISPLAY: NONE'>9</span>新收</p>") == ["本年新收"]

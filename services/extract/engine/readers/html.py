@@ -364,10 +364,16 @@ def _pre_text(node: _Element) -> str:
 # ------------------------------------------------------------------ layout
 
 
-@functools.lru_cache(maxsize=1024)
 def _hidden_style(style: str) -> bool:
-    """Whether an inline style hides its element. Cached: Word gives most
-    runs of a document one of a few long style strings."""
+    """Whether an inline style hides its element."""
+    if len(style) > 256:  # not cached: the cache outlives the page and must stay small
+        return _HIDDEN_STYLE.search(style) is not None
+    return _hidden_short_style(style)
+
+
+@functools.lru_cache(maxsize=1024)
+def _hidden_short_style(style: str) -> bool:
+    # cached: Word gives most runs of a document one of a few style strings
     return _HIDDEN_STYLE.search(style) is not None
 
 
