@@ -6,7 +6,9 @@ For each format, a fresh worker process extracts its documents repeatedly on
 one core for about ``--seconds`` (at least once each) and reports reports
 per second per core and its peak RSS (and the converter's, for DOC). Inputs:
 the shared corpus (text pages, the gb2021 PDF) and the same generated
-report in every format (tests/unit/extract/reportgen.py).
+report in every format (tests/unit/extract/reportgen.py). ``html-article``
+and ``html-word`` are the corpus's standard-template texts as real-looking
+article pages, plain and in Word's pasted markup (:func:`article_pages`).
 
 "reports/s/core" is 1 / CPU seconds per report: on a shared machine the wall
 clock counts other processes' turns on the core ("wall reports/s" shows it).
@@ -26,16 +28,27 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# the shared corpus beside the checkout (/work/main) or beside a worktree's
-# parent (/work/wt/<name>), as tests/fuzz/campaign.py looks for it
+# the corpus sits beside the repository (../shared), or beside the folder of worktrees
 CORPUS = next(
-    (c for c in (ROOT.parent / "shared" / "corpus", ROOT.parent.parent / "shared" / "corpus") if c.is_dir()),
+    (p / "shared" / "corpus" for p in ROOT.parents if (p / "shared" / "corpus").is_dir()),
     ROOT.parent / "shared" / "corpus",
 )
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "unit" / "extract"))
 
-FORMATS = ("text-corpus", "pdf-corpus", "text", "text-run-together", "html", "pdf", "docx", "doc", "ocr")
+FORMATS = (
+    "text-corpus",
+    "pdf-corpus",
+    "text",
+    "text-run-together",
+    "html",
+    "html-article",
+    "html-word",
+    "pdf",
+    "docx",
+    "doc",
+    "ocr",
+)
 
 
 def ocr_inputs() -> list[tuple[str, bytes]]:
@@ -48,6 +61,30 @@ def ocr_inputs() -> list[tuple[str, bytes]]:
     return [("dev-12.scan.pdf", image_pdf(pdf_pages(pdf.read_bytes(), 300), 300))]
 
 
+def article_pages(word: bool) -> list[tuple[str, bytes]]:
+    """Every standard-template text of the shared corpus as an agency's
+    article page (UTF-8: navigation, sidebar links, the text as paragraphs,
+    the three tables as real HTML tables with rowspans/colspans), as
+    tests/accuracy/test_article_pages.py reads them; with ``word``, in the
+    markup Word leaves when pasted into a CMS (``MsoNormal`` paragraphs,
+    ``mso-`` styles, ``<o:p>``, every number split into two runs:
+    tests/accuracy/wordproc.py ``word_runs``)."""
+    from tests.accuracy import wordproc
+    from tests.unit.extract import variants
+
+    pages = []
+    for p in sorted(CORPUS.glob("*/*.txt")):
+        try:
+            tables, clean = variants.from_corpus(p)
+        except ValueError:
+            continue  # not gb2019/gb2021: no standard tables to render
+        html = variants.render_article_page(tables, other_years=(clean.year - 1, clean.year - 2))
+        if word:
+            html = wordproc.word_runs(html)
+        pages.append((f"{p.stem}.html", html.encode("utf-8")))
+    return pages
+
+
 def inputs(fmt: str) -> list[tuple[str, bytes]]:
     import reportgen
 
@@ -57,6 +94,8 @@ def inputs(fmt: str) -> list[tuple[str, bytes]]:
         return [(p.name, p.read_bytes()) for p in sorted(CORPUS.glob("*/*.pdf"))]
     if fmt == "ocr":
         return ocr_inputs()
+    if fmt in ("html-article", "html-word"):
+        return article_pages(word=fmt == "html-word")
     gen = {
         "text": lambda: reportgen.flattened_text().encode(),
         "text-run-together": lambda: reportgen.run_together_text().encode(),

@@ -36,9 +36,9 @@ from services.extract.engine.readers import resident_office
 def _preload() -> None:
     """Import the readers' libraries before the limit applies, so the limit
     measures the document's cost, not import-time mappings."""
-    import bs4  # noqa: F401
     import charset_normalizer  # noqa: F401
     import docx  # noqa: F401
+    import lxml.etree  # noqa: F401 - the HTML reader's parser (readers/html.py)
     import pdfplumber  # noqa: F401
     import pypdfium2  # noqa: F401 - the PDF reader's parser (readers/pdf_objects.py)
 
@@ -286,7 +286,6 @@ def _context() -> mp.context.ForkServerContext:
             [
                 "services.extract.engine.pipeline",
                 "services.extract.engine.bounded",
-                "bs4",
                 "charset_normalizer",
                 "docx",
                 "pdfplumber",

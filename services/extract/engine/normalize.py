@@ -70,12 +70,17 @@ def undouble(line: str) -> str:
 
 
 def normalise_text(text: str, *, traditional: bool = False, pdf: bool = False) -> str:
+    if text.isascii() and text.isdigit():
+        return text  # most table cells: no step below changes ASCII digits
     text = unicodedata.normalize("NFC", text).translate(_FULLWIDTH)
     if traditional:
         text = to_simplified(text)
     if pdf:
         text = "\n".join(undouble(x) for x in text.split("\n"))
-    text = _THOUSANDS.sub("", text)
+    if "," in text or "，" in text:
+        text = _THOUSANDS.sub("", text)
+    if " " not in text:  # the two whitespace rules below need a space
+        return "\n".join(line.strip() for line in text.split("\n"))
     lines = []
     for line in text.split("\n"):
         line = _WS_BETWEEN_TEXT.sub("", line)

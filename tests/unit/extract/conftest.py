@@ -8,17 +8,11 @@ import pytest
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
-# beside the checkout or, from a worktree under /work/wt/<name>, one level up (as the accuracy tests find it)
+_REPO = Path(__file__).resolve().parents[3]
+# the corpus sits beside the repository (../shared), or beside the folder of worktrees
 CORPUS = next(
-    (
-        d / "shared" / "corpus"
-        for d in (
-            Path(__file__).resolve().parents[3].parent,
-            Path(__file__).resolve().parents[3].parent.parent,
-        )
-        if (d / "shared" / "corpus").is_dir()
-    ),
-    Path(__file__).resolve().parents[3].parent / "shared" / "corpus",
+    (p / "shared" / "corpus" for p in _REPO.parents if (p / "shared" / "corpus").is_dir()),
+    _REPO.parent / "shared" / "corpus",
 )
 
 

@@ -5,6 +5,9 @@ information-index table) becomes metadata, never report text."""
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from services.extract.engine import extract
 from services.extract.engine.readers import html
 
@@ -176,3 +179,116 @@ def test_a_long_table_with_index_like_labels_stays_content() -> None:
     )
     raw = _read(f"<table>{rows}</table>")
     assert "publisher" not in raw.meta and len(raw.blocks) == 44
+
+
+# --- the reader's own tree from lxml's parser events (it replaced BeautifulSoup's; the
+# --- same page must read the same: each case below read so through BeautifulSoup too)
+
+
+def test_text_around_a_removed_element_stays_and_joins() -> None:
+    # script, style, noscript, head and title are dropped with their content, not the text after them
+    assert _prose("<p>本年<script>var x='9';</script>新收<noscript>请开启脚本</noscript>46件</p>") == [
+        "本年新收46件"
+    ]
+    assert _prose("<p>a<!-- 注释 -->b</p>") == ["ab"]
+
+
+def test_the_title_is_read_apart_from_the_page_text() -> None:
+    raw = _read("<p>正文</p>", head="<title>\n  某某县人民政府\n年报&nbsp;</title>")
+    assert raw.meta["page_title"] == "某某县人民政府年报"
+    assert [b.text for b in raw.blocks] == ["正文"]
+
+
+def test_an_end_tag_without_its_element_is_ignored() -> None:
+    assert _prose("<div>本年</span>新收</div>") == ["本年新收"]
+    assert _cells("<table><tr><td>1</font>2</td></tr></table>") == ["12"]
+    # libxml2 drops such end tags itself; the tree keeps BeautifulSoup's rule for the events it is
+    # given: an end closes the latest open element of its name and those opened after it, or nothing
+    tree = html._TreeBuilder()
+    tree.start("div", {})
+    tree.start("span", {})
+    tree.data("a")
+    tree.end("p")  # nothing open of that name
+    tree.data("b")
+    tree.end("div")  # closes the span too
+    tree.data("c")
+    root = tree.close()
+    div = root.children[0]
+    assert isinstance(div, html._Element) and div.name == "div" and root.children[1:] == ["c"]
+    span = div.children[0]
+    assert isinstance(span, html._Element) and span.children == ["a", "b"]
+
+
+def test_pre_keeps_its_lines_without_ruby_annotations() -> None:
+    assert _prose("<pre>申请<ruby>數<rt>shu</rt></ruby>量\n  12</pre>") == ["申请數量", "12"]
+
+
+def test_a_row_has_only_its_own_cells_and_a_table_only_its_own_rows() -> None:
+    raw = _read(
+        "<table><tr><td>a</td><td><div><table><tr><td>x</td></tr></table></div></td><td>b</td></tr>"
+        "<tr><td>c</td></tr></table>"
+    )
+    # an outer table holding a table is a layout table: each of its own cells is laid out as a container
+    assert [(b.text, b.table, b.row, b.col) for b in raw.blocks] == [
+        ("a", None, None, None),
+        ("x", 0, 0, 0),
+        ("b", None, None, None),
+        ("c", None, None, None),
+    ]
+    # with no table inside, the same cells are one table's grid
+    raw = _read("<table><tr><td>a</td><td><div>y</div></td><td>b</td></tr><tr><td>c</td></tr></table>")
+    assert [(b.text, b.row, b.col, b.row_end) for b in raw.blocks] == [
+        ("a", 0, 0, False),
+        ("y", 0, 1, False),
+        ("b", 0, 2, True),
+        ("c", 1, 0, True),
+    ]
+
+
+def test_a_table_inside_a_removed_element_does_not_make_a_layout_table() -> None:
+    raw = _read(
+        "<table><tr><td>1</td><td><noscript><table><tr><td>9</td></tr></table></noscript>2</td></tr></table>"
+    )
+    assert [(b.text, b.table, b.col) for b in raw.blocks] == [("1", 0, 0), ("2", 0, 1)]
+
+
+def test_links_inside_removed_elements_are_not_listed() -> None:
+    raw = _read(
+        "<ul><li><a href='/a'>某局2022年政府信息公开工作年度报告</a></li></ul>"
+        "<noscript><a href='/b'>某局2021年政府信息公开工作年度报告</a></noscript><p>正文</p>"
+    )
+    assert raw.meta["link_titles"] == "某局2022年政府信息公开工作年度报告"
+
+
+def test_a_page_without_a_body_is_read_whole() -> None:
+    raw = html.read("<html><head><title>标题</title></head><frameset><p>正文</p></frameset></html>".encode())
+    assert raw.meta["page_title"] == "标题"
+    assert "正文" in [b.text for b in raw.blocks]
+
+
+@given(st.text(alphabet=" \t\n\r\f\xa0\u2029\u3000\x0b中文a1", max_size=12))
+def test_collapse_without_its_shortcut(raw: str) -> None:
+    # text with no whitespace or line mark skips the whitespace rule: the same lines as running it
+    import re
+
+    def every_step(raw: str) -> list[str]:
+        def space(m: re.Match[str]) -> str:
+            before = m.string[m.start() - 1] if m.start() else ""
+            after = m.string[m.end()] if m.end() < len(m.string) else ""
+            wide = before and after and html._is_wide(before) and html._is_wide(after)
+            return "" if "\n" in m.group() and wide else " "
+
+        text = html._SOURCE_WHITESPACE.sub(space, raw).replace("\xa0", " ")
+        return [line.strip() for line in text.split(html._LINE_BREAK) if line.strip()]
+
+    assert html._collapse(raw) == every_step(raw)
+
+
+def test_a_long_style_hides_as_a_short_one_does() -> None:
+    # styles over 256 characters are not cached (the cache outlives the page), still read
+    long_style = "font-family:仿宋_GB2312;" * 20 + "mso-hide:all"
+    assert len(long_style) > 256
+    assert _prose(f"<p>本年<span style='{long_style}'>9</span>新收</p><p style='{long_style}'>x</p>") == [
+        "本年新收"
+    ]
+    assert _prose("<p>本年<span style='DISPLAY: NONE'>9</span>新收</p>") == ["本年新收"]

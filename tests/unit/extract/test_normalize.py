@@ -1,3 +1,6 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
 from services.extract.engine import normalize
 
 
@@ -51,3 +54,43 @@ def test_short_traditional_report_is_traditional_whatever_its_length() -> None:
     assert report.metrics["proactive.items_total"] == 35 and report.metrics["applications.new_received"] == 2
     long_simplified = "本机关全年主动公开政府信息，及时回应社会关切。" * 40 + "乾"
     assert not normalize.is_traditional(long_simplified)
+
+
+def _every_step(text: str, traditional: bool, pdf: bool) -> str:
+    """normalise_text without its shortcuts (a digit-only cell returned as it
+    is, the thousands and whitespace rules skipped where they cannot match):
+    every step run on every text."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFC", text).translate(normalize._FULLWIDTH)
+    if traditional:
+        text = normalize.to_simplified(text)
+    if pdf:
+        text = "\n".join(normalize.undouble(x) for x in text.split("\n"))
+    text = normalize._THOUSANDS.sub("", text)
+    lines = [
+        normalize._MULTI_WS.sub(" ", normalize._WS_BETWEEN_TEXT.sub("", x)).strip() for x in text.split("\n")
+    ]
+    return "\n".join(lines)
+
+
+@given(
+    st.text(
+        alphabet="0123456789１２,，. \u3000\xa0\t\r\n总计申請年年度度报报告告abc²①\x0b\x1f\u2028", max_size=30
+    ),
+    st.booleans(),
+    st.booleans(),
+)
+def test_the_shortcuts_change_nothing(text: str, traditional: bool, pdf: bool) -> None:
+    assert normalize.normalise_text(text, traditional=traditional, pdf=pdf) == _every_step(
+        text, traditional, pdf
+    )
+
+
+def test_the_shortcuts_are_taken_on_what_they_cover() -> None:
+    # the cases the property above must also hold for, spelled out
+    for text in ("0", "12", "1234567", "", "总计", "１２", "1,234", "a b", "12\n 3"):
+        for traditional in (False, True):
+            assert normalize.normalise_text(text, traditional=traditional, pdf=True) == _every_step(
+                text, traditional, True
+            )
