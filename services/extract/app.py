@@ -53,6 +53,8 @@ def create_app(settings: Settings) -> faust.App:
         timeout_s=settings.extract_timeout_s,
         max_memory_mb=settings.extract_max_memory_mb,
         use_resident_office=settings.extract_resident_office,
+        child_max_rss_mb=settings.extract_child_max_rss_mb,
+        office_max_rss_mb=settings.extract_office_max_rss_mb,
     )
     read_ahead = 2 * children  # keeps every child busy while the head of the line is produced
 
@@ -86,6 +88,9 @@ def create_app(settings: Settings) -> faust.App:
             offset=msg.offset,
             cpu_s=round(usage.cpu_seconds, 4) if usage and usage.cpu_seconds is not None else None,
             extract_s=round(usage.seconds, 4) if usage else None,
+            # the child's size after the document, and its resident LibreOffice's (the pool's caps)
+            rss_mb=round(usage.rss_mb) if usage and usage.rss_mb is not None else None,
+            office_rss_mb=round(usage.office_rss_mb) if usage and usage.office_rss_mb is not None else None,
         )
 
     @app.agent(raw_topic, concurrency=1)
