@@ -310,6 +310,7 @@ def _context() -> mp.context.ForkServerContext:
                 "docx",
                 "pdfplumber",
                 "lxml.html",
+                "services.extract.engine.warm",  # the rest of _preload, tables included
             ]
         )
         _CTX = ctx
