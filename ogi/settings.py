@@ -212,13 +212,13 @@ class Settings(BaseSettings):
         "(needs python3-uno); off = a LibreOffice per document",
     )
     extract_child_max_rss_mb: int = Field(
-        300,
+        200,
         ge=64,
         description="an extraction process still larger than this after a document (its garbage "
         "freed) is replaced by a fresh one",
     )
     extract_office_max_rss_mb: int = Field(
-        500,
+        300,
         ge=64,
         description="a resident LibreOffice larger than this after a document is restarted",
     )

@@ -448,7 +448,7 @@ class _PooledChild:
     """One pre-forked child and its pipes."""
 
     def __init__(
-        self, max_memory_mb: int, use_resident_office: bool = True, office_max_rss_mb: int = 600
+        self, max_memory_mb: int, use_resident_office: bool = True, office_max_rss_mb: int = 300
     ) -> None:
         ctx = _context()
         self.max_memory_mb = max_memory_mb
@@ -517,8 +517,8 @@ class ExtractorPool:
         max_memory_mb: int = 1024,
         max_documents: int = 500,
         use_resident_office: bool = True,
-        child_max_rss_mb: int = 400,
-        office_max_rss_mb: int = 600,
+        child_max_rss_mb: int = 200,
+        office_max_rss_mb: int = 300,
     ) -> None:
         self.size = size
         self.use_resident_office = use_resident_office  # one LibreOffice kept running per child
