@@ -418,13 +418,19 @@ def main() -> int:
         + ", ".join(f"{k} {v:.0f}" for k, v in peak_pss.items())
     )
     result["peak_pss_mb_by_role"] = {
-        name: {role: [round(v), round(role_single[name].get(role, 0.0))] for role, v in peaks.items()}
+        name: {
+            role: round(v) if role == "tree" else [round(v), round(role_single[name].get(role, 0.0))]
+            for role, v in peaks.items()
+        }
         for name, peaks in role_peak.items()
     }
     for name, peaks in role_peak.items():
         print(
             f"peak PSS of {name} by role (sum of the role / largest process, MiB): "
-            + ", ".join(f"{role} {v:.0f}/{role_single[name].get(role, 0.0):.0f}" for role, v in peaks.items())
+            + ", ".join(
+                f"{role} {v:.0f}" + (f"/{role_single[name].get(role, 0.0):.0f}" if role != "tree" else "")
+                for role, v in peaks.items()
+            )
         )
     result["raw_lag"] = [(round(t), v) for t, v in lag]
     print("raw topic lag (s: records): " + " ".join(f"{t:.0f}:{v}" for t, v in lag))
