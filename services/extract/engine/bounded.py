@@ -339,7 +339,10 @@ def _kill(proc: mp.process.BaseProcess) -> None:
 # child per core, each under the same limits, and sends it document after
 # document; a child that timed out, crashed or came close to its memory
 # limit is killed with its process group and replaced, and every child is
-# replaced after ``max_documents`` documents so that memory stays flat.
+# replaced after ``max_documents`` documents. After each document a child
+# frees what the document left (garbage, glibc's free pages) and reports its
+# size; one still above ``child_max_rss_mb`` is replaced too, so that memory
+# stays flat however long the backlog.
 
 
 def _reset_peak_rss() -> None:
