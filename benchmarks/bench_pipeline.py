@@ -7,8 +7,9 @@ extract worker(s) and the indexer, into Elasticsearch.
 
 Backfill mode (default) publishes every report at once and prints
 reports/s, CPU seconds per report by format, publish->searchable
-min/median/p95/max, every service's peak RSS and the raw topic's consumer
-lag over time. ``--rate`` publishes at a steady rate for ``--duration``
+min/median/p95/max, every service's peak RSS and PSS (the extract
+worker's also by role: worker, forkserver, pool children, LibreOffice; see
+``memory_roles.py``) and the raw topic's consumer lag over time. ``--rate`` publishes at a steady rate for ``--duration``
 seconds and prints the latency percentiles. A report counts as done when
 it is searchable in the reports index, or in the dead-letter index when it
 cannot be extracted. Uses its own topics and indexes (a fresh prefix).
@@ -35,6 +36,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
+import memory_roles
 import mix
 
 from ogi import local
@@ -191,6 +193,10 @@ def main() -> int:
     dead: set[str] = set()
     peak = dict.fromkeys(names, 0.0)
     peak_pss = dict.fromkeys(names, 0.0)
+    # each extract worker's tree by role (worker, forkserver, pool children, LibreOffice):
+    # the largest sum of each role's PSS and the largest single process of it, MiB
+    role_peak: dict[str, dict[str, float]] = {name: {} for name in names[:-1]}
+    role_single: dict[str, dict[str, float]] = {name: {} for name in names[:-1]}
     cpu: dict[str, dict[int, float]] = {name: {} for name in names}
     # the worker's own process (Faust, the pool's parent side, producing) apart from its tree
     parent_cpu: dict[str, float] = {}
@@ -245,6 +251,13 @@ def main() -> int:
             peak_pss[name] = max(peak_pss[name], pss)
             cpu[name].update(c)
             parent_cpu[name] = _own_cpu(s.proc.pid)
+            if name in role_peak:
+                rows = memory_roles.sample(s.proc.pid)
+                for role, kb in memory_roles.by_role(rows).items():
+                    role_peak[name][role] = max(role_peak[name].get(role, 0.0), kb / 1024)
+                for row in rows:
+                    role = str(row["role"])
+                    role_single[name][role] = max(role_single[name].get(role, 0.0), int(row["pss_kb"]) / 1024)  # type: ignore[call-overload]
         for name, pid in server_pids.items():
             server_cpu[name].update(_memory_and_cpu(pid)[2])
 
@@ -404,6 +417,21 @@ def main() -> int:
         "peak PSS (process tree, shared pages divided among their sharers, MiB): "
         + ", ".join(f"{k} {v:.0f}" for k, v in peak_pss.items())
     )
+    result["peak_pss_mb_by_role"] = {
+        name: {
+            role: round(v) if role == "tree" else [round(v), round(role_single[name].get(role, 0.0))]
+            for role, v in peaks.items()
+        }
+        for name, peaks in role_peak.items()
+    }
+    for name, peaks in role_peak.items():
+        print(
+            f"peak PSS of {name} by role (sum of the role / largest process, MiB): "
+            + ", ".join(
+                f"{role} {v:.0f}" + (f"/{role_single[name].get(role, 0.0):.0f}" if role != "tree" else "")
+                for role, v in peaks.items()
+            )
+        )
     result["raw_lag"] = [(round(t), v) for t, v in lag]
     print("raw topic lag (s: records): " + " ".join(f"{t:.0f}:{v}" for t, v in lag))
     if args.json:

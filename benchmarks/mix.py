@@ -31,7 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus"
+#: the shared corpus beside the checkout; a checkout elsewhere (a git
+#: worktree) names it in OGI_TEST_CORPUS
+CORPUS = Path(os.environ.get("OGI_TEST_CORPUS", ROOT.parent / "shared" / "corpus"))
 sys.path.insert(0, str(ROOT / "tests" / "unit" / "extract"))
 
 #: share of each format in a backfill (most agencies publish an HTML page,
@@ -199,6 +201,8 @@ def generate(
     plan = rnd.choices(formats, weights=[MIX[f] for f in formats], k=n)
     bases = _bases(cache, need_doc="doc" in plan)
     corpus_texts = sorted(CORPUS.glob("*/*.txt"))
+    if "corpus-text" in plan and not corpus_texts:
+        raise SystemExit(f"no corpus texts under {CORPUS}: set OGI_TEST_CORPUS to the shared corpus")
     pdf_specs = [
         (i, YEARS[i % 4], SCALES[(i // 4) % 4], 3 + (i * 7) % 8, str(cache))
         for i in range(min(PDF_VARIANTS, plan.count("pdf")))

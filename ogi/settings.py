@@ -211,6 +211,17 @@ class Settings(BaseSettings):
         description="each extraction process keeps one LibreOffice running for DOC/WPS/RTF "
         "(needs python3-uno); off = a LibreOffice per document",
     )
+    extract_child_max_rss_mb: int = Field(
+        200,
+        ge=64,
+        description="an extraction process still larger than this after a document (its garbage "
+        "freed) is replaced by a fresh one",
+    )
+    extract_office_max_rss_mb: int = Field(
+        300,
+        ge=64,
+        description="a resident LibreOffice larger than this after a document is restarted",
+    )
     faust_app_id: str = Field("ogi-extract", description="consumer group of the extract worker")
     index_group: str = Field("ogi-index", description="consumer group of the indexer")
 

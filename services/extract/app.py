@@ -35,6 +35,19 @@ from services.extract.handler import Extracted, handle_raw
 
 log = structlog.get_logger("ogi.extract")
 
+#: raw records the worker holds ahead of its agent (Faust's stream buffer;
+#: it pauses fetching at 4/5 of this). Faust's default, 4,096, held a
+#: backlog's first few thousand documents in memory: the worker's own
+#: process went from ~170 to ~340 MB PSS in a 10,000-report backfill and
+#: stayed there. The agent only reads ahead twice the pool size.
+STREAM_BUFFER = 64
+#: bytes fetched per partition per request. Faust's apps take the raw
+#: topic's record limit (~42 MB) here, so one fetch could bring ~2,000
+#: documents at once. A record larger than this still arrives whole (the
+#: broker returns the first record batch whatever its size; a 30 MB record
+#: came through a 1 MB fetch size on the local Kafka 4.1).
+FETCH_BYTES = 1024 * 1024
+
 
 def create_app(settings: Settings) -> faust.App:
     app = make_app(
@@ -42,6 +55,8 @@ def create_app(settings: Settings) -> faust.App:
         settings,
         # extraction of a large document can take a while
         broker_max_poll_interval=max(300.0, settings.extract_timeout_s * 3),
+        stream_buffer_maxsize=STREAM_BUFFER,
+        consumer_max_fetch_size=FETCH_BYTES,
     )
     raw_topic, extracted_topic, metrics_topic, dead_topic = (
         bytes_topic(app, spec, settings) for spec in (RAW, EXTRACTED, METRICS, DEADLETTER)
@@ -53,6 +68,8 @@ def create_app(settings: Settings) -> faust.App:
         timeout_s=settings.extract_timeout_s,
         max_memory_mb=settings.extract_max_memory_mb,
         use_resident_office=settings.extract_resident_office,
+        child_max_rss_mb=settings.extract_child_max_rss_mb,
+        office_max_rss_mb=settings.extract_office_max_rss_mb,
     )
     read_ahead = 2 * children  # keeps every child busy while the head of the line is produced
 
@@ -86,6 +103,9 @@ def create_app(settings: Settings) -> faust.App:
             offset=msg.offset,
             cpu_s=round(usage.cpu_seconds, 4) if usage and usage.cpu_seconds is not None else None,
             extract_s=round(usage.seconds, 4) if usage else None,
+            # the child's size after the document, and its resident LibreOffice's (the pool's caps)
+            rss_mb=round(usage.rss_mb) if usage and usage.rss_mb is not None else None,
+            office_rss_mb=round(usage.office_rss_mb) if usage and usage.office_rss_mb is not None else None,
         )
 
     @app.agent(raw_topic, concurrency=1)

@@ -194,6 +194,25 @@ def test_malformed_file_goes_to_dead_letter_and_the_next_good_one_is_indexed(
     )
 
 
+def test_a_record_larger_than_the_workers_fetch_size_is_extracted(
+    platform: Settings, services: dict[str, Service], es, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """The extract worker fetches at most ``FETCH_BYTES`` a partition per
+    request (its memory); a raw record larger than that still arrives whole."""
+    from services.extract.app import FETCH_BYTES
+
+    seed = SEEDS[2].read_bytes()
+    big = tmp_path / "big.txt"
+    # a line of spaces: the record is large, the report the seed's (read in ~0.1 s)
+    big.write_bytes(seed + b"\n" + b" " * (2 * FETCH_BYTES) + b"\n")
+    (published,) = publish_files([big], agency_id="big-test", settings=platform)
+    assert len(published.model_dump_json()) > 2 * FETCH_BYTES
+    _wait_reports(es, platform, [published.report_id], services)
+    doc = es.get(index=index_name("reports", platform), id=published.report_id)["_source"]
+    seed_report = extract(seed, filename=SEEDS[2].name)
+    assert (doc["agency"], doc["year"]) == (seed_report.agency, seed_report.year)
+
+
 def test_elasticsearch_restart_delays_but_loses_nothing(
     platform: Settings, services: dict[str, Service], es, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]

@@ -12,8 +12,11 @@ stops its converter and removes the directory.
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import ctypes
 import errno
+import gc
 import multiprocessing as mp
 import os
 import resource
@@ -28,9 +31,13 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
+import structlog
+
 from schemas.events import ExtractedReport
 from services.extract import errors
 from services.extract.engine.readers import resident_office
+
+log = structlog.get_logger("ogi.extract")
 
 
 def _preload() -> None:
@@ -84,9 +91,13 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + conv.ru_utime + conv.ru_stime + resident_office.cpu_seconds()
 
 
-def _send(conn: Connection, msg: tuple[str, ...]) -> None:
-    """A result, with what the child cost (for :class:`Usage`)."""
-    conn.send((*msg, _peak_rss_kb(), _cpu_seconds() - _job_cpu_start))
+def _send(
+    conn: Connection, msg: tuple[str, ...], rss_kb: int | None = None, office_kb: int | None = None
+) -> None:
+    """A result, with what the child cost (for :class:`Usage`) and, from a
+    pool child, its resident size after the document and its resident
+    LibreOffice's (for the pool's caps)."""
+    conn.send((*msg, _peak_rss_kb(), _cpu_seconds() - _job_cpu_start, rss_kb, office_kb))
 
 
 def _stop(signum: int, frame: object) -> None:
@@ -125,16 +136,18 @@ def _child(
     done = threading.Event()
     threading.Thread(target=_stop_when_parent_dies, args=(conn, scratch, done), daemon=True).start()
     try:
-        _extract_and_send(conn, data, filename, content_type, max_memory_mb)
+        _send(conn, _extract(data, filename, content_type, max_memory_mb))
     finally:
         done.set()
         shutil.rmtree(scratch, ignore_errors=True)
         conn.close()
 
 
-def _extract_and_send(
-    conn: Connection, data: bytes, filename: str | None, content_type: str | None, max_memory_mb: int
-) -> None:
+def _extract(
+    data: bytes, filename: str | None, content_type: str | None, max_memory_mb: int
+) -> tuple[str, ...]:
+    """The result message for one document: ``("ok", report JSON)`` or
+    ``("err", error class name, message)``."""
     try:
         _preload()
         limit = max_memory_mb * 1024 * 1024
@@ -143,9 +156,9 @@ def _extract_and_send(
         from services.extract.engine.pipeline import extract
 
         report = extract(data, filename=filename, content_type=content_type)
-        _send(conn, ("ok", report.model_dump_json()))
+        return ("ok", report.model_dump_json())
     except MemoryError:
-        _send(conn, _memory_limit(max_memory_mb, "exceeded"))
+        return _memory_limit(max_memory_mb, "exceeded")
     except (ImportError, OSError) as e:
         if (
             (isinstance(e, OSError) and e.errno == errno.ENOMEM)
@@ -153,25 +166,25 @@ def _extract_and_send(
             or "allocate memory" in str(e)
             or _near_limit(max_memory_mb)
         ):
-            _send(conn, _memory_limit(max_memory_mb, "exceeded", type(e).__name__))
+            return _memory_limit(max_memory_mb, "exceeded", type(e).__name__)
         else:
-            _send(conn, ("err", "CorruptDocument", f"unexpected failure while reading the document: {e}"))
+            return ("err", "CorruptDocument", f"unexpected failure while reading the document: {e}")
     except errors.ExtractError as e:
         if isinstance(e, errors.CorruptDocument | errors.ParseError) and _near_limit(max_memory_mb):
             # a library that failed for want of memory, wrapped by the pipeline as a damaged file
             # (an allocation refused inside CPython's compiler reads "field 'target' is required")
-            _send(conn, _memory_limit(max_memory_mb, "reached", str(e)))
+            return _memory_limit(max_memory_mb, "reached", str(e))
         else:
-            _send(conn, ("err", type(e).__name__, str(e)))
+            return ("err", type(e).__name__, str(e))
     except (SystemExit, KeyboardInterrupt):
         raise  # stopped from outside: nobody is waiting for a result
     except BaseException as e:
         tb = traceback.format_exception_only(type(e), e)[-1].strip()
         if _near_limit(max_memory_mb):
             # under an address-space limit, failed allocations surface as odd errors in C code
-            _send(conn, _memory_limit(max_memory_mb, "reached", tb))
+            return _memory_limit(max_memory_mb, "reached", tb)
         else:
-            _send(conn, ("err", "CorruptDocument", f"unexpected failure while reading the document: {tb}"))
+            return ("err", "CorruptDocument", f"unexpected failure while reading the document: {tb}")
 
 
 def _memory_limit(max_memory_mb: int, verb: str, cause: str = "") -> tuple[str, str, str]:
@@ -192,6 +205,8 @@ class Usage:
     seconds: float = 0.0
     peak_rss_mb: float | None = None  # the child's peak resident set; None when it was killed
     cpu_seconds: float | None = None  # the child's CPU time for this document (converters included)
+    rss_mb: float | None = None  # a pool child's resident set after the document, its garbage freed
+    office_rss_mb: float | None = None  # its resident LibreOffice's, when one runs
 
 
 def _crashed(proc: mp.process.BaseProcess, max_memory_mb: int) -> errors.ExtractError:
@@ -208,11 +223,15 @@ def _crashed(proc: mp.process.BaseProcess, max_memory_mb: int) -> errors.Extract
 
 def _outcome(message: tuple[Any, ...], usage: Usage | None) -> ExtractedReport:
     """The report a child sent, or its typed error raised."""
-    *msg, peak_kb, cpu_s = message
+    *msg, peak_kb, cpu_s, rss_kb, office_kb = message
     if usage is not None:
         usage.cpu_seconds = cpu_s
         if peak_kb is not None:
             usage.peak_rss_mb = peak_kb / 1024
+        if rss_kb is not None:
+            usage.rss_mb = rss_kb / 1024
+        if office_kb is not None:
+            usage.office_rss_mb = office_kb / 1024
     if msg[0] == "ok":
         return ExtractedReport.model_validate_json(msg[1])
     cls = getattr(errors, msg[1], errors.CorruptDocument)
@@ -290,6 +309,7 @@ def _context() -> mp.context.ForkServerContext:
                 "docx",
                 "pdfplumber",
                 "lxml.html",
+                "services.extract.engine.warm",  # the rest of _preload, tables included
             ]
         )
         _CTX = ctx
@@ -318,7 +338,10 @@ def _kill(proc: mp.process.BaseProcess) -> None:
 # child per core, each under the same limits, and sends it document after
 # document; a child that timed out, crashed or came close to its memory
 # limit is killed with its process group and replaced, and every child is
-# replaced after ``max_documents`` documents so that memory stays flat.
+# replaced after ``max_documents`` documents. After each document a child
+# frees what the document left (garbage, glibc's free pages) and reports its
+# size; one still above ``child_max_rss_mb`` is replaced too, so that memory
+# stays flat however long the backlog.
 
 
 def _reset_peak_rss() -> None:
@@ -328,6 +351,46 @@ def _reset_peak_rss() -> None:
             f.write("5")
     except OSError:
         pass
+
+
+_libc_trim: Any = None
+
+
+def _malloc_trim() -> None:
+    """Hand the heap's free pages back to the system (glibc's
+    ``malloc_trim``). Python returns a freed object's memory to malloc, and
+    glibc keeps it for reuse: after a large document the child would stay
+    at that document's size until it is replaced. No-op without glibc."""
+    global _libc_trim
+    if _libc_trim is None:
+        try:
+            _libc_trim = ctypes.CDLL(None).malloc_trim
+            _libc_trim.argtypes = [ctypes.c_size_t]
+        except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
+            _libc_trim = False
+    if _libc_trim:
+        _libc_trim(0)
+
+
+def _rss_kb() -> int | None:
+    """This process's resident set now (VmRSS)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _release_memory() -> int | None:
+    """After a document: collect its garbage (reference cycles of parsed
+    trees keep whole documents alive), give the freed memory back, and say
+    how large the child stays (its resident set, KiB)."""
+    gc.collect()
+    _malloc_trim()
+    return _rss_kb()
 
 
 def _empty(directory: str, keep: tuple[str, ...] = ()) -> None:
@@ -343,7 +406,12 @@ def _empty(directory: str, keep: tuple[str, ...] = ()) -> None:
 
 
 def _pool_child(
-    jobs: Connection, results: Connection, max_memory_mb: int, scratch: str, use_resident_office: bool
+    jobs: Connection,
+    results: Connection,
+    max_memory_mb: int,
+    scratch: str,
+    use_resident_office: bool,
+    office_max_rss_mb: int,
 ) -> None:
     """Extract the documents that arrive on ``jobs`` until the worker closes it."""
     global _job_cpu_start
@@ -354,6 +422,10 @@ def _pool_child(
     threading.Thread(target=_stop_when_parent_dies, args=(results, scratch, done), daemon=True).start()
     if use_resident_office:
         resident_office.enable(scratch)
+    # the objects inherited from the forkserver (the preloaded readers) are
+    # never garbage: keep the collector off them, so a collection is cheap
+    # and does not write to (and so unshare) the forkserver's pages
+    gc.freeze()
     try:
         while True:
             try:
@@ -362,8 +434,11 @@ def _pool_child(
                 return  # the pool closed this child
             _reset_peak_rss()
             _job_cpu_start = _cpu_seconds()
-            _extract_and_send(results, data, filename, content_type, max_memory_mb)
+            msg = _extract(data, filename, content_type, max_memory_mb)
+            del data  # the document's bytes are not part of what the child keeps
             _empty(scratch, keep=(resident_office.RESIDENT_DIR,))
+            office_kb = resident_office.settle(office_max_rss_mb)
+            _send(results, msg, _release_memory(), office_kb)
     finally:
         resident_office.close()
         done.set()
@@ -374,7 +449,9 @@ def _pool_child(
 class _PooledChild:
     """One pre-forked child and its pipes."""
 
-    def __init__(self, max_memory_mb: int, use_resident_office: bool = True) -> None:
+    def __init__(
+        self, max_memory_mb: int, use_resident_office: bool = True, office_max_rss_mb: int = 300
+    ) -> None:
         ctx = _context()
         self.max_memory_mb = max_memory_mb
         self.scratch = tempfile.mkdtemp(prefix="ogi-extract-")
@@ -382,7 +459,14 @@ class _PooledChild:
         self.results, result_write = ctx.Pipe(duplex=False)
         self.proc = ctx.Process(
             target=_pool_child,
-            args=(job_read, result_write, max_memory_mb, self.scratch, use_resident_office),
+            args=(
+                job_read,
+                result_write,
+                max_memory_mb,
+                self.scratch,
+                use_resident_office,
+                office_max_rss_mb,
+            ),
             daemon=True,
         )
         try:
@@ -393,6 +477,7 @@ class _PooledChild:
         job_read.close()
         result_write.close()
         self.documents = 0
+        self.rss_kb: int | None = None  # after its last document, as the child measured it
 
     def run(self, data: bytes, filename: str | None, content_type: str | None, timeout_s: float) -> tuple:  # type: ignore[type-arg]
         """The child's result message; raises the typed error of a timeout or
@@ -405,9 +490,11 @@ class _PooledChild:
         if not self.results.poll(timeout_s):
             raise errors.ExtractionTimeout(f"extraction took longer than {timeout_s:g} s and was stopped")
         try:
-            return self.results.recv()  # type: ignore[no-any-return]
+            msg: tuple = self.results.recv()  # type: ignore[type-arg]
         except EOFError:
             raise _crashed(self.proc, self.max_memory_mb) from None
+        self.rss_kb = msg[-2]
+        return msg
 
     def close(self) -> None:
         """Kill the child and whatever it started; remove its files."""
@@ -432,12 +519,20 @@ class ExtractorPool:
         max_memory_mb: int = 1024,
         max_documents: int = 500,
         use_resident_office: bool = True,
+        child_max_rss_mb: int = 200,
+        office_max_rss_mb: int = 300,
     ) -> None:
         self.size = size
         self.use_resident_office = use_resident_office  # one LibreOffice kept running per child
         self.timeout_s = timeout_s
         self.max_memory_mb = max_memory_mb
         self.max_documents = max_documents
+        # soft caps, checked between documents: a child that stays larger
+        # than this after freeing a document's memory is replaced, a resident
+        # LibreOffice larger than that is restarted (by its child)
+        self.child_max_rss_mb = child_max_rss_mb
+        self.office_max_rss_mb = office_max_rss_mb
+        self.replaced: collections.Counter[str] = collections.Counter()  # why children were replaced
         self._idle: list[_PooledChild] = []
         self._free = threading.Semaphore(size)  # children not busy (idle or not yet started)
         self._lock = threading.Lock()
@@ -447,7 +542,7 @@ class ExtractorPool:
         """Fork the children now, so the first documents do not wait for it."""
         with self._lock:
             while len(self._idle) < self.size and not self._closed:
-                self._idle.append(_PooledChild(self.max_memory_mb, self.use_resident_office))
+                self._idle.append(self._new_child())
 
     def extract(
         self,
@@ -468,7 +563,7 @@ class ExtractorPool:
                     raise RuntimeError("the extractor pool is closed")
                 child = self._idle.pop() if self._idle else None
             if child is None:
-                child = _PooledChild(self.max_memory_mb, self.use_resident_office)
+                child = self._new_child()
             msg = child.run(data, filename, content_type, self.timeout_s)
             # after a memory error the child's heap is suspect: replace it
             healthy = msg[0] == "ok" or msg[1] != "ExtractionMemoryExceeded"
@@ -480,11 +575,30 @@ class ExtractorPool:
                 usage.seconds = time.monotonic() - started
         return _outcome(msg, usage)
 
+    def _new_child(self) -> _PooledChild:
+        return _PooledChild(self.max_memory_mb, self.use_resident_office, self.office_max_rss_mb)
+
     def _release(self, child: _PooledChild, healthy: bool) -> None:
+        if not healthy:
+            reason = "failed"  # a timeout, a crash, a memory-limit hit
+        elif child.documents >= self.max_documents:
+            reason = "max_documents"
+        elif child.rss_kb is not None and child.rss_kb > self.child_max_rss_mb * 1024:
+            reason = "rss_cap"
+            log.info(
+                "extraction child over its memory cap; replacing it",
+                rss_mb=child.rss_kb // 1024,
+                cap_mb=self.child_max_rss_mb,
+                documents=child.documents,
+            )
+        else:
+            reason = ""
         with self._lock:
-            if healthy and not self._closed and child.documents < self.max_documents:
+            if not reason and not self._closed:
                 self._idle.append(child)
                 return
+            if reason:
+                self.replaced[reason] += 1
         child.close()
 
     def close(self) -> None:

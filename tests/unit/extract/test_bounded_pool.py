@@ -122,6 +122,70 @@ def test_children_are_recycled_after_max_documents() -> None:
         p.close()
 
 
+def test_a_child_over_its_memory_cap_is_replaced_and_one_under_it_reused() -> None:
+    """The cap is checked against the size the child reports after each
+    document (its garbage collected, free memory handed back)."""
+    p = ExtractorPool(1, timeout_s=60, max_memory_mb=1024, child_max_rss_mb=4096)
+    data = reportgen.flattened_text().encode()
+    try:
+        p.start()
+        (first,) = _children(p)
+        usage = Usage()
+        p.extract(data, filename="a.txt", usage=usage)
+        assert usage.rss_mb is not None and usage.peak_rss_mb is not None
+        # a live interpreter with the readers imported: tens of MB, never more than its peak
+        assert 20 < usage.rss_mb <= usage.peak_rss_mb + 1, usage
+        assert _children(p) == {first}
+        p.child_max_rss_mb = int(usage.rss_mb) + 32  # under the cap: the same child again
+        p.extract(data, filename="a.txt", usage=usage)
+        assert _children(p) == {first}
+        assert not p.replaced
+        p.child_max_rss_mb = int(usage.rss_mb) // 2  # over it: replaced after this document
+        p.extract(data, filename="a.txt", usage=usage)
+        assert _children(p) == set()
+        assert p.replaced == {"rss_cap": 1}
+        assert _wait_gone(first)
+        p.child_max_rss_mb = 4096
+        p.extract(data, filename="a.txt")  # in a fresh child, which stays
+        (second,) = _children(p)
+        assert second != first
+    finally:
+        p.close()
+
+
+def _wait_gone(pid: int, timeout_s: float = 10) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_a_large_document_does_not_stay_in_the_child() -> None:
+    """After a document many times the usual size, the child reports (and
+    keeps) about its size before it, not the document's peak. An HTML page's
+    parsed tree is a web of reference cycles (parent and child links) that
+    only the garbage collector frees: without a collection after the
+    document, the child stayed at ~190 MB after a 2 MB page instead of ~60."""
+    p = ExtractorPool(1, timeout_s=120, max_memory_mb=1536)
+    small = reportgen.html_gbk()
+    end = small.rfind(b"</body>")
+    large = small[:end] + b"<div><p><span>x</span></p></div>" * 60_000 + small[end:]
+    try:
+        before, during, after = Usage(), Usage(), Usage()
+        p.extract(small, filename="a.html", usage=before)
+        p.extract(large, filename="b.html", usage=during)
+        p.extract(small, filename="a.html", usage=after)
+        assert before.rss_mb and during.peak_rss_mb and during.rss_mb and after.rss_mb
+        assert during.peak_rss_mb - before.rss_mb > 20, (before, during)  # the document did cost memory
+        # most of it handed back (a few MB stay: caches of the readers warmed by the document)
+        assert during.rss_mb - before.rss_mb < (during.peak_rss_mb - before.rss_mb) / 2, (before, during)
+        assert after.rss_mb - before.rss_mb < (during.peak_rss_mb - before.rss_mb) / 2, (before, after)
+    finally:
+        p.close()
+
+
 def test_close_leaves_no_process_and_no_file() -> None:
     p = ExtractorPool(2, timeout_s=60, max_memory_mb=1024)
     p.start()

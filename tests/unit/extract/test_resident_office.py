@@ -107,6 +107,34 @@ def test_one_resident_converts_every_document_of_a_child(
     assert _offices(child) == first
 
 
+def test_a_resident_over_its_memory_cap_is_restarted(
+    doc_data: bytes,
+    per_document_metrics: dict,  # type: ignore[type-arg]
+) -> None:
+    """Between documents the child measures its resident: under the cap it
+    stays (the test above), over it it is stopped and the next DOC starts a
+    fresh one, in the same child."""
+    p = ExtractorPool(1, timeout_s=180, max_memory_mb=1024, office_max_rss_mb=4096)
+    try:
+        usage = Usage()
+        assert p.extract(doc_data, filename="a.doc", usage=usage).metrics == per_document_metrics
+        child, _ = _only_child(p)
+        first = _offices(child)
+        assert len(first) == 1
+        # a running LibreOffice: well over 32 MB (~140 MB here), under the 4 GB cap
+        assert usage.office_rss_mb is not None and usage.office_rss_mb > 32, usage
+        p.close()
+        p = ExtractorPool(1, timeout_s=180, max_memory_mb=1024, office_max_rss_mb=32)
+        assert p.extract(doc_data, filename="a.doc", usage=usage).metrics == per_document_metrics
+        child, _ = _only_child(p)
+        assert usage.office_rss_mb is not None and usage.office_rss_mb > 32  # measured before the stop
+        assert _wait_until(lambda: set(_members(child)) == {child})  # stopped, unshare and all
+        assert p.extract(doc_data, filename="b.doc").metrics == per_document_metrics
+        assert _only_child(p)[0] == child  # the child itself stays
+    finally:
+        p.close()
+
+
 def _interfaces(pid: int) -> set[str]:
     with open(f"/proc/{pid}/net/dev") as f:
         return {line.split(":")[0].strip() for line in f.readlines()[2:]}
