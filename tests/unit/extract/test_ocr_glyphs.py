@@ -102,3 +102,24 @@ def test_the_strip_holds_each_digit_apart_at_the_reading_height() -> None:
     assert pieces == 6
     rows = np.nonzero((strip < 160).any(axis=1))[0]
     assert 22 <= rows[-1] - rows[0] + 1 <= 25
+
+
+@pytest.mark.parametrize(("printed", "read"), [("3.", "3."), ("3,", "3，"), ("12.", "12.")])
+def test_an_item_number_read_with_a_comma_gets_its_point_when_the_image_shows_one(
+    printed: str, read: str
+) -> None:
+    from services.extract.engine.readers import ocr
+
+    ink, spans = _line([printed, "#"])
+    top, bottom = _ink_rows(ink)
+    image = np.where(ink, 0, 255).astype(np.uint8)
+    left, right = spans[0]
+    word = ocr.Word(printed[:-1] + "，", left, top, right - left, bottom - top, 95.0, top, bottom - top)
+    chinese = ocr.Word(
+        "危及", spans[1][0], top, spans[1][1] - spans[1][0], bottom - top, 95.0, top, bottom - top
+    )
+    out = ocr.item_numbers([word, chinese], image)
+    assert [w.text for w in out] == [read, "危及"]
+    # not first on its line: a figure in a sentence ("共3，其中") is left as read
+    before = ocr.Word("共", 0, top, 10, bottom - top, 95.0, top, bottom - top)
+    assert ocr.item_numbers([before, word], image)[1].text == printed[:-1] + "，"

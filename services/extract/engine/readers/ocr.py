@@ -192,6 +192,7 @@ def page_objects(
             dataclasses.replace(w, left=w.left + dx, top=w.top + dy, line_top=w.line_top + dy) for w in found
         ]
     words, miscounted = recount(words, image)
+    words = item_numbers(words, image)
 
     chars, unsure = to_chars(words, page_number, doctop, height_pt, scale)
     return {"char": chars, "rect": [], "line": lines}, Doubts(unsure, miscounted)
@@ -274,6 +275,42 @@ def recount(words: list[Word], image: Any) -> tuple[list[Word], int]:
         replaced.update({i: None for i in members[1:]})
     out = [replaced.get(i, w) for i, w in enumerate(words)]
     return [w for w in out if w is not None], miscounted
+
+
+_ITEM_COMMA = re.compile(r"([0-9]{1,2})[，,]")
+
+
+def item_numbers(words: list[Word], image: Any) -> list[Word]:
+    """The words with an item number Tesseract read with a comma for its
+    point ("3." as "3，", seed 004: the row is then not recognised) set right:
+    a word of one or two digits and a comma, first on its line, whose mark on
+    the page image is a point (a small dot on the figures' baseline; a comma
+    reaches below it). Anything else stays as read."""
+    from services.extract.engine.readers import ocr_glyphs
+
+    ink = image == 0
+    out = list(words)
+    for i, w in enumerate(words):
+        m = _ITEM_COMMA.fullmatch(w.text)
+        if m is None or any(o.line_top == w.line_top and o.left < w.left for o in words if o is not w):
+            continue
+        left, top, right, bottom = int(w.left), int(w.top), round(w.left + w.width), round(w.top + w.height)
+        rows = ocr_glyphs.band(ink, left, right, top, bottom)
+        if rows is None:
+            continue
+        glyphs = [
+            g
+            for g in ocr_glyphs.segments(ink, rows[0], rows[1], left - 2, right + 2)
+            if ocr_glyphs.overlap(g, left, right) * 2 >= g.right - g.left
+        ]
+        digits = len(m[1])
+        if len(glyphs) != digits + 1:
+            continue
+        figures = glyphs[:digits]
+        top_row, bottom_row = min(g.top for g in figures), max(g.bottom for g in figures)
+        if ocr_glyphs.classify(glyphs[-1], top_row, bottom_row).kind == "dot":
+            out[i] = dataclasses.replace(w, text=m[1] + ".")
+    return out
 
 
 def _joined(texts: list[str]) -> tuple[str, str, str] | None:

@@ -170,7 +170,7 @@ def digit_run(ink: Any, left: int, top: int, right: int, bottom: int) -> Run | N
     if rows is None:
         return None
     glyphs = segments(ink, rows[0], rows[1], left - reach, right + reach)
-    under = [i for i, g in enumerate(glyphs) if _overlap(g, left, right) * 2 >= g.right - g.left]
+    under = [i for i, g in enumerate(glyphs) if overlap(g, left, right) * 2 >= g.right - g.left]
     if not under:
         return None
     height = figure_height([glyphs[i] for i in under])
@@ -226,5 +226,5 @@ def strip(image: Any, run: Run, digit_px: int) -> Any:
     return out
 
 
-def _overlap(g: Glyph, left: int, right: int) -> int:
+def overlap(g: Glyph, left: int, right: int) -> int:
     return max(0, min(g.right, right) - max(g.left, left))
