@@ -123,3 +123,17 @@ def test_an_item_number_read_with_a_comma_gets_its_point_when_the_image_shows_on
     # not first on its line: a figure in a sentence ("共3，其中") is left as read
     before = ocr.Word("共", 0, top, 10, bottom - top, 95.0, top, bottom - top)
     assert ocr.item_numbers([before, word], image)[1].text == printed[:-1] + "，"
+
+
+def test_a_figure_left_after_the_last_word_of_a_line_is_found() -> None:
+    from services.extract.engine.readers import ocr
+
+    ink, spans = _line(["#", "#", "7", "."])
+    top, bottom = _ink_rows(ink)
+    image = np.where(ink, 0, 255).astype(np.uint8)
+    left, right = spans[0][0], spans[1][1]
+    word = ocr.Word("信息", left, top, right - left, bottom - top, 95.0, top - 4, bottom - top + 8)
+    (box,) = ocr.line_ends(image, [word], [], 1.0)
+    assert box[0] >= right and box[2] <= spans[2][1] + 1  # the "7", not the point after it
+    # inside a table cell it is the cell's to read
+    assert ocr.line_ends(image, [word], [(spans[2][0] - 1, 0, spans[3][1] + 1, 120)], 1.0) == []

@@ -156,7 +156,10 @@ def page_objects(
     # lines of ink the page's layout analysis left without a word (a figure
     # alone on its line, like a column of lone "0"s, is taken for noise) are
     # read like cells: on their own, a figure twice
-    for left, upper, right, lower in unread_lines(image, page_words, cells, scale):
+    for left, upper, right, lower in [
+        *unread_lines(image, page_words, cells, scale),
+        *line_ends(image, [w for w in page_words if not _inside(w, cells, scale)], cells, scale),
+    ]:
         crops.append(np.pad(image[upper:lower, left:right], _PAD, constant_values=255))
         origins.append((left - _PAD, upper - _PAD))
     cell_words = recognise(crops, "6")
@@ -399,6 +402,39 @@ def unread_lines(
             continue
         cols = np.nonzero(ink[first : last + 1].any(axis=0))[0]
         out.append((int(cols[0]), first, int(cols[-1]) + 1, last + 1))
+    return out
+
+
+def line_ends(
+    image: Any, words: list[Word], cells: list[Box], scale: float
+) -> list[tuple[int, int, int, int]]:
+    """``(left, top, right, bottom)`` pixel boxes of the glyphs after the
+    last word of a text line that no word covers: Tesseract drops a lone
+    figure at the end of a line (a run of run-together figures wrapped after
+    its first digit, dev-09: "信息7" / "0000072."). A glyph under half the
+    line's height (a full stop, a speck) is not taken, nor a table cell's
+    ink (read cell by cell)."""
+    from services.extract.engine.readers import ocr_glyphs
+
+    ink = image == 0
+    for x0, top, x1, bottom in cells:
+        ink[int(top * scale) : int(bottom * scale) + 1, int(x0 * scale) : int(x1 * scale) + 1] = False
+    ends: dict[float, Word] = {}
+    for w in words:
+        last = ends.get(w.line_top)
+        if last is None or w.left + w.width > last.left + last.width:
+            ends[w.line_top] = w
+    out: list[tuple[int, int, int, int]] = []
+    for w in ends.values():
+        top, bottom = int(w.line_top), round(w.line_top + w.line_height)
+        right = round(w.left + w.width) + 2
+        glyphs = [
+            g
+            for g in ocr_glyphs.segments(ink, top, bottom, right, ink.shape[1])
+            if g.bottom - g.top >= 0.5 * (bottom - top)
+        ]
+        if glyphs:
+            out.append((glyphs[0].left, top, glyphs[-1].right, bottom))
     return out
 
 
