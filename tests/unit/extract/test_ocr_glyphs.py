@@ -72,10 +72,16 @@ def test_a_box_that_left_glyphs_out_finds_the_whole_run_and_stops_at_the_charact
     assert left - 3 <= run.left and run.right <= right + 3
 
 
-def test_a_box_over_a_character_or_a_lone_glyph_gives_no_run() -> None:
+def test_a_character_at_an_end_of_the_box_is_left_out_between_figures_no_run() -> None:
     ink, spans = _line(["#", "00", "#"])
     top, bottom = _ink_rows(ink)
-    assert ocr_glyphs.digit_run(ink, spans[0][0], top, spans[1][1], bottom) is None  # a character under it
+    run = ocr_glyphs.digit_run(ink, spans[0][0], top, spans[1][1], bottom)  # "（0000000" read as one word
+    assert run is not None and run.pattern == "dd" and run.left >= spans[1][0] - 1
+    between, spans = _line(["#", "00", "#", "00", "#"])
+    assert ocr_glyphs.digit_run(between, spans[1][0], top, spans[3][1], bottom) is None
+
+
+def test_a_lone_glyph_or_no_ink_gives_no_run() -> None:
     lone, lone_spans = _line(["#", "7", "#"])
     top, bottom = _ink_rows(lone)
     assert ocr_glyphs.digit_run(lone, *lone_spans[1][:1], top, lone_spans[1][1], bottom) is None

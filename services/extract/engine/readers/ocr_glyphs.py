@@ -178,7 +178,13 @@ def digit_run(ink: Any, left: int, top: int, right: int, bottom: int) -> Run | N
         return None
     glyphs = [classify(g, *height) for g in glyphs]
     first, last = under[0], under[-1]
-    if any(g.kind == "other" for g in glyphs[first : last + 1]):
+    # a bracket or a character Tesseract joined to the figures ("0000000（")
+    # is at an end of the word; inside it, the word is not a run of figures
+    while first <= last and glyphs[first].kind == "other":
+        first += 1
+    while last >= first and glyphs[last].kind == "other":
+        last -= 1
+    if first > last or any(g.kind == "other" for g in glyphs[first : last + 1]):
         return None
     max_gap = max(2, MAX_GAP * (height[1] - height[0]))
     while (
