@@ -143,3 +143,18 @@ def test_a_figure_left_after_the_last_word_of_a_line_is_found() -> None:
     assert box[0] >= right and box[2] <= spans[2][1] + 1  # the "7", not the point after it
     # inside a table cell it is the cell's to read
     assert ocr.line_ends(image, [word], [(spans[2][0] - 1, 0, spans[3][1] + 1, 120)], 1.0) == []
+
+
+def test_a_line_whose_words_tesseract_set_on_lines_of_their_own_is_not_read_twice() -> None:
+    from services.extract.engine.readers import ocr
+
+    ink, spans = _line(["3.", "#", "#"])
+    top, bottom = _ink_rows(ink)
+    image = np.where(ink, 0, 255).astype(np.uint8)
+    number = ocr.Word(
+        "3.", spans[0][0], top, spans[0][1] - spans[0][0], bottom - top, 95.0, top, bottom - top
+    )
+    label = ocr.Word(
+        "危及", spans[1][0], top, spans[2][1] - spans[1][0], bottom - top, 95.0, top - 3, bottom - top
+    )
+    assert ocr.line_ends(image, [number, label], [], 1.0) == []

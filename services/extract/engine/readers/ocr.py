@@ -428,11 +428,16 @@ def line_ends(
     for w in ends.values():
         top, bottom = int(w.line_top), round(w.line_top + w.line_height)
         right = round(w.left + w.width) + 2
-        glyphs = [
-            g
-            for g in ocr_glyphs.segments(ink, top, bottom, right, ink.shape[1])
-            if g.bottom - g.top >= 0.5 * (bottom - top)
-        ]
+        # any word over the band covers its glyphs: Tesseract may set the
+        # words of one printed line on lines of their own ("3." apart from
+        # its label), whose glyphs must not be read twice
+        beside = [o for o in words if o.top < bottom and o.top + o.height > top]
+        glyphs = []
+        for g in ocr_glyphs.segments(ink, top, bottom, right, ink.shape[1]):
+            if any(ocr_glyphs.overlap(g, int(o.left), round(o.left + o.width)) for o in beside):
+                break  # the line goes on in a word: only its end is looked at
+            if g.bottom - g.top >= 0.5 * (bottom - top):
+                glyphs.append(g)
         if glyphs:
             out.append((glyphs[0].left, top, glyphs[-1].right, bottom))
     return out
