@@ -57,3 +57,27 @@ def test_scanned_application_table_read_by_ocr_nothing_invented() -> None:
         assert p.via == "ocr", key
         if p.span is not None:
             assert p.confidence is not None and ocr.MIN_CONFIDENCE <= p.confidence <= 100, key
+
+
+def test_a_run_of_equal_digits_read_short_is_recounted_glyph_by_glyph() -> None:
+    """Tesseract's line model reads "0000000" as "000000" at high
+    confidence (the crawler's run-together table cells, dev-08 to dev-13):
+    the page image has seven glyphs, so the run is read again digit by digit
+    and the word gets all seven. A count the image confirms is left as
+    read."""
+    import numpy as np
+
+    from tests.unit.extract.test_ocr_glyphs import _ink_rows, _line
+
+    ink, spans = _line(["#", "0000000", "#", "1000001", "#"])
+    image = np.where(ink, 0, 255).astype(np.uint8)
+    top, bottom = _ink_rows(ink)
+
+    def word(text: str, span: tuple[int, int]) -> ocr.Word:
+        return ocr.Word(text, span[0], top, span[1] - span[0], bottom - top, 97.0, top, bottom - top)
+
+    words = [word("000000", spans[1]), word("1000001", spans[3])]
+    out, miscounted = ocr.recount(words, image)
+    assert [w.text for w in out] == ["0000000", "1000001"]
+    assert out[1] is words[1]  # its count agreed: not read again
+    assert out[0].conf >= ocr.MIN_CONFIDENCE and miscounted == 0

@@ -89,9 +89,9 @@ def page_objects(
     page_number: int,
     doctop: float,
     find_cells: Callable[[list[dict[str, Any]]], list[Box]],
-) -> tuple[Objects, int]:
-    """The page's characters and ruling lines read from its image, and how
-    many unsure figure words were left unread. ``find_cells`` gives the
+) -> tuple[Objects, Doubts]:
+    """The page's characters and ruling lines read from its image, and what
+    was left unread or unsettled (:class:`Doubts`). ``find_cells`` gives the
     table cells (boxes in points) the ruling lines make: each cell is
     recognised on its own, because whole-page layout analysis takes a
     column of lone "0"s for noise and drops it."""
@@ -156,7 +156,10 @@ def page_objects(
     # lines of ink the page's layout analysis left without a word (a figure
     # alone on its line, like a column of lone "0"s, is taken for noise) are
     # read like cells: on their own, a figure twice
-    for left, upper, right, lower in unread_lines(image, page_words, cells, scale):
+    for left, upper, right, lower in [
+        *unread_lines(image, page_words, cells, scale),
+        *line_ends(image, [w for w in page_words if not _inside(w, cells, scale)], cells, scale),
+    ]:
         crops.append(np.pad(image[upper:lower, left:right], _PAD, constant_values=255))
         origins.append((left - _PAD, upper - _PAD))
     cell_words = recognise(crops, "6")
@@ -191,9 +194,139 @@ def page_objects(
         words += [
             dataclasses.replace(w, left=w.left + dx, top=w.top + dy, line_top=w.line_top + dy) for w in found
         ]
+    words, miscounted = recount(words, image)
+    words = item_numbers(words, image)
 
     chars, unsure = to_chars(words, page_number, doctop, height_pt, scale)
-    return {"char": chars, "rect": [], "line": lines}, unsure
+    return {"char": chars, "rect": [], "line": lines}, Doubts(unsure, miscounted)
+
+
+@dataclass(frozen=True)
+class Doubts:
+    """What OCR left unread on a page: figure words under
+    :data:`MIN_CONFIDENCE` (``unsure``, become :data:`UNREADABLE`), and runs
+    of figures whose digits Tesseract miscounted that a glyph-by-glyph
+    reading could not settle (``miscounted``, left as Tesseract read them:
+    the table identities decide)."""
+
+    unsure: int = 0
+    miscounted: int = 0
+
+
+# A word of figures: what it holds before and after them (a quote, a full
+# stop Tesseract joined to it), and the figures and points between.
+_FIGURE_WORD = re.compile(r"([^0-9.]*)([0-9.]*[0-9][0-9.]*)([^0-9.]*)")
+
+
+def recount(words: list[Word], image: Any) -> tuple[list[Word], int]:
+    """The words with every run of figures Tesseract read with a digit
+    count the page image contradicts (or under :data:`MIN_CONFIDENCE`) read
+    again glyph by glyph (see ocr_glyphs), and how many runs that reading
+    could not settle. A run is read again by the Latin and the Chinese model,
+    digits only, each digit on its own a digit's height apart; it is taken
+    when both give one digit a glyph and agree. Otherwise its words stay as
+    Tesseract read them (an unsure one becomes :data:`UNREADABLE` in
+    :func:`to_chars`): a count the image and Tesseract disagree on is not
+    guessed either way."""
+    from services.extract.engine.readers import ocr_glyphs
+
+    ink = image == 0
+    runs: dict[tuple[int, int], tuple[ocr_glyphs.Run, list[int]]] = {}
+    for i, w in enumerate(words):
+        m = _FIGURE_WORD.fullmatch(w.text)
+        if m is None:
+            continue
+        run = ocr_glyphs.digit_run(
+            ink, int(w.left), int(w.top), round(w.left + w.width), round(w.top + w.height)
+        )
+        if run is not None:
+            runs.setdefault((run.left, run.top), (run, []))[1].append(i)
+    doubtful: list[tuple[ocr_glyphs.Run, list[int]]] = []
+    for run, members in runs.values():
+        members.sort(key=lambda i: words[i].left)
+        joined = _joined([words[i].text for i in members])
+        if joined is None:
+            continue  # text between the figures: not one run
+        read = joined[1]
+        pattern = "".join("." if c == "." else "d" for c in read)
+        if pattern != run.pattern or min(words[i].conf for i in members) < MIN_CONFIDENCE:
+            doubtful.append((run, members))
+    if not doubtful:
+        return words, 0
+    strips = [ocr_glyphs.strip(image, run, DIGIT_PX) for run, _ in doubtful]
+    latin = recognise(strips, "7", digits=True)
+    chinese = recognise(strips, "7", digits=True, languages=LANGUAGES)
+    replaced: dict[int, Word | None] = {}
+    miscounted = 0
+    for (run, members), by_latin, by_chinese in zip(doubtful, latin, chinese, strict=True):
+        digits = "".join(w.text for w in by_latin).replace(".", "")
+        n = run.pattern.count("d")
+        prefix, read, suffix = _joined([words[i].text for i in members]) or ("", "", "")
+        if digits != "".join(w.text for w in by_chinese).replace(".", "") or len(digits) != n:
+            if len(read) != len(run.pattern):
+                miscounted += 1
+            continue
+        it = iter(digits)
+        text = "".join("." if kind == "." else next(it) for kind in run.pattern)
+        conf = max(min(w.conf for w in by_latin), min(w.conf for w in by_chinese))
+        first, last = words[members[0]], words[members[-1]]
+        left = first.left if prefix else min(first.left, run.left)
+        right = last.left + last.width if suffix else max(last.left + last.width, run.right)
+        replaced[members[0]] = dataclasses.replace(
+            first, text=prefix + text + suffix, left=left, width=right - left, conf=conf
+        )
+        replaced.update({i: None for i in members[1:]})
+    out = [replaced.get(i, w) for i, w in enumerate(words)]
+    return [w for w in out if w is not None], miscounted
+
+
+_ITEM_COMMA = re.compile(r"([0-9]{1,2})[，,]")
+
+
+def item_numbers(words: list[Word], image: Any) -> list[Word]:
+    """The words with an item number Tesseract read with a comma for its
+    point ("3." as "3，", seed 004: the row is then not recognised) set right:
+    a word of one or two digits and a comma, first on its line, whose mark on
+    the page image is a point (a small dot on the figures' baseline; a comma
+    reaches below it). Anything else stays as read."""
+    from services.extract.engine.readers import ocr_glyphs
+
+    ink = image == 0
+    out = list(words)
+    for i, w in enumerate(words):
+        m = _ITEM_COMMA.fullmatch(w.text)
+        if m is None or any(o.line_top == w.line_top and o.left < w.left for o in words if o is not w):
+            continue
+        left, top, right, bottom = int(w.left), int(w.top), round(w.left + w.width), round(w.top + w.height)
+        rows = ocr_glyphs.band(ink, left, right, top, bottom)
+        if rows is None:
+            continue
+        glyphs = [
+            g
+            for g in ocr_glyphs.segments(ink, rows[0], rows[1], left - 2, right + 2)
+            if ocr_glyphs.overlap(g, left, right) * 2 >= g.right - g.left
+        ]
+        digits = len(m[1])
+        if len(glyphs) != digits + 1:
+            continue
+        figures = glyphs[:digits]
+        top_row, bottom_row = min(g.top for g in figures), max(g.bottom for g in figures)
+        if ocr_glyphs.classify(glyphs[-1], top_row, bottom_row).kind == "dot":
+            out[i] = dataclasses.replace(w, text=m[1] + ".")
+    return out
+
+
+def _joined(texts: list[str]) -> tuple[str, str, str] | None:
+    """The words of one run of figures, left to right, as (what comes
+    before the figures, the figures, what comes after); ``None`` when a word
+    is not figures or there is text between them."""
+    parts = [_FIGURE_WORD.fullmatch(t) for t in texts]
+    if any(p is None for p in parts):
+        return None
+    matches = [p for p in parts if p is not None]
+    if any(p[3] for p in matches[:-1]) or any(p[1] for p in matches[1:]):
+        return None
+    return matches[0][1], "".join(p[2] for p in matches), matches[-1][3]
 
 
 def to_chars(
@@ -269,6 +402,44 @@ def unread_lines(
             continue
         cols = np.nonzero(ink[first : last + 1].any(axis=0))[0]
         out.append((int(cols[0]), first, int(cols[-1]) + 1, last + 1))
+    return out
+
+
+def line_ends(
+    image: Any, words: list[Word], cells: list[Box], scale: float
+) -> list[tuple[int, int, int, int]]:
+    """``(left, top, right, bottom)`` pixel boxes of the glyphs after the
+    last word of a text line that no word covers: Tesseract drops a lone
+    figure at the end of a line (a run of run-together figures wrapped after
+    its first digit, dev-09: "信息7" / "0000072."). A glyph under half the
+    line's height (a full stop, a speck) is not taken, nor a table cell's
+    ink (read cell by cell)."""
+    from services.extract.engine.readers import ocr_glyphs
+
+    ink = image == 0
+    for x0, top, x1, bottom in cells:
+        ink[int(top * scale) : int(bottom * scale) + 1, int(x0 * scale) : int(x1 * scale) + 1] = False
+    ends: dict[float, Word] = {}
+    for w in words:
+        last = ends.get(w.line_top)
+        if last is None or w.left + w.width > last.left + last.width:
+            ends[w.line_top] = w
+    out: list[tuple[int, int, int, int]] = []
+    for w in ends.values():
+        top, bottom = int(w.line_top), round(w.line_top + w.line_height)
+        right = round(w.left + w.width) + 2
+        # any word over the band covers its glyphs: Tesseract may set the
+        # words of one printed line on lines of their own ("3." apart from
+        # its label), whose glyphs must not be read twice
+        beside = [o for o in words if o.top < bottom and o.top + o.height > top]
+        glyphs = []
+        for g in ocr_glyphs.segments(ink, top, bottom, right, ink.shape[1]):
+            if any(ocr_glyphs.overlap(g, int(o.left), round(o.left + o.width)) for o in beside):
+                break  # the line goes on in a word: only its end is looked at
+            if g.bottom - g.top >= 0.5 * (bottom - top):
+                glyphs.append(g)
+        if glyphs:
+            out.append((glyphs[0].left, top, glyphs[-1].right, bottom))
     return out
 
 

@@ -132,16 +132,19 @@ def _ocr_pages(pages, data: bytes, warnings: list[str]) -> Callable[[], None]:  
     except pdfium.PdfiumError as e:
         warnings.append(f"{len(blank)} page(s) without a text layer, and PDFium cannot render the file: {e}")
         return lambda: None
-    unsure = 0
+    unsure = miscounted = 0
     for page in blank:
 
         def cells(lines, page=page):  # type: ignore[no-untyped-def]
             page._objects = {"char": [], "rect": [], "line": lines}
             return [c for t in page.find_tables() for c in t.cells]
 
-        objects, n = ocr.page_objects(doc[page.page_number - 1], page.page_number, page.initial_doctop, cells)
+        objects, doubts = ocr.page_objects(
+            doc[page.page_number - 1], page.page_number, page.initial_doctop, cells
+        )
         page._objects = objects  # as in _use_pdfium_objects
-        unsure += n
+        unsure += doubts.unsure
+        miscounted += doubts.miscounted
     numbers = [p.page_number for p in blank]
     warnings.append(
         f"page(s) {_ranges(numbers)} have no text layer: read by OCR "
@@ -151,6 +154,11 @@ def _ocr_pages(pages, data: bytes, warnings: list[str]) -> Callable[[], None]:  
         warnings.append(
             f"OCR: {unsure} word(s) with a figure read with confidence under {ocr.MIN_CONFIDENCE:g} "
             f"left unread ({UNREADABLE}); their figures are absent"
+        )
+    if miscounted:
+        warnings.append(
+            f"OCR: {miscounted} run(s) of figures whose digit count the page image contradicts and that a "
+            "digit-by-digit reading could not settle: kept as read, for the table identities to confirm"
         )
     return cast("Callable[[], None]", doc.close)
 

@@ -1,0 +1,160 @@
+"""Glyph segmentation of runs of figures (readers/ocr_glyphs) on generated
+page images: digits rendered with PIL at the report size (10.5 pt at
+300 dpi), a wide block standing in for a Chinese character."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from services.extract.engine.readers import ocr_glyphs
+
+WQY = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"  # the benchmark's font, when installed
+DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont:
+    for path in (WQY, DEJAVU):
+        try:
+            return ImageFont.truetype(path, size)
+        except OSError:
+            continue
+    return ImageFont.load_default(size)  # Pillow's own scalable font
+
+
+def _line(parts: list[str]) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """A line of text on a white page (ink ``True``): each part is figures,
+    or ``"#"`` for a Chinese character (a block taller than the figures and
+    as wide as it is tall). Returns the ink and each part's columns."""
+    size = round(10.5 * 300 / 72)
+    font = _font(size)
+    img = Image.new("L", (1600, 120), 255)
+    draw = ImageDraw.Draw(img)
+    x, y = 20, 30
+    spans = []
+    for part in parts:
+        if part == "#":
+            draw.rectangle((x + 2, y + 2, x + size - 3, y + size - 1), fill=0)
+            spans.append((x, x + size))
+            x += size
+            continue
+        draw.text((x, y), part, font=font, fill=0)
+        width = round(font.getlength(part))
+        spans.append((x, x + width))
+        x += width
+    return np.array(img) < 160, spans
+
+
+def _ink_rows(ink: np.ndarray) -> tuple[int, int]:
+    rows = np.nonzero(ink.any(axis=1))[0]
+    return int(rows[0]), int(rows[-1]) + 1
+
+
+@pytest.mark.parametrize("figures", ["0000000", "1000001", "10000013.", "156805947.43", "00"])
+def test_every_glyph_of_a_run_of_figures_is_counted(figures: str) -> None:
+    ink, spans = _line(["#", figures, "#"])
+    top, bottom = _ink_rows(ink)
+    left, right = spans[1]
+    run = ocr_glyphs.digit_run(ink, left, top, right, bottom)
+    assert run is not None
+    assert run.pattern == "".join("." if c == "." else "d" for c in figures)
+
+
+def test_a_box_that_left_glyphs_out_finds_the_whole_run_and_stops_at_the_characters() -> None:
+    # Tesseract's word box is often a glyph short at either end
+    ink, spans = _line(["#", "0000000", "#", "1"])
+    top, bottom = _ink_rows(ink)
+    left, right = spans[1]
+    step = (right - left) // 7
+    run = ocr_glyphs.digit_run(ink, left + step + step // 2, top, right - 2 * step, bottom)
+    assert run is not None and run.pattern == "ddddddd"
+    assert left - 3 <= run.left and run.right <= right + 3
+
+
+def test_a_character_at_an_end_of_the_box_is_left_out_between_figures_no_run() -> None:
+    ink, spans = _line(["#", "00", "#"])
+    top, bottom = _ink_rows(ink)
+    run = ocr_glyphs.digit_run(ink, spans[0][0], top, spans[1][1], bottom)  # "（0000000" read as one word
+    assert run is not None and run.pattern == "dd" and run.left >= spans[1][0] - 1
+    between, spans = _line(["#", "00", "#", "00", "#"])
+    assert ocr_glyphs.digit_run(between, spans[1][0], top, spans[3][1], bottom) is None
+
+
+def test_a_lone_glyph_or_no_ink_gives_no_run() -> None:
+    lone, lone_spans = _line(["#", "7", "#"])
+    top, bottom = _ink_rows(lone)
+    assert ocr_glyphs.digit_run(lone, *lone_spans[1][:1], top, lone_spans[1][1], bottom) is None
+    blank = np.zeros((50, 200), dtype=bool)
+    assert ocr_glyphs.digit_run(blank, 10, 10, 100, 40) is None
+
+
+def test_a_space_ends_the_run() -> None:
+    ink, spans = _line(["#", "000", "   ", "000", "#"])
+    top, bottom = _ink_rows(ink)
+    run = ocr_glyphs.digit_run(ink, *spans[1][:1], top, spans[1][1], bottom)
+    assert run is not None and run.pattern == "ddd"
+
+
+def test_the_strip_holds_each_digit_apart_at_the_reading_height() -> None:
+    ink, spans = _line(["#", "000000", "#"])
+    top, bottom = _ink_rows(ink)
+    run = ocr_glyphs.digit_run(ink, spans[1][0], top, spans[1][1], bottom)
+    assert run is not None
+    image = np.where(ink, 0, 255).astype(np.uint8)
+    strip = ocr_glyphs.strip(image, run, 24)
+    columns = (strip < 160).any(axis=0)
+    pieces = np.count_nonzero(np.diff(columns.astype(np.int8)) == 1)
+    assert pieces == 6
+    rows = np.nonzero((strip < 160).any(axis=1))[0]
+    assert 22 <= rows[-1] - rows[0] + 1 <= 25
+
+
+@pytest.mark.parametrize(("printed", "read"), [("3.", "3."), ("3,", "3，"), ("12.", "12.")])
+def test_an_item_number_read_with_a_comma_gets_its_point_when_the_image_shows_one(
+    printed: str, read: str
+) -> None:
+    from services.extract.engine.readers import ocr
+
+    ink, spans = _line([printed, "#"])
+    top, bottom = _ink_rows(ink)
+    image = np.where(ink, 0, 255).astype(np.uint8)
+    left, right = spans[0]
+    word = ocr.Word(printed[:-1] + "，", left, top, right - left, bottom - top, 95.0, top, bottom - top)
+    chinese = ocr.Word(
+        "危及", spans[1][0], top, spans[1][1] - spans[1][0], bottom - top, 95.0, top, bottom - top
+    )
+    out = ocr.item_numbers([word, chinese], image)
+    assert [w.text for w in out] == [read, "危及"]
+    # not first on its line: a figure in a sentence ("共3，其中") is left as read
+    before = ocr.Word("共", 0, top, 10, bottom - top, 95.0, top, bottom - top)
+    assert ocr.item_numbers([before, word], image)[1].text == printed[:-1] + "，"
+
+
+def test_a_figure_left_after_the_last_word_of_a_line_is_found() -> None:
+    from services.extract.engine.readers import ocr
+
+    ink, spans = _line(["#", "#", "7", "."])
+    top, bottom = _ink_rows(ink)
+    image = np.where(ink, 0, 255).astype(np.uint8)
+    left, right = spans[0][0], spans[1][1]
+    word = ocr.Word("信息", left, top, right - left, bottom - top, 95.0, top - 4, bottom - top + 8)
+    (box,) = ocr.line_ends(image, [word], [], 1.0)
+    assert box[0] >= right and box[2] <= spans[2][1] + 1  # the "7", not the point after it
+    # inside a table cell it is the cell's to read
+    assert ocr.line_ends(image, [word], [(spans[2][0] - 1, 0, spans[3][1] + 1, 120)], 1.0) == []
+
+
+def test_a_line_whose_words_tesseract_set_on_lines_of_their_own_is_not_read_twice() -> None:
+    from services.extract.engine.readers import ocr
+
+    ink, spans = _line(["3.", "#", "#"])
+    top, bottom = _ink_rows(ink)
+    image = np.where(ink, 0, 255).astype(np.uint8)
+    number = ocr.Word(
+        "3.", spans[0][0], top, spans[0][1] - spans[0][0], bottom - top, 95.0, top, bottom - top
+    )
+    label = ocr.Word(
+        "危及", spans[1][0], top, spans[2][1] - spans[1][0], bottom - top, 95.0, top - 3, bottom - top
+    )
+    assert ocr.line_ends(image, [number, label], [], 1.0) == []
