@@ -68,15 +68,20 @@ def _near_limit(max_memory_mb: int) -> bool:
     return False
 
 
-def _peak_rss_kb() -> int | None:
+def _status_kb(field: str) -> int | None:
+    """One KiB field of this process's /proc status (VmHWM, VmRSS)."""
     try:
         with open("/proc/self/status") as f:
             for line in f:
-                if line.startswith("VmHWM:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1])
     except OSError:
         pass
     return None
+
+
+def _peak_rss_kb() -> int | None:
+    return _status_kb("VmHWM")
 
 
 #: the child's CPU clock when its current document began (a pool child runs many)
@@ -374,14 +379,7 @@ def _malloc_trim() -> None:
 
 def _rss_kb() -> int | None:
     """This process's resident set now (VmRSS)."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
+    return _status_kb("VmRSS")
 
 
 def _release_memory() -> int | None:
