@@ -33,6 +33,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from functools import lru_cache
 
 import structlog
@@ -80,19 +81,29 @@ def remove_pipe(scratch: str) -> None:
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
+def _tree_pids(pid: int) -> Iterator[int]:
+    """A process and its descendants (one that ends meanwhile is skipped)."""
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        yield p
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo += [int(child) for child in f.read().split()]
+        except (OSError, ValueError):
+            continue  # ended meanwhile
+
+
 def _tree_cpu_seconds(pid: int) -> float:
     """CPU time of a process and its descendants, the ones they waited for
     included (LibreOffice's first start in a new profile restarts itself)."""
-    total, todo = 0.0, [pid]
-    while todo:
-        p = todo.pop()
+    total = 0.0
+    for p in _tree_pids(pid):
         try:
             with open(f"/proc/{p}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
             total += sum(int(x) for x in fields[11:15]) / _CLK_TCK  # utime stime cutime cstime
-            for task in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{task}/children") as f:
-                    todo += [int(child) for child in f.read().split()]
         except (OSError, ValueError, IndexError):
             continue  # ended meanwhile
     return total
@@ -101,15 +112,11 @@ def _tree_cpu_seconds(pid: int) -> float:
 def _tree_rss_kb(pid: int) -> int:
     """Resident KiB of a process and its descendants (the sandbox's
     ``unshare`` and the ``soffice.bin`` under it)."""
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
+    total = 0
+    for p in _tree_pids(pid):
         try:
             with open(f"/proc/{p}/status") as f:
                 total += next((int(line.split()[1]) for line in f if line.startswith("VmRSS:")), 0)
-            for task in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{task}/children") as f:
-                    todo += [int(child) for child in f.read().split()]
         except (OSError, ValueError, IndexError):
             continue  # ended meanwhile
     return total
