@@ -17,6 +17,7 @@ import contextlib
 import ctypes
 import errno
 import gc
+import itertools
 import multiprocessing as mp
 import os
 import resource
@@ -346,7 +347,10 @@ def _kill(proc: mp.process.BaseProcess) -> None:
 # replaced after ``max_documents`` documents. After each document a child
 # frees what the document left (garbage, glibc's free pages) and reports its
 # size; one still above ``child_max_rss_mb`` is replaced too, so that memory
-# stays flat however long the backlog.
+# stays flat however long the backlog. The first children retire after
+# max_documents·1/size, ·2/size, … documents: children that all reached the
+# limit together would all restart (and their resident LibreOffices with
+# them) at the same moment, stalling every core at once.
 
 
 def _reset_peak_rss() -> None:
@@ -475,6 +479,7 @@ class _PooledChild:
         job_read.close()
         result_write.close()
         self.documents = 0
+        self.max_documents = 0  # set by the pool: replaced after this many documents
         self.rss_kb: int | None = None  # after its last document, as the child measured it
 
     def run(self, data: bytes, filename: str | None, content_type: str | None, timeout_s: float) -> tuple:  # type: ignore[type-arg]
@@ -532,6 +537,7 @@ class ExtractorPool:
         self.office_max_rss_mb = office_max_rss_mb
         self.replaced: collections.Counter[str] = collections.Counter()  # why children were replaced
         self._idle: list[_PooledChild] = []
+        self._forked = itertools.count(1)  # numbers the children: the first ``size`` retire staggered
         self._free = threading.Semaphore(size)  # children not busy (idle or not yet started)
         self._lock = threading.Lock()
         self._closed = False
@@ -574,12 +580,20 @@ class ExtractorPool:
         return _outcome(msg, usage)
 
     def _new_child(self) -> _PooledChild:
-        return _PooledChild(self.max_memory_mb, self.use_resident_office, self.office_max_rss_mb)
+        child = _PooledChild(self.max_memory_mb, self.use_resident_office, self.office_max_rss_mb)
+        # the first children retire one after another; their successors, and
+        # every later child, serve the whole max_documents (next() on a
+        # count is atomic, and start() calls this under self._lock)
+        number = next(self._forked)
+        child.max_documents = (
+            max(1, self.max_documents * number // self.size) if number <= self.size else self.max_documents
+        )
+        return child
 
     def _release(self, child: _PooledChild, healthy: bool) -> None:
         if not healthy:
             reason = "failed"  # a timeout, a crash, a memory-limit hit
-        elif child.documents >= self.max_documents:
+        elif child.documents >= child.max_documents:
             reason = "max_documents"
         elif child.rss_kb is not None and child.rss_kb > self.child_max_rss_mb * 1024:
             reason = "rss_cap"

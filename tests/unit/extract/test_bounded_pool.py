@@ -122,6 +122,33 @@ def test_children_are_recycled_after_max_documents() -> None:
         p.close()
 
 
+def test_the_first_children_retire_staggered_and_their_successors_serve_the_full_count() -> None:
+    """Children that reached max_documents together would restart (with
+    their resident LibreOffices) at the same moment on every core."""
+    p = ExtractorPool(2, timeout_s=60, max_memory_mb=1024, max_documents=4)
+    try:
+        data = reportgen.flattened_text().encode()
+        p.start()
+        retiring_first = min(p._idle, key=lambda c: c.max_documents)  # type: ignore[misc]
+        p._idle.remove(retiring_first)  # type: ignore[misc]
+        p._idle.append(retiring_first)  # type: ignore[misc]  # the next one taken
+        pid = retiring_first.proc.pid
+        p.extract(data, filename="a.txt")
+        assert pid in _children(p)
+        p.extract(data, filename="a.txt")
+        assert pid not in _children(p)  # retired after 2 of the 4 documents
+        assert p.replaced["max_documents"] == 1
+        assert len(_children(p)) == 1  # the other child still serves
+        assert [c.max_documents for c in p._idle] == [4]  # type: ignore[misc]
+        successor = p._new_child()  # what the pool forks when both are busy
+        try:
+            assert successor.max_documents == 4
+        finally:
+            successor.close()
+    finally:
+        p.close()
+
+
 def test_a_child_over_its_memory_cap_is_replaced_and_one_under_it_reused() -> None:
     """The cap is checked against the size the child reports after each
     document (its garbage collected, free memory handed back)."""
