@@ -86,6 +86,37 @@ def test_damaged_pdf_is_still_a_typed_error() -> None:
         pdf.read(data[: len(data) // 3])
 
 
+@pytest.mark.parametrize("rotated", [False, True], ids=["pdfium-page", "pdfminer-page"])
+def test_a_page_with_more_characters_than_any_report_is_refused_at_once(rotated: bool) -> None:
+    """A broken or hostile content stream can hold a million characters on a
+    page; pdfminer (the fallback for a page PDFium cannot describe, here a
+    rotated one) would take minutes over it and end as a timeout."""
+    import io
+    import time
+
+    from reportlab.pdfgen import canvas
+
+    from services.extract.errors import DocumentTooLarge
+
+    out = io.BytesIO()
+    c = canvas.Canvas(out)
+    c.drawString(72, 700, "正常的第一页")
+    c.showPage()
+    if rotated:
+        c.setPageRotation(90)
+    text = c.beginText(0, 800)
+    text.setFont("Helvetica", 1)
+    for _ in range(pdf.MAX_PAGE_CHARS // 1000 + 1):
+        text.textLine("9" * 1000)  # one more thousand than the limit allows
+    c.drawText(text)
+    c.showPage()
+    c.save()
+    started = time.process_time()
+    with pytest.raises(DocumentTooLarge, match=r"page 2 holds \d+ characters"):
+        pdf.read(out.getvalue())
+    assert time.process_time() - started < 10  # refused before pdfminer parses it
+
+
 def _per_character(page: object) -> list[tuple[object, ...]]:
     """Each kept character's text, font and size read from PDFium character
     by character (what pdf_objects reads once per text object)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import logging
 import re
 from collections.abc import Callable
 from typing import Any, cast
@@ -23,6 +24,19 @@ from services.extract.engine.document import UNREADABLE, Block, RawDocument
 from services.extract.errors import CorruptDocument, DocumentTooLarge
 
 MAX_PAGES = 300
+
+# pdfminer logs a warning for every operator of a damaged content stream it
+# skips (12,000 lines for one mutated page in the fuzz campaign): that floods
+# the worker's log for one bad document. What matters is the document's
+# outcome, logged once with its typed error or its warnings.
+logging.getLogger("pdfminer").setLevel(logging.ERROR)
+# A dense A4 page set in 6 pt holds ~14,000 characters, four times that with
+# faux bold (each glyph drawn again, offset). A page with more is not a
+# report page but a hostile or broken content stream, and pdfminer (the
+# fallback for pages PDFium cannot describe) takes ~12 s of CPU per 100,000
+# characters: past this, the document is refused at once instead of ending
+# as a timeout a minute later.
+MAX_PAGE_CHARS = 100_000
 
 
 _SENTENCE_END = ("。", "：", ":", "；", ";", "！", "？")
@@ -106,7 +120,17 @@ def _use_pdfium_objects(pdf, data: bytes) -> Callable[[], None]:  # type: ignore
         if len(doc) != len(pdf.pages):
             return cast("Callable[[], None]", doc.close)
         for i, page in enumerate(pdf.pages):
-            objects = page_objects(doc[i], page.page_number, page.initial_doctop)
+            pdfium_page = doc[i]
+            objects = page_objects(pdfium_page, page.page_number, page.initial_doctop)
+            # PDFium's own count, for a page left to pdfminer (the slow path
+            # must not start on a page too large for it)
+            count = len(objects["char"]) if objects is not None else pdfium_page.get_textpage().count_chars()
+            if count > MAX_PAGE_CHARS:
+                doc.close()
+                raise DocumentTooLarge(
+                    f"pdf: page {page.page_number} holds {count} characters, over the "
+                    f"{MAX_PAGE_CHARS}-character limit for a page (a broken or hostile content stream)"
+                )
             if objects is not None:
                 page._objects = objects
     except pdfium.PdfiumError:
