@@ -261,7 +261,7 @@ def recount(words: list[Word], image: Any) -> tuple[list[Word], int]:
         pattern = "".join("." if c == "." else "d" for c in read)
         if pattern != run.pattern.replace(" ", "") or min(words[i].conf for i in members) < MIN_CONFIDENCE:
             doubtful.append((run, members, joined))
-        elif run.pattern != _spaced_pattern([words[i] for i in members], run):
+        elif run.pattern != _spaced_pattern([words[i] for i in members]):
             # the digits and their count are Tesseract's, sure and confirmed
             # by the glyphs; only the spaces between them are the image's
             settled.append((run, members, joined, read.replace(".", "")))
@@ -319,10 +319,10 @@ def _covers(w: Word, run: Any) -> bool:
     ) or any(left <= g.left and g.right <= right for g in run.glyphs)
 
 
-def _spaced_pattern(words: list[Word], run: Any) -> str:
+def _spaced_pattern(words: list[Word]) -> str:
     """The run's pattern as Tesseract's words give it: a space between two
-    words (the glyphs under each word taken from the run, left to right)."""
-    out = []
+    words."""
+    out: list[str] = []
     for k, w in enumerate(words):
         m = _FIGURE_WORD.fullmatch(w.text)
         figures = m[2] if m else ""
