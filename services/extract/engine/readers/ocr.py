@@ -65,6 +65,10 @@ _PAD = 12
 # Tesseract's Latin model reads a lone digit surely at about this ink height
 # (a 10.5 pt figure at 150 dpi); at 300 dpi the same "1" scored 56-60 of 100.
 DIGIT_PX = 24
+# The height a run the two models read differently at DIGIT_PX is read at
+# again (by both): the Chinese model's misreadings depend on the scale (dev-10:
+# "5 0 0 0 0 0 5" read "2525000005" at 24 px, as printed at 20, 28 and 32).
+RETRY_DIGIT_PX = 28
 
 
 @dataclass(frozen=True)
@@ -267,20 +271,24 @@ def recount(words: list[Word], image: Any) -> tuple[list[Word], int]:
             settled.append((run, members, joined, read.replace(".", "")))
     if not doubtful and not settled:
         return words, 0
-    strips = [ocr_glyphs.strip(image, run, DIGIT_PX) for run, _, _ in doubtful]
-    latin = recognise(strips, "7", digits=True)
-    chinese = recognise(strips, "7", digits=True, languages=LANGUAGES)
     replaced: dict[int, Word | None] = {}
-    miscounted = 0
-    for (run, members, joined), by_latin, by_chinese in zip(doubtful, latin, chinese, strict=True):
-        digits = "".join(w.text for w in by_latin).replace(".", "")
-        n = run.pattern.count("d")
-        if digits != "".join(w.text for w in by_chinese).replace(".", "") or len(digits) != n:
-            if len(joined[1]) != len(run.pattern.replace(" ", "")):
-                miscounted += 1
-            continue
-        conf = max(min(w.conf for w in by_latin), min(w.conf for w in by_chinese))
-        replaced.update(_one_word(words, run, members, joined, digits, conf, ink))
+    for digit_px in (DIGIT_PX, RETRY_DIGIT_PX):
+        strips = [ocr_glyphs.strip(image, run, digit_px) for run, _, _ in doubtful]
+        latin = recognise(strips, "7", digits=True)
+        chinese = recognise(strips, "7", digits=True, languages=LANGUAGES)
+        unsettled = []
+        for (run, members, joined), by_latin, by_chinese in zip(doubtful, latin, chinese, strict=True):
+            digits = "".join(w.text for w in by_latin).replace(".", "")
+            n = run.pattern.count("d")
+            if digits != "".join(w.text for w in by_chinese).replace(".", "") or len(digits) != n:
+                unsettled.append((run, members, joined))
+                continue
+            conf = max(min(w.conf for w in by_latin), min(w.conf for w in by_chinese))
+            replaced.update(_one_word(words, run, members, joined, digits, conf, ink))
+        doubtful = unsettled
+        if not doubtful:
+            break
+    miscounted = sum(1 for run, _, joined in doubtful if len(joined[1]) != len(run.pattern.replace(" ", "")))
     for run, members, joined, digits in settled:
         conf = min(words[i].conf for i in members)
         replaced.update(_one_word(words, run, members, joined, digits, conf, ink))
