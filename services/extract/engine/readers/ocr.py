@@ -258,6 +258,8 @@ def recount(words: list[Word], image: Any) -> tuple[list[Word], int]:
         )
         if not members:
             continue
+        if any(i not in found_by and not _within(words[i], run) for i in members):
+            continue  # a word over this run and another: not settled here
         joined = _joined([words[i].text for i in members])
         if joined is None:
             continue  # text between the figures: not one run
@@ -314,17 +316,23 @@ def _run_of(ink: Any, w: Word, m: re.Match[str]) -> Any:
 
 
 def _covers(w: Word, run: Any) -> bool:
-    """Is the word boxed over a glyph of the run (a third of it at least)?"""
+    """Is the word boxed over a digit of the run (2 px of it at least)?
+    Tesseract's boxes of lone figures can sit half a glyph off their ink
+    ("0" boxed 5 px wide on the edge of its glyph, dev-09)."""
     from services.extract.engine.readers import ocr_glyphs
 
     if w.top >= run.bottom or w.top + w.height <= run.top:
         return False
     left, right = int(w.left), round(w.left + w.width)
-    return any(
-        ocr_glyphs.overlap(g, left, right) * 3 >= g.right - g.left
-        for g in run.glyphs
-        if g.kind != "dot"  # a point is narrow: a box over the next word may touch it
-    ) or any(left <= g.left and g.right <= right for g in run.glyphs)
+    return any(ocr_glyphs.overlap(g, left, right) >= 2 for g in run.glyphs if g.kind == "digit")
+
+
+def _within(w: Word, run: Any) -> bool:
+    """Is most of the word's box on the run (half a figure height either side
+    allowed)? A word reaching well beyond it holds figures of another run."""
+    h = run.bottom - run.top
+    inside = min(w.left + w.width, run.right + h / 2) - max(w.left, run.left - h / 2)
+    return bool(inside * 2 >= w.width)
 
 
 def _spaced_pattern(words: list[Word]) -> str:
