@@ -120,8 +120,14 @@ def test_every_check_the_extractor_computes_is_explained_with_its_figures() -> N
         # chi_sim reads "（" as "〈" or "〔", and "逾" as another character
         ("applications.partially_granted", "（二）部分公开〈区分处理的，只计这一情形，不计其他情形）"),
         ("applications.unable.total", "(〔四)无法提供"),
-        ("applications.other.no_correction", "1.申请人无正当理由这期不补正、行政机关不再处理其政府信息公开申请"),
-        ("applications.other.fee_unpaid", "2.申请人庆期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请"),
+        (
+            "applications.other.no_correction",
+            "1.申请人无正当理由这期不补正、行政机关不再处理其政府信息公开申请",
+        ),
+        (
+            "applications.other.fee_unpaid",
+            "2.申请人庆期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请",
+        ),
         ("applications.refused.third_party_rights", "4.保护第三合法权益"),
     ],
 )

@@ -4,7 +4,6 @@ page images: digits rendered with PIL at the report size (10.5 pt at
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import numpy as np
@@ -241,7 +240,6 @@ def test_a_comma_read_for_a_character_radical_in_the_box_is_dropped() -> None:
     from services.extract.engine.readers import ocr
 
     ink, spans = _line(["#", "0000000", "#"])
-    image = np.where(ink, 0, 255).astype(np.uint8)
     top, bottom = _ink_rows(ink)
     run = ocr_glyphs.digit_run(ink, spans[1][0], top, spans[1][1], bottom)
     assert run is not None
