@@ -254,3 +254,18 @@ def test_a_comma_read_for_a_character_radical_in_the_box_is_dropped() -> None:
     word = _words_on(ink, [("0000000,", spans[1][0], spans[2][1])])[0]
     replaced = ocr._one_word([word], run, [0], ("", "0000000", ","), "0000000", 95.0, ink)
     assert replaced[0] is not None and replaced[0].text == "0000000,"
+
+
+@pytest.mark.parametrize(("printed", "pattern"), [("210", "ddd"), ("740", "ddd"), ("7510", "dddd")])
+def test_a_bold_face_set_wide_has_no_space_its_width_does_not_explain(printed: str, pattern: str) -> None:
+    # DejaVu Sans Bold sets "1" after "2" 0.98 figure heights apart, as far
+    # as a regular face with a space; against the digits' width it is close
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", 44)
+    img = Image.new("L", (400, 120), 255)
+    draw = ImageDraw.Draw(img)
+    draw.rectangle((20, 32, 56, 76), fill=0)  # a Chinese character before the figures
+    draw.text((60, 30), printed, font=font, fill=0)
+    ink = np.array(img) < 160
+    top, bottom = _ink_rows(ink)
+    run = ocr_glyphs.digit_run(ink, 60, top, 400, bottom)
+    assert run is not None and run.pattern == pattern
