@@ -302,12 +302,14 @@ def _run_of(ink: Any, w: Word, m: re.Match[str]) -> Any:
     """The run of figures (ocr_glyphs.Run) the figure word ``w`` is on, or
     None. A word Tesseract boxed around its bracket alone ("0000000（" over
     the "（", dev-10) finds no figure under its box: its run is looked for
-    just before the box, as wide as its figures would be."""
+    just before the box, as wide as its figures would be. Only for a word
+    ending in a bracket: one ending in a character ("3月") has its figures in
+    its box or is not a run."""
     from services.extract.engine.readers import ocr_glyphs
 
     left, top, right, bottom = int(w.left), int(w.top), round(w.left + w.width), round(w.top + w.height)
     run = ocr_glyphs.digit_run(ink, left, top, right, bottom)
-    if run is not None or not m[3] or m[1]:
+    if run is not None or m[1] or not _BRACKETS.fullmatch(m[3]):
         return run
     widened = ocr_glyphs.digit_run(ink, left - len(m[2]) * (bottom - top), top, right, bottom)
     if widened is None or widened.right > left + 2:
@@ -395,6 +397,7 @@ def _glyph_beside(ink: Any, run: Any, edge: int, text: str, *, after: bool) -> b
     return any(g.bottom - g.top <= 0.6 * h for g in glyphs)
 
 
+_BRACKETS = re.compile(r"[（(〈〔【\[]+")
 _PUNCTUATION = re.compile(r"[,，.。、;；:：]+")
 
 
