@@ -81,3 +81,22 @@ def test_a_run_of_equal_digits_read_short_is_recounted_glyph_by_glyph() -> None:
     assert [w.text for w in out] == ["0000000", "1000001"]
     assert out[1] is words[1]  # its count agreed: not read again
     assert out[0].conf >= ocr.MIN_CONFIDENCE and miscounted == 0
+
+
+def test_a_run_boxed_by_its_bracket_alone_is_found_before_the_box_and_read() -> None:
+    """Tesseract sometimes boxes "0000000（" around the bracket alone, unsure
+    (dev-10, dev-11: confidence 36-45, so the figures were left unread): the
+    run is just before the box, and is read glyph by glyph by both models."""
+    import numpy as np
+
+    from tests.unit.extract.test_ocr_glyphs import _ink_rows, _line
+
+    ink, spans = _line(["#", "0000000", "(", "#"])
+    image = np.where(ink, 0, 255).astype(np.uint8)
+    top, bottom = _ink_rows(ink)
+    word = ocr.Word(
+        "0000000(", spans[2][0], top, spans[2][1] - spans[2][0], bottom - top, 45.0, top, bottom - top
+    )
+    out, miscounted = ocr.recount([word], image)
+    assert [w.text for w in out] == ["0000000("]
+    assert out[0].conf >= ocr.MIN_CONFIDENCE and out[0].left <= spans[1][0] + 3 and miscounted == 0

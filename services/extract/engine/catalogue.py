@@ -23,9 +23,16 @@ def _n(num: str, core: str) -> str:
     return rf"(?:{num}{_DOT})?{core}"
 
 
+# An opening parenthesis: "（", or what OCR reads for it ("〈", "〔").
+_OPEN = r"[（(〈〔]"
+# A character of a long label OCR misread (chi_sim reads "逾" as "这", "庆",
+# "斋"...): the rest of the label still says which row it is.
+_ANY = r"[\u4e00-\u9fff]"
+
+
 def _p(cn: str, core: str) -> str:
     """Parenthesised-numbered row: optional '（三）' prefix."""
-    return rf"(?:[（(]\s*{cn}\s*[）)])?{core}"
+    return rf"(?:{_OPEN}+\s*{cn}\s*[）)])?{core}"
 
 
 @dataclass(frozen=True)
@@ -40,12 +47,12 @@ APPLICATION_LABEL_PATTERNS: dict[str, str] = {
     "applications.new_received": r"(?:一、)?本年新收(?:政府信息公开)?申请数量?",
     "applications.carried_over": r"(?:二、)?上年结转(?:政府信息公开)?申请数量?",
     "applications.granted": _p("一", r"予以公开"),
-    "applications.partially_granted": _p("二", r"部分公开(?:[（(][^）)\d\x1f\x1e]{0,40}[）)])?"),
+    "applications.partially_granted": _p("二", rf"部分公开(?:{_OPEN}[^）)\d\x1f\x1e]{{0,40}}[）)])?"),
     "applications.refused.total": _p("三", r"不予公开"),
     "applications.refused.state_secret": _n("1", r"属于国家秘密"),
     "applications.refused.prohibited_by_law": _n("2", r"其他法律行政[^\d\x1f]{0,4}?公开"),
     "applications.refused.security_stability": _n("3", r"危及[“\"”]?三安全一稳定[”\"“]?"),
-    "applications.refused.third_party_rights": _n("4", r"保护第三方合法权益"),
+    "applications.refused.third_party_rights": _n("4", r"保护第三方?合法权益"),
     "applications.refused.internal_affairs": _n("5", r"属于三类内部事务信息"),
     "applications.refused.process_information": _n("6", r"属于四类过程性信息"),
     "applications.refused.enforcement_case_file": _n("7", r"属于行政执法案卷"),
@@ -61,8 +68,12 @@ APPLICATION_LABEL_PATTERNS: dict[str, str] = {
     "applications.not_processed.excessive_repeated": _n("4", r"无正当理由大量反复申请"),
     "applications.not_processed.confirmation_request": _n("5", r"要求行政机关确认或重新出具已获取信息"),
     "applications.other.total": _p("六", r"其他处理"),
-    "applications.other.no_correction": _n("1", r"申请人无正当理由逾期不补正(?:[^\d\x1f]{0,30}?申请)?"),
-    "applications.other.fee_unpaid": _n("2", r"申请人逾期未按收费通知要求缴纳费用(?:[^\d\x1f]{0,30}?申请)?"),
+    "applications.other.no_correction": _n(
+        "1", rf"申请人无正当理由{_ANY}期不补正(?:[^\d\x1f]{{0,30}}?申请)?"
+    ),
+    "applications.other.fee_unpaid": _n(
+        "2", rf"申请人{_ANY}期未按收费通知要求缴纳费用(?:[^\d\x1f]{{0,30}}?申请)?"
+    ),
     "applications.other.other": rf"3{_DOT}其他(?!处理|法律|结果)",
     # a bare 总计 is also a column header (repeated when the table runs over a
     # page): accept it as the row label only when figures follow it

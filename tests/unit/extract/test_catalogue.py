@@ -112,3 +112,24 @@ def test_every_check_the_extractor_computes_is_explained_with_its_figures() -> N
     computed = set(checks.compute(figures, {}, table=True)) | set(checks.compute(figures, {}, table=False))
     assert computed <= set(catalogue.CHECK_FIGURES), computed - set(catalogue.CHECK_FIGURES)
     assert set(catalogue.CHECK_FIGURES) == set(catalogue.CHECK_IDENTITIES)
+
+
+@pytest.mark.parametrize(
+    ("key", "read"),
+    [
+        # chi_sim reads "（" as "〈" or "〔", and "逾" as another character
+        ("applications.partially_granted", "（二）部分公开〈区分处理的，只计这一情形，不计其他情形）"),
+        ("applications.unable.total", "(〔四)无法提供"),
+        (
+            "applications.other.no_correction",
+            "1.申请人无正当理由这期不补正、行政机关不再处理其政府信息公开申请",
+        ),
+        (
+            "applications.other.fee_unpaid",
+            "2.申请人庆期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请",
+        ),
+        ("applications.refused.third_party_rights", "4.保护第三合法权益"),
+    ],
+)
+def test_a_label_as_ocr_reads_it_is_still_its_row(key: str, read: str) -> None:
+    assert re.fullmatch(labels.APPLICATION_LABEL_PATTERNS[key], read)

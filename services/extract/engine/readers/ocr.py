@@ -65,6 +65,10 @@ _PAD = 12
 # Tesseract's Latin model reads a lone digit surely at about this ink height
 # (a 10.5 pt figure at 150 dpi); at 300 dpi the same "1" scored 56-60 of 100.
 DIGIT_PX = 24
+# The height a run the two models read differently at DIGIT_PX is read at
+# again (by both): the Chinese model's misreadings depend on the scale (dev-10:
+# "5 0 0 0 0 0 5" read "2525000005" at 24 px, as printed at 20, 28 and 32).
+RETRY_DIGIT_PX = 28
 
 
 @dataclass(frozen=True)
@@ -220,64 +224,181 @@ _FIGURE_WORD = re.compile(r"([^0-9.]*)([0-9.]*[0-9][0-9.]*)([^0-9.]*)")
 
 def recount(words: list[Word], image: Any) -> tuple[list[Word], int]:
     """The words with every run of figures Tesseract read with a digit
-    count the page image contradicts (or under :data:`MIN_CONFIDENCE`) read
-    again glyph by glyph (see ocr_glyphs), and how many runs that reading
-    could not settle. A run is read again by the Latin and the Chinese model,
-    digits only, each digit on its own a digit's height apart; it is taken
-    when both give one digit a glyph and agree. Otherwise its words stay as
-    Tesseract read them (an unsure one becomes :data:`UNREADABLE` in
-    :func:`to_chars`): a count the image and Tesseract disagree on is not
-    guessed either way."""
+    count (or spacing) the page image contradicts, or under
+    :data:`MIN_CONFIDENCE`, read again glyph by glyph (see ocr_glyphs), and
+    how many runs that reading could not settle. A run is read again by the
+    Latin and the Chinese model, digits only, each digit on its own a digit's
+    height apart; it is taken when both give one digit a glyph and agree.
+    Otherwise its words stay as Tesseract read them (an unsure one becomes
+    :data:`UNREADABLE` in :func:`to_chars`): a count the image and Tesseract
+    disagree on is not guessed either way. A run's figures become one word,
+    with a space where the image shows one between two digits (the text
+    reader splits a row's figures there)."""
     from services.extract.engine.readers import ocr_glyphs
 
     ink = image == 0
-    runs: dict[tuple[int, int], tuple[ocr_glyphs.Run, list[int]]] = {}
+    runs: dict[tuple[int, int], tuple[ocr_glyphs.Run, set[int]]] = {}
     for i, w in enumerate(words):
         m = _FIGURE_WORD.fullmatch(w.text)
         if m is None:
             continue
-        run = ocr_glyphs.digit_run(
-            ink, int(w.left), int(w.top), round(w.left + w.width), round(w.top + w.height)
-        )
+        run = _run_of(ink, w, m)
         if run is not None:
-            runs.setdefault((run.left, run.top), (run, []))[1].append(i)
-    doubtful: list[tuple[ocr_glyphs.Run, list[int]]] = []
-    for run, members in runs.values():
-        members.sort(key=lambda i: words[i].left)
+            runs.setdefault((run.left, run.top), (run, set()))[1].add(i)
+    doubtful: list[tuple[ocr_glyphs.Run, list[int], tuple[str, str, str]]] = []
+    settled: list[tuple[ocr_glyphs.Run, list[int], tuple[str, str, str], str]] = []
+    for run, found_by in runs.values():
+        # every word of figures boxed over the run's glyphs is read with it: a
+        # word left beside a run replaced would repeat its figures. (A word of
+        # text whose box reaches over a figure, "信息" over the "7" after it,
+        # has no figure to repeat.)
+        members = sorted(
+            found_by | {i for i, w in enumerate(words) if _FIGURE_WORD.fullmatch(w.text) and _covers(w, run)},
+            key=lambda i: (words[i].left, -words[i].width),
+        )
+        if not members:
+            continue
+        if any(i not in found_by and not _within(words[i], run) for i in members):
+            continue  # a word over this run and another: not settled here
         joined = _joined([words[i].text for i in members])
         if joined is None:
             continue  # text between the figures: not one run
         read = joined[1]
         pattern = "".join("." if c == "." else "d" for c in read)
-        if pattern != run.pattern or min(words[i].conf for i in members) < MIN_CONFIDENCE:
-            doubtful.append((run, members))
-    if not doubtful:
+        if pattern != run.pattern.replace(" ", "") or min(words[i].conf for i in members) < MIN_CONFIDENCE:
+            doubtful.append((run, members, joined))
+        elif run.pattern != _spaced_pattern([words[i] for i in members]):
+            # the digits and their count are Tesseract's, sure and confirmed
+            # by the glyphs; only the spaces between them are the image's
+            settled.append((run, members, joined, read.replace(".", "")))
+    if not doubtful and not settled:
         return words, 0
-    strips = [ocr_glyphs.strip(image, run, DIGIT_PX) for run, _ in doubtful]
-    latin = recognise(strips, "7", digits=True)
-    chinese = recognise(strips, "7", digits=True, languages=LANGUAGES)
     replaced: dict[int, Word | None] = {}
-    miscounted = 0
-    for (run, members), by_latin, by_chinese in zip(doubtful, latin, chinese, strict=True):
-        digits = "".join(w.text for w in by_latin).replace(".", "")
-        n = run.pattern.count("d")
-        prefix, read, suffix = _joined([words[i].text for i in members]) or ("", "", "")
-        if digits != "".join(w.text for w in by_chinese).replace(".", "") or len(digits) != n:
-            if len(read) != len(run.pattern):
-                miscounted += 1
-            continue
-        it = iter(digits)
-        text = "".join("." if kind == "." else next(it) for kind in run.pattern)
-        conf = max(min(w.conf for w in by_latin), min(w.conf for w in by_chinese))
-        first, last = words[members[0]], words[members[-1]]
-        left = first.left if prefix else min(first.left, run.left)
-        right = last.left + last.width if suffix else max(last.left + last.width, run.right)
-        replaced[members[0]] = dataclasses.replace(
-            first, text=prefix + text + suffix, left=left, width=right - left, conf=conf
-        )
-        replaced.update({i: None for i in members[1:]})
+    for digit_px in (DIGIT_PX, RETRY_DIGIT_PX):
+        strips = [ocr_glyphs.strip(image, run, digit_px) for run, _, _ in doubtful]
+        latin = recognise(strips, "7", digits=True)
+        chinese = recognise(strips, "7", digits=True, languages=LANGUAGES)
+        unsettled = []
+        for (run, members, joined), by_latin, by_chinese in zip(doubtful, latin, chinese, strict=True):
+            digits = "".join(w.text for w in by_latin).replace(".", "")
+            n = run.pattern.count("d")
+            if digits != "".join(w.text for w in by_chinese).replace(".", "") or len(digits) != n:
+                unsettled.append((run, members, joined))
+                continue
+            conf = max(min(w.conf for w in by_latin), min(w.conf for w in by_chinese))
+            replaced.update(_one_word(words, run, members, joined, digits, conf, ink))
+        doubtful = unsettled
+        if not doubtful:
+            break
+    miscounted = sum(1 for run, _, joined in doubtful if len(joined[1]) != len(run.pattern.replace(" ", "")))
+    for run, members, joined, digits in settled:
+        conf = min(words[i].conf for i in members)
+        replaced.update(_one_word(words, run, members, joined, digits, conf, ink))
     out = [replaced.get(i, w) for i, w in enumerate(words)]
     return [w for w in out if w is not None], miscounted
+
+
+def _run_of(ink: Any, w: Word, m: re.Match[str]) -> Any:
+    """The run of figures (ocr_glyphs.Run) the figure word ``w`` is on, or
+    None. A word Tesseract boxed around its bracket alone ("0000000（" over
+    the "（", dev-10) finds no figure under its box: its run is looked for
+    just before the box, as wide as its figures would be. Only for a word
+    ending in a bracket: one ending in a character ("3月") has its figures in
+    its box or is not a run."""
+    from services.extract.engine.readers import ocr_glyphs
+
+    left, top, right, bottom = int(w.left), int(w.top), round(w.left + w.width), round(w.top + w.height)
+    run = ocr_glyphs.digit_run(ink, left, top, right, bottom)
+    if run is not None or m[1] or not _BRACKETS.fullmatch(m[3]):
+        return run
+    widened = ocr_glyphs.digit_run(ink, left - len(m[2]) * (bottom - top), top, right, bottom)
+    if widened is None or widened.right > left + 2:
+        return None  # the figures must end where the box starts
+    return widened
+
+
+def _covers(w: Word, run: Any) -> bool:
+    """Is the word boxed over a digit of the run (2 px of it at least)?
+    Tesseract's boxes of lone figures can sit half a glyph off their ink
+    ("0" boxed 5 px wide on the edge of its glyph, dev-09)."""
+    from services.extract.engine.readers import ocr_glyphs
+
+    if w.top >= run.bottom or w.top + w.height <= run.top:
+        return False
+    left, right = int(w.left), round(w.left + w.width)
+    return any(ocr_glyphs.overlap(g, left, right) >= 2 for g in run.glyphs if g.kind == "digit")
+
+
+def _within(w: Word, run: Any) -> bool:
+    """Is most of the word's box on the run (half a figure height either side
+    allowed)? A word reaching well beyond it holds figures of another run."""
+    h = run.bottom - run.top
+    inside = min(w.left + w.width, run.right + h / 2) - max(w.left, run.left - h / 2)
+    return bool(inside * 2 >= w.width)
+
+
+def _spaced_pattern(words: list[Word]) -> str:
+    """The run's pattern as Tesseract's words give it: a space between two
+    words."""
+    out: list[str] = []
+    for k, w in enumerate(words):
+        m = _FIGURE_WORD.fullmatch(w.text)
+        figures = m[2] if m else ""
+        if k and out and figures:
+            out.append(" ")
+        out.append("".join("." if c == "." else "d" for c in figures))
+    return "".join(out).strip()
+
+
+def _one_word(
+    words: list[Word],
+    run: Any,
+    members: list[int],
+    joined: tuple[str, str, str],
+    digits: str,
+    conf: float,
+    ink: Any,
+) -> dict[int, Word | None]:
+    """The run's words as one: its digits laid out by the run's pattern, after
+    the first word's prefix and before the last one's suffix -- each kept only
+    when the image shows a glyph for it beside the run (a point read as ".,"
+    has no second glyph: the "," is not printed)."""
+    prefix, _, suffix = joined
+    first, last = words[members[0]], words[members[-1]]
+    if suffix and not _glyph_beside(ink, run, int(last.left + last.width), suffix, after=True):
+        suffix = ""
+    if prefix and not _glyph_beside(ink, run, int(first.left), prefix, after=False):
+        prefix = ""
+    it = iter(digits)
+    text = "".join(kind if kind in ". " else next(it) for kind in run.pattern)
+    left = first.left if prefix else run.left
+    right = max(last.left + last.width, run.right) if suffix else run.right
+    out: dict[int, Word | None] = {i: None for i in members[1:]}
+    out[members[0]] = dataclasses.replace(
+        first, text=prefix + text + suffix, left=left, width=right - left, conf=conf
+    )
+    return out
+
+
+def _glyph_beside(ink: Any, run: Any, edge: int, text: str, *, after: bool) -> bool:
+    """Does the image show ``text`` (what Tesseract read in the word box beside
+    the run, up to its ``edge``) there: any glyph, and for punctuation a small
+    one (a character's radical inside the box, the "氵" of "没", is read as ","
+    and is as tall as a character)?"""
+    from services.extract.engine.readers import ocr_glyphs
+
+    lo, hi = (run.right, edge) if after else (edge, run.left)
+    if hi - lo < 2:
+        return False
+    h = run.bottom - run.top
+    glyphs = ocr_glyphs.segments(ink, max(run.top - h // 2, 0), run.bottom + 2, lo, hi)
+    if not _PUNCTUATION.fullmatch(text):
+        return bool(glyphs)
+    return any(g.bottom - g.top <= 0.6 * h for g in glyphs)
+
+
+_BRACKETS = re.compile(r"[（(〈〔【\[]+")
+_PUNCTUATION = re.compile(r"[,，.。、;；:：]+")
 
 
 _ITEM_COMMA = re.compile(r"([0-9]{1,2})[，,]")

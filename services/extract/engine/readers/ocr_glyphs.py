@@ -12,6 +12,10 @@ line, split where a column is white.
   the word outwards every glyph of figure height and width, or a decimal
   point on the baseline, closer to the last than a space. A Chinese
   character is taller than the figures or wider, and ends the run.
+  A run goes on over a space between two digits (the crawler's text reports
+  print table cells as "23 0 00 0 023"): the digits' pitch says where a space
+  is (:data:`SPACE_PITCH`), and the run's :attr:`Run.pattern` has it, because
+  the text reader splits a row's figures at its spaces.
 - :func:`strip` lays the run's digits out one by one with wide gaps, at the
   height Tesseract reads digits best, so a second reading cannot run two
   equal digits into one.
@@ -39,6 +43,22 @@ MAX_DIGIT_WIDTH = 0.85
 # A decimal point is at most this high and wide (figure heights), on the
 # baseline.
 MAX_DOT = 0.3
+# Two digits whose ink centres are further apart than this (figure heights)
+# have a space between them: digits are set on one advance, so the centres of
+# two neighbours are an advance apart give or take the side bearings
+# (WenQuanYi at 300 dpi: 21.5-26.5 px for a figure height of 31, with a space
+# 32.5-37.5; DejaVu Sans 25.5-28.5 of 32, with a space 39.5-42.5).
+SPACE_PITCH = 0.97
+# ... and further apart than this many widths of the run's widest digit: a bold
+# face's digits are set as far apart as a regular one's with a space
+# (DejaVu Sans Bold: 0.98 figure heights), but no further than 1.36 of their
+# width, where a space puts them 1.40 and more (measured over every digit pair
+# of WenQuanYi and the DejaVu faces at 10.5 pt, 300 dpi).
+SPACE_WIDTHS = 1.38
+# A run goes on over one space between two digits (figure heights, centre to
+# centre: WenQuanYi's widest is 1.21, DejaVu's 1.33); two spaces, or a
+# character, end it.
+MAX_SPACED_PITCH = 1.4
 # The rows searched for the line's band of ink around a word: the word's box
 # and this much of its height above and below (rows of other lines are cut off
 # at the white rows between them).
@@ -69,9 +89,16 @@ class Run:
 
     @property
     def pattern(self) -> str:
-        """``"d"`` for a digit, ``"."`` for a point: what the run's text must
-        look like (``"ddd.dd"``)."""
-        return "".join("." if g.kind == "dot" else "d" for g in self.glyphs)
+        """``"d"`` for a digit, ``"."`` for a point, ``" "`` for a space
+        between two digits: what the run's text must look like (``"ddd.dd"``,
+        ``"dd d dd"``)."""
+        out = []
+        widest = max((g.right - g.left for g in self.glyphs if g.kind == "digit"), default=0)
+        for prev, g in zip((None, *self.glyphs), self.glyphs, strict=False):
+            if prev is not None and spaced(prev, g, self.bottom - self.top, widest):
+                out.append(" ")
+            out.append("." if g.kind == "dot" else "d")
+        return "".join(out)
 
     @property
     def left(self) -> int:
@@ -169,7 +196,9 @@ def digit_run(ink: Any, left: int, top: int, right: int, bottom: int) -> Run | N
     rows = band(ink, left - reach, right + reach, top, bottom)
     if rows is None:
         return None
-    glyphs = segments(ink, rows[0], rows[1], left - reach, right + reach)
+    # the glyphs of the whole line: a window would cut a glyph at its edge
+    # in two, and end a long run ("0 0 0 0 0 00") at it
+    glyphs = segments(ink, rows[0], rows[1], 0, ink.shape[1])
     under = [i for i, g in enumerate(glyphs) if overlap(g, left, right) * 2 >= g.right - g.left]
     if not under:
         return None
@@ -186,18 +215,17 @@ def digit_run(ink: Any, left: int, top: int, right: int, bottom: int) -> Run | N
         last -= 1
     if first > last or any(g.kind == "other" for g in glyphs[first : last + 1]):
         return None
-    max_gap = max(2, MAX_GAP * (height[1] - height[0]))
-    while (
-        first > 0
-        and glyphs[first - 1].kind != "other"
-        and glyphs[first].left - glyphs[first - 1].right <= max_gap
+    # inside the word, a gap wider than a space is text Tesseract did not
+    # box apart: not one run
+    if any(
+        not _next_in_run(a, b, height[1] - height[0])
+        for a, b in zip(glyphs[first:last], glyphs[first + 1 : last + 1], strict=True)
     ):
+        return None
+    h = height[1] - height[0]
+    while first > 0 and _next_in_run(glyphs[first - 1], glyphs[first], h):
         first -= 1
-    while (
-        last + 1 < len(glyphs)
-        and glyphs[last + 1].kind != "other"
-        and glyphs[last + 1].left - glyphs[last].right <= max_gap
-    ):
+    while last + 1 < len(glyphs) and _next_in_run(glyphs[last], glyphs[last + 1], h):
         last += 1
     run = glyphs[first : last + 1]
     if run[0].kind == "dot":  # a run starts with a digit: a point before it is a full stop
@@ -205,6 +233,28 @@ def digit_run(ink: Any, left: int, top: int, right: int, bottom: int) -> Run | N
     if not run or all(g.kind == "dot" for g in run):
         return None
     return Run(tuple(run), *height)
+
+
+def spaced(a: Glyph, b: Glyph, height: int, widest: int) -> bool:
+    """Is there a space between the digits ``a`` and ``b`` (neighbours, left
+    to right), by their pitch against the figure height and the width of the
+    widest digit of their run?"""
+    if a.kind != "digit" or b.kind != "digit":
+        return False
+    pitch = (b.left + b.right - a.left - a.right) / 2
+    return pitch > SPACE_PITCH * height and pitch > SPACE_WIDTHS * widest
+
+
+def _next_in_run(a: Glyph, b: Glyph, height: int) -> bool:
+    """Are the neighbours ``a`` and ``b`` (left to right) of one run, given
+    that one of them is: both figures, and close (a space between two digits
+    is allowed)."""
+    if a.kind == "other" or b.kind == "other":
+        return False
+    if b.left - a.right <= max(2, MAX_GAP * height):
+        return True
+    pitch = (b.left + b.right - a.left - a.right) / 2
+    return a.kind == "digit" and b.kind == "digit" and pitch <= MAX_SPACED_PITCH * height
 
 
 def strip(image: Any, run: Run, digit_px: int) -> Any:
