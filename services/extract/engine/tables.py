@@ -46,6 +46,9 @@ class TableResult:
     figures_above_labels: bool = False
     # rows placed by reading the table line by line (no label of their own next to the figures)
     line_by_line: set[str] = field(default_factory=set)
+    # every row's figures start right after its label, on its line (a crawler's flattened
+    # table, "申请数量0000000"): the row order is the text's, not a guess from the page layout
+    figures_follow_labels: bool = False
 
 
 def _prov(doc: Document, v: Values, row: str, column: str | None) -> Provenance:
@@ -153,6 +156,11 @@ def parse_applications(doc: Document, res: TableResult, span: tuple[int, int] | 
         1 for k in values if k.startswith("applications.other.") and k != "applications.other.total"
     )
     decided = {k: v for k, v in values.items() if v.decided}
+    label_ends = {row.key: m.end() for row, m in found}
+    res.figures_follow_labels = bool(decided) and all(
+        k in label_ends and not res.line_by_line and _FOLLOWS.fullmatch(doc.text, label_ends[k], v.start)
+        for k, v in decided.items()
+    )
     for key, v in decided.items():
         label = _label_of(found, key)
         _store_row(doc, res, key, v.values or [], v, label)
@@ -228,6 +236,8 @@ def _read_broken_rows(
         )
 
 
+# what may stand between a row label and its first figure on the same line
+_FOLLOWS = re.compile(r"[ \t\u3000]*")
 # a line of seven figures ending just before the first row label
 _FIGURES_LINE = re.compile(r"(?:^|\n)[ \t]*(?:[+-]?\d+(?:\.\d+)?[ \t]+){6}[+-]?\d+(?:\.\d+)?[ \t]*\n[ \t]*\Z")
 _GENERIC_HEADER = re.compile(r"数据\s*[1１一]")

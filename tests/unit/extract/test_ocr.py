@@ -196,3 +196,63 @@ def test_a_word_on_a_vertical_line_is_recognised_as_such() -> None:
     assert not ocr._on_a_vertical_line(ocr.Word("1", 297, 2290, 10, 31, 96.0, 2290, 40, 10))  # narrow
     # a line box that took in a word of the line below: tall, but wider still
     assert not ocr._on_a_vertical_line(ocr.Word("求", 1500, 400, 40, 40, 95.0, 400, 130, 300))
+
+
+# The gb2021 application and review tables as a crawler flattened them (the
+# national template's labels, seven figures glued to each row), shaped like
+# dev-11 of the shared corpus: no application at all, yet 本机关不掌握 5.
+_FLATTENED_TABLES = (
+    "三、收到和处理政府信息公开申请情况（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）"
+    "申请人情况自然人法人或其他组织总计商业企业科研机构社会公益组织法律服务机构其他"
+    "一、本年新收政府信息公开申请数量0000000二、上年结转政府信息公开申请数量0000000"
+    "三、本年度办理结果（一）予以公开0000000（二）部分公开（区分处理的，只计这一情形，不计其他情形）0000000"
+    "（三）不予公开1.属于国家秘密00000002.其他法律行政法规禁止公开00000003.危及“三安全一稳定”0000000"
+    "4.保护第三方合法权益00000005.属于三类内部事务信息00000006.属于四类过程性信息0000000"
+    "7.属于行政执法案卷00000008.属于行政查询事项0000000"
+    "（四）无法提供1.本机关不掌握相关政府信息{not_held}2.没有现成信息需要另行制作0000000"
+    "3.补正后申请内容仍不明确0000000（五）不予处理1.信访举报投诉类申请00000002.重复申请0000000"
+    "3.要求提供公开出版物00000004.无正当理由大量反复申请0000000"
+    "5.要求行政机关确认或重新出具已获取信息0000000（六）其他处理"
+    "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请0000000"
+    "2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请0000000"
+    "3.其他0000000（七）总计0000000四、结转下年度继续办理0000000"
+    "四、政府信息公开行政复议、行政诉讼情况行政复议行政诉讼结果维持结果纠正其他结果尚未审结总计"
+    "未经复议直接起诉复议后起诉结果维持结果纠正其他结果尚未审结总计结果维持结果纠正其他结果尚未审结总计"
+    "000000000000000五、存在的主要问题及改进情况"
+)
+
+
+def _scanned_flattened(not_held: str) -> object:
+    """That report read back from a scan (blocks with an OCR confidence),
+    本机关不掌握 given these seven figures."""
+    from services.extract.engine.document import Block, RawDocument
+
+    raw = RawDocument(
+        blocks=[
+            Block("某某局2022年政府信息公开工作年度报告", page=1, confidence=93.0),
+            Block("一、总体情况二、主动公开政府信息情况", page=1, confidence=92.0),
+            Block(_FLATTENED_TABLES.format(not_held=not_held), page=1, confidence=91.0),
+        ],
+        format="pdf",
+    )
+    return pipeline._parse(raw, "0" * 64, "scan.pdf")
+
+
+def test_a_scanned_flattened_table_whose_rows_each_add_up_is_kept_as_printed() -> None:
+    # every row's figures follow its label and its applicant columns add up
+    # (3 + 2 = 5), so the failing outcome sum is the agency's arithmetic,
+    # flagged as for printed text, not a misreading
+    report = _scanned_flattened("3000025")
+    assert report.metrics["applications.unable.not_held"] == 5  # type: ignore[attr-defined]
+    assert report.metrics["applications.new_received"] == 0  # type: ignore[attr-defined]
+    assert report.breakdown["applications.unable.not_held"]["natural_person"] == 3  # type: ignore[attr-defined]
+    assert report.checks["outcome_sum"] is False  # type: ignore[attr-defined]
+    assert any("kept as printed" in w for w in report.warnings)  # type: ignore[attr-defined]
+
+
+def test_a_scanned_flattened_table_is_left_out_when_a_row_does_not_add_up_either() -> None:
+    # the row read "3 0 0 0 0 2 6" (spaced, so not split by the identity): its
+    # own sum fails too, and nothing says which figure of the table is wrong
+    report = _scanned_flattened("3 0 0 0 0 2 6")
+    assert not [k for k in report.metrics if k.startswith("applications.")]  # type: ignore[attr-defined]
+    assert any("identities fail" in w and "left out" in w for w in report.warnings)  # type: ignore[attr-defined]
