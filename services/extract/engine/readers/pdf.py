@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, cast
 
 from services.extract.engine.document import UNREADABLE, Block, RawDocument
@@ -40,13 +40,18 @@ def _confidence(chars: list[dict]) -> float | None:  # type: ignore[type-arg]
     return round(min(confs), 1) if confs else None
 
 
-def _paragraphs(lines: list[dict]) -> list[tuple[float, str, float | None]]:  # type: ignore[type-arg]
+def _paragraphs(
+    lines: list[dict],  # type: ignore[type-arg]
+    right: float | None = None,
+) -> list[tuple[float, str, float | None]]:
     """Re-join lines that the PDF wrapped at the right margin, so a sentence
     broken across lines ("…在政" / "府网站…") is one sentence again. Short lines
-    (titles, headings, the last line of a paragraph) end their paragraph."""
+    (titles, headings, the last line of a paragraph) end their paragraph.
+    ``right``: the right margin; by default the longest line's end."""
     if not lines:
         return []
-    right = max(x["x1"] for x in lines)
+    if right is None:
+        right = max(x["x1"] for x in lines)
     out: list[tuple[float, str, float | None]] = []
     cur: list[str] = []
     chars: list[dict] = []  # type: ignore[type-arg]
@@ -468,6 +473,17 @@ def _one_line_text(chars: list[Any]) -> str | None:
     return " ".join("".join(LIGATURES.get(c["text"], c["text"]) for c in word) for word in words)
 
 
+def _scan_right_gap(pages: Iterable[tuple[float, list[dict[str, Any]]]]) -> float | None:
+    """The right margin of scanned pages, as the width left after the
+    longest line of any of them (``(page width, text lines)`` each): a scan's
+    pages share one layout. The longest line of a page alone is no margin on
+    a page of short lines (seed 004: a table flattened to one cell a line,
+    where the longest label then looked wrapped and took the figure below
+    it). None without scanned pages."""
+    gaps = [width - max(x["x1"] for x in lines) for width, lines in pages if lines]
+    return min(gaps) if gaps else None
+
+
 def _ranges(numbers: list[int]) -> str:
     """1,2,3,5 -> '1-3, 5'."""
     out: list[str] = []
@@ -511,6 +527,10 @@ def read(data: bytes, *, pdfium: bool = True, ocr: bool = True) -> RawDocument:
     try:
         if ocr:
             close_ocr = _ocr_pages(pages, data, warnings)
+        # two passes: the paragraphs of a scanned page need the right margin
+        # of all the scanned pages (see _scan_right_gap)
+        pending: list[tuple[int, Any, list[Any], list[dict[str, Any]]]] = []
+        scanned: dict[int, tuple[float, list[dict[str, Any]]]] = {}
         for pno, page in enumerate(pages, 1):
             page = _dedupe_chars(page)
             chars += len(page.chars)
@@ -522,9 +542,16 @@ def read(data: bytes, *, pdfium: bool = True, ocr: bool = True) -> RawDocument:
                 y = (obj["top"] + obj["bottom"]) / 2
                 return not any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in boxes)
 
-            items: list[tuple[float, list[Block]]] = []
             free = page.filter(outside) if boxes else page
-            for top, text, conf in _paragraphs(free.extract_text_lines(keep_blank_chars=False) or []):
+            lines = free.extract_text_lines(keep_blank_chars=False) or []
+            if page.chars and "ocr_conf" in page.chars[0] and lines:
+                scanned[pno] = (float(page.width), lines)
+            pending.append((pno, page, found, lines))
+        right_gap = _scan_right_gap(scanned.values())
+        for pno, page, found, lines in pending:
+            items: list[tuple[float, list[Block]]] = []
+            right = page.width - right_gap if pno in scanned and right_gap is not None else None
+            for top, text, conf in _paragraphs(lines, right):
                 items.append((top, [Block(text, page=pno, confidence=conf)]))
             by_middle = _CharsByMiddle(page.chars) if found else None
             for t in found:
