@@ -65,6 +65,9 @@ _PAD = 12
 # Tesseract's Latin model reads a lone digit surely at about this ink height
 # (a 10.5 pt figure at 150 dpi); at 300 dpi the same "1" scored 56-60 of 100.
 DIGIT_PX = 24
+# The glyphs Tesseract dropped at a line's start are read with the words
+# that begin within this many line heights of them (see line_starts).
+_CONTEXT = 4
 
 
 @dataclass(frozen=True)
@@ -153,22 +156,35 @@ def page_objects(
     # and read as characters (a column of "0"s as "口局呈虽"): no report sets
     # its body vertically, so such words are dropped and their lines read below
     page_words = [w for w in recognise([image], "3")[0] if not _on_a_vertical_line(w)]
+    free_words = [w for w in page_words if not _inside(w, cells, scale)]
     # lines of ink the page's layout analysis left without a word (a figure
     # alone on its line, like a column of lone "0"s, is taken for noise) are
     # read like cells: on their own, a figure twice
     for left, upper, right, lower in [
         *unread_lines(image, page_words, cells, scale),
-        *line_ends(image, [w for w in page_words if not _inside(w, cells, scale)], cells, scale),
+        *line_ends(image, free_words, cells, scale),
     ]:
         crops.append(np.pad(image[upper:lower, left:right], _PAD, constant_values=255))
         origins.append((left - _PAD, upper - _PAD))
+    # the glyphs before a line's first word are read with that word, which
+    # gives them context (a lone "二" is read as nothing); only what lies
+    # before the word is kept
+    before: dict[int, float] = {}
+    for (left, upper, right, lower), end in line_starts(image, free_words, cells, scale):
+        before[len(crops)] = end - left + _PAD
+        crops.append(np.pad(image[upper:lower, left:right], _PAD, constant_values=255))
+        origins.append((left - _PAD, upper - _PAD))
     cell_words = recognise(crops, "6")
+    for i, limit in before.items():
+        cell_words[i] = leading(cell_words[i], limit)
     # A cell of figures is read again, at the text height Tesseract reads
     # digits best, by the Latin and the Chinese model both restricted to
     # digits: at 300 dpi the Chinese model reads a serif "5" as "3" with
     # confidence, and both are unsure of a lone "1". Two readings that differ
     # are not trusted (confidence 0); that agree, take the surer confidence.
-    numeric = [i for i, found in enumerate(cell_words) if _is_figure_cell(found)]
+    # (not a line's start: its digit is an item number read with its label,
+    # and the crop holds that label)
+    numeric = [i for i, found in enumerate(cell_words) if i not in before and _is_figure_cell(found)]
     scaled = [_digit_height(crops[i]) for i in numeric]
     images = [im for im, _ in scaled]
     latin = recognise(images, "7", digits=True)
@@ -440,6 +456,66 @@ def line_ends(
                 glyphs.append(g)
         if glyphs:
             out.append((glyphs[0].left, top, glyphs[-1].right, bottom))
+    return out
+
+
+def line_starts(
+    image: Any, words: list[Word], cells: list[Box], scale: float
+) -> list[tuple[tuple[int, int, int, int], int]]:
+    """Where Tesseract dropped a lone glyph at the start of a text line
+    (seed 004: "二、上年结转…" read "、上年结转…", "2.其他法律…" read
+    ".其他法律…"; the row label is then not found, or its figures run into
+    the next label): for each line, ``((left, top, right, bottom), first)``:
+    the pixel box from the glyphs before its first word that no word covers
+    to a few words further (context), and where those glyphs end. The glyphs go leftwards
+    from the first word while they are closer to each other than a line's
+    height (a character and its neighbour, not another column); a glyph under
+    half the line's height (a full stop, a speck, a flat "一") is not taken,
+    nor a table cell's ink (read cell by cell)."""
+    from services.extract.engine.readers import ocr_glyphs
+
+    ink = image == 0
+    for x0, top, x1, bottom in cells:
+        ink[int(top * scale) : int(bottom * scale) + 1, int(x0 * scale) : int(x1 * scale) + 1] = False
+    starts: dict[float, Word] = {}
+    for w in words:
+        first = starts.get(w.line_top)
+        if first is None or w.left < first.left:
+            starts[w.line_top] = w
+    out: list[tuple[tuple[int, int, int, int], int]] = []
+    for w in starts.values():
+        top, bottom = int(w.line_top), round(w.line_top + w.line_height)
+        # any word over the band covers its glyphs (as in line_ends)
+        beside = [o for o in words if o.top < bottom and o.top + o.height > top]
+        glyphs: list[ocr_glyphs.Glyph] = []
+        edge = int(w.left)
+        for g in reversed(ocr_glyphs.segments(ink, top, bottom, 0, int(w.left) - 1)):
+            if edge - g.right > bottom - top:
+                break  # a gap wider than a character: not this line's text
+            if any(ocr_glyphs.overlap(g, int(o.left), round(o.left + o.width)) for o in beside):
+                break
+            if g.bottom - g.top >= 0.5 * (bottom - top):
+                glyphs.append(g)
+            edge = g.left
+        if glyphs:
+            # a few characters of context: "二、" alone is read "一一、"
+            on_line = [o for o in words if o.line_top == w.line_top]
+            right = max(o.left + o.width for o in on_line if o.left < w.left + _CONTEXT * (bottom - top))
+            out.append(((glyphs[-1].left, top, round(right), bottom), glyphs[0].right))
+    return out
+
+
+def leading(words: list[Word], limit: float) -> list[Word]:
+    """What of ``words`` lies before ``limit`` (pixels): each word's
+    characters whose share of its box (divided evenly, as :func:`to_chars`
+    sets them) has its middle there. (Tesseract's box of a lone "二" reaches
+    to the "、" after it, so its end says less than its middle.)"""
+    out: list[Word] = []
+    for w in words:
+        step = w.width / len(w.text)
+        n = sum(1 for i in range(len(w.text)) if w.left + (i + 0.5) * step <= limit)
+        if n:
+            out.append(dataclasses.replace(w, text=w.text[:n], width=n * step))
     return out
 
 
