@@ -196,3 +196,54 @@ def test_a_word_on_a_vertical_line_is_recognised_as_such() -> None:
     assert not ocr._on_a_vertical_line(ocr.Word("1", 297, 2290, 10, 31, 96.0, 2290, 40, 10))  # narrow
     # a line box that took in a word of the line below: tall, but wider still
     assert not ocr._on_a_vertical_line(ocr.Word("求", 1500, 400, 40, 40, 95.0, 400, 130, 300))
+
+
+def test_glyphs_before_a_lines_first_word_are_found_with_context() -> None:
+    # seed 004: "二、上年结转…" where Tesseract's words start at "、"
+    img = np.full((300, 900), 255, dtype=np.uint8)
+    img[40:48, 50:86] = 0  # "二": two strokes, one column segment
+    img[70:78, 50:86] = 0
+    img[72:80, 95:105] = 0  # "、": the first word Tesseract read
+    img[40:80, 120:160] = 0  # "上"
+    img[40:80, 170:210] = 0  # "年"
+    img[40:80, 700:740] = 0  # far along the line
+    words = [
+        ocr.Word("、", 95, 72, 10, 8, 93.0, 40, 40),
+        ocr.Word("上", 120, 40, 40, 40, 92.0, 40, 40),
+        ocr.Word("年", 170, 40, 40, 40, 93.0, 40, 40),
+        ocr.Word("报", 700, 40, 40, 40, 93.0, 40, 40),
+    ]
+    # the box runs from the dropped glyph over the words that begin within four line heights;
+    # what is kept of its reading ends where the dropped glyph ends
+    assert ocr.line_starts(img, words, [], 4.0) == [((50, 40, 210, 80), 86)]
+
+
+def test_nothing_before_a_line_is_read_when_a_word_covers_it_or_it_is_far_or_a_speck() -> None:
+    img = np.full((300, 900), 255, dtype=np.uint8)
+    img[40:80, 300:340] = 0  # a glyph of another column: a wide gap before the line's first word
+    img[40:80, 500:540] = 0
+    img[140:143, 460:470] = 0  # a speck before the next line
+    img[130:170, 500:540] = 0
+    img[230:270, 440:480] = 0  # covered by a word of another line box on the same band
+    img[230:270, 500:540] = 0
+    words = [
+        ocr.Word("公", 500, 40, 40, 40, 95.0, 40, 40),
+        ocr.Word("开", 500, 130, 40, 40, 95.0, 130, 40),
+        ocr.Word("3，", 440, 230, 40, 40, 66.0, 232, 38),
+        ocr.Word("危及", 500, 230, 40, 40, 65.0, 230, 40),
+    ]
+    assert ocr.line_starts(img, words, [], 4.0) == []
+
+
+def test_only_the_characters_over_the_dropped_glyphs_are_kept() -> None:
+    read = [
+        ocr.Word("二", 12, 0, 53, 40, 93.0, 0, 40),  # boxed up to the "、": its middle decides
+        ocr.Word("、", 66, 0, 30, 40, 91.0, 0, 40),
+    ]
+    assert [w.text for w in ocr.leading(read, 51)] == ["二"]
+    # "2." read as one word over the "2" and the "." Tesseract had read: only the "2"
+    kept = ocr.leading(
+        [ocr.Word("2.", 12, 0, 30, 40, 93.0, 0, 40), ocr.Word("其", 64, 0, 37, 40, 92.0, 0, 40)], 31
+    )
+    assert [(w.text, w.width) for w in kept] == [("2", 15.0)]
+    assert ocr.leading([ocr.Word("(一", 12, 0, 83, 40, 84.0, 0, 40)], 27) == []

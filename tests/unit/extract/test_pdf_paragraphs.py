@@ -23,3 +23,19 @@ def test_a_wrapped_row_of_figures_goes_on_a_heading_after_a_full_line_starts_ane
         "本机关已按要求办理完毕全部申请事项",
         "2.没有现成信息需要另行制作0000000",
     ]
+
+
+def test_a_scanned_pages_margin_is_that_of_all_its_scanned_pages() -> None:
+    # seed 004 scanned: a page of one cell a line, whose longest label ends far
+    # short of the margin the prose pages reach
+    prose = [_line("本年度我局进一步完善工作机制专人负责政务信息", 0, 535), _line("公开工作。", 12, 120)]
+    cells = [_line("1.本机关不掌握相关政府信息", 0, 202), _line("3", 12, 76)]
+    gap = pdf._scan_right_gap([(595.0, prose), (595.0, cells)])
+    assert gap == 60.0
+    assert [t for _, t, _ in pdf._paragraphs(cells, 595.0 - gap)] == ["1.本机关不掌握相关政府信息", "3"]
+    # alone, the page's own longest line is its margin: the label looks wrapped
+    assert [t for _, t, _ in pdf._paragraphs(cells)] == ["1.本机关不掌握相关政府信息3"]
+    assert [t for _, t, _ in pdf._paragraphs(prose, 595.0 - gap)] == [
+        "本年度我局进一步完善工作机制专人负责政务信息公开工作。"
+    ]
+    assert pdf._scan_right_gap([]) is None
