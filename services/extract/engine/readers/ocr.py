@@ -286,6 +286,8 @@ def recount(words: list[Word], image: Any) -> tuple[list[Word], int]:
         text = "".join("." if kind == "." else next(it) for kind in run.pattern)
         conf = max(min(w.conf for w in by_latin), min(w.conf for w in by_chinese))
         first, last = words[members[0]], words[members[-1]]
+        if _point_read_as_mark(run, last, suffix):
+            suffix = suffix[1:]  # the run's text now has that point: not twice (dev-03 "2192.，")
         left = first.left if prefix else min(first.left, run.left)
         right = last.left + last.width if suffix else max(last.left + last.width, run.right)
         replaced[members[0]] = dataclasses.replace(
@@ -296,6 +298,20 @@ def recount(words: list[Word], image: Any) -> tuple[list[Word], int]:
     return [w for w in out if w is not None], miscounted
 
 
+def _point_read_as_mark(run: Any, last: Word, suffix: str) -> bool:
+    """Tesseract read the point that ends the run as a mark after its
+    figures ("2192，" for "2192.", dev-03): the suffix starts with a comma or
+    point whose share of the word's box (divided evenly) is over the run's
+    last glyph, a point."""
+    if not suffix or suffix[0] not in _MARKS or not run.pattern.endswith("."):
+        return False
+    step = last.width / len(last.text)
+    start = last.left + (len(last.text) - len(suffix)) * step
+    dot = run.glyphs[-1]
+    return min(dot.right, start + step) - max(dot.left, start) > 0
+
+
+_MARKS = ",，.．、"
 _ITEM_COMMA = re.compile(r"([0-9]{1,2})[，,]")
 
 

@@ -67,14 +67,18 @@ def _paragraphs(
             top = x["top"]
         cur.append(text)
         chars += x.get("chars", [])
-        size = (x["bottom"] - x["top"]) or 10
-        wrapped = x["x1"] >= right - 1.5 * size and not text.rstrip().endswith(_SENTENCE_END)
-        if not wrapped:
+        if not _wrapped(x, right):
             out.append((top, "".join(cur), _confidence(chars)))
             cur, chars = [], []
     if cur:
         out.append((top, "".join(cur), _confidence(chars)))
     return out
+
+
+def _wrapped(line: dict, right: float) -> bool:  # type: ignore[type-arg]
+    """The line reaches the right margin without ending a sentence: the text goes on below."""
+    size = (line["bottom"] - line["top"]) or 10
+    return bool(line["x1"] >= right - 1.5 * size and not line["text"].rstrip().endswith(_SENTENCE_END))
 
 
 def _cell_confidence(page, box: tuple[float, float, float, float] | None) -> float | None:  # type: ignore[no-untyped-def]
@@ -548,6 +552,7 @@ def read(data: bytes, *, pdfium: bool = True, ocr: bool = True) -> RawDocument:
                 scanned[pno] = (float(page.width), lines)
             pending.append((pno, page, found, lines))
         right_gap = _scan_right_gap(scanned.values())
+        open_end: Block | None = None  # the last paragraph of the page before, when it goes on
         for pno, page, found, lines in pending:
             items: list[tuple[float, list[Block]]] = []
             right = page.width - right_gap if pno in scanned and right_gap is not None else None
@@ -579,8 +584,19 @@ def read(data: bytes, *, pdfium: bool = True, ocr: bool = True) -> RawDocument:
                 items.append((t.bbox[1], tb))
                 tno += 1
             items.sort(key=lambda x: x[0])
+            if open_end is not None and items and items[0][1][0].table is None:
+                # a scanned page's paragraph wrapped at its last line goes on at the top of the
+                # next (dev-07: the label 同意公开答复数 broken as "同意公" / "开答复数")
+                first = items.pop(0)[1][0]
+                confs = [c for c in (open_end.confidence, first.confidence) if c is not None]
+                blocks[-1] = dataclasses.replace(  # open_end: nothing came after it
+                    open_end, text=open_end.text + first.text, confidence=min(confs) if confs else None
+                )
             for _, bl in items:
                 blocks.extend(bl)
+            open_end = None
+            if right is not None and items and items[-1][1][0].table is None and _wrapped(lines[-1], right):
+                open_end = items[-1][1][0]
     except (DocumentTooLarge, MemoryError):
         raise
     except Exception as e:
