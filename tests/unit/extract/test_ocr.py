@@ -247,3 +247,56 @@ def test_only_the_characters_over_the_dropped_glyphs_are_kept() -> None:
     )
     assert [(w.text, w.width) for w in kept] == [("2", 15.0)]
     assert ocr.leading([ocr.Word("(一", 12, 0, 83, 40, 84.0, 0, 40)], 27) == []
+
+
+def _words(text: str, conf: float, n: int = 30) -> list[ocr.Word]:
+    return [ocr.Word(text, 10.0 * i, 0, 10, 10, conf, 0, 10) for i in range(n)]
+
+
+def test_a_simplified_page_is_read_once_a_traditional_one_again(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    calls: list[str | None] = []
+    readings = {None: _words("政务", 92.0), "chi_tra": _words("政務", 95.0)}
+
+    def recognise(images, psm, *, digits=False, languages=None):  # type: ignore[no-untyped-def]
+        calls.append(languages)
+        return [readings[languages]]
+
+    monkeypatch.setattr(ocr, "recognise", recognise)
+    monkeypatch.setattr(ocr, "installed_languages", lambda: frozenset({"chi_sim", "chi_tra", "eng"}))
+    words, model, missing = ocr.script_pass(None)
+    assert (model, missing, calls) == ("chi_sim", False, [None])  # simplified: no second pass
+    # a character t2s changes (the simplified model knows 於) sends the page to chi_tra
+    calls.clear()
+    readings[None] = [*_words("政务", 85.0), ocr.Word("關於", 0, 0, 10, 10, 80.0, 0, 10)]
+    words, model, missing = ocr.script_pass(None)
+    assert (model, missing, calls) == ("chi_tra", False, [None, "chi_tra"])
+    assert words[0].text == "政務"
+    # the traditional reading is taken only when surer
+    readings["chi_tra"] = _words("政務", 70.0)
+    assert ocr.script_pass(None)[1] == "chi_sim"
+    # without the model: the simplified reading, and the page flagged
+    monkeypatch.setattr(ocr, "installed_languages", lambda: frozenset({"chi_sim", "eng"}))
+    words, model, missing = ocr.script_pass(None)
+    assert (model, missing) == ("chi_sim", True) and words[0].text == "政务"
+
+
+def test_what_says_traditional() -> None:
+    assert not ocr.looks_traditional(_words("政务公开", 92.0))
+    assert ocr.looks_traditional(_words("政务公开", 84.0))  # unsure on the whole
+    assert ocr.looks_traditional([*_words("政务公开", 92.0), ocr.Word("於", 0, 0, 10, 10, 90.0, 0, 10)])
+    assert ocr.looks_traditional(_words("12", 92.0, 5))  # almost no Chinese read
+    assert not ocr.looks_traditional([])
+
+
+def test_a_point_read_as_a_mark_after_the_run_is_not_kept_twice() -> None:
+    from services.extract.engine.readers import ocr_glyphs
+
+    digits = tuple(ocr_glyphs.Glyph(10 + 20 * i, 26 + 20 * i, 0, 30, "digit") for i in range(4))
+    run = ocr_glyphs.Run((*digits, ocr_glyphs.Glyph(90, 96, 24, 30, "dot")), 0, 30)
+    # "2192，": five characters over 10-100, the last (82-100) over the point
+    assert ocr._point_read_as_mark(run, ocr.Word("2192，", 10, 0, 90, 30, 73.0, 0, 30), "，")
+    # a comma beyond the point is a comma of its own
+    assert not ocr._point_read_as_mark(run, ocr.Word("2192，", 10, 0, 120, 30, 73.0, 0, 30), "，")
+    assert not ocr._point_read_as_mark(run, ocr.Word("2192同", 10, 0, 90, 30, 73.0, 0, 30), "同")
+    no_point = ocr_glyphs.Run(digits, 0, 30)
+    assert not ocr._point_read_as_mark(no_point, ocr.Word("2192，", 10, 0, 90, 30, 73.0, 0, 30), "，")

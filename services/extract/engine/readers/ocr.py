@@ -26,6 +26,7 @@ on a page with text (see pdf_objects, which does the same for PDFium).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 import shutil
@@ -33,13 +34,16 @@ import subprocess
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pypdfium2 as pdfium
 
 from services.extract.engine.document import UNREADABLE
 from services.extract.engine.readers.pdf_objects import Objects, _obj
 from services.extract.errors import ConversionFailed
+
+if TYPE_CHECKING:
+    from services.extract.engine.readers import ocr_glyphs
 
 DPI = 300
 # Tesseract's word confidence (0-100) under which a word with a digit is left
@@ -48,6 +52,16 @@ DPI = 300
 # mostly under 60.
 MIN_CONFIDENCE = 60.0
 LANGUAGES = "chi_sim"
+# the traditional model (Debian tesseract-ocr-chi-tra), for a page the
+# simplified one reads as traditional (see looks_traditional)
+TRADITIONAL = "chi_tra"
+# The simplified model's Chinese words on a page of a simplified scan of the
+# corpus average 91-93 confidence (dev-12's table pages 86.3-90), on the
+# traditional seed 001 83-89 (its pages over 86 hold characters t2s changes,
+# or few words). Under this, the page is read again by the traditional model,
+# and the surer reading kept: a wrong hint costs time, not accuracy.
+TRADITIONAL_HINT_CONF = 86.0
+MIN_CHINESE_WORDS = 20
 PAGE_TIMEOUT_S = 120.0  # one page; the document's own limit (bounded.py) usually ends it first
 # A ruling line is at least this long (points): longer than any stroke of a
 # glyph at report sizes, shorter than the narrowest table cell border.
@@ -155,7 +169,7 @@ def page_objects(
     # a column of lone figures is sometimes taken for a line of vertical text
     # and read as characters (a column of "0"s as "口局呈虽"): no report sets
     # its body vertically, so such words are dropped and their lines read below
-    page_words = [w for w in recognise([image], "3")[0] if not _on_a_vertical_line(w)]
+    page_words, languages, no_traditional = script_pass(image)
     free_words = [w for w in page_words if not _inside(w, cells, scale)]
     # lines of ink the page's layout analysis left without a word (a figure
     # alone on its line, like a column of lone "0"s, is taken for noise) are
@@ -174,7 +188,7 @@ def page_objects(
         before[len(crops)] = end - left + _PAD
         crops.append(np.pad(image[upper:lower, left:right], _PAD, constant_values=255))
         origins.append((left - _PAD, upper - _PAD))
-    cell_words = recognise(crops, "6")
+    cell_words = recognise(crops, "6", languages=languages)
     for i, limit in before.items():
         cell_words[i] = leading(cell_words[i], limit)
     # A cell of figures is read again, at the text height Tesseract reads
@@ -214,7 +228,60 @@ def page_objects(
     words = item_numbers(words, image)
 
     chars, unsure = to_chars(words, page_number, doctop, height_pt, scale)
-    return {"char": chars, "rect": [], "line": lines}, Doubts(unsure, miscounted)
+    return {"char": chars, "rect": [], "line": lines}, Doubts(
+        unsure, miscounted, traditional=languages == TRADITIONAL, no_traditional=no_traditional
+    )
+
+
+def script_pass(image: Any) -> tuple[list[Word], str, bool]:
+    """The page's words (Tesseract's own layout analysis), the model that
+    read them, and whether the page looked traditional while the
+    traditional model is not installed. The simplified model reads first;
+    only a page it reads as traditional script (:func:`looks_traditional`)
+    is read again by :data:`TRADITIONAL`, whose reading is taken when its
+    Chinese words are surer. A simplified scan pays nothing more."""
+    first = [w for w in recognise([image], "3")[0] if not _on_a_vertical_line(w)]
+    if not looks_traditional(first):
+        return first, LANGUAGES, False
+    if TRADITIONAL not in installed_languages():
+        return first, LANGUAGES, True
+    second = [w for w in recognise([image], "3", languages=TRADITIONAL)[0] if not _on_a_vertical_line(w)]
+    if _chinese_confidence(second) > _chinese_confidence(first):
+        return second, TRADITIONAL, False
+    return first, LANGUAGES, False
+
+
+def looks_traditional(words: list[Word]) -> bool:
+    """The simplified model's reading of a page says it is traditional
+    script: a character that t2s changes (the simplified model knows a few
+    traditional ones: 於, 於是; none appeared on the 48 simplified pages of
+    the scanned corpus), or Chinese words read unsurely on the whole (mean
+    confidence under :data:`TRADITIONAL_HINT_CONF`), or almost none read."""
+    from ogi.vocabulary import t2s_changing_characters
+
+    han = "".join(_CJK.findall("".join(w.text for w in words)))
+    if not t2s_changing_characters().isdisjoint(han):
+        return True
+    chinese = [w for w in words if _CJK.search(w.text)]
+    if len(chinese) < MIN_CHINESE_WORDS:
+        return bool(words)  # marks and figures only: a table page, or a script the model does not know
+    return _chinese_confidence(words) < TRADITIONAL_HINT_CONF
+
+
+def _chinese_confidence(words: list[Word]) -> float:
+    confs = [w.conf for w in words if _CJK.search(w.text)]
+    return sum(confs) / len(confs) if confs else 0.0
+
+
+@functools.cache
+def installed_languages() -> frozenset[str]:
+    """The models Tesseract has (``tesseract --list-langs``)."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8"}
+    try:
+        out = _tesseract(["--list-langs"], env)
+    except ConversionFailed:
+        return frozenset()
+    return frozenset(line.strip() for line in out.splitlines()[1:] if line.strip())
 
 
 @dataclass(frozen=True)
@@ -227,6 +294,8 @@ class Doubts:
 
     unsure: int = 0
     miscounted: int = 0
+    traditional: bool = False  # read by the traditional model
+    no_traditional: bool = False  # looked traditional, and that model is not installed
 
 
 # A word of figures: what it holds before and after them (a quote, a full
@@ -298,7 +367,7 @@ def recount(words: list[Word], image: Any) -> tuple[list[Word], int]:
     return [w for w in out if w is not None], miscounted
 
 
-def _point_read_as_mark(run: Any, last: Word, suffix: str) -> bool:
+def _point_read_as_mark(run: ocr_glyphs.Run, last: Word, suffix: str) -> bool:
     """Tesseract read the point that ends the run as a mark after its
     figures ("2192，" for "2192.", dev-03): the suffix starts with a comma or
     point whose share of the word's box (divided evenly) is over the run's
@@ -308,7 +377,7 @@ def _point_read_as_mark(run: Any, last: Word, suffix: str) -> bool:
     step = last.width / len(last.text)
     start = last.left + (len(last.text) - len(suffix)) * step
     dot = run.glyphs[-1]
-    return min(dot.right, start + step) - max(dot.left, start) > 0
+    return bool(min(dot.right, start + step) - max(dot.left, start) > 0)
 
 
 _MARKS = ",，.．、"

@@ -142,6 +142,8 @@ def _ocr_pages(pages, data: bytes, warnings: list[str]) -> Callable[[], None]:  
         warnings.append(f"{len(blank)} page(s) without a text layer, and PDFium cannot render the file: {e}")
         return lambda: None
     unsure = miscounted = 0
+    traditional: list[int] = []
+    no_traditional: list[int] = []
     for page in blank:
 
         def cells(lines, page=page):  # type: ignore[no-untyped-def]
@@ -154,11 +156,23 @@ def _ocr_pages(pages, data: bytes, warnings: list[str]) -> Callable[[], None]:  
         page._objects = objects  # as in _use_pdfium_objects
         unsure += doubts.unsure
         miscounted += doubts.miscounted
+        if doubts.traditional:
+            traditional.append(page.page_number)
+        if doubts.no_traditional:
+            no_traditional.append(page.page_number)
     numbers = [p.page_number for p in blank]
     warnings.append(
         f"page(s) {_ranges(numbers)} have no text layer: read by OCR "
         f"(tesseract {ocr.LANGUAGES}, {ocr.DPI} dpi); every figure's provenance gives its confidence"
     )
+    if traditional:
+        warnings.append(f"OCR: page(s) {_ranges(traditional)} read as traditional script ({ocr.TRADITIONAL})")
+    if no_traditional:
+        warnings.append(
+            f"OCR: page(s) {_ranges(no_traditional)} look like traditional script but the {ocr.TRADITIONAL} "
+            "model is not installed (Debian tesseract-ocr-chi-tra): read by the simplified model, "
+            "more characters misread"
+        )
     if unsure:
         warnings.append(
             f"OCR: {unsure} word(s) with a figure read with confidence under {ocr.MIN_CONFIDENCE:g} "
