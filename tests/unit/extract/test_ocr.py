@@ -300,3 +300,39 @@ def test_a_point_read_as_a_mark_after_the_run_is_not_kept_twice() -> None:
     assert not ocr._point_read_as_mark(run, ocr.Word("2192同", 10, 0, 90, 30, 73.0, 0, 30), "同")
     no_point = ocr_glyphs.Run(digits, 0, 30)
     assert not ocr._point_read_as_mark(no_point, ocr.Word("2192，", 10, 0, 90, 30, 73.0, 0, 30), "，")
+
+
+def test_a_second_reading_confirms_only_unsure_chinese_characters() -> None:
+    def w(text: str, conf: float) -> ocr.Word:
+        return ocr.Word(text, 0, 0, 10, 10, conf, 0, 10)
+
+    first = [w("行政", 96), w("事业", 97), w("性", 93), w("收", 93), w("缆", 0)]
+    assert ocr.confirms(first, [w("行政", 97), w("事业", 97), w("性", 97), w("收费", 97)])
+    # a character the first reading was sure of differs: no confirmation
+    assert not ocr.confirms(first, [w("行政", 97), w("事业", 97), w("姓", 97), w("收费", 97)])
+    # unsure again, or a character more
+    assert not ocr.confirms(first, [w("行政事业性收", 97), w("费", 40)])
+    assert not ocr.confirms(first, [w("行政事业性收费用", 97)])
+    # a figure is never changed, even in an unsure word; nor a bracket for a character
+    assert not ocr.confirms([w("收费", 95), w("7730.28", 30)], [w("收费", 95), w("7730.29", 97)])
+    assert not ocr.confirms([w("(七", 30), w("总计", 95)], [w("〈七", 90), w("总计", 95)])
+
+
+def test_an_unsure_text_cell_is_read_again_smaller_and_taken_when_confirmed(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    sizes: list[tuple[int, int]] = []
+
+    def recognise(images, psm, *, digits=False, languages=None):  # type: ignore[no-untyped-def]
+        sizes.extend(im.shape for im in images)
+        return [[ocr.Word("收费", 8, 8, 40, 24, 97.0, 8, 24)] for _ in images]
+
+    monkeypatch.setattr(ocr, "recognise", recognise)
+    crops = [np.full((50, 100), 255, dtype=np.uint8) for _ in range(3)]
+    cell_words = [
+        [ocr.Word("收缆", 10, 10, 50, 30, 0.0, 10, 30)],  # unsure: read again at 0.8
+        [ocr.Word("收缆", 10, 10, 50, 30, 0.0, 10, 30)],  # a figure cell or a line start: not here
+        [ocr.Word("收费", 10, 10, 50, 30, 95.0, 10, 30)],  # sure: not read again
+    ]
+    ocr._reread_unsure_text(crops, cell_words, {1}, "chi_sim")
+    assert sizes == [(40, 80)]
+    assert [(w.text, w.left, w.width) for w in cell_words[0]] == [("收费", 10.0, 50.0)]
+    assert cell_words[1][0].text == "收缆"
