@@ -271,8 +271,11 @@ def test_a_simplified_page_is_read_once_a_traditional_one_again(monkeypatch) -> 
     words, model, missing = ocr.script_pass(None)
     assert (model, missing, calls) == ("chi_tra", False, [None, "chi_tra"])
     assert words[0].text == "政務"
-    # the traditional reading is taken only when surer
-    readings["chi_tra"] = _words("政務", 70.0)
+    # the traditional reading is taken only when surer, and sure on the whole
+    readings["chi_tra"] = _words("政務", 84.0)
+    assert ocr.script_pass(None)[1] == "chi_sim"
+    readings[None] = [*_words("政务", 60.0), ocr.Word("關於", 0, 0, 10, 10, 60.0, 0, 10)]
+    readings["chi_tra"] = _words("政務", 66.0)  # a poor scan garbled either way (seed 004, 150 dpi)
     assert ocr.script_pass(None)[1] == "chi_sim"
     # without the model: the simplified reading, and the page flagged
     monkeypatch.setattr(ocr, "installed_languages", lambda: frozenset({"chi_sim", "eng"}))
