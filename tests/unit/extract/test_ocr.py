@@ -339,3 +339,20 @@ def test_an_unsure_text_cell_is_read_again_smaller_and_taken_when_confirmed(monk
     assert sizes == [(40, 80)]
     assert [(w.text, w.left, w.width) for w in cell_words[0]] == [("收费", 10.0, 50.0)]
     assert cell_words[1][0].text == "收缆"
+
+
+def test_without_the_traditional_model_a_traditional_page_is_read_with_a_warning(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from services.extract.engine.readers import pdf
+    from tests.unit.extract.test_pdf_paragraphs import _blank_pdf
+
+    def page_objects(page, page_number, doctop, find_cells):  # type: ignore[no-untyped-def]
+        chars, _ = ocr.to_chars(
+            [ocr.Word("政务公开。", 250, 400, 200, 40, 90.0, 400, 40)], page_number, doctop, 842.0, 300 / 72
+        )
+        return {"char": chars, "rect": [], "line": []}, ocr.Doubts(no_traditional=page_number == 2)
+
+    monkeypatch.setattr(ocr, "available", lambda: True)
+    monkeypatch.setattr(ocr, "page_objects", page_objects)
+    raw = pdf.read(_blank_pdf(2))
+    assert [b.text for b in raw.blocks] == ["政务公开。", "政务公开。"]
+    assert any("page(s) 2 look like traditional script" in w and "chi_tra" in w for w in raw.warnings)
