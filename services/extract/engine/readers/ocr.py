@@ -9,8 +9,9 @@ on a page with text (see pdf_objects, which does the same for PDFium).
   cells. They are painted white before recognition, because Tesseract reads
   a cell border as ``1`` or ``|`` ("0|10101010" for a row of zeros).
 - Tesseract (the Debian ``tesseract-ocr`` and ``tesseract-ocr-chi-sim``
-  packages) is called as a program with TSV output: one word a line with its
-  box and confidence. A child process is bounded like the LibreOffice
+  packages; ``tesseract-ocr-chi-tra`` for a page the simplified model reads
+  as traditional, see :func:`script_pass`) is called as a program with TSV
+  output: one word a line with its box and confidence. A child process is bounded like the LibreOffice
   converter: it stays in the extraction child's process group (killed with
   it on timeout), inherits its address-space limit, and has a timeout of its
   own. Python bindings would load the model into the extraction process
