@@ -545,9 +545,10 @@ def read(data: bytes, *, pdfium: bool = True, ocr: bool = True) -> RawDocument:
     try:
         if ocr:
             close_ocr = _ocr_pages(pages, data, warnings)
-        # two passes: the paragraphs of a scanned page need the right margin
-        # of all the scanned pages (see _scan_right_gap)
-        pending: list[tuple[int, Any, list[Any], list[dict[str, Any]]]] = []
+        # two passes: the paragraphs of a scanned page need the right margin of all
+        # the scanned pages (see _scan_right_gap); a page with a text layer is read
+        # whole in the first, as it always was, and only its blocks are kept
+        pending: list[tuple[int, float, list[tuple[float, list[Block]]], list[dict[str, Any]] | None]] = []
         scanned: dict[int, tuple[float, list[dict[str, Any]]]] = {}
         for pno, page in enumerate(pages, 1):
             page = _dedupe_chars(page)
@@ -560,18 +561,15 @@ def read(data: bytes, *, pdfium: bool = True, ocr: bool = True) -> RawDocument:
                 y = (obj["top"] + obj["bottom"]) / 2
                 return not any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in boxes)
 
+            items: list[tuple[float, list[Block]]] = []
             free = page.filter(outside) if boxes else page
             lines = free.extract_text_lines(keep_blank_chars=False) or []
-            if page.chars and "ocr_conf" in page.chars[0] and lines:
+            is_scan = bool(page.chars and "ocr_conf" in page.chars[0] and lines)
+            if is_scan:
                 scanned[pno] = (float(page.width), lines)
-            pending.append((pno, page, found, lines))
-        right_gap = _scan_right_gap(scanned.values())
-        open_end: Block | None = None  # the last paragraph of the page before, when it goes on
-        for pno, page, found, lines in pending:
-            items: list[tuple[float, list[Block]]] = []
-            right = page.width - right_gap if pno in scanned and right_gap is not None else None
-            for top, text, conf in _paragraphs(lines, right):
-                items.append((top, [Block(text, page=pno, confidence=conf)]))
+            else:
+                for top, text, conf in _paragraphs(lines):
+                    items.append((top, [Block(text, page=pno, confidence=conf)]))
             by_middle = _CharsByMiddle(page.chars) if found else None
             for t in found:
                 table_rows = t.rows  # a property that regroups the cells at every access
@@ -597,6 +595,18 @@ def read(data: bytes, *, pdfium: bool = True, ocr: bool = True) -> RawDocument:
                         tb.extend(out)
                 items.append((t.bbox[1], tb))
                 tno += 1
+            pending.append((pno, float(page.width), items, lines if is_scan else None))
+        right_gap = _scan_right_gap(scanned.values())
+        open_end: Block | None = None  # the last paragraph of the page before, when it goes on
+        for pno, width, items, scan_lines in pending:
+            right = None
+            if scan_lines is not None and right_gap is not None:
+                right = width - right_gap
+                # before the tables, as on a page with a text layer (equal tops keep that order)
+                items[:0] = [
+                    (top, [Block(text, page=pno, confidence=conf)])
+                    for top, text, conf in _paragraphs(scan_lines, right)
+                ]
             items.sort(key=lambda x: x[0])
             if open_end is not None and items and items[0][1][0].table is None:
                 # a scanned page's paragraph wrapped at its last line goes on at the top of the
@@ -609,7 +619,13 @@ def read(data: bytes, *, pdfium: bool = True, ocr: bool = True) -> RawDocument:
             for _, bl in items:
                 blocks.extend(bl)
             open_end = None
-            if right is not None and items and items[-1][1][0].table is None and _wrapped(lines[-1], right):
+            if (
+                right is not None
+                and scan_lines
+                and items
+                and items[-1][1][0].table is None
+                and _wrapped(scan_lines[-1], right)
+            ):
                 open_end = items[-1][1][0]
     except (DocumentTooLarge, MemoryError):
         raise
