@@ -200,6 +200,16 @@ def _repair(lines: list[Line], warnings: list[str]) -> list[Line]:
             )
             i += 1
             continue
+        # a label alone on its line and one figure a line below it, as many lines as the row has
+        # cells (a table flattened to one cell a line, seed 004, and its scan): one row. A label
+        # the catalogue does not know (OCR misread a character) is taken when it starts like a row
+        # label: the template's order then places it, and the identities confirm it or leave it out.
+        cells = _one_figure_lines(lines, i + 1)
+        if not ln.tokens and cells and (ln.keys or _ROW_START.match(ln.label)):
+            last = lines[i + N]
+            out.append(Line(ln.label, [c.tokens[0] for c in cells], ln.start, last.end, ln.keys))
+            i += N + 1
+            continue
         # a label alone on its line: the figures are on the next line, which has no label; the
         # label may go on below the figures (pdftotext -layout centres the figures on a wrapped label)
         if not ln.tokens and i + 1 < len(lines) and lines[i + 1].tokens and not lines[i + 1].label:
@@ -218,6 +228,21 @@ def _repair(lines: list[Line], warnings: list[str]) -> list[Line]:
         out.append(ln)
         i += 1
     return [ln for ln in out if ln.tokens or ln.keys]
+
+
+def _one_figure_lines(lines: list[Line], i: int) -> list[Line]:
+    """The :data:`N` lines from ``i`` when each holds one figure and no label,
+    and the line after them does not (a longer run is not one row); else []."""
+    run = lines[i : i + N]
+    if len(run) < N or any(ln.label or len(ln.tokens) != 1 or ln.opaque for ln in run):
+        return []
+    after = lines[i + N] if i + N < len(lines) else None
+    if after is not None and not after.label and len(after.tokens) == 1:
+        return []
+    return run
+
+
+_ROW_START = re.compile(r"[（(][一二三四五六七][）)]|[一二三四五六七]、|\d{1,2}\s*[.．、]")
 
 
 def _sums(tokens: list[Token]) -> bool:

@@ -232,3 +232,50 @@ def test_a_damaged_table_never_reads_a_wrong_figure(fmt: str, layout: str, damag
     for key, cols in r.breakdown.items():
         if key in SPEC:
             assert all(SPEC[key][c] == v for c, v in cols.items()), (fmt, layout, damage, key, cols)
+
+
+def _one_cell_a_line(garble: dict[str, str]) -> list[str]:
+    """The application table flattened to one cell a line (seed 004), the
+    labels in ``garble`` replaced (an OCR misreading)."""
+    lines: list[str] = []
+    for group, label, sub, key, vals in reportgen.APPS:
+        for heading in (group, label, sub):
+            if heading and heading not in lines:
+                lines.append(heading)
+        own = sub or label or group
+        lines[lines.index(own)] = garble.get(key, own)
+        lines += [str(v) for v in vals]
+    return lines
+
+
+def _lines_read(lines: list[str]) -> tuple[dict[str, list[float | None]], list[str]]:
+    from services.extract.engine.document import Block, RawDocument, linearise
+
+    doc = linearise(RawDocument([Block(x, page=1) for x in lines], format="pdf"))
+    warnings: list[str] = []
+    placed = linewise.read(doc, 0, len(doc.text), warnings)
+    return {k: v.values or [] for k, v in placed.items()}, warnings
+
+
+def test_one_cell_a_line_is_read_row_by_row_a_garbled_label_placed_by_order() -> None:
+    # OCR read 逾期 as 斋斯 and 戎斯 (the catalogue allows one misread character
+    # there, not two): the two rows are placed between their labelled
+    # neighbours by the template's order, and kept because every identity holds
+    garble = {
+        "applications.other.no_correction": "1.申请人无正当理由斋斯不补正、行政机关不再处理其政府信息公开申请",
+        "applications.other.fee_unpaid": "2.申请人戎斯未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请",
+    }
+    placed, warnings = _lines_read(_one_cell_a_line(garble))
+    want = {key: [float(v) for v in vals] for *_, key, vals in reportgen.APPS}
+    assert {k: placed[k] for k in want} == want
+    assert any("2 rows without labels placed by the template's row order" in w for w in warnings)
+
+
+def test_one_cell_a_line_with_a_figure_too_many_or_an_unnumbered_label_is_not_a_row() -> None:
+    lines = _one_cell_a_line({"applications.other.fee_unpaid": "申请人戎斯未按收费通知要求缴纳费用"})
+    placed, _ = _lines_read(lines)
+    assert "applications.other.fee_unpaid" not in placed  # no item number: not a row label
+    lines = _one_cell_a_line({})
+    at = lines.index("（一）予以公开") + 1
+    placed, _ = _lines_read([*lines[:at], "1", *lines[at:]])  # eight figures under 予以公开
+    assert "applications.granted" not in placed

@@ -256,3 +256,163 @@ def test_a_scanned_flattened_table_is_left_out_when_a_row_does_not_add_up_either
     report = _scanned_flattened("3 0 0 0 0 2 6")
     assert not [k for k in report.metrics if k.startswith("applications.")]  # type: ignore[attr-defined]
     assert any("identities fail" in w and "left out" in w for w in report.warnings)  # type: ignore[attr-defined]
+
+
+def test_glyphs_before_a_lines_first_word_are_found_with_context() -> None:
+    # seed 004: "二、上年结转…" where Tesseract's words start at "、"
+    img = np.full((300, 900), 255, dtype=np.uint8)
+    img[40:48, 50:86] = 0  # "二": two strokes, one column segment
+    img[70:78, 50:86] = 0
+    img[72:80, 95:105] = 0  # "、": the first word Tesseract read
+    img[40:80, 120:160] = 0  # "上"
+    img[40:80, 170:210] = 0  # "年"
+    img[40:80, 700:740] = 0  # far along the line
+    words = [
+        ocr.Word("、", 95, 72, 10, 8, 93.0, 40, 40),
+        ocr.Word("上", 120, 40, 40, 40, 92.0, 40, 40),
+        ocr.Word("年", 170, 40, 40, 40, 93.0, 40, 40),
+        ocr.Word("报", 700, 40, 40, 40, 93.0, 40, 40),
+    ]
+    # the box runs from the dropped glyph over the words that begin within four line heights;
+    # what is kept of its reading ends where the dropped glyph ends
+    assert ocr.line_starts(img, words, [], 4.0) == [((50, 40, 210, 80), 86)]
+
+
+def test_nothing_before_a_line_is_read_when_a_word_covers_it_or_it_is_far_or_a_speck() -> None:
+    img = np.full((300, 900), 255, dtype=np.uint8)
+    img[40:80, 300:340] = 0  # a glyph of another column: a wide gap before the line's first word
+    img[40:80, 500:540] = 0
+    img[140:143, 460:470] = 0  # a speck before the next line
+    img[130:170, 500:540] = 0
+    img[230:270, 440:480] = 0  # covered by a word of another line box on the same band
+    img[230:270, 500:540] = 0
+    words = [
+        ocr.Word("公", 500, 40, 40, 40, 95.0, 40, 40),
+        ocr.Word("开", 500, 130, 40, 40, 95.0, 130, 40),
+        ocr.Word("3，", 440, 230, 40, 40, 66.0, 232, 38),
+        ocr.Word("危及", 500, 230, 40, 40, 65.0, 230, 40),
+    ]
+    assert ocr.line_starts(img, words, [], 4.0) == []
+
+
+def test_only_the_characters_over_the_dropped_glyphs_are_kept() -> None:
+    read = [
+        ocr.Word("二", 12, 0, 53, 40, 93.0, 0, 40),  # boxed up to the "、": its middle decides
+        ocr.Word("、", 66, 0, 30, 40, 91.0, 0, 40),
+    ]
+    assert [w.text for w in ocr.leading(read, 51)] == ["二"]
+    # "2." read as one word over the "2" and the "." Tesseract had read: only the "2"
+    kept = ocr.leading(
+        [ocr.Word("2.", 12, 0, 30, 40, 93.0, 0, 40), ocr.Word("其", 64, 0, 37, 40, 92.0, 0, 40)], 31
+    )
+    assert [(w.text, w.width) for w in kept] == [("2", 15.0)]
+    assert ocr.leading([ocr.Word("(一", 12, 0, 83, 40, 84.0, 0, 40)], 27) == []
+
+
+def _words(text: str, conf: float, n: int = 30) -> list[ocr.Word]:
+    return [ocr.Word(text, 10.0 * i, 0, 10, 10, conf, 0, 10) for i in range(n)]
+
+
+def test_a_simplified_page_is_read_once_a_traditional_one_again(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    calls: list[str | None] = []
+    readings = {None: _words("政务", 92.0), "chi_tra": _words("政務", 95.0)}
+
+    def recognise(images, psm, *, digits=False, languages=None):  # type: ignore[no-untyped-def]
+        calls.append(languages)
+        return [readings[languages]]
+
+    monkeypatch.setattr(ocr, "recognise", recognise)
+    monkeypatch.setattr(ocr, "installed_languages", lambda: frozenset({"chi_sim", "chi_tra", "eng"}))
+    words, model, missing = ocr.script_pass(None)
+    assert (model, missing, calls) == ("chi_sim", False, [None])  # simplified: no second pass
+    # a character t2s changes (the simplified model knows 於) sends the page to chi_tra
+    calls.clear()
+    readings[None] = [*_words("政务", 85.0), ocr.Word("關於", 0, 0, 10, 10, 80.0, 0, 10)]
+    words, model, missing = ocr.script_pass(None)
+    assert (model, missing, calls) == ("chi_tra", False, [None, "chi_tra"])
+    assert words[0].text == "政務"
+    # the traditional reading is taken only when surer, and sure on the whole
+    readings["chi_tra"] = _words("政務", 84.0)
+    assert ocr.script_pass(None)[1] == "chi_sim"
+    readings[None] = [*_words("政务", 60.0), ocr.Word("關於", 0, 0, 10, 10, 60.0, 0, 10)]
+    readings["chi_tra"] = _words("政務", 66.0)  # a poor scan garbled either way (seed 004, 150 dpi)
+    assert ocr.script_pass(None)[1] == "chi_sim"
+    # without the model: the simplified reading, and the page flagged
+    monkeypatch.setattr(ocr, "installed_languages", lambda: frozenset({"chi_sim", "eng"}))
+    words, model, missing = ocr.script_pass(None)
+    assert (model, missing) == ("chi_sim", True) and words[0].text == "政务"
+
+
+def test_what_says_traditional() -> None:
+    assert not ocr.looks_traditional(_words("政务公开", 92.0))
+    assert ocr.looks_traditional(_words("政务公开", 84.0))  # unsure on the whole
+    assert ocr.looks_traditional([*_words("政务公开", 92.0), ocr.Word("於", 0, 0, 10, 10, 90.0, 0, 10)])
+    assert ocr.looks_traditional(_words("12", 92.0, 5))  # almost no Chinese read
+    assert not ocr.looks_traditional([])
+
+
+def test_a_point_read_as_a_mark_after_the_run_is_not_kept_twice() -> None:
+    from services.extract.engine.readers import ocr_glyphs
+
+    digits = tuple(ocr_glyphs.Glyph(10 + 20 * i, 26 + 20 * i, 0, 30, "digit") for i in range(4))
+    run = ocr_glyphs.Run((*digits, ocr_glyphs.Glyph(90, 96, 24, 30, "dot")), 0, 30)
+    # "2192，": five characters over 10-100, the last (82-100) over the point
+    assert ocr._point_read_as_mark(run, ocr.Word("2192，", 10, 0, 90, 30, 73.0, 0, 30), "，")
+    # a comma beyond the point is a comma of its own
+    assert not ocr._point_read_as_mark(run, ocr.Word("2192，", 10, 0, 120, 30, 73.0, 0, 30), "，")
+    assert not ocr._point_read_as_mark(run, ocr.Word("2192同", 10, 0, 90, 30, 73.0, 0, 30), "同")
+    no_point = ocr_glyphs.Run(digits, 0, 30)
+    assert not ocr._point_read_as_mark(no_point, ocr.Word("2192，", 10, 0, 90, 30, 73.0, 0, 30), "，")
+
+
+def test_a_second_reading_confirms_only_unsure_chinese_characters() -> None:
+    def w(text: str, conf: float) -> ocr.Word:
+        return ocr.Word(text, 0, 0, 10, 10, conf, 0, 10)
+
+    first = [w("行政", 96), w("事业", 97), w("性", 93), w("收", 93), w("缆", 0)]
+    assert ocr.confirms(first, [w("行政", 97), w("事业", 97), w("性", 97), w("收费", 97)])
+    # a character the first reading was sure of differs: no confirmation
+    assert not ocr.confirms(first, [w("行政", 97), w("事业", 97), w("姓", 97), w("收费", 97)])
+    # unsure again, or a character more
+    assert not ocr.confirms(first, [w("行政事业性收", 97), w("费", 40)])
+    assert not ocr.confirms(first, [w("行政事业性收费用", 97)])
+    # a figure is never changed, even in an unsure word; nor a bracket for a character
+    assert not ocr.confirms([w("收费", 95), w("7730.28", 30)], [w("收费", 95), w("7730.29", 97)])
+    assert not ocr.confirms([w("(七", 30), w("总计", 95)], [w("〈七", 90), w("总计", 95)])
+
+
+def test_an_unsure_text_cell_is_read_again_smaller_and_taken_when_confirmed(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    sizes: list[tuple[int, int]] = []
+
+    def recognise(images, psm, *, digits=False, languages=None):  # type: ignore[no-untyped-def]
+        sizes.extend(im.shape for im in images)
+        return [[ocr.Word("收费", 8, 8, 40, 24, 97.0, 8, 24)] for _ in images]
+
+    monkeypatch.setattr(ocr, "recognise", recognise)
+    crops = [np.full((50, 100), 255, dtype=np.uint8) for _ in range(3)]
+    cell_words = [
+        [ocr.Word("收缆", 10, 10, 50, 30, 0.0, 10, 30)],  # unsure: read again at 0.8
+        [ocr.Word("收缆", 10, 10, 50, 30, 0.0, 10, 30)],  # a figure cell or a line start: not here
+        [ocr.Word("收费", 10, 10, 50, 30, 95.0, 10, 30)],  # sure: not read again
+    ]
+    ocr._reread_unsure_text(crops, cell_words, {1}, "chi_sim")
+    assert sizes == [(40, 80)]
+    assert [(w.text, w.left, w.width) for w in cell_words[0]] == [("收费", 10.0, 50.0)]
+    assert cell_words[1][0].text == "收缆"
+
+
+def test_without_the_traditional_model_a_traditional_page_is_read_with_a_warning(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from services.extract.engine.readers import pdf
+    from tests.unit.extract.test_pdf_paragraphs import _blank_pdf
+
+    def page_objects(page, page_number, doctop, find_cells):  # type: ignore[no-untyped-def]
+        chars, _ = ocr.to_chars(
+            [ocr.Word("政务公开。", 250, 400, 200, 40, 90.0, 400, 40)], page_number, doctop, 842.0, 300 / 72
+        )
+        return {"char": chars, "rect": [], "line": []}, ocr.Doubts(no_traditional=page_number == 2)
+
+    monkeypatch.setattr(ocr, "available", lambda: True)
+    monkeypatch.setattr(ocr, "page_objects", page_objects)
+    raw = pdf.read(_blank_pdf(2))
+    assert [b.text for b in raw.blocks] == ["政务公开。", "政务公开。"]
+    assert any("page(s) 2 look like traditional script" in w and "chi_tra" in w for w in raw.warnings)

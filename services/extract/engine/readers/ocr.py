@@ -9,8 +9,9 @@ on a page with text (see pdf_objects, which does the same for PDFium).
   cells. They are painted white before recognition, because Tesseract reads
   a cell border as ``1`` or ``|`` ("0|10101010" for a row of zeros).
 - Tesseract (the Debian ``tesseract-ocr`` and ``tesseract-ocr-chi-sim``
-  packages) is called as a program with TSV output: one word a line with its
-  box and confidence. A child process is bounded like the LibreOffice
+  packages; ``tesseract-ocr-chi-tra`` for a page the simplified model reads
+  as traditional, see :func:`script_pass`) is called as a program with TSV
+  output: one word a line with its box and confidence. A child process is bounded like the LibreOffice
   converter: it stays in the extraction child's process group (killed with
   it on timeout), inherits its address-space limit, and has a timeout of its
   own. Python bindings would load the model into the extraction process
@@ -26,6 +27,7 @@ on a page with text (see pdf_objects, which does the same for PDFium).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 import shutil
@@ -33,13 +35,16 @@ import subprocess
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pypdfium2 as pdfium
 
 from services.extract.engine.document import UNREADABLE
 from services.extract.engine.readers.pdf_objects import Objects, _obj
 from services.extract.errors import ConversionFailed
+
+if TYPE_CHECKING:
+    from services.extract.engine.readers import ocr_glyphs
 
 DPI = 300
 # Tesseract's word confidence (0-100) under which a word with a digit is left
@@ -48,6 +53,20 @@ DPI = 300
 # mostly under 60.
 MIN_CONFIDENCE = 60.0
 LANGUAGES = "chi_sim"
+# the traditional model (Debian tesseract-ocr-chi-tra), for a page the
+# simplified one reads as traditional (see looks_traditional)
+TRADITIONAL = "chi_tra"
+# The simplified model's Chinese words on a page of a simplified scan of the
+# corpus average 91-93 confidence (dev-12's table pages 86.3-90), on the
+# traditional seed 001 83-89 (its pages over 86 hold characters t2s changes,
+# or few words). Under this, the page is read again by the traditional model,
+# and the surer reading kept: a wrong hint costs time, not accuracy.
+TRADITIONAL_HINT_CONF = 86.0
+MIN_CHINESE_WORDS = 20
+# A reading of a clean page averages this confidence at least over its
+# Chinese words (the simplified scans by chi_sim 91-93, seed 001 by chi_tra
+# 91.4-93.5): a traditional reading under it is not taken.
+CLEAN_READING_CONF = 88.0
 PAGE_TIMEOUT_S = 120.0  # one page; the document's own limit (bounded.py) usually ends it first
 # A ruling line is at least this long (points): longer than any stroke of a
 # glyph at report sizes, shorter than the narrowest table cell border.
@@ -69,6 +88,12 @@ DIGIT_PX = 24
 # again (by both): the Chinese model's misreadings depend on the scale (dev-10:
 # "5 0 0 0 0 0 5" read "2525000005" at 24 px, as printed at 20, 28 and 32).
 RETRY_DIGIT_PX = 28
+# A cell of text with an unsure Chinese word is read again at this share of
+# its size (dev-12: 收费 read 收缆 at 0 at 300 dpi, 收费 at 97 at 0.6-0.8).
+RESCALE = 0.8
+# The glyphs Tesseract dropped at a line's start are read with the words
+# that begin within this many line heights of them (see line_starts).
+_CONTEXT = 4
 
 
 @dataclass(frozen=True)
@@ -156,23 +181,36 @@ def page_objects(
     # a column of lone figures is sometimes taken for a line of vertical text
     # and read as characters (a column of "0"s as "口局呈虽"): no report sets
     # its body vertically, so such words are dropped and their lines read below
-    page_words = [w for w in recognise([image], "3")[0] if not _on_a_vertical_line(w)]
+    page_words, languages, no_traditional = script_pass(image)
+    free_words = [w for w in page_words if not _inside(w, cells, scale)]
     # lines of ink the page's layout analysis left without a word (a figure
     # alone on its line, like a column of lone "0"s, is taken for noise) are
     # read like cells: on their own, a figure twice
     for left, upper, right, lower in [
         *unread_lines(image, page_words, cells, scale),
-        *line_ends(image, [w for w in page_words if not _inside(w, cells, scale)], cells, scale),
+        *line_ends(image, free_words, cells, scale),
     ]:
         crops.append(np.pad(image[upper:lower, left:right], _PAD, constant_values=255))
         origins.append((left - _PAD, upper - _PAD))
-    cell_words = recognise(crops, "6")
+    # the glyphs before a line's first word are read with that word, which
+    # gives them context (a lone "二" is read as nothing); only what lies
+    # before the word is kept
+    before: dict[int, float] = {}
+    for (left, upper, right, lower), end in line_starts(image, free_words, cells, scale):
+        before[len(crops)] = end - left + _PAD
+        crops.append(np.pad(image[upper:lower, left:right], _PAD, constant_values=255))
+        origins.append((left - _PAD, upper - _PAD))
+    cell_words = recognise(crops, "6", languages=languages)
+    for i, limit in before.items():
+        cell_words[i] = leading(cell_words[i], limit)
     # A cell of figures is read again, at the text height Tesseract reads
     # digits best, by the Latin and the Chinese model both restricted to
     # digits: at 300 dpi the Chinese model reads a serif "5" as "3" with
     # confidence, and both are unsure of a lone "1". Two readings that differ
     # are not trusted (confidence 0); that agree, take the surer confidence.
-    numeric = [i for i, found in enumerate(cell_words) if _is_figure_cell(found)]
+    # (not a line's start: its digit is an item number read with its label,
+    # and the crop holds that label)
+    numeric = [i for i, found in enumerate(cell_words) if i not in before and _is_figure_cell(found)]
     scaled = [_digit_height(crops[i]) for i in numeric]
     images = [im for im, _ in scaled]
     latin = recognise(images, "7", digits=True)
@@ -193,7 +231,8 @@ def page_objects(
             )
             for w in by_latin
         ]
-    words = [w for w in page_words if not _inside(w, cells, scale)]
+    _reread_unsure_text(crops, cell_words, set(numeric) | set(before), languages)
+    words = list(free_words)
     for (dx, dy), found in zip(origins, cell_words, strict=True):
         words += [
             dataclasses.replace(w, left=w.left + dx, top=w.top + dy, line_top=w.line_top + dy) for w in found
@@ -202,7 +241,126 @@ def page_objects(
     words = item_numbers(words, image)
 
     chars, unsure = to_chars(words, page_number, doctop, height_pt, scale)
-    return {"char": chars, "rect": [], "line": lines}, Doubts(unsure, miscounted)
+    return {"char": chars, "rect": [], "line": lines}, Doubts(
+        unsure, miscounted, traditional=languages == TRADITIONAL, no_traditional=no_traditional
+    )
+
+
+def script_pass(image: Any) -> tuple[list[Word], str, bool]:
+    """The page's words (Tesseract's own layout analysis), the model that
+    read them, and whether the page looked traditional while the
+    traditional model is not installed. The simplified model reads first;
+    only a page it reads as traditional script (:func:`looks_traditional`)
+    is read again by :data:`TRADITIONAL`, whose reading is taken when its
+    Chinese words are surer, and sure on the whole (a poor scan of a
+    simplified page read by the traditional model is not surer by much,
+    and garbled: seed 004 at 150 dpi, 61 → 66). A simplified scan pays
+    nothing more."""
+    first = [w for w in recognise([image], "3")[0] if not _on_a_vertical_line(w)]
+    if not looks_traditional(first):
+        return first, LANGUAGES, False
+    if TRADITIONAL not in installed_languages():
+        return first, LANGUAGES, True
+    second = [w for w in recognise([image], "3", languages=TRADITIONAL)[0] if not _on_a_vertical_line(w)]
+    surer = _chinese_confidence(second)
+    if surer >= CLEAN_READING_CONF and surer > _chinese_confidence(first):
+        return second, TRADITIONAL, False
+    return first, LANGUAGES, False
+
+
+def looks_traditional(words: list[Word]) -> bool:
+    """The simplified model's reading of a page says it is traditional
+    script: a character that t2s changes (the simplified model knows a few
+    traditional ones: 於, 於是; none appeared on the 48 simplified pages of
+    the scanned corpus), or Chinese words read unsurely on the whole (mean
+    confidence under :data:`TRADITIONAL_HINT_CONF`), or almost none read."""
+    from ogi.vocabulary import t2s_changing_characters
+
+    han = "".join(_CJK.findall("".join(w.text for w in words)))
+    if not t2s_changing_characters().isdisjoint(han):
+        return True
+    chinese = [w for w in words if _CJK.search(w.text)]
+    if len(chinese) < MIN_CHINESE_WORDS:
+        return bool(words)  # marks and figures only: a table page, or a script the model does not know
+    return _chinese_confidence(words) < TRADITIONAL_HINT_CONF
+
+
+def _chinese_confidence(words: list[Word]) -> float:
+    confs = [w.conf for w in words if _CJK.search(w.text)]
+    return sum(confs) / len(confs) if confs else 0.0
+
+
+@functools.cache
+def installed_languages() -> frozenset[str]:
+    """The models Tesseract has (``tesseract --list-langs``)."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8"}
+    try:
+        out = _tesseract(["--list-langs"], env)
+    except ConversionFailed:
+        return frozenset()
+    return frozenset(line.strip() for line in out.splitlines()[1:] if line.strip())
+
+
+def _reread_unsure_text(
+    crops: list[Any], cell_words: list[list[Word]], skip: set[int], languages: str
+) -> None:
+    """A cell (or line) of text with a Chinese word Tesseract is unsure of is
+    read again at :data:`RESCALE` of its size, and that reading is taken
+    (in place) when it is sure throughout and :func:`confirms` the first (dev-12:
+    行政事业性收费 read 收缆 at 0, then 收费 at 97; the fee row was not found).
+    Anything else stays as first read. ``skip``: crops read otherwise (figure
+    cells, line starts)."""
+    import numpy as np
+    from PIL import Image
+
+    unsure = [
+        i
+        for i, found in enumerate(cell_words)
+        if i not in skip and any(_CJK.search(w.text) and w.conf < MIN_CONFIDENCE for w in found)
+    ]
+    if not unsure:
+        return
+    images = []
+    for i in unsure:
+        img = Image.fromarray(crops[i])
+        size = (max(int(img.width * RESCALE), 1), max(int(img.height * RESCALE), 1))
+        images.append(np.asarray(img.resize(size, Image.Resampling.LANCZOS)))
+    for i, again in zip(unsure, recognise(images, "6", languages=languages), strict=True):
+        if confirms(cell_words[i], again):
+            cell_words[i] = [
+                dataclasses.replace(
+                    w,
+                    left=w.left / RESCALE,
+                    top=w.top / RESCALE,
+                    width=w.width / RESCALE,
+                    height=w.height / RESCALE,
+                    line_top=w.line_top / RESCALE,
+                    line_height=w.line_height / RESCALE,
+                    line_width=w.line_width / RESCALE,
+                )
+                for w in again
+            ]
+
+
+def confirms(first: list[Word], again: list[Word]) -> bool:
+    """``again`` is sure throughout (every word at :data:`MIN_CONFIDENCE` or
+    over), has as many characters as ``first``, and differs from it only in
+    Chinese characters of words ``first`` was unsure of (never in a figure)."""
+    if not again or any(w.conf < MIN_CONFIDENCE for w in again):
+        return False
+    free: list[bool] = []  # per character of first: may differ
+    for w in first:
+        doubtful = w.conf < MIN_CONFIDENCE and not _DIGIT.search(w.text)
+        free += [doubtful] * len(w.text)
+    a, b = "".join(w.text for w in first), "".join(w.text for w in again)
+    if len(a) != len(b):
+        return False
+    # only a Chinese character for a Chinese character: a bracket or a mark read
+    # otherwise at the other size is no confirmation of anything
+    return all(
+        x == y or (ok and bool(_CJK.match(x)) and bool(_CJK.match(y)))
+        for x, y, ok in zip(a, b, free, strict=True)
+    )
 
 
 @dataclass(frozen=True)
@@ -215,6 +373,8 @@ class Doubts:
 
     unsure: int = 0
     miscounted: int = 0
+    traditional: bool = False  # read by the traditional model
+    no_traditional: bool = False  # looked traditional, and that model is not installed
 
 
 # A word of figures: what it holds before and after them (a quote, a full
@@ -365,6 +525,8 @@ def _one_word(
     has no second glyph: the "," is not printed)."""
     prefix, _, suffix = joined
     first, last = words[members[0]], words[members[-1]]
+    if _point_read_as_mark(run, last, suffix):
+        suffix = suffix[1:]  # the run's text now has that point: not twice (dev-03 "2192.，")
     if suffix and not _glyph_beside(ink, run, int(last.left + last.width), suffix, after=True):
         suffix = ""
     if prefix and not _glyph_beside(ink, run, int(first.left), prefix, after=False):
@@ -401,6 +563,20 @@ _BRACKETS = re.compile(r"[（(〈〔【\[]+")
 _PUNCTUATION = re.compile(r"[,，.。、;；:：]+")
 
 
+def _point_read_as_mark(run: ocr_glyphs.Run, last: Word, suffix: str) -> bool:
+    """Tesseract read the point that ends the run as a mark after its
+    figures ("2192，" for "2192.", dev-03): the suffix starts with a comma or
+    point whose share of the word's box (divided evenly) is over the run's
+    last glyph, a point."""
+    if not suffix or suffix[0] not in _MARKS or not run.pattern.endswith("."):
+        return False
+    step = last.width / len(last.text)
+    start = last.left + (len(last.text) - len(suffix)) * step
+    dot = run.glyphs[-1]
+    return bool(min(dot.right, start + step) - max(dot.left, start) > 0)
+
+
+_MARKS = ",，.．、"
 _ITEM_COMMA = re.compile(r"([0-9]{1,2})[，,]")
 
 
@@ -561,6 +737,66 @@ def line_ends(
                 glyphs.append(g)
         if glyphs:
             out.append((glyphs[0].left, top, glyphs[-1].right, bottom))
+    return out
+
+
+def line_starts(
+    image: Any, words: list[Word], cells: list[Box], scale: float
+) -> list[tuple[tuple[int, int, int, int], int]]:
+    """Where Tesseract dropped a lone glyph at the start of a text line
+    (seed 004: "二、上年结转…" read "、上年结转…", "2.其他法律…" read
+    ".其他法律…"; the row label is then not found, or its figures run into
+    the next label): for each line, ``((left, top, right, bottom), first)``:
+    the pixel box from the glyphs before its first word that no word covers
+    to a few words further (context), and where those glyphs end. The glyphs go leftwards
+    from the first word while they are closer to each other than a line's
+    height (a character and its neighbour, not another column); a glyph under
+    half the line's height (a full stop, a speck, a flat "一") is not taken,
+    nor a table cell's ink (read cell by cell)."""
+    from services.extract.engine.readers import ocr_glyphs
+
+    ink = image == 0
+    for x0, top, x1, bottom in cells:
+        ink[int(top * scale) : int(bottom * scale) + 1, int(x0 * scale) : int(x1 * scale) + 1] = False
+    starts: dict[float, Word] = {}
+    for w in words:
+        first = starts.get(w.line_top)
+        if first is None or w.left < first.left:
+            starts[w.line_top] = w
+    out: list[tuple[tuple[int, int, int, int], int]] = []
+    for w in starts.values():
+        top, bottom = int(w.line_top), round(w.line_top + w.line_height)
+        # any word over the band covers its glyphs (as in line_ends)
+        beside = [o for o in words if o.top < bottom and o.top + o.height > top]
+        glyphs: list[ocr_glyphs.Glyph] = []
+        edge = int(w.left)
+        for g in reversed(ocr_glyphs.segments(ink, top, bottom, 0, int(w.left) - 1)):
+            if edge - g.right > bottom - top:
+                break  # a gap wider than a character: not this line's text
+            if any(ocr_glyphs.overlap(g, int(o.left), round(o.left + o.width)) for o in beside):
+                break
+            if g.bottom - g.top >= 0.5 * (bottom - top):
+                glyphs.append(g)
+            edge = g.left
+        if glyphs:
+            # a few characters of context: "二、" alone is read "一一、"
+            on_line = [o for o in words if o.line_top == w.line_top]
+            right = max(o.left + o.width for o in on_line if o.left < w.left + _CONTEXT * (bottom - top))
+            out.append(((glyphs[-1].left, top, round(right), bottom), glyphs[0].right))
+    return out
+
+
+def leading(words: list[Word], limit: float) -> list[Word]:
+    """What of ``words`` lies before ``limit`` (pixels): each word's
+    characters whose share of its box (divided evenly, as :func:`to_chars`
+    sets them) has its middle there. (Tesseract's box of a lone "二" reaches
+    to the "、" after it, so its end says less than its middle.)"""
+    out: list[Word] = []
+    for w in words:
+        step = w.width / len(w.text)
+        n = sum(1 for i in range(len(w.text)) if w.left + (i + 0.5) * step <= limit)
+        if n:
+            out.append(dataclasses.replace(w, text=w.text[:n], width=n * step))
     return out
 
 

@@ -17,7 +17,7 @@ import dataclasses
 import io
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, cast
 
 from services.extract.engine.document import UNREADABLE, Block, RawDocument
@@ -54,13 +54,18 @@ def _confidence(chars: list[dict]) -> float | None:  # type: ignore[type-arg]
     return round(min(confs), 1) if confs else None
 
 
-def _paragraphs(lines: list[dict]) -> list[tuple[float, str, float | None]]:  # type: ignore[type-arg]
+def _paragraphs(
+    lines: list[dict],  # type: ignore[type-arg]
+    right: float | None = None,
+) -> list[tuple[float, str, float | None]]:
     """Re-join lines that the PDF wrapped at the right margin, so a sentence
     broken across lines ("…在政" / "府网站…") is one sentence again. Short lines
-    (titles, headings, the last line of a paragraph) end their paragraph."""
+    (titles, headings, the last line of a paragraph) end their paragraph.
+    ``right``: the right margin; by default the longest line's end."""
     if not lines:
         return []
-    right = max(x["x1"] for x in lines)
+    if right is None:
+        right = max(x["x1"] for x in lines)
     out: list[tuple[float, str, float | None]] = []
     cur: list[str] = []
     chars: list[dict] = []  # type: ignore[type-arg]
@@ -76,14 +81,18 @@ def _paragraphs(lines: list[dict]) -> list[tuple[float, str, float | None]]:  # 
             top = x["top"]
         cur.append(text)
         chars += x.get("chars", [])
-        size = (x["bottom"] - x["top"]) or 10
-        wrapped = x["x1"] >= right - 1.5 * size and not text.rstrip().endswith(_SENTENCE_END)
-        if not wrapped:
+        if not _wrapped(x, right):
             out.append((top, "".join(cur), _confidence(chars)))
             cur, chars = [], []
     if cur:
         out.append((top, "".join(cur), _confidence(chars)))
     return out
+
+
+def _wrapped(line: dict, right: float) -> bool:  # type: ignore[type-arg]
+    """The line reaches the right margin without ending a sentence: the text goes on below."""
+    size = (line["bottom"] - line["top"]) or 10
+    return bool(line["x1"] >= right - 1.5 * size and not line["text"].rstrip().endswith(_SENTENCE_END))
 
 
 def _cell_confidence(page, box: tuple[float, float, float, float] | None) -> float | None:  # type: ignore[no-untyped-def]
@@ -157,6 +166,8 @@ def _ocr_pages(pages, data: bytes, warnings: list[str]) -> Callable[[], None]:  
         warnings.append(f"{len(blank)} page(s) without a text layer, and PDFium cannot render the file: {e}")
         return lambda: None
     unsure = miscounted = 0
+    traditional: list[int] = []
+    no_traditional: list[int] = []
     for page in blank:
 
         def cells(lines, page=page):  # type: ignore[no-untyped-def]
@@ -169,11 +180,23 @@ def _ocr_pages(pages, data: bytes, warnings: list[str]) -> Callable[[], None]:  
         page._objects = objects  # as in _use_pdfium_objects
         unsure += doubts.unsure
         miscounted += doubts.miscounted
+        if doubts.traditional:
+            traditional.append(page.page_number)
+        if doubts.no_traditional:
+            no_traditional.append(page.page_number)
     numbers = [p.page_number for p in blank]
     warnings.append(
         f"page(s) {_ranges(numbers)} have no text layer: read by OCR "
         f"(tesseract {ocr.LANGUAGES}, {ocr.DPI} dpi); every figure's provenance gives its confidence"
     )
+    if traditional:
+        warnings.append(f"OCR: page(s) {_ranges(traditional)} read as traditional script ({ocr.TRADITIONAL})")
+    if no_traditional:
+        warnings.append(
+            f"OCR: page(s) {_ranges(no_traditional)} look like traditional script but the {ocr.TRADITIONAL} "
+            "model is not installed (Debian tesseract-ocr-chi-tra): read by the simplified model, "
+            "more characters misread"
+        )
     if unsure:
         warnings.append(
             f"OCR: {unsure} word(s) with a figure read with confidence under {ocr.MIN_CONFIDENCE:g} "
@@ -492,6 +515,17 @@ def _one_line_text(chars: list[Any]) -> str | None:
     return " ".join("".join(LIGATURES.get(c["text"], c["text"]) for c in word) for word in words)
 
 
+def _scan_right_gap(pages: Iterable[tuple[float, list[dict[str, Any]]]]) -> float | None:
+    """The right margin of scanned pages, as the width left after the
+    longest line of any of them (``(page width, text lines)`` each): a scan's
+    pages share one layout. The longest line of a page alone is no margin on
+    a page of short lines (seed 004: a table flattened to one cell a line,
+    where the longest label then looked wrapped and took the figure below
+    it). None without scanned pages."""
+    gaps = [width - max(x["x1"] for x in lines) for width, lines in pages if lines]
+    return min(gaps) if gaps else None
+
+
 def _ranges(numbers: list[int]) -> str:
     """1,2,3,5 -> '1-3, 5'."""
     out: list[str] = []
@@ -535,6 +569,11 @@ def read(data: bytes, *, pdfium: bool = True, ocr: bool = True) -> RawDocument:
     try:
         if ocr:
             close_ocr = _ocr_pages(pages, data, warnings)
+        # two passes: the paragraphs of a scanned page need the right margin of all
+        # the scanned pages (see _scan_right_gap); a page with a text layer is read
+        # whole in the first, as it always was, and only its blocks are kept
+        pending: list[tuple[int, float, list[tuple[float, list[Block]]], list[dict[str, Any]] | None]] = []
+        scanned: dict[int, tuple[float, list[dict[str, Any]]]] = {}
         for pno, page in enumerate(pages, 1):
             page = _dedupe_chars(page)
             chars += len(page.chars)
@@ -548,8 +587,13 @@ def read(data: bytes, *, pdfium: bool = True, ocr: bool = True) -> RawDocument:
 
             items: list[tuple[float, list[Block]]] = []
             free = page.filter(outside) if boxes else page
-            for top, text, conf in _paragraphs(free.extract_text_lines(keep_blank_chars=False) or []):
-                items.append((top, [Block(text, page=pno, confidence=conf)]))
+            lines = free.extract_text_lines(keep_blank_chars=False) or []
+            is_scan = bool(page.chars and "ocr_conf" in page.chars[0] and lines)
+            if is_scan:
+                scanned[pno] = (float(page.width), lines)
+            else:
+                for top, text, conf in _paragraphs(lines):
+                    items.append((top, [Block(text, page=pno, confidence=conf)]))
             by_middle = _CharsByMiddle(page.chars) if found else None
             for t in found:
                 table_rows = t.rows  # a property that regroups the cells at every access
@@ -575,9 +619,38 @@ def read(data: bytes, *, pdfium: bool = True, ocr: bool = True) -> RawDocument:
                         tb.extend(out)
                 items.append((t.bbox[1], tb))
                 tno += 1
+            pending.append((pno, float(page.width), items, lines if is_scan else None))
+        right_gap = _scan_right_gap(scanned.values())
+        open_end: Block | None = None  # the last paragraph of the page before, when it goes on
+        for pno, width, items, scan_lines in pending:
+            right = None
+            if scan_lines is not None and right_gap is not None:
+                right = width - right_gap
+                # before the tables, as on a page with a text layer (equal tops keep that order)
+                items[:0] = [
+                    (top, [Block(text, page=pno, confidence=conf)])
+                    for top, text, conf in _paragraphs(scan_lines, right)
+                ]
             items.sort(key=lambda x: x[0])
+            if open_end is not None and items and items[0][1][0].table is None:
+                # a scanned page's paragraph wrapped at its last line goes on at the top of the
+                # next (dev-07: the label 同意公开答复数 broken as "同意公" / "开答复数")
+                first = items.pop(0)[1][0]
+                confs = [c for c in (open_end.confidence, first.confidence) if c is not None]
+                blocks[-1] = dataclasses.replace(  # open_end: nothing came after it
+                    open_end, text=open_end.text + first.text, confidence=min(confs) if confs else None
+                )
             for _, bl in items:
                 blocks.extend(bl)
+            open_end = None
+            if (
+                right is not None
+                and scan_lines
+                and items
+                and items[-1][1][0].table is None
+                and _wrapped(scan_lines[-1], right)
+            ):
+                open_end = items[-1][1][0]
     except (DocumentTooLarge, MemoryError):
         raise
     except Exception as e:
