@@ -120,7 +120,9 @@ def test_an_ocr_agency_confirmed_by_the_gazetteer_a_second_reading_or_sure_recog
     assert _ocr_agency(_scanned((f"洪泽区财政局{title}", 64.7), ("洪泽区财政局", 70.0)))[0] == "洪泽区财政局"
     # a department whose division OCR misread is not put right by another
     # department of the real division (the misread part is not the division)
-    doc = _scanned((f"洪泽区财玫局{title}", 64.7), (_BODY.format("洪泽区民政局"), 91.6), ("洪泽区民政局", 91.0))
+    doc = _scanned(
+        (f"洪泽区财玫局{title}", 64.7), (_BODY.format("洪泽区民政局"), 91.6), ("洪泽区民政局", 91.0)
+    )
     assert _ocr_agency(doc)[0] is None
 
 
