@@ -170,7 +170,9 @@ _GOVERNMENT = re.compile(r"(?:人民政府(?:办公厅|办公室)?|管理委员�
 
 def _readings(doc: Document, name: str) -> list[Block]:
     """The block each occurrence of ``name`` in the text starts in."""
-    out = []
+    out: list[Block] = []
+    if not name:
+        return out  # "" is found everywhere
     pos = doc.text.find(name)
     while pos >= 0:
         b = doc.block_at(pos)

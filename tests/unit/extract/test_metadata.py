@@ -152,3 +152,9 @@ def test_the_pipeline_leaves_an_unconfirmed_ocr_agency_and_its_region_out_with_a
     report = pipeline._parse(raw, "0" * 64, "scan.pdf")
     assert report.agency is None and report.region is None
     assert any("潜译区人民政府" in w and "left out" in w for w in report.warnings)
+
+
+def test_an_empty_title_is_read_by_no_one() -> None:
+    # "" occurs everywhere: looking for where it was read must not loop
+    doc = _scanned(("一、总体情况", 90.0))
+    assert metadata.agency(doc, "") is None
