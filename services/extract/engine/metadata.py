@@ -199,18 +199,6 @@ def _tables_name(name: str) -> bool:
     return bool(place.units) and not place.rest
 
 
-def _confirmed(doc: Document, name: str) -> bool:
-    """An OCR'd name is confirmed when read twice (one misreading repeated
-    letter for letter in two lines Tesseract read apart is unlikely), read
-    surely, or spelt as the gazetteer spells a division's government."""
-    read = _readings(doc, name)
-    if len({id(b) for b in read}) >= 2:
-        return True
-    if read and all(b.confidence is not None and b.confidence >= SURE_CONFIDENCE for b in read):
-        return True
-    return _tables_name(name)
-
-
 def _read_elsewhere(doc: Document, name: str) -> str | None:
     """The one other name read in the document that differs from ``name``
     only in a character or two of its division's own name (its level, 区 or
@@ -240,12 +228,26 @@ def _read_elsewhere(doc: Document, name: str) -> str | None:
 
 def ocr_checked_agency(doc: Document, name: str | None) -> tuple[str | None, str | None]:
     """The agency to keep and, when OCR read it and nothing confirms it, why
-    it changed: the same name read right elsewhere (see _read_elsewhere), else
-    nothing (a misread name is worse than none)."""
-    if not name or not _read_by_ocr(doc, name) or _confirmed(doc, name):
+    it changed. A name OCR read is confirmed when read surely, spelt as the
+    gazetteer spells a division's government, or read twice (one misreading
+    repeated letter for letter in two lines Tesseract read apart is unlikely).
+    Unconfirmed, it is the same name read right elsewhere (see
+    _read_elsewhere), else nothing (a misread name is worse than none)."""
+    if not name or not _read_by_ocr(doc, name):
         return name, None
-    why = f"agency: OCR read {name!r} and neither a second reading nor the gazetteer confirms it"
+    read = _readings(doc, name)
+    if all(b.confidence is not None and b.confidence >= SURE_CONFIDENCE for b in read) or _tables_name(name):
+        return name, None
     other = _read_elsewhere(doc, name)
+    if len({id(b) for b in read}) >= 2:
+        if other is None:
+            return name, None
+        # Tesseract misreads a glyph alike each time it is printed in one font
+        # (a title repeated as each page's header): two readings of a division
+        # no table knows do not outweigh the one it knows, read elsewhere
+        why = f"agency: OCR read {name!r}, whose division no table knows, {len(read)} times"
+    else:
+        why = f"agency: OCR read {name!r} and neither a second reading nor the gazetteer confirms it"
     if other is not None:
         return other, f"{why}; {other!r}, read in the report's text, taken"
     return None, f"{why}; left out"

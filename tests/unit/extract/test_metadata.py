@@ -158,3 +158,12 @@ def test_an_empty_title_is_read_by_no_one() -> None:
     # "" occurs everywhere: looking for where it was read must not loop
     doc = _scanned(("一、总体情况", 90.0))
     assert metadata.agency(doc, "") is None
+
+
+def test_a_misreading_repeated_in_one_font_does_not_outweigh_the_known_division() -> None:
+    # the title repeated as every page's header is misread alike each time
+    header = ("潜译区人民政府2023年政府信息公开工作年度报告", 64.7)
+    body = (_BODY.format("洪泽区人民政府"), 91.6)
+    assert _ocr_agency(_scanned(header, body, header, body))[0] == "洪泽区人民政府"
+    # read twice and nothing contradicts it: kept
+    assert _ocr_agency(_scanned(header, ("一、总体情况", 90.0), header))[0] == "潜译区人民政府"
