@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from ogi.gazetteer import gazetteer
 from ogi.vocabulary import (
     ARABIC_YEAR,
     OTHER_DOCUMENT_TITLE,
@@ -14,14 +15,15 @@ from ogi.vocabulary import (
     YEAR_HAN,
     report_year,
 )
-from services.extract.engine.document import Document
+from services.extract.engine.document import UNREADABLE, Block, Document
 
 _TITLE_AGENCY = re.compile(
     rf"^(?:关于)?(?P<agency>.*?)\s*(?P<year>{YEAR_ARABIC}|{YEAR_HAN})\s*年\s*度?\s*(?:的)?\s*{REPORT_SUBJECT}"
 )
 _ORG = re.compile(
     r"[\u4e00-\u9fa5]{2,14}?(?:省|市|自治区|自治州|区|县|旗|盟|州)[\u4e00-\u9fa5]{0,16}?"
-    r"(?:人民政府办公厅|人民政府办公室|人民政府|管理委员会|委员会|监督管理局|管理局|局|厅|办公室|委|署|院|中心)"
+    # 管委会 before 委: "平潭综合实验区管委会" is not "平潭综合实验区管委"
+    r"(?:人民政府办公厅|人民政府办公室|人民政府|管理委员会|管委会|委员会|监督管理局|管理局|局|厅|办公室|委|署|院|中心)"
 )
 _ORG_TAIL = re.compile(
     r"(?:人民政府办公厅|人民政府办公室|人民政府|管理委员会|委员会|管理局|局|厅|办公室|委|署|院|中心)$"
@@ -94,9 +96,17 @@ _TITLE_YEAR_FIRST = re.compile(
 _INDEX_LABEL = re.compile(r"^(?:名称|标题|文件名称|信息名称)[:：]?")
 
 
+# an OCR'd title whose year lost or garbled a digit ("平潭综合实验区 201 年政府信息…"):
+# the agency still ends where the year starts
+_TITLE_AGENCY_DAMAGED_YEAR = re.compile(
+    rf"^(?:关于)?(?P<agency>[^\d{UNREADABLE}]*?)\s*[\d{UNREADABLE}]{{1,5}}\s*年\s*度?\s*(?:的)?\s*{REPORT_SUBJECT}"
+)
+
+
 def agency(doc: Document, ttl: str) -> str | None:
+    title_by_ocr = _read_by_ocr(doc, ttl)
     ttl = _INDEX_LABEL.sub("", ttl.replace(" ", ""))
-    m = _TITLE_AGENCY.match(ttl)
+    m = _TITLE_AGENCY.match(ttl) or (_TITLE_AGENCY_DAMAGED_YEAR.match(ttl) if title_by_ocr else None)
     if m and len(m.group("agency")) >= 2:
         return m.group("agency").strip('《》“”" ')
     m = _TITLE_YEAR_FIRST.match(ttl)
@@ -145,3 +155,99 @@ def region(agency_name: str | None) -> str | None:
             break
         pos = m.end()
     return agency_name[:pos] or None
+
+
+# An agency name OCR read is kept only when something confirms it: a misread
+# name is a wrong value, worse than none (dev-12's scan: 洪泽区 read 潜译区).
+#: a block whose every word Tesseract read at least this surely (a block's
+#: confidence is its lowest word's) confirms the name it holds; the corpus'
+#: misread names sit in blocks under 70, its right ones at 85-96
+SURE_CONFIDENCE = 85.0
+# what follows a division's name in the name of its government: a name that
+# is a division the gazetteer knows plus one of these is the tables' own spelling
+_GOVERNMENT = re.compile(r"(?:人民政府(?:办公厅|办公室)?|管理委员会|管委会)?")
+
+
+def _readings(doc: Document, name: str) -> list[Block]:
+    """The block each occurrence of ``name`` in the text starts in."""
+    out: list[Block] = []
+    if not name:
+        return out  # "" is found everywhere
+    pos = doc.text.find(name)
+    while pos >= 0:
+        b = doc.block_at(pos)
+        if b is not None:
+            out.append(b)
+        pos = doc.text.find(name, pos + len(name))
+    return out
+
+
+def _read_by_ocr(doc: Document, text: str) -> bool:
+    """Did OCR read ``text``: every block it occurs in carries a recognition
+    confidence (a text layer read anywhere is the document's own text)?"""
+    read = _readings(doc, text)
+    return bool(read) and all(b.confidence is not None for b in read)
+
+
+def _tables_name(name: str) -> bool:
+    """Is ``name`` a division the gazetteer knows (its whole path settled),
+    alone or as its government (洪泽区人民政府)?"""
+    where = region(name)
+    if not where or not _GOVERNMENT.fullmatch(name[len(where) :]):
+        return False
+    place = gazetteer().place(where)
+    return bool(place.units) and not place.rest
+
+
+def _read_elsewhere(doc: Document, name: str) -> str | None:
+    """The one other name read in the document that differs from ``name``
+    only in a character or two of its division's own name (its level, 区 or
+    县, and what follows agree), where ``name``'s division is none the
+    gazetteer knows and the other's is one it knows, read at least twice:
+    the same name, misread in one place and read right in others."""
+    where = region(name)
+    if not where or gazetteer().place(where).units:
+        return None  # the misread part must be a division no table knows
+    tail = name[len(where) - 1 :]  # the level onwards
+    found = set()
+    text = doc.text
+    pos = text.find(tail, len(where) - 1)
+    while pos >= 0:
+        other = text[pos - len(where) + 1 : pos + len(tail)]
+        differ = sum(a != b for a, b in zip(other, name, strict=True))
+        if (
+            0 < differ <= 2
+            and region(other) == other[: len(where)]
+            and _tables_name(other)
+            and len({id(b) for b in _readings(doc, other)}) >= 2
+        ):
+            found.add(other)
+        pos = text.find(tail, pos + 1)
+    return found.pop() if len(found) == 1 else None
+
+
+def ocr_checked_agency(doc: Document, name: str | None) -> tuple[str | None, str | None]:
+    """The agency to keep and, when OCR read it and nothing confirms it, why
+    it changed. A name OCR read is confirmed when read surely, spelt as the
+    gazetteer spells a division's government, or read twice (one misreading
+    repeated letter for letter in two lines Tesseract read apart is unlikely).
+    Unconfirmed, it is the same name read right elsewhere (see
+    _read_elsewhere), else nothing (a misread name is worse than none)."""
+    if not name or not _read_by_ocr(doc, name):
+        return name, None
+    read = _readings(doc, name)
+    if all(b.confidence is not None and b.confidence >= SURE_CONFIDENCE for b in read) or _tables_name(name):
+        return name, None
+    other = _read_elsewhere(doc, name)
+    if len({id(b) for b in read}) >= 2:
+        if other is None:
+            return name, None
+        # Tesseract misreads a glyph alike each time it is printed in one font
+        # (a title repeated as each page's header): two readings of a division
+        # no table knows do not outweigh the one it knows, read elsewhere
+        why = f"agency: OCR read {name!r}, whose division no table knows, {len(read)} times"
+    else:
+        why = f"agency: OCR read {name!r} and neither a second reading nor the gazetteer confirms it"
+    if other is not None:
+        return other, f"{why}; {other!r}, read in the report's text, taken"
+    return None, f"{why}; left out"

@@ -54,7 +54,9 @@ def _parse(raw: RawDocument, digest: str, filename: str | None) -> ExtractedRepo
         report.published_at = published_date(doc.text[:3000])
     ttl = metadata.title(doc)
     report.script = Script.TRADITIONAL if doc.traditional else Script.SIMPLIFIED
-    report.agency = metadata.agency(doc, ttl)
+    report.agency, why = metadata.ocr_checked_agency(doc, metadata.agency(doc, ttl))
+    if why:
+        report.warnings.append(why)
     report.year = metadata.year(doc, ttl)
     report.region = metadata.region(report.agency)
 
