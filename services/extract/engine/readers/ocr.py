@@ -218,19 +218,7 @@ def page_objects(
     for i, (_, factor), by_latin, by_chinese in zip(numeric, scaled, latin, chinese, strict=True):
         agree = "".join(w.text for w in by_latin) == "".join(w.text for w in by_chinese)
         best = max((w.conf for w in by_chinese), default=0.0) if agree else 0.0
-        cell_words[i] = [
-            dataclasses.replace(
-                w,
-                left=w.left / factor,
-                top=w.top / factor,
-                width=w.width / factor,
-                height=w.height / factor,
-                line_top=w.line_top / factor,
-                line_height=w.line_height / factor,
-                conf=max(w.conf, best) if agree else 0.0,
-            )
-            for w in by_latin
-        ]
+        cell_words[i] = [_scaled_back(w, factor, conf=max(w.conf, best) if agree else 0.0) for w in by_latin]
     _reread_unsure_text(crops, cell_words, set(numeric) | set(before), languages)
     words = list(free_words)
     for (dx, dy), found in zip(origins, cell_words, strict=True):
@@ -327,19 +315,22 @@ def _reread_unsure_text(
         images.append(np.asarray(img.resize(size, Image.Resampling.LANCZOS)))
     for i, again in zip(unsure, recognise(images, "6", languages=languages), strict=True):
         if confirms(cell_words[i], again):
-            cell_words[i] = [
-                dataclasses.replace(
-                    w,
-                    left=w.left / RESCALE,
-                    top=w.top / RESCALE,
-                    width=w.width / RESCALE,
-                    height=w.height / RESCALE,
-                    line_top=w.line_top / RESCALE,
-                    line_height=w.line_height / RESCALE,
-                    line_width=w.line_width / RESCALE,
-                )
-                for w in again
-            ]
+            cell_words[i] = [_scaled_back(w, RESCALE, line_width=w.line_width / RESCALE) for w in again]
+
+
+def _scaled_back(w: Word, factor: float, **changes: Any) -> Word:
+    """A word read on a crop scaled by ``factor``, its box and line box in the
+    crop's own pixels again (``changes`` on top)."""
+    return dataclasses.replace(
+        w,
+        left=w.left / factor,
+        top=w.top / factor,
+        width=w.width / factor,
+        height=w.height / factor,
+        line_top=w.line_top / factor,
+        line_height=w.line_height / factor,
+        **changes,
+    )
 
 
 def confirms(first: list[Word], again: list[Word]) -> bool:
