@@ -156,7 +156,7 @@ def _distrust_pdf_text_layout(res: tables.TableResult) -> None:
     if all(c.get(k) is True for k in needed):
         res.warnings.append("application table read from PDF text lines; every identity holds")
         return
-    if res.figures_follow_labels and not res.figures_above_labels:
+    if res.figures_follow_labels:
         return  # each row's figures follow its label on its line: the row order is the text's
     _drop_application_figures(
         res,
@@ -196,7 +196,7 @@ def _distrust_ocr(res: tables.TableResult) -> None:
     ]
     if not failed:
         return
-    if res.figures_follow_labels and not res.figures_above_labels and c.get("applicant_sums") is True:
+    if res.figures_follow_labels and c.get("applicant_sums") is True:
         # Each row is confirmed on its own: its figures follow its label on its
         # line (no row can have taken another's) and its applicant columns add
         # up to its total (a misread digit breaks that sum unless a second one

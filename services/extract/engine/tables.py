@@ -47,7 +47,8 @@ class TableResult:
     # rows placed by reading the table line by line (no label of their own next to the figures)
     line_by_line: set[str] = field(default_factory=set)
     # every row's figures start right after its label, on its line (a crawler's flattened
-    # table, "申请数量0000000"): the row order is the text's, not a guess from the page layout
+    # table, "申请数量0000000"), none placed line by line and no figures above the first
+    # label: the row order is the text's, not a guess from the page layout
     figures_follow_labels: bool = False
 
 
@@ -157,9 +158,14 @@ def parse_applications(doc: Document, res: TableResult, span: tuple[int, int] | 
     )
     decided = {k: v for k, v in values.items() if v.decided}
     label_ends = {row.key: m.end() for row, m in found}
-    res.figures_follow_labels = bool(decided) and all(
-        k in label_ends and not res.line_by_line and _FOLLOWS.fullmatch(doc.text, label_ends[k], v.start)
-        for k, v in decided.items()
+    res.figures_follow_labels = (
+        bool(decided)
+        and not res.line_by_line
+        and not res.figures_above_labels
+        and all(
+            k in label_ends and _FOLLOWS.fullmatch(doc.text, label_ends[k], v.start)
+            for k, v in decided.items()
+        )
     )
     for key, v in decided.items():
         label = _label_of(found, key)
